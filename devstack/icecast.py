@@ -1,0 +1,159 @@
+"""A real ``icecast2`` on loopback with sources and listeners made here.
+
+The source speaks Icecast's HTTP PUT source protocol (2.4+) and sends silence-sized chunks;
+each listener is a plain HTTP GET from a chosen loopback address (127.0.0.2, 127.0.0.3, …)
+with a chosen User-Agent, reading in a thread so Icecast never drops it as slow.
+"""
+from __future__ import annotations
+
+import base64
+import os
+import socket
+import threading
+import time
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+from devstack.process import Server, find_binary, free_port
+
+CONFIG = """<icecast>
+  <location>devstack</location><admin>ops@example.invalid</admin>
+  <limits><clients>500</clients><sources>50</sources><queue-size>524288</queue-size>
+    <client-timeout>30</client-timeout><header-timeout>15</header-timeout><source-timeout>30</source-timeout>
+    <burst-size>0</burst-size></limits>
+  <authentication><source-password>{source_password}</source-password>
+    <admin-user>{admin_user}</admin-user><admin-password>{admin_password}</admin-password></authentication>
+  <hostname>127.0.0.1</hostname>
+  <listen-socket><port>{port}</port><bind-address>0.0.0.0</bind-address></listen-socket>
+  <fileserve>1</fileserve>
+  <paths><basedir>/usr/share/icecast2</basedir><logdir>{logdir}</logdir>
+    <webroot>/usr/share/icecast2/web</webroot><adminroot>/usr/share/icecast2/admin</adminroot>
+    <pidfile>{logdir}/icecast.pid</pidfile></paths>
+  <logging><accesslog>access.log</accesslog><errorlog>error.log</errorlog><loglevel>2</loglevel></logging>
+  <security><chroot>0</chroot>{changeowner}</security>
+</icecast>
+"""
+
+
+class Icecast:
+    def __init__(self, workdir: Path, *, admin_user: str = "admin", admin_password: str = "hackme-admin",
+                 source_password: str = "hackme-source", port: int | None = None):
+        self.workdir, self.port = workdir, port or free_port()
+        self.admin_user, self.admin_password, self.source_password = admin_user, admin_password, source_password
+        self.sources: list[SourceClient] = []
+        self.listeners: list[Listener] = []
+        workdir.mkdir(parents=True, exist_ok=True)
+        logdir = workdir / "log"
+        logdir.mkdir(exist_ok=True)
+        changeowner = ""
+        if os.geteuid() == 0:  # icecast refuses to run as root; drop to nobody
+            changeowner = "<changeowner><user>nobody</user><group>nogroup</group></changeowner>"
+            os.chmod(workdir, 0o777)
+            os.chmod(logdir, 0o777)
+        config = workdir / "icecast.xml"
+        config.write_text(CONFIG.format(port=self.port, logdir=escape(str(logdir)), changeowner=changeowner,
+                                        admin_user=escape(admin_user), admin_password=escape(admin_password),
+                                        source_password=escape(source_password)))
+        self.server = Server([find_binary("icecast2"), "-c", str(config)], port=self.port, workdir=workdir,
+                             name=f"icecast-{self.port}")
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> "Icecast":
+        self.server.start()
+        return self
+
+    def add_source(self, mount: str, *, content_type: str = "audio/mpeg") -> "SourceClient":
+        source = SourceClient(self.port, mount, self.source_password, content_type=content_type)
+        source.start()
+        self.sources.append(source)
+        return source
+
+    def add_listener(self, mount: str, *, user_agent: str, address: str = "127.0.0.1") -> "Listener":
+        listener = Listener(self.port, mount, user_agent=user_agent, address=address)
+        listener.start()
+        self.listeners.append(listener)
+        return listener
+
+    def stop(self) -> None:
+        for client in [*self.listeners, *self.sources]:
+            client.close()
+        self.server.stop()
+
+    def __enter__(self) -> "Icecast":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class _Client:
+    def __init__(self) -> None:
+        self._stop = threading.Event()
+        self.sock: socket.socket | None = None
+        self.thread: threading.Thread | None = None
+
+    def close(self) -> None:
+        self._stop.set()
+        if self.sock is not None:
+            try:
+                self.sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            self.sock.close()
+        if self.thread is not None:
+            self.thread.join(timeout=5)
+
+
+class SourceClient(_Client):
+    def __init__(self, port: int, mount: str, password: str, *, content_type: str):
+        super().__init__()
+        self.port, self.mount, self.password, self.content_type = port, mount, password, content_type
+
+    def start(self) -> None:
+        auth = base64.b64encode(f"source:{self.password}".encode()).decode()
+        self.sock = socket.create_connection(("127.0.0.1", self.port), timeout=10)
+        self.sock.sendall((f"PUT {self.mount} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Basic {auth}\r\n"
+                           f"Content-Type: {self.content_type}\r\nIce-Public: 0\r\nIce-Name: devstack\r\n"
+                           f"Ice-Bitrate: 128\r\nTransfer-Encoding: identity\r\n\r\n").encode())
+        answer = self.sock.recv(1024)
+        if b" 200" not in answer.split(b"\r\n", 1)[0]:
+            raise RuntimeError(f"icecast refused source {self.mount}: {answer[:200]!r}")
+        self.thread = threading.Thread(target=self._pump, daemon=True)
+        self.thread.start()
+
+    def _pump(self) -> None:
+        frame = b"\xff\xfb\x90\x64" + b"\x00" * 413  # an MPEG-1 layer III frame header and silence
+        while not self._stop.is_set():
+            try:
+                self.sock.sendall(frame * 4)
+            except OSError:
+                return
+            time.sleep(0.1)
+
+
+class Listener(_Client):
+    def __init__(self, port: int, mount: str, *, user_agent: str, address: str):
+        super().__init__()
+        self.port, self.mount, self.user_agent, self.address = port, mount, user_agent, address
+
+    def start(self) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", self.port), timeout=10,
+                                             source_address=(self.address, 0))
+        self.sock.sendall(f"GET {self.mount} HTTP/1.0\r\nHost: 127.0.0.1\r\nUser-Agent: {self.user_agent}\r\n\r\n"
+                          .encode())
+        head = self.sock.recv(1024)
+        if b" 200" not in head.split(b"\r\n", 1)[0]:
+            raise RuntimeError(f"icecast refused listener on {self.mount}: {head[:200]!r}")
+        self.thread = threading.Thread(target=self._drain, daemon=True)
+        self.thread.start()
+
+    def _drain(self) -> None:
+        while not self._stop.is_set():
+            try:
+                if not self.sock.recv(65536):
+                    return
+            except OSError:
+                return

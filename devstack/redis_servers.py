@@ -1,0 +1,68 @@
+"""A throwaway ``redis-server`` and a three-node Redis Cluster on loopback, no persistence."""
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+
+from devstack.process import Server, find_binary, free_port
+
+
+def redis_server(workdir: Path, *, port: int | None = None, cluster: bool = False) -> Server:
+    port = port or free_port()
+    argv = [find_binary("redis-server"), "--port", str(port), "--bind", "127.0.0.1",
+            "--save", "", "--appendonly", "no", "--dir", str(workdir), "--protected-mode", "no"]
+    if cluster:
+        argv += ["--cluster-enabled", "yes", "--cluster-config-file", f"nodes-{port}.conf",
+                 "--cluster-node-timeout", "2000"]
+    return Server(argv, port=port, workdir=workdir, name=f"redis-{port}")
+
+
+class RedisCluster:
+    """Three masters, no replicas, slots spread by ``redis-cli --cluster create``."""
+
+    def __init__(self, workdir: Path, *, nodes: int = 3):
+        self.workdir = workdir
+        self.nodes = [redis_server(workdir / f"node{i}", cluster=True) for i in range(nodes)]
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.nodes[0].port}/0"
+
+    def start(self) -> "RedisCluster":
+        for node in self.nodes:
+            node.start()
+        cli = find_binary("redis-cli")
+        subprocess.run([cli, "--cluster", "create", *(f"127.0.0.1:{n.port}" for n in self.nodes),
+                        "--cluster-replicas", "0", "--cluster-yes"],
+                       check=True, capture_output=True, timeout=60)
+        self.wait_ok()
+        return self
+
+    def wait_ok(self, timeout: float = 30.0) -> None:
+        cli = find_binary("redis-cli")
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            states = [subprocess.run([cli, "-p", str(n.port), "cluster", "info"], capture_output=True,
+                                     text=True, timeout=5).stdout for n in self.nodes if n.running]
+            if states and all("cluster_state:ok" in s for s in states):
+                return
+            time.sleep(0.1)
+        raise TimeoutError("redis cluster did not reach cluster_state:ok")
+
+    def restart_node(self, index: int) -> None:
+        """Stop one master and start it again with its saved cluster config (same slots)."""
+        node = self.nodes[index]
+        node.stop()
+        node.start()
+        self.wait_ok()
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.stop()
+
+    def __enter__(self) -> "RedisCluster":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

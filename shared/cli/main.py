@@ -1,0 +1,161 @@
+"""Argument parsing and dispatch for ``python -m shared.cli``.
+
+Exit codes: 0 success; 1 the run finished but a source failed (the reason is printed);
+2 bad usage or settings; 3 a store (Redis, Blob) could not be reached.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from typing import Any, Sequence
+
+from shared.errors import ConfigError, FabrikError, RetriableError
+from shared.functions import FunctionInfo, discover
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNAVAILABLE = 0, 1, 2, 3
+
+
+def build_parser(functions: dict[str, FunctionInfo]) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m shared.cli",
+        description="Fabrik live collectors: run one trigger by hand, look at live data and run status.",
+        epilog="Settings come from --settings FILE (default ./local.settings.json, its \"Values\") "
+               "under the environment, which wins. See docs/cli.md.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level to stderr")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser("run", help="run one function's trigger once, as the host would",
+                              description="Run one trigger once, exactly as the Functions host would "
+                                          "call it, and print what it did.")
+    targets = run.add_subparsers(dest="function", required=True, metavar="FUNCTION")
+    for info in functions.values():
+        module = info.cli_module()
+        sub = targets.add_parser(info.name, help=_first_line(module or info.module()),
+                                 description=(module.__doc__ if module else None))
+        sub.add_argument("--settings", metavar="FILE", help="local.settings.json to read Values from")
+        if module is not None and hasattr(module, "add_arguments"):
+            module.add_arguments(sub)
+
+    show = commands.add_parser("show", help="a tenant's live data from Redis, newest last",
+                               description="Show a tenant's live series: a table with a sparkline per "
+                                           "metric, or JSON with --json.")
+    show.add_argument("tenant")
+    show.add_argument("series", nargs="?", help="icecast, hls or matomo (default: all present)")
+    show.add_argument("--minutes", type=int, default=None, help="only the last N minutes (default: window)")
+    show.add_argument("--json", action="store_true",
+                      help='print {"<series>": [{"time": <epoch ms>, "<metric>": <int>, ...}, ...]}')
+    show.add_argument("--settings", metavar="FILE")
+
+    status = commands.add_parser("status", help="the last run of each function and source, and what failed")
+    status.add_argument("--json", action="store_true")
+    status.add_argument("--settings", metavar="FILE")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    functions = discover()
+    parser = build_parser(functions)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, stream=sys.stderr,
+                        format="%(levelname)s %(message)s")
+    from shared.logs import install
+
+    install()
+    try:
+        if args.command == "run":
+            return _run(functions[args.function], args)
+        if args.command == "show":
+            return _show(args)
+        return _status(functions, args)
+    except ConfigError as exc:
+        return _fail(EXIT_USAGE, str(exc))
+    except RetriableError as exc:
+        return _fail(EXIT_UNAVAILABLE, str(exc))
+    except FabrikError as exc:
+        return _fail(EXIT_FAILED, str(exc))
+
+
+def _run(info: FunctionInfo, args: argparse.Namespace) -> int:
+    from shared.cli.env import load_env
+    from shared.cli.render import report_text
+
+    env = load_env(args.settings)
+    cli = info.cli_module()
+    if cli is not None and hasattr(cli, "invoke"):
+        report = cli.invoke(args, env=env)
+    elif info.trigger_type == "timerTrigger":
+        from azure.functions.timer import TimerRequest
+
+        report = info.module().run(TimerRequest(past_due=False), env=env)
+    else:
+        return _fail(EXIT_USAGE, f"{info.name}: a {info.trigger_type} needs input; see --help")
+    print(report_text(report))
+    if not report.ok:
+        failed = report.failures
+        return _fail(EXIT_FAILED, f"{len(failed)} of {len(report.outcomes)} sources failed; "
+                                  f"first: {failed[0].source}: {failed[0].error}")
+    return EXIT_OK
+
+
+def _store(args: argparse.Namespace) -> Any:
+    from shared.cli.env import load_env
+    from shared.live_store import LiveStore
+    from shared.redis_client import get_redis
+    from shared.settings import load_store_settings
+
+    settings = load_store_settings(load_env(args.settings))
+    return LiveStore(get_redis(settings), settings=settings)
+
+
+def _show(args: argparse.Namespace) -> int:
+    from shared.cli.render import series_table
+    from shared.live_store import SERIES
+
+    if args.series and args.series not in SERIES:
+        return _fail(EXIT_USAGE, f"unknown series {args.series!r}; choose from {', '.join(SERIES)}")
+    store = _store(args)
+    now_ms = int(time.time() * 1000)
+    since = now_ms - args.minutes * 60_000 if args.minutes else now_ms - store.window_ms
+    names = [args.series] if args.series else store.series_present(args.tenant)
+    data = {name: store.read_series(args.tenant, name, since_ms=since) for name in names}
+    if args.json:
+        print(json.dumps({name: [{"time": s.time_ms, **s.metrics} for s in samples]
+                          for name, samples in data.items()}, indent=None))
+        return EXIT_OK
+    if not data:
+        print(f"no live data for tenant {args.tenant!r} in the last {(now_ms - since) // 60000} minutes")
+        return EXIT_OK
+    for name, samples in data.items():
+        print(series_table(name, samples, start_ms=since, end_ms=now_ms))
+    return EXIT_OK
+
+
+def _status(functions: dict[str, FunctionInfo], args: argparse.Namespace) -> int:
+    from shared.cli.render import status_table
+    from shared.status import parse_status
+
+    store = _store(args)
+    pipe = store.redis.pipeline(transaction=False)
+    for name in functions:
+        pipe.hgetall(store.keys.status(name))
+    rows = []
+    for name, fields in zip(functions, store._execute(pipe)):
+        rows.extend(parse_status(name, fields or {}))
+    if args.json:
+        print(json.dumps([r.__dict__ | {"counts": dict(r.counts)} for r in rows]))
+    else:
+        print(status_table(rows, now_ms=int(time.time() * 1000)))
+    return EXIT_OK
+
+
+def _fail(code: int, reason: str) -> int:
+    print(f"error: {' '.join(reason.split())}", file=sys.stderr)
+    return code
+
+
+def _first_line(module: Any) -> str:
+    doc = (getattr(module, "__doc__", None) or "").strip()
+    return doc.splitlines()[0] if doc else ""

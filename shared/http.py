@@ -1,0 +1,111 @@
+"""HTTP sessions with the behaviour every collector needs, decided once.
+
+* explicit connect/read timeouts on every request (requests has no default and would hang);
+* retries with exponential back-off for 429 and 5xx on idempotent methods only, honouring
+  ``Retry-After`` up to a cap so one slow server cannot hold a 30-second timer for an hour;
+* a User-Agent that names the app, so source operators can see who polls them;
+* errors turned into the app's exception classes with redacted URLs.
+
+``requests`` is imported on first use, not at import time: it is cold-start cost that a
+worker pays only when a collector actually makes a request.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from shared.errors import BadInputError, ConfigError, RetriableError
+from shared.redact import redact_url
+
+if TYPE_CHECKING:
+    import requests
+
+USER_AGENT = "fabrik-live-collectors/1.0 (+https://github.com/fabrik; Azure Functions)"
+RETRY_STATUSES = (429, 500, 502, 503, 504)
+log = logging.getLogger("fabrik.http")
+
+
+@dataclass(frozen=True)
+class HttpOptions:
+    connect_timeout: float = 3.05
+    read_timeout: float = 10.0
+    retries: int = 2
+    backoff: float = 0.5
+    max_retry_after: float = 10.0
+    pool_size: int = 10
+
+
+def make_session(options: HttpOptions = HttpOptions(), *, user_agent: str = USER_AGENT) -> "requests.Session":
+    """A ``requests.Session`` with timeouts, bounded retries and a named User-Agent."""
+    import requests
+    from requests.adapters import HTTPAdapter
+    from urllib3.util.retry import Retry
+
+    class _CappedRetry(Retry):
+        def get_retry_after(self, response: Any) -> float | None:
+            value = super().get_retry_after(response)
+            return None if value is None else min(value, options.max_retry_after)
+
+    class _Session(requests.Session):
+        def request(self, method: str, url: str, *args: Any, **kwargs: Any):  # type: ignore[override]
+            kwargs.setdefault("timeout", (options.connect_timeout, options.read_timeout))
+            return super().request(method, url, *args, **kwargs)
+
+    retry = _CappedRetry(
+        total=options.retries, connect=options.retries, read=options.retries, status=options.retries,
+        backoff_factor=options.backoff, status_forcelist=RETRY_STATUSES,
+        allowed_methods=frozenset({"GET", "HEAD", "OPTIONS"}), respect_retry_after_header=True,
+        raise_on_status=False,
+    )
+    session = _Session()
+    adapter = HTTPAdapter(max_retries=retry, pool_connections=options.pool_size, pool_maxsize=options.pool_size)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    session.headers["User-Agent"] = user_agent
+    session.hooks["response"].append(_log_response)
+    return session
+
+
+def _log_response(response: Any, *args: Any, **kwargs: Any) -> None:
+    if log.isEnabledFor(logging.DEBUG):
+        log.debug("%s %s -> %s in %.0f ms", response.request.method, redact_url(response.url),
+                  response.status_code, response.elapsed.total_seconds() * 1000)
+
+
+def request(session: "requests.Session", method: str, url: str, *, what: str,
+            auth_setting: str = "credentials", **kwargs: Any) -> "requests.Response":
+    """Send a request and classify failure: returns only 2xx responses.
+
+    ``what`` names the source for messages (``icecast ice1 /admin/stats``). Raises
+    RetriableError for network errors, timeouts, 429 and 5xx; ConfigError for 401/403 naming
+    ``auth_setting`` (the setting to check); BadInputError for other 4xx.
+    """
+    import requests
+
+    try:
+        response = session.request(method, url, **kwargs)
+    except requests.exceptions.Timeout:
+        raise RetriableError(f"{what}: timed out ({redact_url(url)})") from None
+    except requests.exceptions.ConnectionError as exc:
+        raise RetriableError(f"{what}: cannot connect ({_reason(exc)}; {redact_url(url)})") from None
+    except requests.exceptions.RequestException as exc:
+        raise RetriableError(f"{what}: request failed ({type(exc).__name__}; {redact_url(url)})") from None
+    status = response.status_code
+    if 200 <= status < 300:
+        return response
+    where = f"{what}: HTTP {status} from {redact_url(url)}"
+    if status in (401, 403):
+        raise ConfigError({auth_setting: f"{what}: HTTP {status}, credentials refused by {redact_url(url)}"})
+    if status in RETRY_STATUSES:
+        raise RetriableError(where)
+    raise BadInputError(where)
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc)
+    for marker in ("Connection refused", "Name or service not known", "Connection reset",
+                   "Read timed out", "Remote end closed", "timed out", "No route to host"):
+        if marker in text:
+            return marker.lower()
+    return type(exc).__name__

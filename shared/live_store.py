@@ -1,0 +1,182 @@
+"""The live side of Redis: samples and events in a rolling window (see docs/redis-schema.md).
+
+Every series and event log is a sorted set scored by time in epoch milliseconds, because it
+is the one Redis 6.0 type that gives all of: range reads by time, exact trimming by time
+(``ZREMRANGEBYSCORE``), late and out-of-order inserts, and idempotent re-writes (a member
+that is already there is not added again). Streams cannot take out-of-order ids, and
+``MINID`` trimming needs 6.2, which Azure Cache for Redis does not run.
+
+A whole run or batch goes out as one pipeline: one round trip on a single Redis, one per
+node touched on a cluster, however many samples it carries.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
+
+from shared.errors import RetriableError
+from shared.settings import StoreSettings
+
+if TYPE_CHECKING:
+    from shared.status import RunReport
+
+SERIES = ("icecast", "hls", "matomo")
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One observation of a tenant's series: ``metrics`` are whole numbers (counts, seconds)."""
+
+    tenant: str
+    series: str
+    time_ms: int
+    metrics: Mapping[str, int]
+
+
+@dataclass(frozen=True)
+class Event:
+    """A platform event, kept with its Event Hub position and its original JSON body."""
+
+    tenant: str
+    type: str
+    time_ms: int
+    partition: str
+    sequence: int
+    body: str
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    samples: int = 0
+    events: int = 0
+    too_old: int = 0
+    keys: tuple[str, ...] = field(default=(), repr=False)
+
+
+class Keys:
+    """The contract key names; the tenant is the hash tag so a tenant's keys share a slot."""
+
+    def __init__(self, prefix: str = "fabrik"):
+        self.prefix = prefix
+
+    def live(self, tenant: str, series: str) -> str:
+        return f"{self.prefix}:live:{{{tenant}}}:{series}"
+
+    def events(self, tenant: str) -> str:
+        return f"{self.prefix}:events:{{{tenant}}}"
+
+    def status(self, function: str) -> str:
+        return f"{self.prefix}:status:{function}"
+
+
+def sample_member(sample: Sample) -> str:
+    return f"{sample.time_ms}|{json.dumps(dict(sample.metrics), separators=(',', ':'), sort_keys=True)}"
+
+
+def event_member(event: Event) -> str:
+    # Position first: the member is identical on every redelivery of the same event.
+    head = json.dumps({"partition": event.partition, "sequence": event.sequence, "type": event.type,
+                       "time": event.time_ms}, separators=(",", ":"))
+    return f"{head}\n{event.body}"
+
+
+class LiveStore:
+    """Writes and reads the live window. ``redis`` is a client from ``shared.redis_client``."""
+
+    def __init__(self, redis: Any, *, settings: StoreSettings, clock: Callable[[], float] = time.time):
+        self.redis = redis
+        self.keys = Keys(settings.key_prefix)
+        self.window_ms = settings.window_seconds * 1000
+        self.clock = clock
+
+    def write(self, *, samples: Iterable[Sample] = (), events: Iterable[Event] = (),
+              report: "RunReport | None" = None) -> WriteResult:
+        """Store samples, events and the run's status in one pipeline.
+
+        A sample replaces any sample of the same series at the same millisecond (a retried or
+        replayed write stores it once); an event is unique by its whole member, which starts
+        with its Event Hub position. Items older than the window are skipped and counted.
+        Raises RetriableError when Redis cannot be reached; nothing is claimed as written then.
+        """
+        now_ms = int(self.clock() * 1000)
+        cutoff = now_ms - self.window_ms
+        pipe = self.redis.pipeline(transaction=False)
+        touched: set[str] = set()
+        n_samples = n_events = too_old = 0
+        for sample in samples:
+            if sample.time_ms < cutoff:
+                too_old += 1
+                continue
+            key = self.keys.live(sample.tenant, sample.series)
+            pipe.zremrangebyscore(key, sample.time_ms, sample.time_ms)
+            pipe.zadd(key, {sample_member(sample): sample.time_ms})
+            touched.add(key)
+            n_samples += 1
+        for event in events:
+            if event.time_ms < cutoff:
+                too_old += 1
+                continue
+            key = self.keys.events(event.tenant)
+            pipe.zadd(key, {event_member(event): event.time_ms})
+            touched.add(key)
+            n_events += 1
+        for key in sorted(touched):
+            pipe.zremrangebyscore(key, "-inf", f"({cutoff}")
+            pipe.pexpire(key, self.window_ms)
+        if report is not None:
+            pipe.hset(self.keys.status(report.function), mapping=report.status_fields())
+        if touched or report is not None:
+            self._execute(pipe)
+        return WriteResult(samples=n_samples, events=n_events, too_old=too_old, keys=tuple(sorted(touched)))
+
+    def read_series(self, tenant: str, series: str, *, since_ms: int | None = None,
+                    until_ms: int | None = None) -> list[Sample]:
+        """Samples of one series between ``since_ms`` and ``until_ms`` (inclusive), oldest first."""
+        low = self._low(since_ms)
+        members = self._call(self.redis.zrangebyscore, self.keys.live(tenant, series), low,
+                             "+inf" if until_ms is None else until_ms)
+        out = []
+        for member in members:
+            stamp, _, payload = member.partition("|")
+            out.append(Sample(tenant=tenant, series=series, time_ms=int(stamp), metrics=json.loads(payload)))
+        return out
+
+    def read_events(self, tenant: str, *, since_ms: int | None = None,
+                    until_ms: int | None = None) -> list[Event]:
+        members = self._call(self.redis.zrangebyscore, self.keys.events(tenant), self._low(since_ms),
+                             "+inf" if until_ms is None else until_ms)
+        out = []
+        for member in members:
+            head, _, body = member.partition("\n")
+            meta = json.loads(head)
+            out.append(Event(tenant=tenant, type=meta["type"], time_ms=meta["time"],
+                             partition=meta["partition"], sequence=meta["sequence"], body=body))
+        return out
+
+    def series_present(self, tenant: str) -> list[str]:
+        """Which of the known series hold data for ``tenant`` (one round trip)."""
+        pipe = self.redis.pipeline(transaction=False)
+        for series in SERIES:
+            pipe.exists(self.keys.live(tenant, series))
+        found = self._execute(pipe)
+        return [series for series, present in zip(SERIES, found) if present]
+
+    def _low(self, since_ms: int | None) -> int:
+        window_start = int(self.clock() * 1000) - self.window_ms
+        return window_start if since_ms is None else max(since_ms, window_start)
+
+    def _execute(self, pipe: Any) -> list[Any]:
+        return self._call(pipe.execute)
+
+    @staticmethod
+    def _call(fn: Callable[..., Any], *args: Any) -> Any:
+        from redis.exceptions import ConnectionError, RedisError, TimeoutError
+
+        try:
+            return fn(*args)
+        except (ConnectionError, TimeoutError) as exc:
+            raise RetriableError(f"redis unavailable: {type(exc).__name__}") from None
+        except RedisError as exc:
+            raise RetriableError(f"redis error: {type(exc).__name__}: {str(exc)[:200]}") from None

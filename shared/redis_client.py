@@ -1,0 +1,61 @@
+"""One cached Redis client per (URL, cluster) for the life of the worker process.
+
+Timeouts and the client's own retries are set explicitly and kept short: a timer run must end
+well inside its schedule, and the Event Hub function should fail fast so the host's retry
+policy (not a hidden client loop) decides when to try again. ``redis`` is imported here,
+lazily, because it is a large share of a cold start.
+"""
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Any
+
+from shared.settings import StoreSettings
+
+if TYPE_CHECKING:
+    import redis
+
+_clients: dict[tuple[str, bool], Any] = {}
+_lock = threading.Lock()
+
+
+def get_redis(settings: StoreSettings) -> "redis.Redis":
+    """The cached client for ``settings`` (``redis.Redis`` or ``redis.cluster.RedisCluster``)."""
+    key = (settings.redis_url, settings.redis_cluster)
+    client = _clients.get(key)
+    if client is None:
+        with _lock:
+            client = _clients.get(key)
+            if client is None:
+                client = _clients[key] = connect(settings)
+    return client
+
+
+def connect(settings: StoreSettings, **overrides: Any) -> "redis.Redis":
+    """A new client; ``overrides`` go to the client constructor (tests pass a connection class)."""
+    from redis.backoff import ExponentialBackoff
+    from redis.retry import Retry
+
+    options: dict[str, Any] = dict(
+        socket_timeout=5.0, socket_connect_timeout=3.0, health_check_interval=30,
+        retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 2), decode_responses=True,
+    )
+    options.update(overrides)
+    if settings.redis_cluster:
+        from redis.cluster import RedisCluster
+
+        return RedisCluster.from_url(settings.redis_url, **options)
+    import redis
+
+    return redis.Redis.from_url(settings.redis_url, **options)
+
+
+def forget_clients() -> None:
+    """Close and drop cached clients (the CLI between commands, tests between servers)."""
+    with _lock:
+        for client in _clients.values():
+            try:
+                client.close()
+            except Exception:
+                pass
+        _clients.clear()

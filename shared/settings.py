@@ -1,0 +1,151 @@
+"""App settings (environment variables) read and validated in one pass.
+
+Why a reader that collects problems instead of raising on the first one: a deploy with three
+wrong settings should fail once, naming all three, not three times. Secrets are marked so
+that no message ever echoes their value; non-secret values are quoted, shortened.
+"""
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping, TypeVar
+from urllib.parse import urlsplit
+
+from shared.errors import ConfigError
+
+T = TypeVar("T")
+_REQUIRED = object()
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+class SettingsReader:
+    """Reads settings from ``env``, collecting every problem; ``check()`` raises them together."""
+
+    def __init__(self, env: Mapping[str, str]):
+        self.env = env
+        self.problems: dict[str, str] = {}
+
+    def get(self, name: str, parse: Callable[[str], T] = str, *, default: Any = _REQUIRED,
+            secret: bool = False) -> T:
+        raw = self.env.get(name)
+        if raw is None or raw.strip() == "":
+            if default is _REQUIRED:
+                self.problems[name] = "missing (required)"
+                return None  # type: ignore[return-value]
+            return default
+        try:
+            return parse(raw.strip())
+        except (ValueError, TypeError) as exc:
+            shown = "" if secret else f" (got {_shorten(raw)})"
+            self.problems[name] = f"{exc}{shown}"
+            return None  # type: ignore[return-value]
+
+    def fail(self, name: str, why: str) -> None:
+        self.problems.setdefault(name, why)
+
+    def check(self) -> None:
+        if self.problems:
+            raise ConfigError(self.problems)
+
+
+def _shorten(value: str, limit: int = 60) -> str:
+    return repr(value if len(value) <= limit else value[:limit] + "…")
+
+
+def parse_bool(raw: str) -> bool:
+    low = raw.lower()
+    if low in _TRUE:
+        return True
+    if low in _FALSE:
+        return False
+    raise ValueError("expected true or false")
+
+
+def positive_int(raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError("expected a whole number") from None
+    if value <= 0:
+        raise ValueError("must be greater than 0")
+    return value
+
+
+def http_url(raw: str) -> str:
+    """An http(s) base URL without a trailing slash. Never echoes the value (it may hold creds)."""
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("expected an http:// or https:// URL with a host")
+    return raw.rstrip("/")
+
+
+def redis_url(raw: str) -> str:
+    parts = urlsplit(raw)
+    if parts.scheme not in ("redis", "rediss", "unix"):
+        raise ValueError("expected a redis://, rediss:// or unix:// URL")
+    if parts.scheme != "unix" and not parts.hostname:
+        raise ValueError("the URL has no host")
+    return raw
+
+
+def key_prefix(raw: str) -> str:
+    if any(c in raw for c in "{}: \t\n"):
+        raise ValueError("must not contain braces, colons or spaces")
+    return raw
+
+
+def hash_key(raw: str) -> bytes:
+    data = raw.encode("utf-8")
+    if len(data) < 16:
+        raise ValueError("must be at least 16 characters (use 32+ random bytes)")
+    return data
+
+
+@dataclass(frozen=True)
+class StoreSettings:
+    """Where live data goes: the settings every Redis-writing function and the CLI share."""
+
+    redis_url: str
+    redis_cluster: bool = False
+    window_seconds: int = 7200
+    key_prefix: str = "fabrik"
+
+    def __repr__(self) -> str:  # the URL may carry the access key
+        return (f"StoreSettings(redis_url=<redacted>, redis_cluster={self.redis_cluster}, "
+                f"window_seconds={self.window_seconds}, key_prefix={self.key_prefix!r})")
+
+
+def read_store(reader: SettingsReader) -> StoreSettings:
+    return StoreSettings(
+        redis_url=reader.get("REDIS_URL", redis_url, secret=True),
+        redis_cluster=reader.get("REDIS_CLUSTER", parse_bool, default=False),
+        window_seconds=reader.get("LIVE_WINDOW_SECONDS", positive_int, default=7200),
+        key_prefix=reader.get("REDIS_KEY_PREFIX", key_prefix, default="fabrik"),
+    )
+
+
+def load_store_settings(env: Mapping[str, str] | None = None) -> StoreSettings:
+    reader = SettingsReader(os.environ if env is None else env)
+    settings = read_store(reader)
+    reader.check()
+    return settings
+
+
+def cached_loader(loader: Callable[[Mapping[str, str]], T]) -> Callable[[Mapping[str, str] | None], T]:
+    """Wrap ``loader`` so the same environment is parsed and validated once per process.
+
+    Keyed on the environment's contents, so a changed setting (tests, the CLI's ``--settings``)
+    is picked up while warm invocations of the host skip the work.
+    """
+
+    @functools.lru_cache(maxsize=8)
+    def _load(items: tuple[tuple[str, str], ...]) -> T:
+        return loader(dict(items))
+
+    def load(env: Mapping[str, str] | None = None) -> T:
+        env = os.environ if env is None else env
+        return _load(tuple(sorted(env.items())))
+
+    return load

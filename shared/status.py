@@ -1,0 +1,123 @@
+"""Run status for on-call: per function and source, the last success, last error and counts.
+
+Stored as one hash per function (``fabrik:status:<function>``) with flat fields
+``<source>|<what>``, so a run sets only what it knows: a failing run updates ``last_error``
+and leaves ``last_success`` as it was, with no read before the write.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from shared.logs import known_secrets
+from shared.redact import redact_text
+
+MAX_ERROR_CHARS = 500
+
+
+@dataclass
+class SourceOutcome:
+    """What one source (a server, a site, a tenant) gave in one run."""
+
+    source: str
+    ok: bool = True
+    error: str | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class RunReport:
+    """Everything one invocation did; the CLI prints it, the store keeps it as status."""
+
+    function: str
+    started_ms: int = field(default_factory=lambda: int(time.time() * 1000))
+    finished_ms: int | None = None
+    outcomes: dict[str, SourceOutcome] = field(default_factory=dict)
+
+    def source(self, name: str) -> SourceOutcome:
+        return self.outcomes.setdefault(name, SourceOutcome(source=name))
+
+    def succeed(self, name: str, **counts: int) -> SourceOutcome:
+        outcome = self.source(name)
+        outcome.counts.update(counts)
+        return outcome
+
+    def fail(self, name: str, error: str | BaseException, **counts: int) -> SourceOutcome:
+        outcome = self.source(name)
+        outcome.ok = False
+        text = error if isinstance(error, str) else (str(error) or type(error).__name__)
+        outcome.error = redact_text(text, known_secrets())[:MAX_ERROR_CHARS]
+        outcome.counts.update(counts)
+        return outcome
+
+    @property
+    def failures(self) -> list[SourceOutcome]:
+        return [o for o in self.outcomes.values() if not o.ok]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    def finish(self, now_ms: int | None = None) -> "RunReport":
+        self.finished_ms = int(time.time() * 1000) if now_ms is None else now_ms
+        return self
+
+    def status_fields(self) -> dict[str, str]:
+        finished = self.finished_ms or int(time.time() * 1000)
+        fields = {"_run|last_run": str(finished),
+                  "_run|duration_ms": str(max(0, finished - self.started_ms)),
+                  "_run|ok": "1" if self.ok else "0"}
+        for name, outcome in self.outcomes.items():
+            fields[f"{name}|last_run"] = str(finished)
+            fields[f"{name}|ok"] = "1" if outcome.ok else "0"
+            fields[f"{name}|counts"] = json.dumps(outcome.counts, sort_keys=True)
+            if outcome.ok:
+                fields[f"{name}|last_success"] = str(finished)
+            else:
+                fields[f"{name}|last_error"] = outcome.error or "failed"
+                fields[f"{name}|last_error_time"] = str(finished)
+        return fields
+
+    def summary(self) -> str:
+        parts = []
+        for outcome in self.outcomes.values():
+            counts = " ".join(f"{k}={v}" for k, v in sorted(outcome.counts.items()))
+            state = "ok" if outcome.ok else f"FAILED: {outcome.error}"
+            parts.append(f"{outcome.source}: {state}{' (' + counts + ')' if counts else ''}")
+        return "; ".join(parts) or "nothing to do"
+
+
+@dataclass(frozen=True)
+class SourceStatus:
+    function: str
+    source: str
+    ok: bool
+    last_run: int | None
+    last_success: int | None
+    last_error: str | None
+    last_error_time: int | None
+    counts: Mapping[str, int]
+
+
+def parse_status(function: str, fields: Mapping[str, str]) -> list[SourceStatus]:
+    """Turn a status hash back into one record per source (``_run`` is the run as a whole)."""
+    grouped: dict[str, dict[str, str]] = {}
+    for name, value in fields.items():
+        source, _, what = name.rpartition("|")
+        grouped.setdefault(source, {})[what] = value
+    out = []
+    for source in sorted(grouped, key=lambda s: (s != "_run", s)):
+        f = grouped[source]
+        out.append(SourceStatus(
+            function=function, source=source, ok=f.get("ok") == "1",
+            last_run=_int(f.get("last_run")), last_success=_int(f.get("last_success")),
+            last_error=f.get("last_error"), last_error_time=_int(f.get("last_error_time")),
+            counts=json.loads(f["counts"]) if f.get("counts") else {},
+        ))
+    return out
+
+
+def _int(value: Any) -> int | None:
+    return None if value in (None, "") else int(value)

@@ -1,0 +1,134 @@
+"""The ``TENANTS`` setting: which sources belong to which tenant.
+
+Validated strictly because a typo here silently moves listeners between customers: unknown
+keys, a mount claimed by two tenants and tenant names that would break the Redis key schema
+are all errors, reported together.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+TENANT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_SECTIONS = {
+    "icecast": {"mounts", "app_user_agent"},
+    "matomo": {"site_id"},
+    "apple": {"app_id"},
+    "google": {"package"},
+}
+
+
+@dataclass(frozen=True)
+class Tenant:
+    name: str
+    icecast_mounts: tuple[str, ...] = ()
+    app_user_agent: re.Pattern[str] | None = None  # the tenant's own app, matched in User-Agents
+    matomo_site_id: int | None = None
+    apple_app_id: str | None = None
+    google_package: str | None = None
+
+
+@dataclass(frozen=True)
+class Tenants:
+    by_name: Mapping[str, Tenant]
+    _mounts: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+    def __iter__(self):
+        return iter(self.by_name.values())
+
+    def __len__(self) -> int:
+        return len(self.by_name)
+
+    def tenant_for_mount(self, mount: str) -> str | None:
+        return self._mounts.get(mount)
+
+
+def parse_tenants(raw: str, *, base_dir: Path | None = None) -> Tenants:
+    """Parse the setting's value: inline JSON, or ``@path/to/file.json``.
+
+    Raises ValueError with every problem found, each naming the tenant and field.
+    """
+    text = raw
+    if raw.startswith("@"):
+        path = Path(raw[1:])
+        if not path.is_absolute() and base_dir is not None:
+            path = base_dir / path
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ValueError(f"cannot read tenants file {path}: {exc.strerror}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
+    if not isinstance(data, dict) or not data:
+        raise ValueError("expected a non-empty JSON object of tenant name -> sources")
+
+    problems: list[str] = []
+    tenants: dict[str, Tenant] = {}
+    mounts: dict[str, str] = {}
+    for name, spec in data.items():
+        tenant = _parse_tenant(name, spec, problems)
+        if tenant is None:
+            continue
+        for mount in tenant.icecast_mounts:
+            if mount in mounts:
+                problems.append(f"mount {mount} is claimed by both {mounts[mount]} and {name}")
+            mounts[mount] = name
+        tenants[name] = tenant
+    if problems:
+        raise ValueError("; ".join(problems))
+    return Tenants(by_name=tenants, _mounts=mounts)
+
+
+def _parse_tenant(name: str, spec: Any, problems: list[str]) -> Tenant | None:
+    if not TENANT_NAME.match(name):
+        problems.append(f"tenant name {name!r} must be 1-64 of A-Z a-z 0-9 . _ - (it is part of Redis keys)")
+        return None
+    if not isinstance(spec, dict):
+        problems.append(f"{name}: expected an object")
+        return None
+    start = len(problems)
+    for section, value in spec.items():
+        allowed = _SECTIONS.get(section)
+        if allowed is None:
+            problems.append(f"{name}: unknown source {section!r} (known: {', '.join(sorted(_SECTIONS))})")
+        elif not isinstance(value, dict):
+            problems.append(f"{name}.{section}: expected an object")
+        else:
+            for key in sorted(set(value) - allowed):
+                problems.append(f"{name}.{section}: unknown key {key!r}")
+    ice = spec.get("icecast") if isinstance(spec.get("icecast"), dict) else {}
+    mounts = ice.get("mounts", [])
+    if not isinstance(mounts, list) or not all(isinstance(m, str) and m.startswith("/") for m in mounts):
+        problems.append(f"{name}.icecast.mounts: expected a list of mount paths starting with /")
+        mounts = []
+    pattern = None
+    if ice.get("app_user_agent") is not None:
+        try:
+            pattern = re.compile(str(ice["app_user_agent"]), re.IGNORECASE)
+        except re.error as exc:
+            problems.append(f"{name}.icecast.app_user_agent: not a valid regular expression ({exc})")
+    site_id = _section_value(spec, "matomo", "site_id")
+    if site_id is not None and not (isinstance(site_id, int) and not isinstance(site_id, bool) and site_id > 0):
+        problems.append(f"{name}.matomo.site_id: expected a positive whole number")
+        site_id = None
+    apple = _section_value(spec, "apple", "app_id")
+    if apple is not None and not (isinstance(apple, (str, int)) and str(apple).isdigit()):
+        problems.append(f"{name}.apple.app_id: expected the numeric Apple ID as a string")
+    google = _section_value(spec, "google", "package")
+    if google is not None and not (isinstance(google, str) and re.match(r"^[A-Za-z][\w]*(\.[A-Za-z_][\w]*)+$", google)):
+        problems.append(f"{name}.google.package: expected a package name like com.example.app")
+    if len(problems) > start:
+        return None
+    return Tenant(name=name, icecast_mounts=tuple(mounts), app_user_agent=pattern,
+                  matomo_site_id=site_id, apple_app_id=None if apple is None else str(apple),
+                  google_package=google)
+
+
+def _section_value(spec: dict, section: str, key: str) -> Any:
+    value = spec.get(section)
+    return value.get(key) if isinstance(value, dict) else None
