@@ -172,11 +172,11 @@ class LiveStore:
 
     @staticmethod
     def _call(fn: Callable[..., Any], *args: Any) -> Any:
-        from redis.exceptions import ConnectionError, RedisError, TimeoutError
+        from redis.exceptions import ConnectionError, RedisClusterException, RedisError, TimeoutError
 
         try:
             return fn(*args)
         except (ConnectionError, TimeoutError) as exc:
             raise RetriableError(f"redis unavailable: {type(exc).__name__}") from None
-        except RedisError as exc:
+        except (RedisError, RedisClusterException) as exc:
             raise RetriableError(f"redis error: {type(exc).__name__}: {str(exc)[:200]}") from None

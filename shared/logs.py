@@ -18,22 +18,19 @@ _lock = threading.Lock()
 _installed = False
 
 
-class RedactingFilter(logging.Filter):
-    """Rewrites each record's message so no URL credential or known secret survives."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except Exception:  # a bad format string must not lose the record
-            message = str(record.msg)
-        cleaned = redact_text(message, _secrets)
-        if cleaned != message or record.args:
-            record.msg, record.args = cleaned, None
-        if record.exc_info and record.exc_info[1] is not None:
-            # Tracebacks repeat exception text; render it now, redacted, instead.
-            text = logging.Formatter().formatException(record.exc_info)
-            record.exc_text = redact_text(text, _secrets)
-        return True
+def _redact_record(record: logging.LogRecord) -> logging.LogRecord:
+    """Render the message now, redacted, so no handler anywhere sees the raw text."""
+    try:
+        message = record.getMessage()
+    except Exception:  # a bad format string must not lose the record
+        message = str(record.msg)
+    cleaned = redact_text(message, _secrets)
+    if cleaned != message or record.args:
+        record.msg, record.args = cleaned, None
+    if record.exc_info and record.exc_info[1] is not None and not record.exc_text:
+        # Tracebacks repeat exception text (URLs, server answers): render and redact them too.
+        record.exc_text = redact_text(logging.Formatter().formatException(record.exc_info), _secrets)
+    return record
 
 
 def register_secrets(values: Iterable[str | bytes | None]) -> None:
@@ -51,15 +48,23 @@ def known_secrets() -> frozenset[str]:
 
 
 def install() -> None:
-    """Attach the redacting filter to the handlers that leave the process. Idempotent."""
+    """Redact every log record of the process as it is made. Idempotent.
+
+    A record factory rather than a logger filter: filters on a logger do not see records
+    propagated from its children, and the host's handlers are not ours to decorate. This
+    covers our loggers, urllib3's retry warnings (which carry request paths) and the SDKs'.
+    """
     global _installed
     with _lock:
         if _installed:
             return
         _installed = True
-    redacting = RedactingFilter()
-    for name in (LOGGER_NAME, "urllib3", "urllib3.connectionpool", "urllib3.util.retry", "azure", "redis"):
-        logging.getLogger(name).addFilter(redacting)
+        previous = logging.getLogRecordFactory()
+
+        def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+            return _redact_record(previous(*args, **kwargs))
+
+        logging.setLogRecordFactory(factory)
     # urllib3 logs full request lines (with query strings) at DEBUG; keep it above that.
     logging.getLogger("urllib3").setLevel(logging.WARNING)
     logging.getLogger("azure").setLevel(logging.WARNING)

@@ -1,0 +1,56 @@
+import logging
+
+from shared.identity import IdentityHasher, normalise_ip
+from shared.logs import get_logger, register_secrets
+from shared.redact import redact_text, redact_url
+
+
+def test_hmac_depends_on_key_and_is_stable():
+    a = IdentityHasher(b"k" * 32)
+    b = IdentityHasher(b"j" * 32)
+    assert a.hash_ip("203.0.113.5") == a.hash_ip("203.0.113.5")
+    assert a.hash_ip("203.0.113.5") != b.hash_ip("203.0.113.5")
+    assert a.hash_ip("203.0.113.5") != a.hash_ip("203.0.113.6")
+    assert "203.0.113.5" not in a.hash_ip("203.0.113.5")
+    assert len(a.hash_ip("203.0.113.5")) == 32
+
+
+def test_ipv4_mapped_ipv6_hashes_like_ipv4():
+    h = IdentityHasher(b"k" * 32)
+    assert h.hash_ip("::ffff:203.0.113.5") == h.hash_ip("203.0.113.5")
+    assert normalise_ip("2001:DB8::0001") == "2001:db8::1"
+
+
+def test_ip_and_device_namespaces_differ():
+    h = IdentityHasher(b"k" * 32)
+    assert h.hash("abc", kind="device") != h.hash("abc", kind="ip")
+    assert "k" * 32 not in repr(h)
+
+
+def test_redact_url_strips_userinfo_and_secret_params():
+    url = "https://admin:pw123@host:8000/admin/stats?mount=/a&token_auth=abc123&api_key=zz"
+    out = redact_url(url)
+    assert "pw123" not in out and "abc123" not in out and "zz" not in out
+    assert "mount=/a" in out and "host:8000" in out
+
+
+def test_redact_text_masks_known_secrets_and_key_values():
+    text = "failed: password=hunter2 at http://u:p4ss@h/x Authorization: Bearer abcdefghijkl sk=verysecretvalue"
+    out = redact_text(text, ["verysecretvalue"])
+    for secret in ("hunter2", "p4ss", "abcdefghijkl", "verysecretvalue"):
+        assert secret not in out
+
+
+def test_every_log_record_has_context_and_no_secret(caplog):
+    register_secrets(["s3cr3t-token-value"])
+    log = get_logger("icecast_poller", source="ice1").bind(tenant="acme-fm")
+    with caplog.at_level(logging.INFO, logger="fabrik"):
+        log.info("server said %s", "denied for s3cr3t-token-value")
+        try:
+            raise RuntimeError("boom with s3cr3t-token-value")
+        except RuntimeError:
+            log.exception("crashed")
+    text = caplog.text
+    assert "[icecast_poller tenant=acme-fm source=ice1] server said" in text
+    assert "s3cr3t-token-value" not in text
+    assert caplog.records[0].fabrik == {"function": "icecast_poller", "tenant": "acme-fm", "source": "ice1"}

@@ -1,0 +1,137 @@
+import redis
+import pytest
+
+from shared.errors import RetriableError
+from shared.live_store import Event, LiveStore, Sample
+from shared.redis_client import connect
+from shared.settings import load_store_settings
+from shared.status import RunReport, parse_status
+
+NOW = 1_800_000_000.0  # a fixed clock: 2027-01-15
+NOW_MS = int(NOW * 1000)
+
+
+class CountingConnection(redis.connection.Connection):
+    """Counts round trips: one per packed send (a pipeline is sent as one)."""
+
+    sends = 0
+
+    def send_packed_command(self, command, check_health=True):
+        type(self).sends += 1
+        return super().send_packed_command(command, check_health)
+
+
+def make_store(env, clock=lambda: NOW, **overrides):
+    settings = load_store_settings(env)
+    return LiveStore(connect(settings, **overrides), settings=settings, clock=clock)
+
+
+def s(t_ms, tenant="acme-fm", series="icecast", **metrics):
+    return Sample(tenant=tenant, series=series, time_ms=t_ms, metrics=metrics or {"listeners": 1})
+
+
+def test_samples_read_back_by_time_range(base_env):
+    store = make_store(base_env)
+    store.write(samples=[s(NOW_MS - 60_000, listeners=5), s(NOW_MS - 30_000, listeners=7), s(NOW_MS, listeners=9)])
+    got = store.read_series("acme-fm", "icecast", since_ms=NOW_MS - 45_000, until_ms=NOW_MS - 1)
+    assert [(x.time_ms, x.metrics["listeners"]) for x in got] == [(NOW_MS - 30_000, 7)]
+    assert [x.metrics["listeners"] for x in store.read_series("acme-fm", "icecast")] == [5, 7, 9]
+
+
+def test_replayed_sample_is_stored_once_and_latest_value_wins(base_env):
+    store = make_store(base_env)
+    for _ in range(3):
+        store.write(samples=[s(NOW_MS, listeners=4)])
+    store.write(samples=[s(NOW_MS, listeners=6)])  # same instant, corrected value
+    got = store.read_series("acme-fm", "icecast")
+    assert [(x.time_ms, dict(x.metrics)) for x in got] == [(NOW_MS, {"listeners": 6})]
+
+
+def test_late_and_out_of_order_samples_are_accepted(base_env):
+    store = make_store(base_env)
+    store.write(samples=[s(NOW_MS, listeners=3)])
+    store.write(samples=[s(NOW_MS - 600_000, listeners=1), s(NOW_MS - 300_000, listeners=2)])
+    assert [x.metrics["listeners"] for x in store.read_series("acme-fm", "icecast")] == [1, 2, 3]
+
+
+def test_window_trims_old_samples_and_refreshes_expiry(base_env):
+    env = {**base_env, "LIVE_WINDOW_SECONDS": "600"}
+    clock = [NOW]
+    store = make_store(env, clock=lambda: clock[0])
+    store.write(samples=[s(NOW_MS - 500_000), s(NOW_MS)])
+    clock[0] = NOW + 200  # the first sample is now 700 s old
+    result = store.write(samples=[s(NOW_MS + 200_000), s(NOW_MS - 2_000_000)])
+    assert result.too_old == 1 and result.samples == 1
+    key = store.keys.live("acme-fm", "icecast")
+    assert store.redis.zcard(key) == 2  # the 700 s old one was trimmed on write
+    assert 599_000 < store.redis.pttl(key) <= 600_000
+
+
+def test_keys_follow_the_contract(base_env, key_prefix):
+    store = make_store(base_env)
+    store.write(samples=[s(NOW_MS), s(NOW_MS, series="hls")],
+                events=[Event("acme-fm", "play", NOW_MS, "0", 12, '{"tenant":"acme-fm"}')])
+    keys = set(store.redis.keys(f"{key_prefix}:*"))
+    assert keys == {f"{key_prefix}:live:{{acme-fm}}:icecast", f"{key_prefix}:live:{{acme-fm}}:hls",
+                    f"{key_prefix}:events:{{acme-fm}}"}
+
+
+def test_events_are_idempotent_by_position(base_env):
+    store = make_store(base_env)
+    batch = [Event("acme-fm", "play", NOW_MS - i, "3", 100 + i, f'{{"n":{i}}}') for i in range(5)]
+    store.write(events=batch)
+    store.write(events=batch[2:])  # a redelivery of part of the batch
+    got = store.read_events("acme-fm")
+    assert sorted(e.sequence for e in got) == [100, 101, 102, 103, 104]
+    assert {e.body for e in got} == {f'{{"n":{i}}}' for i in range(5)}
+
+
+def test_a_batch_is_one_round_trip_whatever_its_size(base_env):
+    CountingConnection.sends = 0
+    store = make_store(base_env, connection_class=CountingConnection)
+    store.write(samples=[s(NOW_MS)])  # connect (handshake) happens here
+    CountingConnection.sends = 0
+    store.write(samples=[s(NOW_MS - i * 1000, tenant=f"t{i % 7}") for i in range(500)],
+                events=[Event("acme-fm", "x", NOW_MS - i, "0", i, "{}") for i in range(500)],
+                report=RunReport("test").finish(NOW_MS))
+    assert CountingConnection.sends == 1
+
+
+def test_status_keeps_last_success_through_a_failure(base_env):
+    store = make_store(base_env)
+    ok = RunReport("icecast_poller", started_ms=NOW_MS - 5)
+    ok.succeed("ice1", listeners=4)
+    store.write(report=ok.finish(NOW_MS))
+    bad = RunReport("icecast_poller", started_ms=NOW_MS + 30_000)
+    bad.fail("ice1", "cannot connect (http://admin:pw@ice1:8000/admin/stats)")
+    store.write(report=bad.finish(NOW_MS + 30_001))
+    rows = {r.source: r for r in parse_status("icecast_poller",
+                                              store.redis.hgetall(store.keys.status("icecast_poller")))}
+    ice1 = rows["ice1"]
+    assert (ice1.ok, ice1.last_success, ice1.last_error_time) == (False, NOW_MS, NOW_MS + 30_001)
+    assert "pw" not in ice1.last_error and "ice1:8000" in ice1.last_error
+    assert ice1.counts == {}
+    assert rows["_run"].ok is False
+
+
+def test_redis_down_raises_retriable_and_claims_nothing(base_env):
+    env = {**base_env, "REDIS_URL": "redis://127.0.0.1:1/0"}
+    store = make_store(env)
+    with pytest.raises(RetriableError, match="redis unavailable"):
+        store.write(samples=[s(NOW_MS)])
+
+
+def test_cluster_writes_each_tenant_to_its_slot(redis_cluster, key_prefix):
+    env = {"REDIS_URL": redis_cluster.url, "REDIS_CLUSTER": "true", "REDIS_KEY_PREFIX": key_prefix}
+    store = make_store(env)
+    tenants = [f"tenant-{i}" for i in range(20)]
+    store.write(samples=[s(NOW_MS - j, tenant=t, series=series) for t in tenants for j in range(3)
+                         for series in ("icecast", "hls")],
+                report=RunReport("test").finish(NOW_MS))
+    for t in tenants:
+        assert len(store.read_series(t, "icecast")) == 3
+        assert store.series_present(t) == ["icecast", "hls"]
+    slots = {store.redis.keyslot(store.keys.live(t, "icecast")) for t in tenants}
+    assert len(slots) > 1  # spread over the cluster, and each tenant's keys share one slot
+    assert store.redis.keyslot(store.keys.live("tenant-1", "icecast")) == \
+        store.redis.keyslot(store.keys.events("tenant-1"))

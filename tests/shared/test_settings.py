@@ -1,0 +1,97 @@
+import json
+
+import pytest
+
+from shared.errors import ConfigError
+from shared.settings import SettingsReader, load_store_settings, read_store, hash_key
+from shared.tenants import parse_tenants
+
+
+def test_store_defaults_apply():
+    s = load_store_settings({"REDIS_URL": "redis://127.0.0.1:6379/0"})
+    assert (s.redis_cluster, s.window_seconds, s.key_prefix) == (False, 7200, "fabrik")
+
+
+def test_one_error_names_every_bad_key_without_printing_secrets():
+    env = {"REDIS_URL": "http://:supersecretpw@host:6379", "LIVE_WINDOW_SECONDS": "two hours",
+           "REDIS_CLUSTER": "maybe", "REDIS_KEY_PREFIX": "a{b}"}
+    with pytest.raises(ConfigError) as caught:
+        load_store_settings(env)
+    message = str(caught.value)
+    for name in ("REDIS_URL", "LIVE_WINDOW_SECONDS", "REDIS_CLUSTER", "REDIS_KEY_PREFIX"):
+        assert name in message
+    assert "supersecretpw" not in message
+    assert "'two hours'" in message  # non-secret values are quoted to help
+
+
+def test_missing_required_key_is_named():
+    with pytest.raises(ConfigError) as caught:
+        load_store_settings({})
+    assert caught.value.problems == {"REDIS_URL": "missing (required)"}
+
+
+def test_store_settings_repr_hides_the_url():
+    s = load_store_settings({"REDIS_URL": "rediss://:accesskey123@cache.example:6380"})
+    assert "accesskey123" not in repr(s)
+
+
+def test_hash_key_too_short_is_rejected_without_echo():
+    reader = SettingsReader({"IDENTITY_HASH_KEY": "short-key"})
+    reader.get("IDENTITY_HASH_KEY", hash_key, secret=True)
+    with pytest.raises(ConfigError) as caught:
+        reader.check()
+    assert "short-key" not in str(caught.value)
+    assert "IDENTITY_HASH_KEY" in str(caught.value)
+
+
+def test_tenants_inline_and_mount_lookup():
+    t = parse_tenants(json.dumps({"acme-fm": {"icecast": {"mounts": ["/acme", "/acme-aac"],
+                                                          "app_user_agent": "AcmeRadio/"},
+                                              "matomo": {"site_id": 3}, "apple": {"app_id": "1234567890"},
+                                              "google": {"package": "com.acme.radio"}},
+                                  "metro-kids": {"icecast": {"mounts": ["/metro-kids.mp3"]}}}))
+    assert t.tenant_for_mount("/acme-aac") == "acme-fm"
+    assert t.tenant_for_mount("/metro-kids.mp3") == "metro-kids"
+    assert t.tenant_for_mount("/unclaimed") is None
+    acme = t.by_name["acme-fm"]
+    assert acme.matomo_site_id == 3 and acme.apple_app_id == "1234567890"
+    assert acme.app_user_agent.search("acmeradio/3.1 CFNetwork")
+
+
+def test_tenants_from_file(tmp_path):
+    path = tmp_path / "tenants.json"
+    path.write_text(json.dumps({"a": {"matomo": {"site_id": 1}}}))
+    assert list(parse_tenants(f"@{path}").by_name) == ["a"]
+    assert list(parse_tenants("@tenants.json", base_dir=tmp_path).by_name) == ["a"]
+
+
+def test_tenants_problems_are_all_reported():
+    raw = json.dumps({"bad name!": {}, "a": {"icecast": {"mounts": ["/x"]}, "matomo": {"site_id": "3"}},
+                      "b": {"icecast": {"mounts": ["/x"]}, "radio": {}}, "c": {"icecast": {"mounts": ["/y"]}},
+                      "d": {"icecast": {"mounts": ["/y"], "colour": 1}}})
+    with pytest.raises(ValueError) as caught:
+        parse_tenants(raw)
+    text = str(caught.value)
+    assert "'bad name!'" in text
+    assert "a.matomo.site_id" in text
+    assert "unknown source 'radio'" in text
+    assert "d.icecast: unknown key 'colour'" in text
+
+
+def test_mount_claimed_twice_is_an_error():
+    raw = json.dumps({"a": {"icecast": {"mounts": ["/x"]}}, "b": {"icecast": {"mounts": ["/x"]}}})
+    with pytest.raises(ValueError, match="/x is claimed by both a and b"):
+        parse_tenants(raw)
+
+
+def test_tenants_not_json_names_the_position():
+    with pytest.raises(ValueError, match="line 1 column"):
+        parse_tenants("{acme: 1}")
+
+
+def test_reader_collects_across_helpers():
+    reader = SettingsReader({"LIVE_WINDOW_SECONDS": "-5"})
+    read_store(reader)
+    with pytest.raises(ConfigError) as caught:
+        reader.check()
+    assert set(caught.value.problems) == {"REDIS_URL", "LIVE_WINDOW_SECONDS"}
