@@ -102,6 +102,38 @@ def request(session: "requests.Session", method: str, url: str, *, what: str,
     raise BadInputError(where)
 
 
+def read_body(response: "requests.Response", *, what: str, max_bytes: int, deadline: float | None = None) -> bytes:
+    """Read a streamed response body, at most ``max_bytes``, finishing by ``deadline``.
+
+    Per-read timeouts do not bound a server that trickles one byte a second; this does.
+    ``deadline`` is a ``time.monotonic()`` value. Requires ``stream=True`` on the request.
+    """
+    import time
+
+    chunks, size = [], 0
+    raw = response.raw
+    try:
+        while True:
+            # read1 returns whatever one socket read gives, so the deadline is checked often
+            # even when the server sends a byte at a time.
+            chunk = raw.read1(65536, decode_content=True)
+            if not chunk:
+                break
+            size += len(chunk)
+            if size > max_bytes:
+                raise BadInputError(f"{what}: response larger than {max_bytes // 1024} KiB; refused")
+            chunks.append(chunk)
+            if deadline is not None and time.monotonic() > deadline:
+                raise RetriableError(f"{what}: response still arriving at the run deadline; gave up")
+    except (BadInputError, RetriableError):
+        raise
+    except Exception as exc:  # requests/urllib3 errors mid-body: resets, decode errors
+        raise RetriableError(f"{what}: connection failed while reading ({_reason(exc)})") from None
+    finally:
+        response.close()
+    return b"".join(chunks)
+
+
 def _reason(exc: Exception) -> str:
     text = str(exc)
     for marker in ("Connection refused", "Name or service not known", "Connection reset",
@@ -109,3 +141,14 @@ def _reason(exc: Exception) -> str:
         if marker in text:
             return marker.lower()
     return type(exc).__name__
+
+
+_sessions: dict[HttpOptions, Any] = {}
+
+
+def get_session(options: HttpOptions = HttpOptions()) -> "requests.Session":
+    """A session per options, cached for the worker's life so connections are reused."""
+    session = _sessions.get(options)
+    if session is None:
+        session = _sessions[options] = make_session(options)
+    return session

@@ -9,10 +9,15 @@ from __future__ import annotations
 import functools
 import os
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Mapping, TypeVar
 from urllib.parse import urlsplit
 
 from shared.errors import ConfigError
+
+if TYPE_CHECKING:
+    from shared.identity import IdentityHasher
+    from shared.tenants import Tenants
 
 T = TypeVar("T")
 _REQUIRED = object()
@@ -149,3 +154,16 @@ def cached_loader(loader: Callable[[Mapping[str, str]], T]) -> Callable[[Mapping
         return _load(tuple(sorted(env.items())))
 
     return load
+
+
+def read_tenants(reader: SettingsReader) -> "Tenants":
+    from shared.tenants import parse_tenants
+
+    return reader.get("TENANTS", lambda raw: parse_tenants(raw, base_dir=Path.cwd()))
+
+
+def read_identity(reader: SettingsReader) -> "IdentityHasher | None":
+    from shared.identity import IdentityHasher
+
+    key = reader.get("IDENTITY_HASH_KEY", hash_key, secret=True)
+    return None if key is None else IdentityHasher(key)

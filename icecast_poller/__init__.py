@@ -1,0 +1,69 @@
+"""icecast_poller: live listeners from Icecast servers into each tenant's ``icecast`` series."""
+from __future__ import annotations
+
+import time
+from typing import Any, Callable, Mapping
+
+import azure.functions as func
+
+from shared.errors import ConfigError
+from shared.logs import get_logger
+from shared.status import RunReport
+
+FUNCTION = "icecast_poller"
+
+
+def main(timer: func.TimerRequest) -> None:
+    """Host entry point (timer). Source failures are recorded, not raised; Redis down raises."""
+    run(timer)
+
+
+def run(timer: Any = None, *, env: Mapping[str, str] | None = None, session: Any = None, redis: Any = None,
+        clock: Callable[[], float] = time.time) -> RunReport:
+    """Poll every server once and store one sample per tenant. Returns what happened."""
+    import os
+
+    from icecast_poller.aggregate import aggregate
+    from icecast_poller.fetch import poll_servers
+    from icecast_poller.settings import load_settings
+    from shared.http import HttpOptions, get_session
+    from shared.runs import finish_run, record_config_error
+
+    env = os.environ if env is None else env
+    log = get_logger(FUNCTION)
+    report = RunReport(FUNCTION, started_ms=int(clock() * 1000))
+    try:
+        settings = load_settings(env)
+    except ConfigError as exc:
+        record_config_error(FUNCTION, env, exc, redis=redis, clock=clock, log=log)
+        raise
+    if getattr(timer, "past_due", False):
+        log.warning("timer is past due; polling now")
+    if session is None:
+        session = get_session(HttpOptions(connect_timeout=settings.connect_timeout,
+                                          read_timeout=settings.read_timeout, retries=1,
+                                          pool_size=settings.max_parallel))
+    results = poll_servers(settings.servers, session=session,
+                           wants_mount=lambda m: settings.tenants.tenant_for_mount(m) is not None,
+                           hash_ip=settings.hasher.hash_ip, max_parallel=settings.max_parallel,
+                           deadline=time.monotonic() + settings.deadline_seconds)
+    result = aggregate(results, settings.tenants, time_ms=report.started_ms)
+    for r in results:
+        source = f"server:{r.server.name}"
+        if r.error:
+            report.fail(source, r.error)
+            continue
+        listeners = sum(len(v) for v in r.listeners.values())
+        counts = {"mounts": len(r.stats.mounts), "listeners": sum(m.listeners for m in r.stats.mounts),
+                  "clients_listed": listeners, "elapsed_ms": r.elapsed_ms}
+        if r.mount_errors:
+            report.fail(source, "; ".join(f"{m}: {e}" for m, e in sorted(r.mount_errors.items())), **counts)
+        else:
+            report.succeed(source, **counts)
+    if result.unclaimed:
+        log.warning("mounts no tenant claims: %s", ", ".join(f"{m} ({n} listeners)"
+                                                             for m, n in sorted(result.unclaimed.items())))
+        report.succeed("unclaimed-mounts", **result.unclaimed)
+    for sample in result.samples:
+        report.succeed(f"tenant:{sample.tenant}", listeners=sample.metrics["listeners"])
+    return finish_run(report, result.samples, store_settings=settings.store, redis=redis, clock=clock, log=log)

@@ -1,0 +1,108 @@
+"""Fetch ``/admin/stats`` and ``/admin/listclients`` from many servers at once.
+
+Every server's stats request starts at once (bounded by ``max_parallel``); each server's
+listclients requests start as soon as its stats arrive, so a run takes about as long as the
+slowest server's stats + listclients, not the sum over servers. A hard run deadline covers
+what per-read timeouts cannot (a server that trickles bytes); requests still running then
+are reported as timed out and abandoned, and the results so far are kept.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+from urllib.parse import quote
+
+from icecast_poller.parse import ListenerRecord, ServerStats, parse_listclients, parse_stats
+from icecast_poller.settings import IcecastServer
+from shared.errors import FabrikError
+from shared.http import read_body, request
+
+MAX_STATS_BYTES = 8 * 1024 * 1024
+MAX_LISTCLIENTS_BYTES = 64 * 1024 * 1024  # ~250,000 listeners
+log = logging.getLogger("fabrik.icecast_poller")
+
+
+@dataclass
+class ServerResult:
+    server: IcecastServer
+    stats: ServerStats | None = None
+    listeners: dict[str, list[ListenerRecord]] = field(default_factory=dict)
+    error: str | None = None  # the server as a whole failed (stats unreadable)
+    mount_errors: dict[str, str] = field(default_factory=dict)
+    elapsed_ms: int = 0
+
+
+def poll_servers(servers: Iterable[IcecastServer], *, session: Any, wants_mount: Callable[[str], bool],
+                 hash_ip: Callable[[str], str], max_parallel: int, deadline: float) -> list[ServerResult]:
+    """Poll every server; never raises for a server's failure (it is in its ServerResult)."""
+    results = {s.name: ServerResult(server=s) for s in servers}
+    started = time.monotonic()
+    pool = ThreadPoolExecutor(max_workers=max_parallel, thread_name_prefix="icecast")
+    jobs: dict[Future, tuple[IcecastServer, str | None]] = {}
+    try:
+        for server in results.values():
+            jobs[pool.submit(fetch_stats, session, server.server, deadline)] = (server.server, None)
+        pending = set(jobs)
+        while pending:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            done, pending = wait(pending, timeout=remaining, return_when=FIRST_COMPLETED)
+            for future in done:
+                server, mount = jobs[future]
+                result = results[server.name]
+                try:
+                    value = future.result()
+                except FabrikError as exc:
+                    _record_error(result, mount, str(exc))
+                    continue
+                except Exception as exc:  # a bug must not cost the other servers their data
+                    log.exception("icecast %s: unexpected error", server.name)
+                    _record_error(result, mount, f"internal error: {type(exc).__name__}")
+                    continue
+                if mount is None:
+                    result.stats = value
+                    result.elapsed_ms = int((time.monotonic() - started) * 1000)
+                    for m in value.mounts:
+                        if wants_mount(m.mount):
+                            f = pool.submit(fetch_listclients, session, server, m.mount, hash_ip, deadline)
+                            jobs[f] = (server, m.mount)
+                            pending.add(f)
+                else:
+                    result.listeners[mount] = value
+        for future in pending:
+            server, mount = jobs[future]
+            _record_error(results[server.name], mount, "no answer before the run deadline")
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+    return list(results.values())
+
+
+def _record_error(result: ServerResult, mount: str | None, message: str) -> None:
+    if mount is None:
+        result.error = message
+    else:
+        result.mount_errors[mount] = message
+
+
+def fetch_stats(session: Any, server: IcecastServer, deadline: float) -> ServerStats:
+    what = f"icecast {server.name} /admin/stats"
+    body = _get(session, server, f"{server.url}/admin/stats", what, MAX_STATS_BYTES, deadline)
+    return parse_stats(body, what=what)
+
+
+def fetch_listclients(session: Any, server: IcecastServer, mount: str, hash_ip: Callable[[str], str],
+                      deadline: float) -> list[ListenerRecord]:
+    what = f"icecast {server.name} listclients {mount}"
+    url = f"{server.url}/admin/listclients?mount={quote(mount, safe='/')}"
+    body = _get(session, server, url, what, MAX_LISTCLIENTS_BYTES, deadline)
+    return parse_listclients(body, hash_ip=hash_ip, what=what)
+
+
+def _get(session: Any, server: IcecastServer, url: str, what: str, max_bytes: int, deadline: float) -> bytes:
+    response = request(session, "GET", url, what=what, auth_setting="ICECAST_SERVERS",
+                       auth=(server.username, server.password), stream=True)
+    return read_body(response, what=what, max_bytes=max_bytes, deadline=deadline)

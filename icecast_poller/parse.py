@@ -1,0 +1,100 @@
+"""Pure parsers for Icecast's admin XML: bytes in, typed records out; no I/O, no clock.
+
+Handles Icecast 2.4 (``<Listeners>``, ``<IP>``, ``<UserAgent>``, ``<Connected>``), 2.5
+(lower-case names, ``<listener id="N">``) and Icecast-KH (2.4 names plus ``<lag>``,
+``<Referer>``) by looking children up case-insensitively. Field sources are named in each
+record's docstring as ``icestats/source/<name>``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from shared.xml import children_by_name, local_name, parse_xml, text_of
+
+# Icecast-KH can underflow its counters to 2^64-n (karlheyes/icecast-kh#283): anything above
+# this is treated as unknown, not as a listener count.
+MAX_PLAUSIBLE = 10_000_000
+
+
+@dataclass(frozen=True)
+class MountStats:
+    """One ``icestats/source[@mount]`` of ``/admin/stats``."""
+
+    mount: str
+    listeners: int  # <listeners>: current listener connections on this mount
+    listener_peak: int | None  # <listener_peak>: since the source connected
+    bitrate: int | None  # <bitrate> | <ice-bitrate> | <audio_bitrate>, kbit/s
+    stream_start: str | None  # <stream_start_iso8601> (2.4+), else <stream_start>
+    content_type: str | None  # <server_type> | <content-type>
+
+
+@dataclass(frozen=True)
+class ServerStats:
+    """``/admin/stats``: the server's own total and its mounts (hidden ones included)."""
+
+    server_id: str | None  # <server_id>, e.g. "Icecast 2.4.4"
+    listeners: int | None  # global <listeners>; None when missing or implausible
+    mounts: tuple[MountStats, ...]
+
+
+@dataclass(frozen=True)
+class ListenerRecord:
+    """One ``<listener>`` of ``/admin/listclients``; the IP is already keyed-hashed."""
+
+    ip_hash: str | None
+    user_agent: str  # "" when the client sent none (Icecast writes "Unknown")
+    connected_seconds: int | None  # <Connected>: seconds since the listener connected
+
+
+def parse_stats(data: bytes, *, what: str = "icecast /admin/stats") -> ServerStats:
+    root = parse_xml(data, what=what, root="icestats")
+    top = children_by_name(root)
+    mounts = []
+    for node in root:
+        if local_name(node).lower() != "source":
+            continue
+        mount = node.get("mount")
+        if not mount:
+            continue
+        fields = children_by_name(node)
+        mounts.append(MountStats(
+            mount=mount,
+            listeners=_count(text_of(fields, "listeners")) or 0,
+            listener_peak=_count(text_of(fields, "listener_peak")),
+            bitrate=_count(text_of(fields, "bitrate", "ice-bitrate", "audio_bitrate")),
+            stream_start=text_of(fields, "stream_start_iso8601", "stream_start") or None,
+            content_type=text_of(fields, "server_type", "content-type") or None,
+        ))
+    return ServerStats(server_id=text_of(top, "server_id") or None,
+                       listeners=_count(text_of(top, "listeners")), mounts=tuple(mounts))
+
+
+def parse_listclients(data: bytes, *, hash_ip: Callable[[str], str],
+                      what: str = "icecast /admin/listclients") -> list[ListenerRecord]:
+    """Every listener of the document's source(s). ``hash_ip`` is applied as each IP is read,
+    so no raw address is kept in a record."""
+    root = parse_xml(data, what=what, root="icestats")
+    out = []
+    for listener in root.iter():
+        if local_name(listener).lower() != "listener":
+            continue
+        fields = children_by_name(listener)
+        ip = text_of(fields, "ip")
+        agent = text_of(fields, "useragent") or ""
+        out.append(ListenerRecord(
+            ip_hash=hash_ip(ip) if ip else None,
+            user_agent="" if agent == "Unknown" else agent,
+            connected_seconds=_count(text_of(fields, "connected")),
+        ))
+    return out
+
+
+def _count(text: str | None) -> int | None:
+    if text is None or text == "":
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        return None
+    return value if 0 <= value <= MAX_PLAUSIBLE else None

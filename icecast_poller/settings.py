@@ -1,0 +1,93 @@
+"""Settings of icecast_poller: only what it needs (it never asks for Apple keys)."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Mapping
+
+from shared.identity import IdentityHasher
+from shared.logs import register_secrets
+from shared.settings import (SettingsReader, StoreSettings, cached_loader, http_url, positive_int,
+                             read_identity, read_store, read_tenants)
+from shared.tenants import Tenants
+
+
+@dataclass(frozen=True)
+class IcecastServer:
+    name: str  # shown in status and logs; defaults to host:port
+    url: str
+    username: str
+    password: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class IcecastSettings:
+    store: StoreSettings
+    tenants: Tenants
+    hasher: IdentityHasher
+    servers: tuple[IcecastServer, ...]
+    connect_timeout: float = 3.0
+    read_timeout: float = 5.0
+    max_parallel: int = 16
+    deadline_seconds: int = 20
+
+
+def parse_servers(raw: str) -> tuple[IcecastServer, ...]:
+    """``ICECAST_SERVERS``: a JSON list of ``{"url", "username", "password", "name"?}``."""
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not valid JSON ({exc.msg} at column {exc.colno})") from None
+    if not isinstance(data, list) or not data:
+        raise ValueError("expected a non-empty JSON list of servers")
+    servers, problems, names = [], [], set()
+    for i, item in enumerate(data):
+        where = f"server {i + 1}"
+        if not isinstance(item, dict):
+            problems.append(f"{where}: expected an object")
+            continue
+        unknown = set(item) - {"url", "username", "password", "name"}
+        if unknown:
+            problems.append(f"{where}: unknown keys {sorted(unknown)}")
+        try:
+            url = http_url(str(item.get("url", "")))
+        except ValueError as exc:
+            problems.append(f"{where}.url: {exc}")
+            continue
+        if "@" in url.split("//", 1)[1].split("/", 1)[0]:
+            problems.append(f"{where}.url: put credentials in username/password, not in the URL")
+            continue
+        if not isinstance(item.get("password"), str) or not item["password"]:
+            problems.append(f"{where}.password: missing (the admin password)")
+            continue
+        name = str(item.get("name") or url.split("//", 1)[1].split("/", 1)[0])
+        if name in names:
+            problems.append(f"{where}.name: {name!r} is used twice")
+        names.add(name)
+        servers.append(IcecastServer(name=name, url=url, username=str(item.get("username") or "admin"),
+                                     password=item["password"]))
+    if problems:
+        raise ValueError("; ".join(problems))
+    return tuple(servers)
+
+
+def _load(env: Mapping[str, str]) -> IcecastSettings:
+    reader = SettingsReader(env)
+    store = read_store(reader)
+    tenants = read_tenants(reader)
+    hasher = read_identity(reader)
+    servers = reader.get("ICECAST_SERVERS", parse_servers, secret=True)
+    connect = reader.get("ICECAST_CONNECT_TIMEOUT_SECONDS", positive_int, default=3)
+    read = reader.get("ICECAST_READ_TIMEOUT_SECONDS", positive_int, default=5)
+    parallel = reader.get("ICECAST_MAX_PARALLEL", positive_int, default=16)
+    deadline = reader.get("ICECAST_RUN_DEADLINE_SECONDS", positive_int, default=20)
+    if connect and read and deadline and deadline < connect + read:
+        reader.fail("ICECAST_RUN_DEADLINE_SECONDS", "must be at least connect + read timeout")
+    reader.check()
+    register_secrets(s.password for s in servers)
+    return IcecastSettings(store=store, tenants=tenants, hasher=hasher, servers=servers,
+                           connect_timeout=float(connect), read_timeout=float(read),
+                           max_parallel=parallel, deadline_seconds=deadline)
+
+
+load_settings = cached_loader(_load)
