@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import os
+import tempfile
 import socket
 import threading
 import time
@@ -46,9 +47,11 @@ class Icecast:
         logdir = workdir / "log"
         logdir.mkdir(exist_ok=True)
         changeowner = ""
-        if os.geteuid() == 0:  # icecast refuses to run as root; drop to nobody
+        if os.geteuid() == 0:
+            # icecast refuses to run as root and drops to nobody, who cannot enter a private
+            # temp tree: its logs go to a fresh world-writable folder under /tmp instead.
             changeowner = "<changeowner><user>nobody</user><group>nogroup</group></changeowner>"
-            os.chmod(workdir, 0o777)
+            logdir = Path(tempfile.mkdtemp(prefix="fabrik-icecast-"))
             os.chmod(logdir, 0o777)
         config = workdir / "icecast.xml"
         config.write_text(CONFIG.format(port=self.port, logdir=escape(str(logdir)), changeowner=changeowner,
