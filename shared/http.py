@@ -34,6 +34,9 @@ class HttpOptions:
     backoff: float = 0.5
     max_retry_after: float = 10.0
     pool_size: int = 10
+    # POST only where the caller knows the request is a read (Matomo's API takes reads by POST
+    # so the token stays out of URLs); never for writes.
+    retry_methods: frozenset[str] = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def make_session(options: HttpOptions = HttpOptions(), *, user_agent: str = USER_AGENT) -> "requests.Session":
@@ -55,7 +58,7 @@ def make_session(options: HttpOptions = HttpOptions(), *, user_agent: str = USER
     retry = _CappedRetry(
         total=options.retries, connect=options.retries, read=options.retries, status=options.retries,
         backoff_factor=options.backoff, status_forcelist=RETRY_STATUSES,
-        allowed_methods=frozenset({"GET", "HEAD", "OPTIONS"}), respect_retry_after_header=True,
+        allowed_methods=options.retry_methods, respect_retry_after_header=True,
         raise_on_status=False,
     )
     session = _Session()

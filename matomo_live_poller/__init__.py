@@ -1,0 +1,69 @@
+"""matomo_live_poller: live visitors, visits and actions from Matomo into each tenant's ``matomo`` series."""
+from __future__ import annotations
+
+import time
+from typing import Any, Callable, Mapping
+
+import azure.functions as func
+
+from shared.errors import ConfigError
+from shared.logs import get_logger
+from shared.status import RunReport
+
+FUNCTION = "matomo_live_poller"
+
+
+def main(timer: func.TimerRequest) -> None:
+    """Host entry point (timer). Matomo failures are recorded, not raised; Redis down raises."""
+    run(timer)
+
+
+def run(timer: Any = None, *, env: Mapping[str, str] | None = None, session: Any = None, redis: Any = None,
+        clock: Callable[[], float] = time.time) -> RunReport:
+    """Ask Matomo once for every tenant's site and store one sample per tenant."""
+    import os
+
+    from matomo_live_poller.fetch import fetch_counters
+    from matomo_live_poller.parse import sub_requests
+    from matomo_live_poller.settings import load_settings
+    from shared.errors import FabrikError
+    from shared.http import HttpOptions, get_session
+    from shared.live_store import Sample
+    from shared.runs import finish_run, record_config_error
+
+    env = os.environ if env is None else env
+    log = get_logger(FUNCTION)
+    report = RunReport(FUNCTION, started_ms=int(clock() * 1000))
+    try:
+        settings = load_settings(env)
+    except ConfigError as exc:
+        record_config_error(FUNCTION, env, exc, redis=redis, clock=clock, log=log)
+        raise
+    tenants = [t for t in settings.tenants if t.matomo_site_id]
+    sites = sorted({t.matomo_site_id for t in tenants})
+    queries = sub_requests(sites, window_minutes=settings.window_minutes)
+    if session is None:
+        session = get_session(HttpOptions(read_timeout=settings.timeout_seconds, retries=1,
+                                          retry_methods=frozenset({"GET", "POST"})))
+    samples = []
+    try:
+        answers = dict(zip(queries, fetch_counters(session, url=settings.url, token=settings.token,
+                                                   queries=queries, timeout=settings.timeout_seconds)))
+    except FabrikError as exc:
+        for tenant in tenants:
+            report.fail(f"tenant:{tenant.name}", exc)
+        return finish_run(report, [], store_settings=settings.store, redis=redis, clock=clock, log=log)
+    for tenant in tenants:
+        site = tenant.matomo_site_id
+        window = answers[(site, settings.window_minutes)]
+        minute = answers[(site, 1)]
+        source = f"tenant:{tenant.name}"
+        failed = next((a.error for a in (window, minute) if a.error), None)
+        if failed:
+            report.fail(source, f"site {site}: Matomo said: {failed}", site_id=site)
+            continue
+        metrics = {"visitors": window.counters.visitors, "visits": window.counters.visits,
+                   "actions": minute.counters.actions}
+        samples.append(Sample(tenant=tenant.name, series="matomo", time_ms=report.started_ms, metrics=metrics))
+        report.succeed(source, site_id=site, **metrics)
+    return finish_run(report, samples, store_settings=settings.store, redis=redis, clock=clock, log=log)
