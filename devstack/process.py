@@ -62,7 +62,11 @@ class Server:
         with open(self.log, "ab") as out:
             self.proc = subprocess.Popen(self.argv, stdout=out, stderr=subprocess.STDOUT, cwd=self.workdir,
                                          env=self.env, start_new_session=True)
-        wait_for_port(self.port, proc=self.proc, log=self.log, timeout=self.ready_timeout)
+        try:
+            wait_for_port(self.port, proc=self.proc, log=self.log, timeout=self.ready_timeout)
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     def stop(self) -> None:

@@ -1,6 +1,8 @@
 """A throwaway ``redis-server`` and a three-node Redis Cluster on loopback, no persistence."""
 from __future__ import annotations
 
+import random
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -8,8 +10,26 @@ from pathlib import Path
 from devstack.process import Server, find_binary, free_port
 
 
+def cluster_port() -> int:
+    """A free port whose cluster-bus port (port + 10000) is free and valid too."""
+    for _ in range(200):
+        port = random.randint(20000, 55000)
+        if all(_is_free(p) for p in (port, port + 10000)):
+            return port
+    raise RuntimeError("no free port pair for a cluster node")
+
+
+def _is_free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 def redis_server(workdir: Path, *, port: int | None = None, cluster: bool = False) -> Server:
-    port = port or free_port()
+    port = port or (cluster_port() if cluster else free_port())
     argv = [find_binary("redis-server"), "--port", str(port), "--bind", "127.0.0.1",
             "--save", "", "--appendonly", "no", "--dir", str(workdir), "--protected-mode", "no"]
     if cluster:
@@ -30,13 +50,17 @@ class RedisCluster:
         return f"redis://127.0.0.1:{self.nodes[0].port}/0"
 
     def start(self) -> "RedisCluster":
-        for node in self.nodes:
-            node.start()
-        cli = find_binary("redis-cli")
-        subprocess.run([cli, "--cluster", "create", *(f"127.0.0.1:{n.port}" for n in self.nodes),
-                        "--cluster-replicas", "0", "--cluster-yes"],
-                       check=True, capture_output=True, timeout=60)
-        self.wait_ok()
+        try:
+            for node in self.nodes:
+                node.start()
+            cli = find_binary("redis-cli")
+            subprocess.run([cli, "--cluster", "create", *(f"127.0.0.1:{n.port}" for n in self.nodes),
+                            "--cluster-replicas", "0", "--cluster-yes"],
+                           check=True, capture_output=True, timeout=60)
+            self.wait_ok()
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     def wait_ok(self, timeout: float = 30.0) -> None:

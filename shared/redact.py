@@ -44,3 +44,13 @@ def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
     for secret in sorted((s for s in secrets if s and len(s) >= 4), key=len, reverse=True):
         text = text.replace(secret, MASK)
     return text
+
+
+def connection_string_secrets(connection: str) -> list[str]:
+    """The key parts of an Azure connection string (AccountKey, SharedAccessKey, ...)."""
+    out = []
+    for part in connection.split(";"):
+        name, _, value = part.partition("=")
+        if value and SECRET_PARAMS.search(name):
+            out.append(value)
+    return out

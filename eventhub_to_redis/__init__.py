@@ -1,0 +1,80 @@
+"""eventhub_to_redis: platform events and HLS listener counts from the Event Hub into Redis."""
+from __future__ import annotations
+
+import time
+from typing import Any, Callable, List, Mapping, Sequence
+
+import azure.functions as func
+
+from shared.errors import ConfigError
+from shared.logs import get_logger
+from shared.status import RunReport
+
+FUNCTION = "eventhub_to_redis"
+
+
+def main(events: List[func.EventHubEvent]) -> None:
+    """Host entry point. Raises when Redis or dead-letter storage fails, so the retry policy
+    in function.json redelivers the batch; idempotent writes make the redelivery harmless."""
+    run(events)
+
+
+def run(events: Sequence[Any], *, env: Mapping[str, str] | None = None, redis: Any = None,
+        deadletter: Any = None, clock: Callable[[], float] = time.time) -> RunReport:
+    """Store one batch: valid events and HLS samples to Redis, invalid messages to dead letters."""
+    import os
+
+    from eventhub_to_redis.deadletter import write_all
+    from eventhub_to_redis.positions import positions_of
+    from eventhub_to_redis.settings import load_settings
+    from eventhub_to_redis.validate import Rejection, check
+    from shared.blob import get_container
+    from shared.live_store import Sample
+    from shared.runs import finish_run, record_config_error
+
+    env = os.environ if env is None else env
+    log = get_logger(FUNCTION)
+    now_ms = int(clock() * 1000)
+    report = RunReport(FUNCTION, started_ms=now_ms)
+    try:
+        settings = load_settings(env)
+    except ConfigError as exc:
+        record_config_error(FUNCTION, env, exc, redis=redis, clock=clock, log=log)
+        raise
+    hasher = settings.hasher
+    tenants = set(settings.tenants.by_name) if settings.tenants is not None else None
+
+    def hash_value(value: str, kind: str) -> str:
+        return hasher.hash_ip(value) if kind == "ip" else hasher.hash(value, kind=kind)
+
+    samples, stored, rejected = [], [], []
+    per_partition: dict[str, dict[str, int]] = {}
+    for event, position in zip(events, positions_of(events)):
+        try:
+            result = check(event.get_body(), position, now_ms=now_ms, hash_value=hash_value,
+                           max_bytes=settings.max_event_bytes, max_future_ms=settings.max_future_seconds * 1000,
+                           tenants=tenants)
+        except Exception as exc:  # a bug must cost one message (dead-lettered), not the batch
+            log.exception("checking p%s/s%s failed", position.partition, position.sequence)
+            result = Rejection(position=position, reason=f"internal error: {type(exc).__name__}",
+                               body=event.get_body())
+        counts = per_partition.setdefault(position.partition, {"events": 0, "hls": 0, "deadlettered": 0})
+        counts["last_sequence"] = max(counts.get("last_sequence", -1), position.sequence)
+        if isinstance(result, Rejection):
+            rejected.append(result)
+            counts["deadlettered"] += 1
+            log.warning("dead-lettering p%s/s%s: %s", position.partition, position.sequence, result.reason)
+        elif isinstance(result, Sample):
+            samples.append(result)
+            counts["hls"] += 1
+        else:
+            stored.append(result)
+            counts["events"] += 1
+    if rejected:
+        container = deadletter if deadletter is not None else get_container(
+            settings.deadletter_connection, settings.deadletter_container, setting="DEADLETTER_STORAGE_CONNECTION")
+        write_all(container, rejected, hasher=hasher)
+    for partition, counts in per_partition.items():
+        report.succeed(f"partition:{partition}", **counts)
+    return finish_run(report, samples, events=stored, store_settings=settings.store, redis=redis, clock=clock,
+                      log=log)

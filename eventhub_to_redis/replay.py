@@ -1,0 +1,91 @@
+"""Read a range of one partition with azure-eventhub, for the CLI's --from-eventhub.
+
+Imported only here: the SDK (and its AMQP stack) stays out of the function's cold start.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+from typing import Any, Callable, Mapping
+
+from shared.errors import ConfigError, RetriableError
+from shared.logs import register_secrets
+from shared.redact import connection_string_secrets
+
+
+def read_range(env: Mapping[str, str], *, partition: str, sequence: int, count: int, wait: float = 30.0,
+               client_factory: Callable[..., Any] | None = None) -> list[Any]:
+    """Events ``sequence .. sequence+count-1`` of ``partition`` as host-shaped EventHubEvents."""
+    connection = env.get("EVENTHUB_CONNECTION", "")
+    name = env.get("EVENTHUB_NAME", "")
+    group = env.get("EVENTHUB_CONSUMER_GROUP") or "$Default"
+    problems = {}
+    if "Endpoint=" not in connection:
+        problems["EVENTHUB_CONNECTION"] = "missing or not an Event Hubs connection string"
+    if not name and "EntityPath=" not in connection:
+        problems["EVENTHUB_NAME"] = "missing (and the connection string has no EntityPath)"
+    if count <= 0 or sequence < 0:
+        problems["--sequence/--count"] = "sequence must be >= 0 and count > 0"
+    if problems:
+        raise ConfigError(problems)
+    register_secrets([connection, *connection_string_secrets(connection)])
+    if client_factory is None:
+        from azure.eventhub import EventHubConsumerClient
+
+        client_factory = EventHubConsumerClient.from_connection_string
+    client = client_factory(connection, consumer_group=group, eventhub_name=name or None)
+    collected: list[Any] = []
+    done = threading.Event()
+    failure: list[BaseException] = []
+
+    def on_batch(_context: Any, batch: list[Any]) -> None:
+        for event in batch:
+            if event.sequence_number is not None and sequence <= event.sequence_number < sequence + count:
+                collected.append(event)
+        if len(collected) >= count:
+            done.set()
+
+    def on_error(_context: Any, error: Exception) -> None:
+        failure.append(error)
+        done.set()
+
+    receiver = threading.Thread(target=client.receive_batch, daemon=True, kwargs=dict(
+        on_event_batch=on_batch, on_error=on_error, partition_id=str(partition), starting_position=sequence,
+        starting_position_inclusive=True, max_batch_size=min(count, 300), max_wait_time=1.0))
+    receiver.start()
+    done.wait(wait)
+    client.close()
+    receiver.join(timeout=10)
+    if failure and not collected:
+        raise RetriableError(f"event hub partition {partition}: {type(failure[0]).__name__}")
+    return to_trigger_events(collected[:count], partition=str(partition))
+
+
+def to_trigger_events(events: list[Any], *, partition: str) -> list[Any]:
+    """``azure.eventhub.EventData`` -> ``azure.functions.EventHubEvent`` with the host's metadata."""
+    import azure.functions as func
+    from azure.functions import meta
+
+    context = meta.Datum(json.dumps({"PartitionId": partition}), "json")
+    out = []
+    for event in events:
+        enqueued = event.enqueued_time
+        if isinstance(enqueued, dt.datetime) and enqueued.tzinfo is None:
+            enqueued = enqueued.replace(tzinfo=dt.timezone.utc)
+        out.append(func.EventHubEvent(body=b"".join(_chunks(event.body)), trigger_metadata={"PartitionContext": context},
+                                      sequence_number=event.sequence_number, offset=event.offset,
+                                      enqueued_time=enqueued, partition_key=_text(event.partition_key)))
+    return out
+
+
+def _chunks(body: Any) -> list[bytes]:
+    if isinstance(body, (bytes, bytearray)):
+        return [bytes(body)]
+    if isinstance(body, str):
+        return [body.encode("utf-8")]
+    return [bytes(part) if not isinstance(part, str) else part.encode("utf-8") for part in body]
+
+
+def _text(value: Any) -> str | None:
+    return value.decode("utf-8", "replace") if isinstance(value, (bytes, bytearray)) else value

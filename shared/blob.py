@@ -1,0 +1,71 @@
+"""Azure Blob Storage, imported lazily (the SDK is a large share of a cold start).
+
+One ``ContainerClient`` per (connection string, container) is cached for the worker's life.
+Failures become RetriableError with no connection string or key in the text.
+"""
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from shared.errors import ConfigError, RetriableError
+
+_containers: dict[tuple[str, str], Any] = {}
+_lock = threading.Lock()
+
+
+def get_container(connection_string: str, container: str, *, setting: str = "AzureWebJobsStorage") -> Any:
+    key = (connection_string, container)
+    client = _containers.get(key)
+    if client is None:
+        with _lock:
+            client = _containers.get(key)
+            if client is None:
+                client = _containers[key] = _connect(connection_string, container, setting)
+    return client
+
+
+def _connect(connection_string: str, container: str, setting: str) -> Any:
+    from azure.storage.blob import BlobServiceClient, ExponentialRetry
+
+    # The SDK's default retry waits 15 s, then 45 s: longer than a caller should be blocked.
+    # Two quick retries here; the Functions retry policy or the next run does the rest.
+    retry = ExponentialRetry(initial_backoff=1, increment_base=2, retry_total=2)
+    try:
+        service = BlobServiceClient.from_connection_string(
+            connection_string, connection_timeout=5, read_timeout=20, retry_policy=retry)
+    except ValueError:
+        raise ConfigError({setting: "not a valid storage connection string"}) from None
+    client = service.get_container_client(container)
+    _ensure_container(client, container)
+    return client
+
+
+def _ensure_container(client: Any, container: str) -> None:
+    from azure.core.exceptions import AzureError, ResourceExistsError
+
+    try:
+        client.create_container()
+    except ResourceExistsError:
+        pass
+    except AzureError as exc:
+        raise RetriableError(f"blob container {container}: {type(exc).__name__}") from None
+
+
+def upload(client: Any, name: str, data: bytes, *, content_type: str, overwrite: bool = True) -> None:
+    from azure.core.exceptions import AzureError, ResourceExistsError
+    from azure.storage.blob import ContentSettings
+
+    try:
+        client.upload_blob(name, data, overwrite=overwrite,
+                           content_settings=ContentSettings(content_type=content_type))
+    except ResourceExistsError:
+        if overwrite:
+            raise
+    except AzureError as exc:
+        raise RetriableError(f"blob {client.container_name}/{name}: {type(exc).__name__}") from None
+
+
+def forget_containers() -> None:
+    with _lock:
+        _containers.clear()

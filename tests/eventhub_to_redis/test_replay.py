@@ -1,0 +1,69 @@
+"""--from-eventhub up to the client boundary: an Event Hubs service cannot run here, so a
+stand-in with the SDK's ``receive_batch`` contract delivers real ``azure.eventhub.EventData``."""
+import datetime as dt
+
+import pytest
+from azure.eventhub import EventData
+
+from eventhub_to_redis.replay import read_range
+from shared.errors import ConfigError
+
+CONN = "Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=listen;SharedAccessKey=c2VjcmV0a2V5MTIzNDU2"
+
+
+def event(sequence, body):
+    e = EventData(body)
+    e.raw_amqp_message.annotations.update({b"x-opt-sequence-number": sequence, b"x-opt-offset": str(sequence * 10).encode(),
+                                            b"x-opt-enqueued-time": 1_800_000_000_000, b"x-opt-partition-key": b"acme-fm"})
+    return e
+
+
+class StandInClient:
+    """Behaves like EventHubConsumerClient.receive_batch: starts at a position, calls back in batches."""
+
+    def __init__(self, stored, calls):
+        self.stored, self.calls, self.closed = stored, calls, False
+
+    def receive_batch(self, on_event_batch, **kwargs):
+        self.calls.append(kwargs)
+        start = kwargs["starting_position"] if kwargs["starting_position_inclusive"] else kwargs["starting_position"] + 1
+        pending = [e for e in self.stored if e.sequence_number >= start]
+        while pending and not self.closed:
+            on_event_batch(None, pending[: kwargs["max_batch_size"]])
+            pending = pending[kwargs["max_batch_size"]:]
+
+    def close(self):
+        self.closed = True
+
+
+def test_reads_exactly_the_range_as_host_shaped_events():
+    stored = [event(n, f'{{"n": {n}}}'.encode()) for n in range(40, 60)]
+    calls, made = [], []
+
+    def factory(conn, *, consumer_group, eventhub_name):
+        made.append((conn, consumer_group, eventhub_name))
+        return StandInClient(stored, calls)
+
+    env = {"EVENTHUB_CONNECTION": CONN, "EVENTHUB_NAME": "events", "EVENTHUB_CONSUMER_GROUP": "oncall"}
+    events = read_range(env, partition="2", sequence=45, count=5, wait=5, client_factory=factory)
+    assert made == [(CONN, "oncall", "events")]
+    assert calls[0]["partition_id"] == "2" and calls[0]["starting_position"] == 45
+    assert [e.sequence_number for e in events] == [45, 46, 47, 48, 49]
+    assert events[0].get_body() == b'{"n": 45}'
+    assert events[0].metadata["PartitionContext"]["PartitionId"] == "2"
+    assert events[0].enqueued_time == dt.datetime(2027, 1, 15, 8, 0, tzinfo=dt.timezone.utc)
+    assert events[0].partition_key == "acme-fm"
+
+
+def test_missing_connection_settings_are_named():
+    with pytest.raises(ConfigError) as caught:
+        read_range({}, partition="0", sequence=0, count=1)
+    assert set(caught.value.problems) == {"EVENTHUB_CONNECTION", "EVENTHUB_NAME"}
+
+
+def test_the_real_client_is_built_from_the_connection_string():
+    from azure.eventhub import EventHubConsumerClient
+
+    client = EventHubConsumerClient.from_connection_string(CONN, consumer_group="$Default", eventhub_name="events")
+    assert client.eventhub_name == "events"
+    client.close()

@@ -1,0 +1,78 @@
+import json
+
+import pytest
+
+from eventhub_to_redis.validate import Position, Rejection, check
+from shared.identity import IdentityHasher
+from shared.live_store import Event, Sample
+
+NOW_MS = 1_800_000_000_000  # 2027-01-15T08:00:00Z
+POS = Position(partition="2", sequence=77, offset="1024", enqueued_ms=NOW_MS)
+HASHER = IdentityHasher(b"k" * 32)
+
+
+def run(body, **kw):
+    def hash_value(value, kind):
+        return HASHER.hash_ip(value) if kind == "ip" else HASHER.hash(value, kind=kind)
+
+    options = dict(now_ms=NOW_MS, hash_value=hash_value, max_bytes=65536, max_future_ms=600_000)
+    options.update(kw)
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    return check(raw, POS, **options)
+
+
+def test_fabrik_event_keeps_its_original_body_and_position():
+    body = b'{"tenant": "acme-fm", "type": "app.play", "time": "2027-01-15T07:59:00Z", "station": "x"}'
+    event = run(body)
+    assert event == Event(tenant="acme-fm", type="app.play", time_ms=NOW_MS - 60_000, partition="2",
+                          sequence=77, body=body.decode())
+
+
+def test_hls_message_becomes_a_sample():
+    sample = run({"type": "hls.listeners", "tenant": "acme-fm", "time": "2027-01-15T08:00:00+01:00",
+                  "listeners": 12})
+    assert sample == Sample(tenant="acme-fm", series="hls", time_ms=NOW_MS - 3_600_000, metrics={"listeners": 12})
+
+
+def test_personal_fields_are_hashed_before_the_body_is_kept():
+    event = run({"tenant": "acme-fm", "type": "app.open", "time": "2027-01-15T08:00:00Z",
+                 "ip": "203.0.113.7", "device": {"device_id": "ABCD-1234"}, "ctx": [{"client_ip": "::ffff:203.0.113.7"}]})
+    assert "203.0.113.7" not in event.body and "ABCD-1234" not in event.body
+    doc = json.loads(event.body)
+    assert doc["ip"] == f"hmac:{HASHER.hash_ip('203.0.113.7')}" == doc["ctx"][0]["client_ip"]
+    assert doc["device"]["device_id"] == f"hmac:{HASHER.hash('ABCD-1234', kind='device')}"
+
+
+@pytest.mark.parametrize("body,reason", [
+    (b"not json", "not JSON"),
+    (b"\xff\xfe{}", "not JSON"),
+    (b"[1, 2]", "expected a JSON object, got list"),
+    ({"type": "x", "time": "2027-01-15T08:00:00Z"}, "field 'tenant' is missing"),
+    ({"tenant": 5, "type": "x", "time": "2027-01-15T08:00:00Z"}, "field 'tenant' is missing or not a string"),
+    ({"tenant": "a{b}", "type": "x", "time": "2027-01-15T08:00:00Z"}, "not a valid tenant name"),
+    ({"tenant": "a", "time": "2027-01-15T08:00:00Z"}, "field 'type'"),
+    ({"tenant": "a", "type": "x"}, "field 'time'"),
+    ({"tenant": "a", "type": "x", "time": "2027-01-15 08:00"}, "with a time zone"),
+    ({"tenant": "a", "type": "x", "time": "yesterday at noon"}, "field 'time'"),
+    ({"tenant": "a", "type": "x", "time": "2027-01-16T08:00:00Z"}, "86400 s in the future"),
+    ({"tenant": "a", "type": "hls.listeners", "time": "2027-01-15T08:00:00Z", "listeners": "12"}, "'listeners'"),
+    ({"tenant": "a", "type": "hls.listeners", "time": "2027-01-15T08:00:00Z", "listeners": -1}, "'listeners'"),
+    ({"tenant": "a", "type": "hls.listeners", "time": "2027-01-15T08:00:00Z", "listeners": True}, "'listeners'"),
+    (b'{"tenant": "a", "n": 1' + b"0" * 5000 + b"}", "not JSON"),
+    (b"[" * 50_000, "not JSON"),
+])
+def test_invalid_messages_are_rejected_with_a_reason(body, reason):
+    result = run(body)
+    assert isinstance(result, Rejection) and reason in result.reason
+    assert result.position == POS
+
+
+def test_oversized_message_is_rejected_before_parsing():
+    result = run({"tenant": "a", "type": "x", "time": "2027-01-15T08:00:00Z", "pad": "x" * 70_000})
+    assert isinstance(result, Rejection) and "more than the 65536 allowed" in result.reason
+
+
+def test_unknown_tenant_is_rejected_when_tenants_are_configured():
+    body = {"tenant": "stranger", "type": "x", "time": "2027-01-15T08:00:00Z"}
+    assert "not in TENANTS" in run(body, tenants={"acme-fm"}).reason
+    assert isinstance(run(body), Event)
