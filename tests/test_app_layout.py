@@ -1,0 +1,83 @@
+"""What the Functions host and the deploy rely on, checked without the host (it cannot run here)."""
+import ast
+import inspect
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from shared.functions import discover
+
+ROOT = Path(__file__).resolve().parent.parent
+FUNCTIONS = discover(ROOT)
+SAMPLE = json.loads((ROOT / "local.settings.sample.json").read_text())["Values"]
+HEAVY = ("azure.storage.blob", "azure.eventhub", "jwt", "cryptography")
+
+
+def test_v1_model_no_function_app_py():
+    assert not (ROOT / "function_app.py").exists()
+    assert set(FUNCTIONS) >= {"icecast_poller", "matomo_live_poller", "eventhub_to_redis"}
+
+
+def test_host_json():
+    host = json.loads((ROOT / "host.json").read_text())
+    assert host["version"] == "2.0"
+    assert host["extensionBundle"] == {"id": "Microsoft.Azure.Functions.ExtensionBundle", "version": "[4.*, 5.0.0)"}
+    assert re.match(r"^\d\d:\d\d:\d\d$", host["functionTimeout"])
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_function_json_matches_main_and_settings(name):
+    info = FUNCTIONS[name]
+    spec = json.loads((info.folder / "function.json").read_text())
+    assert spec.get("scriptFile", "__init__.py") == "__init__.py"
+    main = getattr(info.module(), spec.get("entryPoint", "main"))
+    params = list(inspect.signature(main).parameters)
+    inputs = [b["name"] for b in spec["bindings"] if b["direction"] == "in"]
+    assert params == inputs, "binding names must match main()'s parameters"
+    for binding in spec["bindings"]:
+        for value in binding.values():
+            for setting in re.findall(r"%([A-Za-z0-9_]+)%", str(value)):
+                assert setting in SAMPLE, f"{name}: {setting} is not in local.settings.sample.json"
+        if "connection" in binding:
+            assert binding["connection"] in SAMPLE
+    trigger = info.trigger
+    if trigger["type"] == "timerTrigger":
+        assert trigger["schedule"] == f"%{name.upper()}_SCHEDULE%"
+        assert len(SAMPLE[f"{name.upper()}_SCHEDULE"].split()) == 6, "NCRONTAB has six fields"
+    if trigger["type"] == "eventHubTrigger":
+        assert (trigger["cardinality"], trigger["dataType"]) == ("many", "binary")
+        assert spec["retry"]["strategy"] == "exponentialBackoff"
+
+
+def _settings_read_in(path: Path) -> set[str]:
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Call) and getattr(node.func, "attr", None) in ("get", "fail") and node.args:
+            first = node.args[0]
+            if isinstance(first, ast.Constant) and isinstance(first.value, str) and re.match(r"^[A-Z][A-Z0-9_]+$", first.value):
+                names.add(first.value)
+    return names
+
+
+def test_every_setting_the_code_reads_is_in_the_sample_and_the_docs():
+    docs = (ROOT / "docs" / "settings.md").read_text()
+    read = set()
+    for path in [*ROOT.glob("shared/*.py"), *ROOT.glob("*/settings.py"), *ROOT.glob("*/replay.py")]:
+        read |= _settings_read_in(path)
+    assert read, "the scan found no settings at all"
+    missing_sample = sorted(read - set(SAMPLE))
+    missing_docs = sorted(n for n in read if f"`{n}`" not in docs)
+    assert not missing_sample and not missing_docs, (missing_sample, missing_docs)
+
+
+def test_no_function_imports_a_heavy_sdk_at_import_time():
+    code = ("import sys; sys.path.insert(0, %r)\n" % str(ROOT) +
+            "".join(f"import {n}\n" for n in sorted(FUNCTIONS)) +
+            f"print([m for m in sys.modules if m.split('.')[0] in {{'jwt','cryptography'}} or "
+            f"m.startswith(('azure.storage.blob', 'azure.eventhub'))])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]", f"imported at module import time: {out}"
