@@ -68,7 +68,16 @@ class RunReport:
         finished = self.finished_ms or int(time.time() * 1000)
         fields = {"_run|last_run": str(finished),
                   "_run|duration_ms": str(max(0, finished - self.started_ms)),
-                  "_run|ok": "1" if self.ok else "0"}
+                  "_run|ok": "1" if self.ok else "0",
+                  "_run|counts": json.dumps({"sources": len(self.outcomes), "failed": len(self.failures),
+                                             "duration_ms": max(0, finished - self.started_ms)})}
+        if self.ok:
+            fields["_run|last_success"] = str(finished)
+        else:
+            failed = self.failures
+            fields["_run|last_error"] = (f"{len(failed)} of {len(self.outcomes)} sources failed, first "
+                                         f"{failed[0].source}: {failed[0].error}")[:MAX_ERROR_CHARS]
+            fields["_run|last_error_time"] = str(finished)
         for name, outcome in self.outcomes.items():
             fields[f"{name}|last_run"] = str(finished)
             fields[f"{name}|ok"] = "1" if outcome.ok else "0"

@@ -128,8 +128,10 @@ def _show(args: argparse.Namespace) -> int:
     if not data:
         print(f"no live data for tenant {args.tenant!r} in the last {(now_ms - since) // 60000} minutes")
         return EXIT_OK
+    # The trend spans what is there (from the oldest sample shown), not the empty window before it.
+    oldest = min((s[0].time_ms for s in data.values() if s), default=since)
     for name, samples in data.items():
-        print(series_table(name, samples, start_ms=since, end_ms=now_ms))
+        print(series_table(name, samples, start_ms=oldest, end_ms=max(now_ms, oldest + 1)))
     return EXIT_OK
 
 

@@ -69,13 +69,15 @@ def status_table(rows: Iterable[SourceStatus], *, now_ms: int) -> str:
     rows = list(rows)
     if not rows:
         return "no runs recorded yet"
-    out = [f"{'function':<24} {'source':<28} {'state':<6} {'last success':<22} last error"]
+    fw = max(len("function"), *(len(r.function) for r in rows))
+    sw = max(len("source"), *(len(r.source) for r in rows))
+    out = [f"{'function':<{fw}} {'source':<{sw}} {'state':<6} {'last success':<20} last error"]
     for r in rows:
         error = ""
         if r.last_error:
             error = f"{_ago(r.last_error_time, now_ms)}: {r.last_error}"
-        out.append(f"{r.function:<24} {r.source:<28} {'ok' if r.ok else 'FAIL':<6} "
-                   f"{_ago(r.last_success, now_ms):<22} {error}")
+        out.append(f"{r.function:<{fw}} {r.source:<{sw}} {'ok' if r.ok else 'FAIL':<6} "
+                   f"{_ago(r.last_success, now_ms):<20} {error}")
     return "\n".join(out)
 
 
