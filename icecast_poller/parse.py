@@ -76,16 +76,24 @@ def parse_listclients(data: bytes, *, hash_ip: Callable[[str], str],
     so no raw address is kept in a record."""
     root = parse_xml(data, what=what, root="icestats")
     out = []
-    for listener in root.iter():
-        if local_name(listener).lower() != "listener":
-            continue
-        fields = children_by_name(listener)
-        ip = text_of(fields, "ip")
-        agent = text_of(fields, "useragent") or ""
+    # Hot loop (tens of thousands of listeners): plain element access, no helpers per field.
+    for listener in root.iter("listener"):
+        ip = agent = connected = None
+        for child in listener:
+            tag = child.tag
+            if not isinstance(tag, str):
+                continue
+            tag = tag.lower()
+            if tag == "ip":
+                ip = (child.text or "").strip()
+            elif tag == "useragent":
+                agent = (child.text or "").strip()
+            elif tag == "connected":
+                connected = (child.text or "").strip()
         out.append(ListenerRecord(
             ip_hash=hash_ip(ip) if ip else None,
-            user_agent="" if agent == "Unknown" else agent,
-            connected_seconds=_count(text_of(fields, "connected")),
+            user_agent="" if agent in (None, "Unknown") else agent,
+            connected_seconds=_count(connected),
         ))
     return out
 

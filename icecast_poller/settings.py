@@ -28,7 +28,7 @@ class IcecastSettings:
     servers: tuple[IcecastServer, ...]
     connect_timeout: float = 3.0
     read_timeout: float = 5.0
-    max_parallel: int = 16
+    max_parallel: int = 64
     deadline_seconds: int = 20
 
 
@@ -79,7 +79,7 @@ def _load(env: Mapping[str, str]) -> IcecastSettings:
     servers = reader.get("ICECAST_SERVERS", parse_servers, secret=True)
     connect = reader.get("ICECAST_CONNECT_TIMEOUT_SECONDS", positive_int, default=3)
     read = reader.get("ICECAST_READ_TIMEOUT_SECONDS", positive_int, default=5)
-    parallel = reader.get("ICECAST_MAX_PARALLEL", positive_int, default=16)
+    parallel = reader.get("ICECAST_MAX_PARALLEL", positive_int, default=64)
     deadline = reader.get("ICECAST_RUN_DEADLINE_SECONDS", positive_int, default=20)
     if connect and read and deadline and deadline < connect + read:
         reader.fail("ICECAST_RUN_DEADLINE_SECONDS", "must be at least connect + read timeout")

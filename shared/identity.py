@@ -15,20 +15,22 @@ import re
 class IdentityHasher:
     """HMAC-SHA-256 with ``IDENTITY_HASH_KEY``; the digest is shortened to 128 bits (hex)."""
 
-    __slots__ = ("_key",)
+    __slots__ = ("_base",)
 
     def __init__(self, key: bytes):
         if len(key) < 16:
             raise ValueError("identity hash key must be at least 16 bytes")
-        self._key = key
+        # Keyed once; each hash copies the keyed state (cheaper than re-keying per value).
+        self._base = hmac.new(key, digestmod=hashlib.sha256)
 
     def __repr__(self) -> str:
         return "IdentityHasher(<key redacted>)"
 
     def hash(self, value: str, *, kind: str = "id") -> str:
         """Hash ``value``; ``kind`` separates namespaces (an IP and a device id never collide)."""
-        message = f"{kind}\x00{value}".encode("utf-8", "surrogatepass")
-        return hmac.new(self._key, message, hashlib.sha256).hexdigest()[:32]
+        mac = self._base.copy()
+        mac.update(f"{kind}\x00{value}".encode("utf-8", "surrogatepass"))
+        return mac.hexdigest()[:32]
 
     def hash_ip(self, address: str) -> str:
         return self.hash(normalise_ip(address), kind="ip")
@@ -36,6 +38,8 @@ class IdentityHasher:
 
 def normalise_ip(address: str) -> str:
     text = address.strip()
+    if ":" not in text and text.count(".") == 3 and text.replace(".", "").isdigit() and "0" != text[:1]:
+        return text  # dotted-quad IPv4 as servers write it: already canonical (the common, hot case)
     try:
         ip = ipaddress.ip_address(text.split("%", 1)[0])
     except ValueError:

@@ -12,6 +12,7 @@ node touched on a cluster, however many samples it carries.
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from shared.status import RunReport
 
 SERIES = ("icecast", "hls", "matomo")
+_PLAIN = re.compile(r"^[A-Za-z0-9._:-]*$")  # needs no JSON escaping
 
 
 @dataclass(frozen=True)
@@ -77,9 +79,13 @@ def sample_member(sample: Sample) -> str:
 
 def event_member(event: Event) -> str:
     # Position first: the member is identical on every redelivery of the same event.
-    head = json.dumps({"partition": event.partition, "sequence": event.sequence, "type": event.type,
-                       "time": event.time_ms}, separators=(",", ":"))
-    return f"{head}\n{event.body}"
+    # Same bytes as json.dumps(..., separators=(",", ":")), built directly: this runs per event.
+    return (f'{{"partition":{_json_str(event.partition)},"sequence":{int(event.sequence)},'
+            f'"type":{_json_str(event.type)},"time":{int(event.time_ms)}}}\n{event.body}')
+
+
+def _json_str(text: str) -> str:
+    return f'"{text}"' if text.isalnum() or _PLAIN.match(text) else json.dumps(text)
 
 
 class LiveStore:
@@ -102,26 +108,31 @@ class LiveStore:
         """
         now_ms = int(self.clock() * 1000)
         cutoff = now_ms - self.window_ms
-        pipe = self.redis.pipeline(transaction=False)
-        touched: set[str] = set()
-        n_samples = n_events = too_old = 0
+        # Grouped per key, so a batch is a few commands per tenant, not several per item.
+        sample_members: dict[str, dict[int, str]] = {}
+        event_members: dict[str, dict[str, int]] = {}
+        too_old = 0
         for sample in samples:
             if sample.time_ms < cutoff:
                 too_old += 1
                 continue
             key = self.keys.live(sample.tenant, sample.series)
-            pipe.zremrangebyscore(key, sample.time_ms, sample.time_ms)
-            pipe.zadd(key, {sample_member(sample): sample.time_ms})
-            touched.add(key)
-            n_samples += 1
+            sample_members.setdefault(key, {})[sample.time_ms] = sample_member(sample)  # last one wins
         for event in events:
             if event.time_ms < cutoff:
                 too_old += 1
                 continue
-            key = self.keys.events(event.tenant)
-            pipe.zadd(key, {event_member(event): event.time_ms})
-            touched.add(key)
-            n_events += 1
+            event_members.setdefault(self.keys.events(event.tenant), {})[event_member(event)] = event.time_ms
+        pipe = self.redis.pipeline(transaction=False)
+        for key, by_time in sample_members.items():
+            for time_ms in by_time:  # a sample replaces whatever the series held at that instant
+                pipe.zremrangebyscore(key, time_ms, time_ms)
+            pipe.zadd(key, {member: time_ms for time_ms, member in by_time.items()})
+        for key, members in event_members.items():
+            pipe.zadd(key, members)
+        touched = set(sample_members) | set(event_members)
+        n_samples = sum(len(v) for v in sample_members.values())
+        n_events = sum(len(v) for v in event_members.values())
         for key in sorted(touched):
             pipe.zremrangebyscore(key, "-inf", f"({cutoff}")
             pipe.pexpire(key, self.window_ms)

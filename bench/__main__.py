@@ -1,0 +1,38 @@
+"""``python -m bench``: every benchmark, one table. Starts its own Redis."""
+from __future__ import annotations
+
+import platform
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def main() -> int:
+    from bench import coldstart, eventhub, icecast, memory
+    from bench.common import table
+    from devstack.redis_servers import redis_server
+
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        server = redis_server(Path(tmp)).start()
+        try:
+            url = f"redis://127.0.0.1:{server.port}/0"
+            rows += eventhub.run(url)
+            rows += icecast.run()
+            rows += coldstart.run()
+            print(table(rows))
+            print()
+            print(memory.report(url))
+        finally:
+            server.stop()
+    print(f"\nmachine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+          f"{platform.platform()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
