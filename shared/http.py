@@ -45,6 +45,10 @@ def make_session(options: HttpOptions = HttpOptions(), *, user_agent: str = USER
     from requests.adapters import HTTPAdapter
     from urllib3.util.retry import Retry
 
+    from shared.logs import install
+
+    install()  # urllib3 logs request paths with their query strings: redact before anything logs
+
     class _CappedRetry(Retry):
         def get_retry_after(self, response: Any) -> float | None:
             value = super().get_retry_after(response)
