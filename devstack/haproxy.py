@@ -1,0 +1,65 @@
+"""A real ``haproxy`` running the shipped snippet (haproxy_agent/haproxy-hls.cfg), on loopback.
+
+The snippet is used as shipped; only the socket path, the listening port and the origin's
+address are rewritten for the test, and a ``defaults`` section is added.
+"""
+from __future__ import annotations
+
+import re
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from devstack.process import Server, find_binary, free_port
+
+SNIPPET = Path(__file__).resolve().parent.parent / "haproxy_agent" / "haproxy-hls.cfg"
+DEFAULTS = """
+defaults
+    mode http
+    timeout connect 2s
+    timeout client 10s
+    timeout server 10s
+"""
+
+
+class _Origin(BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = b"#EXTM3U\n#EXT-X-TARGETDURATION:6\nseg1.ts\n" if self.path.endswith(".m3u8") else b"\x47" * 188
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+class HAProxy:
+    def __init__(self, workdir: Path):
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.workdir = workdir
+        self.port = free_port()
+        self.socket = str(workdir / "fabrik.sock")
+        self.origin = ThreadingHTTPServer(("127.0.0.1", 0), _Origin)
+        text = SNIPPET.read_text()
+        text = re.sub(r"stats socket /run/haproxy/fabrik.sock[^\n]*", f"stats socket {self.socket} mode 600 level operator", text)
+        text = text.replace("bind :8080", f"bind 127.0.0.1:{self.port}")
+        text = text.replace("server origin 127.0.0.1:8081", f"server origin 127.0.0.1:{self.origin.server_port}")
+        text = text.replace("\nbackend hls_listeners", DEFAULTS + "\nbackend hls_listeners", 1)
+        config = workdir / "haproxy.cfg"
+        config.write_text(text)
+        self.server = Server([find_binary("haproxy"), "-db", "-f", str(config)], port=self.port, workdir=workdir,
+                             name=f"haproxy-{self.port}")
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> "HAProxy":
+        threading.Thread(target=self.origin.serve_forever, daemon=True).start()
+        self.server.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.stop()
+        self.origin.shutdown()

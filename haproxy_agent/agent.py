@@ -1,0 +1,66 @@
+"""One tick: read the table, count per tenant, send one ``hls.listeners`` message per tenant.
+
+A tick never raises: a bad socket answer or a failed send is logged and the next tick runs.
+Tenants that were counted before (or are configured) and have no entries now get a 0, so a
+dashboard sees listeners drop to zero instead of the last count lingering.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+from haproxy_agent.config import AgentConfig
+from haproxy_agent.errors import AgentError
+from haproxy_agent.runtime_api import command
+from haproxy_agent.senders import Sender
+from haproxy_agent.table import parse_show_table
+
+log = logging.getLogger("haproxy_agent")
+
+
+@dataclass
+class Agent:
+    config: AgentConfig
+    sender: Sender
+    clock: Callable[[], float] = time.time
+    query: Callable[[str, str], str] = command
+    known: set[str] = field(default_factory=set)
+
+    def tick(self) -> list[dict] | None:
+        """Returns the messages sent, or None when nothing could be read or sent."""
+        try:
+            answer = self.query(self.config.socket, f"show table {self.config.table}")
+            counts = parse_show_table(answer, separator=self.config.key_separator)
+        except AgentError as exc:
+            log.error("reading table %s: %s", self.config.table, exc)
+            return None
+        if counts.skipped:
+            log.warning("%d entries of %s have no '<tenant>%s<client>' key; not counted", counts.skipped,
+                        self.config.table, self.config.key_separator)
+        tenants = set(counts.listeners) | self.known | set(self.config.tenants)
+        if self.config.tenants:
+            tenants &= set(self.config.tenants)
+        when = dt.datetime.fromtimestamp(self.clock(), dt.timezone.utc).isoformat(timespec="milliseconds")
+        when = when.replace("+00:00", "Z")
+        messages = [{"type": "hls.listeners", "tenant": t, "time": when, "listeners": counts.listeners.get(t, 0)}
+                    for t in sorted(tenants)]
+        self.known = {t for t in tenants if counts.listeners.get(t, 0) > 0}
+        if not messages:
+            return []
+        try:
+            self.sender.send(messages)
+        except AgentError as exc:
+            log.error("%s", exc)
+            return None
+        log.info("sent %d tenants, %d listeners", len(messages), sum(m["listeners"] for m in messages))
+        return messages
+
+    def run_forever(self, *, stop: Callable[[], bool] = lambda: False) -> None:
+        next_tick = time.monotonic()
+        while not stop():
+            self.tick()
+            next_tick += self.config.interval_seconds
+            time.sleep(max(0.0, next_tick - time.monotonic()))

@@ -1,0 +1,134 @@
+"""The agent against a real haproxy running the shipped snippet, with real HLS clients."""
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+import urllib3
+from azure.eventhub import EventDataBatch
+
+from haproxy_agent.agent import Agent
+from haproxy_agent.config import AgentConfig, ConfigProblem, load
+from haproxy_agent.errors import SendFailed
+from haproxy_agent.senders import EventHubSender
+from tests.conftest import ROOT, _start
+from tests.faulty import FaultyServer
+
+CONN = "Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=send;SharedAccessKey=c2VuZGtleTEyMzQ1Ng=="
+
+
+@pytest.fixture(scope="module")
+def haproxy(tmp_path_factory):
+    from devstack.haproxy import HAProxy
+
+    proxy = _start(lambda: HAProxy(tmp_path_factory.mktemp("haproxy")).start())
+    yield proxy
+    proxy.stop()
+
+
+def fetch(proxy, path, address):
+    """One HLS request from a chosen loopback address (a distinct listener to HAProxy)."""
+    pool = urllib3.HTTPConnectionPool("127.0.0.1", proxy.port, source_address=(address, 0))
+    assert pool.request("GET", path).status == 200
+
+
+class Collect:
+    def __init__(self):
+        self.sent = []
+
+    def send(self, messages):
+        self.sent.append(list(messages))
+
+
+def test_dry_run_counts_distinct_listeners_per_tenant(haproxy):
+    for path, address in [("/acme-fm/live/index.m3u8", "127.0.0.2"), ("/acme-fm/live/seg1.ts", "127.0.0.2"),
+                          ("/acme-fm/live/seg2.ts", "127.0.0.2"), ("/acme-fm/live/index.m3u8", "127.0.0.3"),
+                          ("/metro-kids/hls/index.m3u8", "127.0.0.4"), ("/metro-kids/hls/seg9.ts", "127.0.0.4"),
+                          ("/robots.txt", "127.0.0.5"), ("/acme-fm/cover.jpg", "127.0.0.6")]:
+        fetch(haproxy, path, address)
+    env = {"PATH": os.environ["PATH"], "HAPROXY_SOCKET": haproxy.socket}
+    done = subprocess.run([sys.executable, "-m", "haproxy_agent", "--once", "--dry-run"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    messages = [json.loads(line) for line in done.stdout.splitlines()]
+    assert {m["tenant"]: m["listeners"] for m in messages} == {"acme-fm": 2, "metro-kids": 1}
+    assert all(m["type"] == "hls.listeners" and m["time"].endswith("Z") for m in messages)
+    assert "127.0.0" not in done.stdout + done.stderr
+
+
+def test_zero_is_sent_when_a_tenant_disappears_and_bad_answers_do_not_crash(haproxy):
+    answers = iter(["# table: hls_listeners, type: string, size:10, used:1\n0x1: key=acme-fm|1.2.3.4 use=0 exp=9\n\n",
+                    "garbage from something that is not haproxy",
+                    "# table: hls_listeners, type: string, size:10, used:0\n\n"])
+    sink = Collect()
+    agent = Agent(config=AgentConfig(), sender=sink, query=lambda socket, line: next(answers))
+    assert agent.tick()[0]["listeners"] == 1
+    assert agent.tick() is None  # logged, nothing sent, no exception
+    assert agent.tick() == [{"type": "hls.listeners", "tenant": "acme-fm", "time": sink.sent[-1][0]["time"],
+                             "listeners": 0}]
+
+
+def test_socket_that_resets_or_is_missing_does_not_crash(tmp_path):
+    reset = FaultyServer("reset")
+    try:
+        for socket_spec in (f"tcp://127.0.0.1:{reset.port}", str(tmp_path / "missing.sock")):
+            agent = Agent(config=AgentConfig(socket=socket_spec), sender=Collect())
+            assert agent.tick() is None
+    finally:
+        reset.close()
+
+
+class StandInProducer:
+    """EventHubProducerClient's contract: create_batch(partition_key=...) -> EventDataBatch, send_batch."""
+
+    def __init__(self, fail_times=0):
+        self.fail_times, self.sent = fail_times, []
+
+    def create_batch(self, *, partition_key=None):
+        return EventDataBatch(partition_key=partition_key)
+
+    def send_batch(self, batch):
+        if self.fail_times:
+            self.fail_times -= 1
+            raise ConnectionError("link detached")
+        self.sent.append(batch)
+
+    def close(self):
+        pass
+
+
+def test_eventhub_sender_batches_per_tenant_with_the_tenant_as_partition_key():
+    producer = StandInProducer(fail_times=1)
+    made = []
+    sender = EventHubSender(CONN, "events", client_factory=lambda c, eventhub_name: made.append((c, eventhub_name))
+                            or producer, sleep=lambda s: None)
+    sender.send([{"type": "hls.listeners", "tenant": "acme-fm", "time": "2027-01-15T08:00:00Z", "listeners": 2},
+                 {"type": "hls.listeners", "tenant": "metro-kids", "time": "2027-01-15T08:00:00Z", "listeners": 1}])
+    assert made == [(CONN, "events")]
+    assert [(b._partition_key, len(b)) for b in producer.sent] == [("acme-fm", 1), ("metro-kids", 1)]
+
+
+def test_eventhub_sender_gives_up_after_retries_and_the_agent_goes_on():
+    producer = StandInProducer(fail_times=10)
+    sender = EventHubSender(CONN, "events", client_factory=lambda c, eventhub_name: producer, sleep=lambda s: None)
+    with pytest.raises(SendFailed, match="acme-fm"):
+        sender.send([{"type": "hls.listeners", "tenant": "acme-fm", "time": "t", "listeners": 2}])
+    agent = Agent(config=AgentConfig(), sender=sender,
+                  query=lambda s, l: "# table: t, type: string, size:1, used:1\n0x1: key=acme-fm|x use=0 exp=1\n")
+    assert agent.tick() is None
+
+
+def test_config_file_and_environment(tmp_path):
+    path = tmp_path / "agent.json"
+    path.write_text(json.dumps({"socket": "/run/haproxy/x.sock", "tenants": ["acme-fm"], "interval_seconds": 5}))
+    config = load({"HAPROXY_TABLE": "hls2", "EVENTHUB_CONNECTION": CONN, "EVENTHUB_NAME": "events"}, str(path))
+    assert (config.socket, config.table, config.tenants, config.interval_seconds) == (
+        "/run/haproxy/x.sock", "hls2", ("acme-fm",), 5.0)
+    assert "SharedAccessKey" not in repr(config)
+    with pytest.raises(ConfigProblem, match="EVENTHUB_CONNECTION"):
+        load({}, None)
+    path.write_text(json.dumps({"sokket": "x"}))
+    with pytest.raises(ConfigProblem, match="unknown keys"):
+        load({}, str(path), need_eventhub=False)
