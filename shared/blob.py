@@ -52,16 +52,35 @@ def _ensure_container(client: Any, container: str) -> None:
         raise RetriableError(f"blob container {container}: {type(exc).__name__}") from None
 
 
-def upload(client: Any, name: str, data: bytes, *, content_type: str, overwrite: bool = True) -> None:
+def upload(client: Any, name: str, data: Any, *, content_type: str, overwrite: bool = True, **conditions: Any) -> bool:
+    """Upload bytes or a binary file object. With ``overwrite=False`` an existing blob is kept
+    and False returned (content-addressed names make that "already stored")."""
     from azure.core.exceptions import AzureError, ResourceExistsError
     from azure.storage.blob import ContentSettings
 
     try:
-        client.upload_blob(name, data, overwrite=overwrite,
-                           content_settings=ContentSettings(content_type=content_type))
+        client.upload_blob(name, data, overwrite=overwrite, content_settings=ContentSettings(content_type=content_type),
+                           **conditions)
     except ResourceExistsError:
-        if overwrite:
-            raise
+        if overwrite or conditions:
+            raise RetriableError(f"blob {client.container_name}/{name}: changed by someone else meanwhile") from None
+        return False
+    except AzureError as exc:
+        if type(exc).__name__ == "ResourceModifiedError":
+            raise RetriableError(f"blob {client.container_name}/{name}: changed by someone else meanwhile") from None
+        raise RetriableError(f"blob {client.container_name}/{name}: {type(exc).__name__}") from None
+    return True
+
+
+def download(client: Any, name: str) -> tuple[bytes, str] | None:
+    """A blob's bytes and ETag, or None if there is no such blob."""
+    from azure.core.exceptions import AzureError, ResourceNotFoundError
+
+    try:
+        stream = client.download_blob(name)
+        return stream.readall(), stream.properties.etag
+    except ResourceNotFoundError:
+        return None
     except AzureError as exc:
         raise RetriableError(f"blob {client.container_name}/{name}: {type(exc).__name__}") from None
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, Iterator
 
 from shared.errors import BadInputError, ConfigError, RetriableError
 from shared.redact import redact_url
@@ -115,9 +115,26 @@ def read_body(response: "requests.Response", *, what: str, max_bytes: int, deadl
     Per-read timeouts do not bound a server that trickles one byte a second; this does.
     ``deadline`` is a ``time.monotonic()`` value. Requires ``stream=True`` on the request.
     """
+    return b"".join(_chunks(response, what=what, max_bytes=max_bytes, deadline=deadline))
+
+
+def spool_body(response: "requests.Response", *, what: str, max_bytes: int, deadline: float | None = None,
+               in_memory: int = 8 * 1024 * 1024) -> IO[bytes]:
+    """Like read_body, into a temporary file that stays in memory up to ``in_memory`` bytes:
+    a large report costs disk, not memory. The file is positioned at its start."""
+    import tempfile
+
+    spool = tempfile.SpooledTemporaryFile(max_size=in_memory)
+    for chunk in _chunks(response, what=what, max_bytes=max_bytes, deadline=deadline):
+        spool.write(chunk)
+    spool.seek(0)
+    return spool
+
+
+def _chunks(response: "requests.Response", *, what: str, max_bytes: int, deadline: float | None) -> Iterator[bytes]:
     import time
 
-    chunks, size = [], 0
+    size = 0
     raw = response.raw
     try:
         while True:
@@ -129,7 +146,7 @@ def read_body(response: "requests.Response", *, what: str, max_bytes: int, deadl
             size += len(chunk)
             if size > max_bytes:
                 raise BadInputError(f"{what}: response larger than {max_bytes // 1024} KiB; refused")
-            chunks.append(chunk)
+            yield chunk
             if deadline is not None and time.monotonic() > deadline:
                 raise RetriableError(f"{what}: response still arriving at the run deadline; gave up")
     except (BadInputError, RetriableError):
@@ -138,7 +155,6 @@ def read_body(response: "requests.Response", *, what: str, max_bytes: int, deadl
         raise RetriableError(f"{what}: connection failed while reading ({_reason(exc)})") from None
     finally:
         response.close()
-    return b"".join(chunks)
 
 
 def _reason(exc: Exception) -> str:

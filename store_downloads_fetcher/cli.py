@@ -1,0 +1,51 @@
+"""Run store_downloads_fetcher now: the look-back window and open days, or a backfill.
+
+--date YYYY-MM-DD fetches one day; --from/--to an inclusive range (Apple: each day, Pacific
+time; Google: the months covering them, re-read even if unchanged). Unchanged days write nothing.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+from typing import Mapping
+
+from shared.errors import ConfigError
+from shared.status import RunReport
+
+MAX_DAYS = 366
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--date", type=_day, help="backfill one day (YYYY-MM-DD)")
+    parser.add_argument("--from", dest="start", type=_day, help="backfill from this day (inclusive)")
+    parser.add_argument("--to", dest="end", type=_day, help="backfill up to this day (inclusive)")
+
+
+def invoke(args: argparse.Namespace, *, env: Mapping[str, str]) -> RunReport:
+    import store_downloads_fetcher
+
+    return store_downloads_fetcher.run(env=env, dates=backfill_dates(args.date, args.start, args.end))
+
+
+def backfill_dates(date: dt.date | None, start: dt.date | None, end: dt.date | None) -> list[dt.date] | None:
+    if date and (start or end):
+        raise ConfigError({"--date": "use either --date or --from/--to"})
+    if date:
+        return [date]
+    if not start and not end:
+        return None
+    if not (start and end):
+        raise ConfigError({"--from/--to": "give both"})
+    if end < start:
+        raise ConfigError({"--from/--to": f"--to {end} is before --from {start}"})
+    days = (end - start).days + 1
+    if days > MAX_DAYS:
+        raise ConfigError({"--from/--to": f"{days} days; at most {MAX_DAYS} (Apple keeps daily reports a year)"})
+    return [start + dt.timedelta(days=i) for i in range(days)]
+
+
+def _day(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-11-27") from None

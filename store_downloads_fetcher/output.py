@@ -1,0 +1,62 @@
+"""What the fetcher writes to Blob Storage, and the state it keeps there (docs/downloads.md).
+
+* ``raw/...``: each file as the store sent it, named by its content (Apple: SHA-256; Google:
+  the object's generation), so a re-fetch of the same bytes writes nothing.
+* ``normalised/store=<s>/tenant=<t>/date=<d>/<UTC time>-<sha12>.csv``: a new blob only when a
+  day's normalised content changed (a revision); the newest name sorts last.
+* ``state/store_downloads_fetcher.json``: per day and object what was fetched, written with
+  the ETag it was read with, so two overlapping runs cannot silently undo each other.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import IO, Any, Callable
+
+from shared.blob import download, upload
+from store_downloads_fetcher.normalised import digest
+
+STATE = "state/store_downloads_fetcher.json"
+
+
+class Output:
+    def __init__(self, container: Any, *, clock: Callable[[], float]):
+        self.container, self.clock = container, clock
+        self.written: list[str] = []
+
+    def load_state(self) -> tuple[dict, str | None]:
+        found = download(self.container, STATE)
+        if found is None:
+            return {"apple": {"days": {}}, "google": {"objects": {}, "days": {}}}, None
+        data, etag = found
+        return json.loads(data), etag
+
+    def save_state(self, state: dict, etag: str | None) -> None:
+        from azure.core import MatchConditions
+
+        body = json.dumps(state, indent=1, sort_keys=True).encode()
+        if etag is None:
+            upload(self.container, STATE, body, content_type="application/json", overwrite=False,
+                   if_none_match="*")
+        else:
+            upload(self.container, STATE, body, content_type="application/json", overwrite=True, etag=etag,
+                   match_condition=MatchConditions.IfNotModified)
+
+    def put_raw(self, name: str, data: IO[bytes] | bytes, *, content_type: str) -> bool:
+        if hasattr(data, "seek"):
+            data.seek(0)
+        stored = upload(self.container, name, data, content_type=content_type, overwrite=False)
+        if stored:
+            self.written.append(name)
+        return stored
+
+    def put_day(self, *, store: str, tenant: str, date: str, csv_bytes: bytes, previous: dict | None) -> dict | None:
+        """Write the day's normalised CSV if it differs from ``previous``; returns the new record."""
+        sha = digest(csv_bytes)
+        if previous and previous.get("sha256") == sha:
+            return None
+        stamp = dt.datetime.fromtimestamp(self.clock(), dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        name = f"normalised/store={store}/tenant={tenant}/date={date}/{stamp}-{sha[:12]}.csv"
+        upload(self.container, name, csv_bytes, content_type="text/csv; charset=utf-8", overwrite=False)
+        self.written.append(name)
+        return {"sha256": sha, "blob": name, "written_at": stamp}
