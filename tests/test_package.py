@@ -74,7 +74,8 @@ def test_unpacked_package_imports_every_function_in_a_bare_interpreter(package, 
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(done.stdout)
     assert report["paths"] == [str(app / ".python_packages/lib/site-packages")]
-    assert set(report["functions"]) == {"icecast_poller", "matomo_live_poller", "eventhub_to_redis"}
+    assert set(report["functions"]) == {"icecast_poller", "matomo_live_poller", "eventhub_to_redis",
+                                        "store_downloads_fetcher"}
     for name, fn in report["functions"].items():
         assert fn["params"] == fn["inputs"], name
         assert fn["missing_settings"] == [], name
