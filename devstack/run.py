@@ -42,6 +42,71 @@ def cli(*args: str) -> int:
     return subprocess.run(argv, cwd=ROOT, env=env).returncode
 
 
+def downloads_stand_ins(api: "HTTPServer", values: dict, now: dt.datetime) -> list:
+    """Apple's sales reports and Google's token endpoint on ``api``; a GCS emulator with this
+    month's UTF-16 report. Returns what to stop afterwards."""
+    import codecs
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+    from gcp_storage_emulator.server import create_server
+
+    from devstack.appstore import apple_tsv, appstore_handler, google_token_handler
+    from devstack.process import free_port
+
+    def pem(key):
+        return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                 serialization.NoEncryption()).decode()
+
+    def public(key):
+        return key.public_key().public_bytes(serialization.Encoding.PEM,
+                                             serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+
+    apple_key, google_key = ec.generate_private_key(ec.SECP256R1()), rsa.generate_private_key(65537, 2048)
+    yesterday = (now - dt.timedelta(days=1)).date().isoformat()
+    days = {yesterday: apple_tsv(yesterday, [("1234567890", "1F", "DE", 42), ("1234567890", "3", "DE", 5),
+                                             ("1234567890", "7", "AT", 80), ("1234567890", "1T", "AT", 9)])}
+    api.expect_request("/v1/salesReports").respond_with_handler(appstore_handler(
+        public(apple_key), issuer="devstack-issuer", key_id="DEVSTACK01", vendor="85000000", days=days))
+    email = "reports@devstack.iam.gserviceaccount.com"
+    api.expect_request("/token", method="POST").respond_with_handler(google_token_handler(
+        public(google_key), client_email=email, token_url=api.url_for("/token")))
+    port = free_port()
+    gcs = create_server("127.0.0.1", port, in_memory=True, default_bucket="pubsite_prod_rev_devstack")
+    gcs.start()
+    csv_text = ("Date,Package name,Country,Daily Device Installs,Daily Device Upgrades,Install events\r\n"
+                + "".join(f"{(now - dt.timedelta(days=k)).date()},com.acme.radio,{c},{n},{n * 3},{n}\r\n"
+                          for k in range(3, 6) for c, n in (("DE", 10 + k), ("AT", k))))
+    name = f"stats/installs/installs_com.acme.radio_{now:%Y%m}_country.csv"
+    import requests
+
+    requests.post(f"http://127.0.0.1:{port}/upload/storage/v1/b/pubsite_prod_rev_devstack/o",
+                  params={"uploadType": "media", "name": name},
+                  data=codecs.BOM_UTF16_LE + csv_text.encode("utf-16-le"), timeout=10).raise_for_status()
+    values.update({
+        "APPLE_ISSUER_ID": "devstack-issuer", "APPLE_KEY_ID": "DEVSTACK01", "APPLE_PRIVATE_KEY": pem(apple_key),
+        "APPLE_VENDOR_NUMBER": "85000000", "APPLE_API_URL": api.url_for("/").rstrip("/"),
+        "GOOGLE_SERVICE_ACCOUNT_JSON": json.dumps({"type": "service_account", "client_email": email,
+                                                   "private_key": pem(google_key), "token_uri": api.url_for("/token")}),
+        "GOOGLE_PLAY_BUCKET": "pubsite_prod_rev_devstack", "GOOGLE_STORAGE_URL": f"http://127.0.0.1:{port}",
+    })
+    return [gcs]
+
+
+def show_downloads(connection: str) -> None:
+    from azure.storage.blob import BlobServiceClient
+
+    container = BlobServiceClient.from_connection_string(connection).get_container_client("app-downloads")
+    names = sorted(b.name for b in container.list_blobs())
+    print(f"\nBlob Storage, container app-downloads ({len(names)} blobs):")
+    for name in names:
+        print(f"  {name}")
+    latest = [n for n in names if n.startswith("normalised/store=apple/") and "acme-fm" in n]
+    if latest:
+        print(f"\n{latest[-1]}:")
+        print(container.download_blob(latest[-1]).readall().decode())
+
+
 def main() -> int:
     from pytest_httpserver import HTTPServer
 
@@ -59,11 +124,13 @@ def main() -> int:
          7: {3: {"visits": 4, "visitors": 4, "actions": 9}, 1: {"visits": 1, "visitors": 1, "actions": 2}}},
         token="devstack-matomo-token"))
     matomo.start()
+    stops = []
     try:
         for mount in ("/acme.mp3", "/acme.aac", "/metro.mp3"):
             ice.add_source(mount)
         tenants = {"acme-fm": {"icecast": {"mounts": ["/acme.mp3", "/acme.aac"], "app_user_agent": "^AcmeRadio/"},
-                               "matomo": {"site_id": 3}},
+                               "matomo": {"site_id": 3}, "apple": {"app_id": "1234567890"},
+                               "google": {"package": "com.acme.radio"}},
                    "metro-kids": {"icecast": {"mounts": ["/metro.mp3"]}, "matomo": {"site_id": 7}}}
         values = {
             "FUNCTIONS_WORKER_RUNTIME": "python",
@@ -76,6 +143,8 @@ def main() -> int:
             "MATOMO_URL": matomo.url_for("/"), "MATOMO_TOKEN": "devstack-matomo-token",
             "EVENTHUB_NAME": "fabrik-events", "EVENTHUB_CONSUMER_GROUP": "live-collectors",
         }
+        # Apple's "yesterday" is a Pacific-time day: 09:00 UTC is still the day before in Cupertino.
+        stops += downloads_stand_ins(matomo, values, dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=9))
         SETTINGS.write_text(json.dumps({"IsEncrypted": False, "Values": values}, indent=2))
         settings = ["--settings", str(SETTINGS)]
         # A few icecast runs with listeners arriving between them, so the sparklines move.
@@ -93,6 +162,8 @@ def main() -> int:
                   "not json: shows up in the deadletter container"]
         events.write_text("\n".join(x if isinstance(x, str) else json.dumps(x) for x in lines) + "\n")
         cli("run", "eventhub_to_redis", "--input", str(events), *settings)
+        cli("run", "store_downloads_fetcher", *settings)
+        show_downloads(values["AzureWebJobsStorage"])
         cli("show", "acme-fm", *settings)
         cli("show", "metro-kids", *settings)
         cli("status", *settings)
@@ -106,6 +177,8 @@ def main() -> int:
     except KeyboardInterrupt:
         return 0
     finally:
+        for server in stops:
+            server.stop()
         matomo.stop()
         ice.stop()
         blob.stop()
