@@ -12,7 +12,7 @@ sys.path.insert(0, str(ROOT))
 
 
 def main() -> int:
-    from bench import coldstart, eventhub, icecast, memory
+    from bench import coldstart, downloads, eventhub, icecast, memory
     from bench.common import table
     from devstack.redis_servers import redis_server
 
@@ -23,6 +23,7 @@ def main() -> int:
             url = f"redis://127.0.0.1:{server.port}/0"
             rows += eventhub.run(url)
             rows += icecast.run()
+            rows += downloads.run()
             rows += coldstart.run()
             print(table(rows))
             print()
