@@ -19,7 +19,7 @@ from devstack.process import Server, find_binary, free_port
 
 CONFIG = """<icecast>
   <location>devstack</location><admin>ops@example.invalid</admin>
-  <limits><clients>500</clients><sources>50</sources><queue-size>524288</queue-size>
+  <limits><clients>1000</clients><sources>300</sources><queue-size>524288</queue-size>
     <client-timeout>30</client-timeout><header-timeout>15</header-timeout><source-timeout>30</source-timeout>
     <burst-size>0</burst-size></limits>
   <authentication><source-password>{source_password}</source-password>
@@ -80,8 +80,29 @@ class Icecast:
         self.listeners.append(listener)
         return listener
 
+    def wait_for_listeners(self, count: int | None = None, *, timeout: float = 20.0) -> None:
+        """Icecast updates /admin/stats asynchronously: wait until it counts every listener made here."""
+        import re
+        import urllib.request
+
+        want = len(self.listeners) if count is None else count
+        auth = base64.b64encode(f"{self.admin_user}:{self.admin_password}".encode()).decode()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            req = urllib.request.Request(f"{self.url}/admin/stats", headers={"Authorization": f"Basic {auth}"})
+            with urllib.request.urlopen(req, timeout=5) as answer:
+                total = sum(int(n) for n in re.findall(rb"<source mount=[^>]*>.*?<listeners>(\d+)</listeners>",
+                                                       answer.read(), re.S))
+            if total >= want:
+                return
+            time.sleep(0.1)
+        raise TimeoutError(f"icecast counts fewer than {want} listeners after {timeout}s")
+
     def stop(self) -> None:
-        for client in [*self.listeners, *self.sources]:
+        clients = [*self.listeners, *self.sources]
+        for client in clients:  # hang up everyone first, then wait: closing 400 clients one by one is slow
+            client.hang_up()
+        for client in clients:
             client.close()
         self.server.stop()
 
@@ -98,13 +119,17 @@ class _Client:
         self.sock: socket.socket | None = None
         self.thread: threading.Thread | None = None
 
-    def close(self) -> None:
+    def hang_up(self) -> None:
         self._stop.set()
         if self.sock is not None:
             try:
                 self.sock.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
+
+    def close(self) -> None:
+        self.hang_up()
+        if self.sock is not None:
             self.sock.close()
         if self.thread is not None:
             self.thread.join(timeout=5)

@@ -28,10 +28,13 @@ def _is_free(port: int) -> bool:
     return True
 
 
-def redis_server(workdir: Path, *, port: int | None = None, cluster: bool = False) -> Server:
+def redis_server(workdir: Path, *, port: int | None = None, cluster: bool = False,
+                 persistent: bool = False) -> Server:
+    """``persistent`` keeps data across stop/start (append-only file), as a managed Redis does."""
     port = port or (cluster_port() if cluster else free_port())
     argv = [find_binary("redis-server"), "--port", str(port), "--bind", "127.0.0.1",
-            "--save", "", "--appendonly", "no", "--dir", str(workdir), "--protected-mode", "no"]
+            "--save", "", "--appendonly", "yes" if persistent else "no",
+            "--dir", str(workdir), "--protected-mode", "no"]
     if cluster:
         argv += ["--cluster-enabled", "yes", "--cluster-config-file", f"nodes-{port}.conf",
                  "--cluster-node-timeout", "2000"]
@@ -43,7 +46,8 @@ class RedisCluster:
 
     def __init__(self, workdir: Path, *, nodes: int = 3):
         self.workdir = workdir
-        self.nodes = [redis_server(workdir / f"node{i}", cluster=True) for i in range(nodes)]
+        # persistent, so a restarted node comes back with its data, as a managed cluster node does
+        self.nodes = [redis_server(workdir / f"node{i}", cluster=True, persistent=True) for i in range(nodes)]
 
     @property
     def url(self) -> str:

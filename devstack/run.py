@@ -151,7 +151,8 @@ def main() -> int:
         for i, (mount, agent, address) in enumerate(LISTENERS):
             ice.add_listener(mount, user_agent=agent, address=address)
             if i % 2 == 1:
-                time.sleep(1.1)
+                time.sleep(1.1)  # samples a second apart, so the sparklines have points to draw
+                ice.wait_for_listeners()
                 cli("run", "icecast_poller", *settings)
         cli("run", "matomo_live_poller", *settings)
         events = STATE / "events.jsonl"

@@ -36,7 +36,8 @@ def icecasts(tmp_path_factory):
         a.add_listener("/unclaimed.mp3", user_agent="curl/8.5.0", address="127.0.0.5")
         b.add_listener("/acme.mp3", user_agent=SAFARI, address="127.0.0.6")
         b.add_listener("/acme.mp3", user_agent="Icecast 2.4.4", address="127.0.0.7")
-        time.sleep(0.5)
+        a.wait_for_listeners()
+        b.wait_for_listeners()
         yield a, b
     finally:
         a.stop()
