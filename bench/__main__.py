@@ -12,7 +12,7 @@ sys.path.insert(0, str(ROOT))
 
 
 def main() -> int:
-    from bench import coldstart, downloads, eventhub, icecast, memory
+    from bench import coldstart, downloads, eventhub, icecast, load, memory
     from bench.common import table
     from devstack.redis_servers import redis_server
 
@@ -24,6 +24,7 @@ def main() -> int:
             rows += eventhub.run(url)
             rows += icecast.run()
             rows += downloads.run()
+            rows += load.run(url)
             rows += coldstart.run()
             print(table(rows))
             print()
