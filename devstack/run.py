@@ -47,30 +47,21 @@ def downloads_stand_ins(api: "HTTPServer", values: dict, now: dt.datetime) -> li
     month's UTF-16 report. Returns what to stop afterwards."""
     import codecs
 
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import ec, rsa
     from gcp_storage_emulator.server import create_server
 
     from devstack.appstore import apple_tsv, appstore_handler, google_token_handler
+    from devstack.keys import apple_key as new_apple_key, google_key as new_google_key
     from devstack.process import free_port
 
-    def pem(key):
-        return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                 serialization.NoEncryption()).decode()
-
-    def public(key):
-        return key.public_key().public_bytes(serialization.Encoding.PEM,
-                                             serialization.PublicFormat.SubjectPublicKeyInfo).decode()
-
-    apple_key, google_key = ec.generate_private_key(ec.SECP256R1()), rsa.generate_private_key(65537, 2048)
+    apple_key, google_key = new_apple_key(), new_google_key()
     yesterday = (now - dt.timedelta(days=1)).date().isoformat()
     days = {yesterday: apple_tsv(yesterday, [("1234567890", "1F", "DE", 42), ("1234567890", "3", "DE", 5),
                                              ("1234567890", "7", "AT", 80), ("1234567890", "1T", "AT", 9)])}
     api.expect_request("/v1/salesReports").respond_with_handler(appstore_handler(
-        public(apple_key), issuer="devstack-issuer", key_id="DEVSTACK01", vendor="85000000", days=days))
+        apple_key.public, issuer="devstack-issuer", key_id="DEVSTACK01", vendor="85000000", days=days))
     email = "reports@devstack.iam.gserviceaccount.com"
     api.expect_request("/token", method="POST").respond_with_handler(google_token_handler(
-        public(google_key), client_email=email, token_url=api.url_for("/token")))
+        google_key.public, client_email=email, token_url=api.url_for("/token")))
     port = free_port()
     gcs = create_server("127.0.0.1", port, in_memory=True, default_bucket="pubsite_prod_rev_devstack")
     gcs.start()
@@ -84,10 +75,10 @@ def downloads_stand_ins(api: "HTTPServer", values: dict, now: dt.datetime) -> li
                   params={"uploadType": "media", "name": name},
                   data=codecs.BOM_UTF16_LE + csv_text.encode("utf-16-le"), timeout=10).raise_for_status()
     values.update({
-        "APPLE_ISSUER_ID": "devstack-issuer", "APPLE_KEY_ID": "DEVSTACK01", "APPLE_PRIVATE_KEY": pem(apple_key),
+        "APPLE_ISSUER_ID": "devstack-issuer", "APPLE_KEY_ID": "DEVSTACK01", "APPLE_PRIVATE_KEY": apple_key.private,
         "APPLE_VENDOR_NUMBER": "85000000", "APPLE_API_URL": api.url_for("/").rstrip("/"),
         "GOOGLE_SERVICE_ACCOUNT_JSON": json.dumps({"type": "service_account", "client_email": email,
-                                                   "private_key": pem(google_key), "token_uri": api.url_for("/token")}),
+                                                   "private_key": google_key.private, "token_uri": api.url_for("/token")}),
         "GOOGLE_PLAY_BUCKET": "pubsite_prod_rev_devstack", "GOOGLE_STORAGE_URL": f"http://127.0.0.1:{port}",
     })
     return [gcs]

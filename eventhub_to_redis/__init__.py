@@ -6,8 +6,6 @@ from typing import Any, Callable, List, Mapping, Sequence
 
 import azure.functions as func
 
-from shared.errors import ConfigError
-from shared.logs import get_logger
 from shared.status import RunReport
 
 FUNCTION = "eventhub_to_redis"
@@ -22,25 +20,17 @@ def main(events: List[func.EventHubEvent]) -> None:
 def run(events: Sequence[Any], *, env: Mapping[str, str] | None = None, redis: Any = None,
         deadletter: Any = None, clock: Callable[[], float] = time.time) -> RunReport:
     """Store one batch: valid events and HLS samples to Redis, invalid messages to dead letters."""
-    import os
-
     from eventhub_to_redis.deadletter import write_all
     from eventhub_to_redis.positions import positions_of
     from eventhub_to_redis.settings import load_settings
     from eventhub_to_redis.validate import Rejection, check
     from shared.blob import get_container
     from shared.live_store import Sample
-    from shared.runs import finish_run, record_config_error
+    from shared.runs import finish_run, start_run
 
-    env = os.environ if env is None else env
-    log = get_logger(FUNCTION)
-    now_ms = int(clock() * 1000)
-    report = RunReport(FUNCTION, started_ms=now_ms)
-    try:
-        settings = load_settings(env)
-    except ConfigError as exc:
-        record_config_error(FUNCTION, env, exc, redis=redis, clock=clock, log=log)
-        raise
+    started = start_run(FUNCTION, load_settings, env=env, redis=redis, clock=clock)
+    settings, report, log = started.settings, started.report, started.log
+    now_ms = report.started_ms
     hasher = settings.hasher
     tenants = set(settings.tenants.by_name) if settings.tenants is not None else None
 

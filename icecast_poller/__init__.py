@@ -6,8 +6,6 @@ from typing import Any, Callable, Mapping
 
 import azure.functions as func
 
-from shared.errors import ConfigError
-from shared.logs import get_logger
 from shared.status import RunReport
 
 FUNCTION = "icecast_poller"
@@ -21,22 +19,14 @@ def main(timer: func.TimerRequest) -> None:
 def run(timer: Any = None, *, env: Mapping[str, str] | None = None, session: Any = None, redis: Any = None,
         clock: Callable[[], float] = time.time) -> RunReport:
     """Poll every server once and store one sample per tenant. Returns what happened."""
-    import os
-
     from icecast_poller.aggregate import aggregate
     from icecast_poller.fetch import poll_servers
     from icecast_poller.settings import load_settings
     from shared.http import HttpOptions, get_session
-    from shared.runs import finish_run, record_config_error
+    from shared.runs import finish_run, start_run
 
-    env = os.environ if env is None else env
-    log = get_logger(FUNCTION)
-    report = RunReport(FUNCTION, started_ms=int(clock() * 1000))
-    try:
-        settings = load_settings(env)
-    except ConfigError as exc:
-        record_config_error(FUNCTION, env, exc, redis=redis, clock=clock, log=log)
-        raise
+    started = start_run(FUNCTION, load_settings, env=env, redis=redis, clock=clock)
+    settings, report, log = started.settings, started.report, started.log
     if getattr(timer, "past_due", False):
         log.warning("timer is past due; polling now")
     if session is None:

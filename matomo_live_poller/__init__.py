@@ -6,8 +6,6 @@ from typing import Any, Callable, Mapping
 
 import azure.functions as func
 
-from shared.errors import ConfigError
-from shared.logs import get_logger
 from shared.status import RunReport
 
 FUNCTION = "matomo_live_poller"
@@ -21,24 +19,16 @@ def main(timer: func.TimerRequest) -> None:
 def run(timer: Any = None, *, env: Mapping[str, str] | None = None, session: Any = None, redis: Any = None,
         clock: Callable[[], float] = time.time) -> RunReport:
     """Ask Matomo once for every tenant's site and store one sample per tenant."""
-    import os
-
     from matomo_live_poller.fetch import fetch_counters
     from matomo_live_poller.parse import sub_requests
     from matomo_live_poller.settings import load_settings
     from shared.errors import FabrikError
     from shared.http import HttpOptions, get_session
     from shared.live_store import Sample
-    from shared.runs import finish_run, record_config_error
+    from shared.runs import finish_run, start_run
 
-    env = os.environ if env is None else env
-    log = get_logger(FUNCTION)
-    report = RunReport(FUNCTION, started_ms=int(clock() * 1000))
-    try:
-        settings = load_settings(env)
-    except ConfigError as exc:
-        record_config_error(FUNCTION, env, exc, redis=redis, clock=clock, log=log)
-        raise
+    started = start_run(FUNCTION, load_settings, env=env, redis=redis, clock=clock)
+    settings, report, log = started.settings, started.report, started.log
     tenants = [t for t in settings.tenants if t.matomo_site_id]
     sites = sorted({t.matomo_site_id for t in tenants})
     queries = sub_requests(sites, window_minutes=settings.window_minutes)

@@ -5,15 +5,44 @@ way: a run whose sources partly failed still writes what it has, and says what f
 """
 from __future__ import annotations
 
+import os
 import time
-from typing import Any, Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Callable, Generic, Iterable, Mapping, TypeVar
 
 from shared.errors import ConfigError, FabrikError
 from shared.live_store import Event, LiveStore, Sample
-from shared.logs import ContextLogger
+from shared.logs import ContextLogger, get_logger
 from shared.redis_client import get_redis
 from shared.settings import StoreSettings, load_store_settings
 from shared.status import RunReport
+
+T = TypeVar("T")
+
+
+@dataclass
+class Started(Generic[T]):
+    """What every run begins with: its settings (validated), logger, report and environment."""
+
+    env: Mapping[str, str]
+    log: ContextLogger
+    report: RunReport
+    settings: T
+
+
+def start_run(function: str, load_settings: Callable[[Mapping[str, str]], T], *,
+              env: Mapping[str, str] | None, redis: Any = None,
+              clock: Callable[[], float] = time.time) -> Started[T]:
+    """Load the function's settings; a settings error is logged, put in the status, and raised."""
+    env = os.environ if env is None else env
+    log = get_logger(function)
+    report = RunReport(function, started_ms=int(clock() * 1000))
+    try:
+        settings = load_settings(env)
+    except ConfigError as exc:
+        record_config_error(function, env, exc, redis=redis, clock=clock, log=log)
+        raise
+    return Started(env=env, log=log, report=report, settings=settings)
 
 
 def finish_run(report: RunReport, samples: Iterable[Sample], *, events: Iterable[Event] = (),

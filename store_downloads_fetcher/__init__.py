@@ -6,7 +6,6 @@ from typing import Any, Callable, Iterable, Mapping
 
 import azure.functions as func
 
-from shared.errors import ConfigError
 from shared.logs import get_logger
 from shared.status import RunReport
 
@@ -23,23 +22,16 @@ def run(timer: Any = None, *, env: Mapping[str, str] | None = None, dates: Itera
         session: Any = None, container: Any = None, redis: Any = None,
         clock: Callable[[], float] = time.time) -> RunReport:
     """Fetch the look-back window and the days still open (or ``dates``, for a backfill)."""
-    import os
-
     from shared.blob import get_container
     from shared.http import HttpOptions, get_session
+    from shared.runs import start_run
     from store_downloads_fetcher.collect import run_apple, run_google
     from store_downloads_fetcher.output import Output
     from store_downloads_fetcher.settings import load_settings
     from store_downloads_fetcher.tokens import AppleToken, GoogleToken
 
-    env = os.environ if env is None else env
-    log = get_logger(FUNCTION)
-    report = RunReport(FUNCTION, started_ms=int(clock() * 1000))
-    try:
-        settings = load_settings(env)
-    except ConfigError as exc:
-        log.error("%s", exc)
-        raise
+    started = start_run(FUNCTION, load_settings, env=env, redis=redis, clock=clock)
+    env, settings, report, log = started.env, started.settings, started.report, started.log
     dates = sorted(set(dates)) if dates else None
     if container is None:
         container = get_container(settings.connection, settings.container, setting="DOWNLOADS_STORAGE_CONNECTION")

@@ -26,9 +26,11 @@ class _Cached:
     expires: float
 
 
-class AppleToken:
-    def __init__(self, *, issuer_id: str, key_id: str, private_key: str, clock: Callable[[], float] = time.time):
-        self.issuer_id, self.key_id, self._key, self.clock = issuer_id, key_id, private_key, clock
+class _CachedToken:
+    """Calling it gives a valid token, made anew only within MARGIN of the last one's expiry."""
+
+    def __init__(self, clock: Callable[[], float]):
+        self.clock = clock
         self._cached: _Cached | None = None
         self._lock = threading.Lock()
 
@@ -36,8 +38,20 @@ class AppleToken:
         now = self.clock()
         with self._lock:
             if self._cached is None or now > self._cached.expires - MARGIN:
-                self._cached = _Cached(self._mint(now), now + APPLE_LIFETIME)
+                self._cached = self._new(now)
             return self._cached.value
+
+    def _new(self, now: float) -> _Cached:
+        raise NotImplementedError
+
+
+class AppleToken(_CachedToken):
+    def __init__(self, *, issuer_id: str, key_id: str, private_key: str, clock: Callable[[], float] = time.time):
+        super().__init__(clock)
+        self.issuer_id, self.key_id, self._key = issuer_id, key_id, private_key
+
+    def _new(self, now: float) -> _Cached:
+        return _Cached(self._mint(now), now + APPLE_LIFETIME)
 
     def _mint(self, now: float) -> str:
         import jwt
@@ -50,22 +64,14 @@ class AppleToken:
                 from None
 
 
-class GoogleToken:
+class GoogleToken(_CachedToken):
     def __init__(self, *, client_email: str, private_key: str, private_key_id: str | None, token_url: str,
                  session: Any, clock: Callable[[], float] = time.time):
+        super().__init__(clock)
         self.client_email, self._key, self.key_id = client_email, private_key, private_key_id
-        self.token_url, self.session, self.clock = token_url, session, clock
-        self._cached: _Cached | None = None
-        self._lock = threading.Lock()
+        self.token_url, self.session = token_url, session
 
-    def __call__(self) -> str:
-        now = self.clock()
-        with self._lock:
-            if self._cached is None or now > self._cached.expires - MARGIN:
-                self._cached = self._exchange(now)
-            return self._cached.value
-
-    def _exchange(self, now: float) -> _Cached:
+    def _new(self, now: float) -> _Cached:
         import jwt
 
         claims = {"iss": self.client_email, "scope": GOOGLE_SCOPE, "aud": self.token_url, "iat": int(now) - 30,

@@ -76,15 +76,12 @@ def test_eventhub_redelivery_after_redis_restart_stores_everything_exactly_once(
 def test_store_downloads_azurite_stopped_then_back(tmp_path, httpserver):
     from tests.store_downloads_fetcher.conftest import ISSUER, KEY_ID, VENDOR
     from devstack.appstore import apple_tsv, appstore_handler
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
     import datetime as dt
 
-    key = ec.generate_private_key(ec.SECP256R1())
-    private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption()).decode()
-    public = key.public_key().public_bytes(serialization.Encoding.PEM,
-                                           serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    from devstack.keys import apple_key
+
+    pair = apple_key()
+    private, public = pair.private, pair.public
     now = dt.datetime(2026, 11, 28, 17, tzinfo=dt.timezone.utc).timestamp()
     httpserver.expect_request("/v1/salesReports").respond_with_handler(appstore_handler(
         public, issuer=ISSUER, key_id=KEY_ID, vendor=VENDOR,

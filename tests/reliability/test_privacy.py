@@ -5,8 +5,6 @@ import json
 import logging
 
 from azure.storage.blob import BlobServiceClient
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 import eventhub_to_redis
 import icecast_poller
@@ -26,21 +24,13 @@ LISTENER_IPS = ("127.0.0.2", "127.0.0.3")
 EVENT_IP, EVENT_DEVICE, DEAD_IP = "198.51.100.23", "DEVICE-ID-7F3A-99", "203.0.113.250"
 
 
-def _pem(key):
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption()).decode()
-
-
-def _public(key):
-    return key.public_key().public_bytes(serialization.Encoding.PEM,
-                                         serialization.PublicFormat.SubjectPublicKeyInfo).decode()
-
-
 def test_no_secret_or_raw_ip_anywhere(base_env, key_prefix, azurite_server, httpserver, tmp_path, caplog):
     from devstack.icecast import Icecast
 
     ice = _start(lambda: Icecast(tmp_path / "ice", admin_password=ICE_PASSWORD).start())
-    apple_key, google_key = ec.generate_private_key(ec.SECP256R1()), rsa.generate_private_key(65537, 2048)
+    from devstack.keys import apple_key as new_apple_key, google_key as new_google_key
+
+    apple_key, google_key = new_apple_key(), new_google_key()
     storage = connection_string(azurite_server.port)
     container = f"dl{key_prefix.lower()}"
     try:
@@ -51,9 +41,9 @@ def test_no_secret_or_raw_ip_anywhere(base_env, key_prefix, azurite_server, http
         httpserver.expect_request("/index.php", method="POST").respond_with_handler(
             matomo_handler({3: {3: {"visits": 1, "visitors": 1, "actions": 1}}}, token=MATOMO_TOKEN))
         httpserver.expect_request("/v1/salesReports").respond_with_handler(appstore_handler(
-            _public(apple_key), issuer="iss", key_id="KID", vendor="85", days={}))
+            apple_key.public, issuer="iss", key_id="KID", vendor="85", days={}))
         httpserver.expect_request("/token", method="POST").respond_with_handler(google_token_handler(
-            _public(google_key), client_email="sa@x.iam.gserviceaccount.com", token_url=httpserver.url_for("/token")))
+            google_key.public, client_email="sa@x.iam.gserviceaccount.com", token_url=httpserver.url_for("/token")))
         httpserver.expect_request(f"/storage/v1/b/bucket/o").respond_with_json({"items": []})
         env = {**base_env, "AzureWebJobsStorage": storage, "DEADLETTER_CONTAINER": container,
                "DOWNLOADS_CONTAINER": container + "d",
@@ -62,10 +52,10 @@ def test_no_secret_or_raw_ip_anywhere(base_env, key_prefix, azurite_server, http
                                                   "google": {"package": "com.acme.radio"}}}),
                "ICECAST_SERVERS": json.dumps([{"name": "ice", "url": ice.url, "password": ICE_PASSWORD}]),
                "MATOMO_URL": httpserver.url_for("/"), "MATOMO_TOKEN": MATOMO_TOKEN,
-               "APPLE_ISSUER_ID": "iss", "APPLE_KEY_ID": "KID", "APPLE_PRIVATE_KEY": _pem(apple_key),
+               "APPLE_ISSUER_ID": "iss", "APPLE_KEY_ID": "KID", "APPLE_PRIVATE_KEY": apple_key.private,
                "APPLE_VENDOR_NUMBER": "85", "APPLE_API_URL": httpserver.url_for("/").rstrip("/"),
                "GOOGLE_SERVICE_ACCOUNT_JSON": json.dumps({"client_email": "sa@x.iam.gserviceaccount.com",
-                                                          "private_key": _pem(google_key),
+                                                          "private_key": google_key.private,
                                                           "token_uri": httpserver.url_for("/token")}),
                "GOOGLE_PLAY_BUCKET": "bucket", "GOOGLE_STORAGE_URL": httpserver.url_for("").rstrip("/")}
         with caplog.at_level(logging.DEBUG):
@@ -94,6 +84,6 @@ def test_no_secret_or_raw_ip_anywhere(base_env, key_prefix, azurite_server, http
     text = "\n".join(everything)
     assert "acme-fm" in text and "dead-lettered" in text  # the scan looked at real output
     secrets = [ICE_PASSWORD, MATOMO_TOKEN, *LISTENER_IPS, EVENT_IP, EVENT_DEVICE, DEAD_IP, TEST_HASH_KEY,
-               AZURITE_KEY, _pem(apple_key).splitlines()[1], _pem(google_key).splitlines()[1]]
+               AZURITE_KEY, apple_key.private.splitlines()[1], google_key.private.splitlines()[1]]
     leaks = [s for s in secrets if s in text]
     assert leaks == []

@@ -3,9 +3,6 @@ import json
 import uuid
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
-
 from devstack.azurite import connection_string
 from devstack.process import free_port
 
@@ -15,26 +12,20 @@ KEY_ID = "2X9R4HXF34"
 VENDOR = "85012345"
 
 
-def _pem(key) -> str:
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption()).decode()
-
-
-def _public(key) -> str:
-    return key.public_key().public_bytes(serialization.Encoding.PEM,
-                                         serialization.PublicFormat.SubjectPublicKeyInfo).decode()
-
-
 @pytest.fixture(scope="session")
 def apple_key():
-    key = ec.generate_private_key(ec.SECP256R1())
-    return {"private": _pem(key), "public": _public(key)}
+    from devstack.keys import apple_key
+
+    pair = apple_key()
+    return {"private": pair.private, "public": pair.public}
 
 
 @pytest.fixture(scope="session")
 def google_key():
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return {"private": _pem(key), "public": _public(key)}
+    from devstack.keys import google_key
+
+    pair = google_key()
+    return {"private": pair.private, "public": pair.public}
 
 
 @pytest.fixture(scope="session")

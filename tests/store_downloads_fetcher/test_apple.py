@@ -90,11 +90,9 @@ def test_open_days_outside_the_window_are_retried_and_410_is_expired(httpserver,
 
 
 def test_a_wrong_key_is_a_settings_error_naming_the_key(httpserver, apple_key, downloads_env):
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
+    from devstack.keys import apple_key as new_key
 
-    other = ec.generate_private_key(ec.SECP256R1()).private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
+    other = new_key().private
     serve(httpserver, apple_key, {}, [])
     env = {**downloads_env, **apple_env(httpserver, apple_key), "APPLE_PRIVATE_KEY": other, "TENANTS": TENANTS}
     report = store_downloads_fetcher.run(env=env, clock=lambda: NOW)
