@@ -36,6 +36,20 @@ def best_of(fn: Callable[[], object], *, repeat: int = 5) -> float:
     return statistics.median(times)
 
 
+def interleaved(fns: list[Callable[[], object]], *, rounds: int = 5) -> list[float]:
+    """Median seconds of each function, timed in turn within every round: on a shared, noisy
+    machine, drift then hits the project and its baseline alike."""
+    for fn in fns:
+        fn()
+    times: list[list[float]] = [[] for _ in fns]
+    for _ in range(rounds):
+        for i, fn in enumerate(fns):
+            start = time.perf_counter()
+            fn()
+            times[i].append(time.perf_counter() - start)
+    return [statistics.median(t) for t in times]
+
+
 def table(rows: list[Row]) -> str:
     head = ("area", "case", "ours", "baseline", "unit", "vs baseline", "baseline is")
     lines = [[r.area, r.case, _fmt(r.ours), _fmt(r.baseline), r.unit, f"{r.ratio:.1f}x better", r.baseline_name]

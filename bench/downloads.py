@@ -15,6 +15,11 @@ ROWS = 500_000
 ROOT = Path(__file__).resolve().parent.parent
 
 STREAMED = r"""
+def hwm_kib():
+    # VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the parent across fork and exec
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
 import resource, sys, time
 sys.path.insert(0, sys.argv[2])
 from store_downloads_fetcher.apple_report import parse_sales_summary
@@ -22,10 +27,15 @@ t = time.perf_counter()
 with open(sys.argv[1], "rb") as raw:
     counts = parse_sales_summary(raw, app_ids=[str(1000000000 + i) for i in range(50)])
 elapsed = time.perf_counter() - t
-print(counts.rows, elapsed, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+print(counts.rows, elapsed, hwm_kib())
 """
 
 NAIVE = r"""
+def hwm_kib():
+    # VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the parent across fork and exec
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
 import csv, gzip, io, resource, sys, time
 from collections import defaultdict
 t = time.perf_counter()
@@ -35,7 +45,7 @@ totals = defaultdict(int)
 for r in rows:
     totals[(r["Apple Identifier"], r["Country Code"], r["Product Type Identifier"])] += int(float(r["Units"]))
 elapsed = time.perf_counter() - t
-print(len(rows), elapsed, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+print(len(rows), elapsed, hwm_kib())
 """
 
 

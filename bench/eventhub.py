@@ -10,7 +10,7 @@ import azure.functions as func
 import redis
 from azure.functions import meta
 
-from bench.common import Row, best_of
+from bench.common import Row, interleaved
 
 BATCH_SIZES = (1, 10, 100, 1000)
 EVENTS_PER_CASE = 5000
@@ -93,9 +93,7 @@ def run(redis_url: str) -> list[Row]:
             for b in batches:
                 bare_pipeline(plain, prefix + "p", b)
 
-        t_ours = best_of(ours, repeat=5)
-        t_naive = best_of(naive, repeat=5)
-        t_floor = best_of(floor, repeat=5)
+        t_ours, t_naive, t_floor = interleaved([ours, naive, floor], rounds=5)
         CountingConnection.sends = 0
         eventhub_to_redis.run(batches[0], env=env, redis=client)
         trips = CountingConnection.sends

@@ -24,9 +24,6 @@ PERSONAL_FIELDS = {"ip": "ip", "client_ip": "ip", "ip_address": "ip", "remote_ad
                    "device_id": "device", "idfa": "device", "idfv": "device", "gaid": "device",
                    "advertising_id": "device", "android_id": "device"}
 MAX_LISTENERS = 10_000_000
-# A cheap test on the raw bytes first: most bodies name no personal field at all.
-_PERSONAL_HINT = re.compile(rb"(?i)\b(ip|client_ip|ip_address|remote_addr|user_ip|device_id|idfa|idfv|gaid|"
-                            rb"advertising_id|android_id)\b")
 
 
 @dataclass(frozen=True)
@@ -100,18 +97,23 @@ def _parse_time(value: Any) -> int | None:
 
 def _without_personal_data(doc: dict, body: bytes, hash_value: Callable[[str, str], str]) -> str:
     """The body as sent, unless it carries personal fields: then with those hashed."""
-    if not _PERSONAL_HINT.search(body) or not _has_personal(doc):
+    if not _has_personal(doc):
         return body.decode("utf-8")
     return json.dumps(_hash_personal(doc, hash_value), ensure_ascii=False, separators=(",", ":"))
 
 
 def _has_personal(value: Any, depth: int = 0) -> bool:
-    if depth > 3:
-        return False
+    # Runs for every event: plain loops, and no descent into scalars.
     if isinstance(value, dict):
-        return any(k.lower() in PERSONAL_FIELDS or _has_personal(v, depth + 1) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_personal(v, depth + 1) for v in value)
+        for key, item in value.items():
+            if key.lower() in PERSONAL_FIELDS:
+                return True
+            if depth < 3 and isinstance(item, (dict, list)) and _has_personal(item, depth + 1):
+                return True
+    elif isinstance(value, list) and depth < 3:
+        for item in value:
+            if isinstance(item, (dict, list)) and _has_personal(item, depth + 1):
+                return True
     return False
 
 

@@ -104,3 +104,20 @@ def test_half_configured_apple_names_every_missing_key(downloads_env):
     with pytest.raises(ConfigError) as caught:
         store_downloads_fetcher.run(env={**downloads_env, "APPLE_KEY_ID": "X", "TENANTS": TENANTS})
     assert {"APPLE_ISSUER_ID", "APPLE_PRIVATE_KEY", "APPLE_VENDOR_NUMBER"} <= set(caught.value.problems)
+
+
+def test_cli_backfill_of_one_day(httpserver, apple_key, downloads_env, tmp_path):
+    from tests.helpers import run_cli, write_settings
+
+    seen = []
+    serve(httpserver, apple_key, {"2026-11-20": apple_tsv("2026-11-20", [(ACME, "1F", "FR", 7)])}, seen)
+    env = {**downloads_env, **apple_env(httpserver, apple_key), "TENANTS": TENANTS}
+    settings = write_settings(tmp_path / "s.json", env)
+    done = run_cli("run", "store_downloads_fetcher", "--date", "2026-11-20", settings=settings)
+    assert done.returncode == 0, done.stderr
+    assert [s["args"]["filter[reportDate]"] for s in seen] == ["2026-11-20"]
+    assert "fetched=1" in done.stdout
+    [name] = [n for n in blobs(env) if n.startswith("normalised/store=apple/tenant=acme-fm/date=2026-11-20/")]
+    assert blobs(env)[name].decode().splitlines()[1] == f"2026-11-20,apple,acme-fm,{ACME},FR,7,0,0"
+    bad = run_cli("run", "store_downloads_fetcher", "--from", "2026-11-20", settings=settings)
+    assert bad.returncode == 2 and "--from/--to" in bad.stderr
