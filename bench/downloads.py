@@ -3,7 +3,6 @@ read whole (the naive way: decompress into memory, split, keep every row)."""
 from __future__ import annotations
 
 import gzip
-import json
 import subprocess
 import sys
 import tempfile

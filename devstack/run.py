@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from devstack.azurite import azurite, connection_string
 from devstack.icecast import Icecast
@@ -42,7 +43,7 @@ def cli(*args: str) -> int:
     return subprocess.run(argv, cwd=ROOT, env=env).returncode
 
 
-def downloads_stand_ins(api: "HTTPServer", values: dict, now: dt.datetime) -> list:
+def downloads_stand_ins(api: Any, values: dict, now: dt.datetime) -> list:
     """Apple's sales reports and Google's token endpoint on ``api``; a GCS emulator with this
     month's UTF-16 report. Returns what to stop afterwards."""
     import codecs

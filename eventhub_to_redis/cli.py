@@ -74,7 +74,7 @@ def _items(text: str, path: Path) -> list[Any]:
             raise BadInputError(f"{path}: not a JSON array ({exc})") from None
         return list(doc)
     items = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    for line in text.splitlines():
         if not line.strip():
             continue
         try:

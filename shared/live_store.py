@@ -174,6 +174,14 @@ class LiveStore:
         found = self._execute(pipe)
         return [series for series, present in zip(SERIES, found) if present]
 
+    def read_status(self, functions: Iterable[str]) -> dict[str, dict[str, str]]:
+        """The raw status hash of each function (one round trip); see shared.status.parse_status."""
+        functions = list(functions)
+        pipe = self.redis.pipeline(transaction=False)
+        for function in functions:
+            pipe.hgetall(self.keys.status(function))
+        return {f: fields or {} for f, fields in zip(functions, self._execute(pipe))}
+
     def _low(self, since_ms: int | None) -> int:
         window_start = int(self.clock() * 1000) - self.window_ms
         return window_start if since_ms is None else max(since_ms, window_start)

@@ -139,13 +139,9 @@ def _status(functions: dict[str, FunctionInfo], args: argparse.Namespace) -> int
     from shared.cli.render import status_table
     from shared.status import parse_status
 
-    store = _store(args)
-    pipe = store.redis.pipeline(transaction=False)
-    for name in functions:
-        pipe.hgetall(store.keys.status(name))
     rows = []
-    for name, fields in zip(functions, store._execute(pipe)):
-        rows.extend(parse_status(name, fields or {}))
+    for name, fields in _store(args).read_status(functions).items():
+        rows.extend(parse_status(name, fields))
     if args.json:
         print(json.dumps([r.__dict__ | {"counts": dict(r.counts)} for r in rows]))
     else:

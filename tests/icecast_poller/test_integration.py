@@ -1,6 +1,5 @@
 """icecast_poller end to end: real icecast2 servers, real Redis, run through the CLI."""
 import json
-import time
 
 import pytest
 import redis

@@ -1,6 +1,5 @@
 """Run every collector with known IPs, passwords, tokens and keys; then scan every Redis key and
 value, every blob, and every captured log line: none of them may appear."""
-import datetime as dt
 import json
 import logging
 
@@ -10,7 +9,7 @@ import eventhub_to_redis
 import icecast_poller
 import matomo_live_poller
 import store_downloads_fetcher
-from devstack.appstore import apple_tsv, appstore_handler, google_token_handler
+from devstack.appstore import appstore_handler, google_token_handler
 from devstack.azurite import KEY as AZURITE_KEY
 from devstack.azurite import connection_string
 from devstack.matomo import matomo_handler
@@ -44,7 +43,7 @@ def test_no_secret_or_raw_ip_anywhere(base_env, key_prefix, azurite_server, http
             apple_key.public, issuer="iss", key_id="KID", vendor="85", days={}))
         httpserver.expect_request("/token", method="POST").respond_with_handler(google_token_handler(
             google_key.public, client_email="sa@x.iam.gserviceaccount.com", token_url=httpserver.url_for("/token")))
-        httpserver.expect_request(f"/storage/v1/b/bucket/o").respond_with_json({"items": []})
+        httpserver.expect_request("/storage/v1/b/bucket/o").respond_with_json({"items": []})
         env = {**base_env, "AzureWebJobsStorage": storage, "DEADLETTER_CONTAINER": container,
                "DOWNLOADS_CONTAINER": container + "d",
                "TENANTS": json.dumps({"acme-fm": {"icecast": {"mounts": ["/acme.mp3"]}, "matomo": {"site_id": 3},

@@ -79,7 +79,7 @@ def test_fetch_unchanged_and_revised(env, gcs):
     after = blobs(env)
     assert len(day("2026-11-24")) == 1 and len([n for n in after if "date=2026-11-24/" in n]) == 1  # unchanged day
     versions = sorted(n for n in after if n.startswith("normalised/store=google/tenant=acme-fm/date=2026-11-25/"))
-    assert len(versions) == 2 and f"DE,11,,25" in after[versions[-1]].decode()
+    assert len(versions) == 2 and "DE,11,,25" in after[versions[-1]].decode()
 
 
 def test_listing_follows_next_page_token(httpserver):
