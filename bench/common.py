@@ -7,6 +7,16 @@ from dataclasses import dataclass
 from typing import Callable
 
 
+# Pasted into the scripts that benchmarks run in fresh interpreters, to report peak memory.
+HWM_SNIPPET = '''
+def hwm_kib():
+    # VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the parent across fork and exec
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+'''
+
+
 @dataclass
 class Row:
     area: str

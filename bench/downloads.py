@@ -8,17 +8,12 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench.common import Row
+from bench.common import HWM_SNIPPET, Row
 
 ROWS = 500_000
 ROOT = Path(__file__).resolve().parent.parent
 
-STREAMED = r"""
-def hwm_kib():
-    # VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the parent across fork and exec
-    for line in open("/proc/self/status"):
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1])
+STREAMED = HWM_SNIPPET + r"""
 import resource, sys, time
 sys.path.insert(0, sys.argv[2])
 from store_downloads_fetcher.apple_report import parse_sales_summary
@@ -29,12 +24,7 @@ elapsed = time.perf_counter() - t
 print(counts.rows, elapsed, hwm_kib())
 """
 
-NAIVE = r"""
-def hwm_kib():
-    # VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the parent across fork and exec
-    for line in open("/proc/self/status"):
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1])
+NAIVE = HWM_SNIPPET + r"""
 import csv, gzip, io, resource, sys, time
 from collections import defaultdict
 t = time.perf_counter()

@@ -6,16 +6,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bench.common import Row
+from bench.common import HWM_SNIPPET, Row
 
 ROOT = Path(__file__).resolve().parent.parent
 
-EVENTS = r"""
-def hwm_kib():
-    # VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the parent across fork and exec
-    for line in open("/proc/self/status"):
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1])
+EVENTS = HWM_SNIPPET + r"""
 import resource, sys, time
 sys.path.insert(0, sys.argv[2])
 from tests.eventhub_to_redis.test_function import batch, iso
@@ -37,12 +32,7 @@ for start in range(0, total, 1000):
 print(total / (time.perf_counter() - t), hwm_kib() / 1024)
 """
 
-ICECAST = r"""
-def hwm_kib():
-    # VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the parent across fork and exec
-    for line in open("/proc/self/status"):
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1])
+ICECAST = HWM_SNIPPET + r"""
 import json, resource, statistics, sys, tempfile, time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
