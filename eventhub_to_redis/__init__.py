@@ -45,7 +45,7 @@ def run(events: Sequence[Any], *, env: Mapping[str, str] | None = None, redis: A
                            max_bytes=settings.max_event_bytes, max_future_ms=settings.max_future_seconds * 1000,
                            tenants=tenants)
         except Exception as exc:  # a bug must cost one message (dead-lettered), not the batch
-            log.exception("checking partition %s seq %s failed", position.partition, position.sequence)
+            log.bind(source=f"partition:{position.partition}").exception("checking seq %s failed", position.sequence)
             result = Rejection(position=position, reason=f"internal error: {type(exc).__name__}",
                                body=event.get_body())
         counts = per_partition.setdefault(position.partition, {"events": 0, "hls": 0, "deadlettered": 0})
@@ -53,7 +53,8 @@ def run(events: Sequence[Any], *, env: Mapping[str, str] | None = None, redis: A
         if isinstance(result, Rejection):
             rejected.append(result)
             counts["deadlettered"] += 1
-            log.warning("dead-lettered partition %s seq %s: %s", position.partition, position.sequence, result.reason)
+            log.bind(source=f"partition:{position.partition}", tenant=None).warning(
+                "dead-lettered seq %s: %s", position.sequence, result.reason)
         elif isinstance(result, Sample):
             samples.append(result)
             counts["hls"] += 1

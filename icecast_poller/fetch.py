@@ -8,7 +8,6 @@ are reported as timed out and abandoned, and the results so far are kept.
 """
 from __future__ import annotations
 
-import logging
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -19,10 +18,10 @@ from icecast_poller.parse import ListenerRecord, ServerStats, parse_listclients,
 from icecast_poller.settings import IcecastServer
 from shared.errors import FabrikError
 from shared.http import read_body, request
+from shared.logs import get_logger
 
 MAX_STATS_BYTES = 8 * 1024 * 1024
 MAX_LISTCLIENTS_BYTES = 64 * 1024 * 1024  # ~250,000 listeners
-log = logging.getLogger("fabrik.icecast_poller")
 
 
 @dataclass
@@ -60,7 +59,7 @@ def poll_servers(servers: Iterable[IcecastServer], *, session: Any, wants_mount:
                     _record_error(result, mount, str(exc))
                     continue
                 except Exception as exc:  # a bug must not cost the other servers their data
-                    log.exception("icecast %s: unexpected error", server.name)
+                    get_logger("icecast_poller", source=f"server:{server.name}").exception("unexpected error")
                     _record_error(result, mount, f"internal error: {type(exc).__name__}")
                     continue
                 if mount is None:

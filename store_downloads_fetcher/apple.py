@@ -10,19 +10,18 @@ settings problems; 400 carries Apple's reason (e.g. a report version Apple no lo
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import time
 from dataclasses import dataclass
 from typing import IO, Any, Callable
 
 from shared.errors import ConfigError, RetriableError
 from shared.http import spool_body
+from shared.logs import get_logger
 from shared.redact import redact_url
 from store_downloads_fetcher.settings import AppleSettings
 
 NO_SALES = "There were no sales for the date specified"
 MAX_REPORT = 1024 * 1024 * 1024
-log = logging.getLogger("fabrik.store_downloads_fetcher")
 
 
 @dataclass
@@ -47,7 +46,8 @@ def fetch_day(session: Any, settings: AppleSettings, token: Callable[[], str], d
     except requests.exceptions.RequestException as exc:
         return AppleAnswer("failed", f"{what}: {type(exc).__name__} ({redact_url(url)})")
     if response.headers.get("X-Rate-Limit"):
-        log.info("%s: X-Rate-Limit %s", what, response.headers["X-Rate-Limit"])
+        get_logger("store_downloads_fetcher", source="apple").info("%s: X-Rate-Limit %s", what,
+                                                                    response.headers["X-Rate-Limit"])
     status = response.status_code
     if status == 200:
         try:

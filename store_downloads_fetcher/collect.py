@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from typing import Any, Callable, Iterable
 
 from shared.errors import BadInputError, ConfigError, FabrikError
+from shared.logs import get_logger
 from shared.status import RunReport
 from store_downloads_fetcher import apple, google
 from store_downloads_fetcher.apple_report import open_report, parse_sales_summary
@@ -14,7 +14,6 @@ from store_downloads_fetcher.normalised import Row, render
 from store_downloads_fetcher.output import Output
 from store_downloads_fetcher.settings import DownloadsSettings
 
-log = logging.getLogger("fabrik.store_downloads_fetcher")
 
 
 def run_apple(settings: DownloadsSettings, state: dict, out: Output, report: RunReport, *, session: Any,
@@ -52,7 +51,7 @@ def run_apple(settings: DownloadsSettings, state: dict, out: Output, report: Run
                     record["tenants"][tenant] = written
                     counts["written"] += 1
         elif answer.status == "failed":
-            log.warning("apple %s: %s", key, answer.detail)
+            get_logger("store_downloads_fetcher", source="apple").warning("%s: %s", key, answer.detail)
     if counts["failed"]:
         report.fail("apple", f"{counts['failed']} days failed; they are retried on the next runs", **counts)
     else:
