@@ -84,7 +84,3 @@ def download(client: Any, name: str) -> tuple[bytes, str] | None:
     except AzureError as exc:
         raise RetriableError(f"blob {client.container_name}/{name}: {type(exc).__name__}") from None
 
-
-def forget_containers() -> None:
-    with _lock:
-        _containers.clear()

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 from shared.errors import RetriableError
@@ -54,7 +54,6 @@ class WriteResult:
     samples: int = 0
     events: int = 0
     too_old: int = 0
-    keys: tuple[str, ...] = field(default=(), repr=False)
 
 
 class Keys:
@@ -140,7 +139,7 @@ class LiveStore:
             pipe.hset(self.keys.status(report.function), mapping=report.status_fields())
         if touched or report is not None:
             self._execute(pipe)
-        return WriteResult(samples=n_samples, events=n_events, too_old=too_old, keys=tuple(sorted(touched)))
+        return WriteResult(samples=n_samples, events=n_events, too_old=too_old)
 
     def read_series(self, tenant: str, series: str, *, since_ms: int | None = None,
                     until_ms: int | None = None) -> list[Sample]:
