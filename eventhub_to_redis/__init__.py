@@ -18,8 +18,14 @@ def main(events: List[func.EventHubEvent]) -> None:
 
 
 def run(events: Sequence[Any], *, env: Mapping[str, str] | None = None, redis: Any = None,
-        deadletter: Any = None, clock: Callable[[], float] = time.time) -> RunReport:
-    """Store one batch: valid events and HLS samples to Redis, invalid messages to dead letters."""
+        deadletter: Any = None, clock: Callable[[], float] = time.time,
+        rejected: Sequence[Any] = ()) -> RunReport:
+    """Store one batch: valid events and HLS samples to Redis, invalid messages to dead letters.
+
+    ``rejected`` are messages already known to be invalid (a replay file's unreadable lines):
+    they are dead-lettered with the batch. Nothing a single message holds can make this raise;
+    only Redis or dead-letter storage being unreachable does.
+    """
     from eventhub_to_redis.deadletter import write_all
     from eventhub_to_redis.positions import positions_of
     from eventhub_to_redis.settings import load_settings
@@ -34,20 +40,23 @@ def run(events: Sequence[Any], *, env: Mapping[str, str] | None = None, redis: A
     hasher = settings.hasher
     tenants = set(settings.tenants.by_name) if settings.tenants is not None else None
 
-    def hash_value(value: str, kind: str) -> str:
-        return hasher.hash_ip(value) if kind == "ip" else hasher.hash(value, kind=kind)
-
-    samples, stored, rejected = [], [], []
+    samples, stored, rejected = [], [], list(rejected)
     per_partition: dict[str, dict[str, int]] = {}
+    for early in rejected:
+        counts = per_partition.setdefault(early.position.partition, {"events": 0, "hls": 0, "deadlettered": 0})
+        counts["deadlettered"] += 1
+        counts["last_sequence"] = max(counts.get("last_sequence", -1), early.position.sequence)
     for event, position in zip(events, positions_of(events)):
+        body = b""
         try:
-            result = check(event.get_body(), position, now_ms=now_ms, hash_value=hash_value,
+            body = _body_of(event)
+            result = check(body, position, now_ms=now_ms, hasher=hasher,
                            max_bytes=settings.max_event_bytes, max_future_ms=settings.max_future_seconds * 1000,
                            tenants=tenants)
         except Exception as exc:  # a bug must cost one message (dead-lettered), not the batch
             log.bind(source=f"partition:{position.partition}").exception("checking seq %s failed", position.sequence)
             result = Rejection(position=position, reason=f"internal error: {type(exc).__name__}",
-                               body=event.get_body())
+                               body=body)
         counts = per_partition.setdefault(position.partition, {"events": 0, "hls": 0, "deadlettered": 0})
         counts["last_sequence"] = max(counts.get("last_sequence", -1), position.sequence)
         if isinstance(result, Rejection):
@@ -69,3 +78,10 @@ def run(events: Sequence[Any], *, env: Mapping[str, str] | None = None, redis: A
         report.succeed(f"partition:{partition}", **counts)
     return finish_run(report, samples, events=stored, store_settings=settings.store, redis=redis, clock=clock,
                       log=log)
+
+
+def _body_of(event: Any) -> bytes:
+    body = event.get_body()
+    if isinstance(body, str):  # a host configured with dataType string
+        return body.encode("utf-8", "surrogatepass")
+    return bytes(body or b"")

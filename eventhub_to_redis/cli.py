@@ -1,9 +1,11 @@
 """Replay a batch into eventhub_to_redis, from a file or from a range of the Event Hub.
 
---input FILE: JSON lines, or one JSON array. Each item is a message body (a JSON object, or
-a string holding the raw body), or {"body": ..., "position": {"partition": "0", "sequence": 42}}.
-Items without a position get partition "replay:<file name>" and their index as sequence, so
-replaying the same file twice stores nothing twice.
+--input FILE: JSON Lines (split on "\n" only), or one JSON array. Each line is a message body
+exactly as sent, or {"body": ..., "position": {"partition": "0", "sequence": 42}}. Lines
+without a position get partition "replay:<file name>@<digest of its path>" and their line
+number as sequence, so replaying the same file twice stores nothing twice. The file is read
+in batches of the host's maxEventBatchSize, so memory stays flat whatever its size; a line
+that cannot be read is dead-lettered with its line number, and the rest goes on.
 
 --from-eventhub --partition P --sequence N --count K: read K events of partition P from
 sequence number N (inclusive) with azure-eventhub, using EVENTHUB_CONNECTION, EVENTHUB_NAME
@@ -13,12 +15,17 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import hashlib
 import json
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
-from shared.errors import BadInputError, ConfigError
-from shared.status import RunReport
+from eventhub_to_redis.validate import Position, Rejection
+from shared.errors import ConfigError
+from shared.status import RunReport, merge_reports
+
+BATCH_SIZE = 100  # host.json extensions.eventHubs.maxEventBatchSize: replay as the host delivers
+MAX_ARRAY_BYTES = 64 * 1024 * 1024  # a JSON array is parsed whole; larger files must be JSON Lines
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -35,69 +42,121 @@ def invoke(args: argparse.Namespace, *, env: Mapping[str, str]) -> RunReport:
     import eventhub_to_redis
 
     if args.input:
-        # The host hands over one partition per batch; a file may mix positions, so it is
-        # run as one batch per partition, in file order.
-        batches: dict[str, list[Any]] = {}
-        for event in events_from_file(Path(args.input)):
-            batches.setdefault(event.metadata["PartitionContext"]["PartitionId"], []).append(event)
         report = RunReport("eventhub_to_redis")
-        for group in batches.values():
-            report.outcomes.update(eventhub_to_redis.run(group, env=env).outcomes)
+        for events, rejected in read_batches(Path(args.input)):
+            merge_reports(report, eventhub_to_redis.run(events, env=env, rejected=rejected))
         return report.finish()
-    else:
-        if args.partition is None or args.sequence is None:
-            raise ConfigError({"--partition/--sequence": "both are required with --from-eventhub"})
-        from eventhub_to_redis.replay import read_range
+    if args.partition is None or args.sequence is None:
+        raise ConfigError({"--partition/--sequence": "both are required with --from-eventhub"})
+    from eventhub_to_redis.replay import read_range
 
-        events = read_range(env, partition=args.partition, sequence=args.sequence, count=args.count,
-                            wait=args.wait)
+    events = read_range(env, partition=args.partition, sequence=args.sequence, count=args.count,
+                        wait=args.wait)
     return eventhub_to_redis.run(events, env=env)
 
 
-def events_from_file(path: Path) -> list[Any]:
-    """Build ``azure.functions.EventHubEvent`` objects as the host would hand them over."""
+Batch = tuple[list[Any], list[Rejection]]
+
+
+def read_batches(path: Path, *, batch_size: int = BATCH_SIZE) -> Iterator[Batch]:
+    """Host-shaped ``EventHubEvent`` batches (one partition each) and the lines that could not
+    be read at all, in file order."""
     try:
-        text = path.read_text(encoding="utf-8")
+        handle = path.open("rb")
     except OSError as exc:
         raise ConfigError({"--input": f"cannot read {path}: {exc.strerror}"}) from None
-    items = _items(text, path)
-    partition = f"replay:{path.name}"
-    return [_event(item, index, partition, path) for index, item in enumerate(items)]
+    default = f"replay:{path.name}@{hashlib.sha256(str(path.resolve()).encode('utf-8', 'surrogateescape')).hexdigest()[:8]}"
+    with handle:
+        events: list[Any] = []
+        rejected: list[Rejection] = []
+        partition = None
+        for item in _items(handle, path):
+            if isinstance(item, Rejection):
+                rejected.append(Rejection(Position(default, item.position.sequence, enqueued_ms=_now_ms()),
+                                          item.reason, item.body))
+            else:
+                number, body, position = item
+                part = str(position["partition"]) if position else default
+                if events and part != partition:
+                    yield events, rejected
+                    events, rejected = [], []
+                partition = part
+                events.append(_event(body, part, position["sequence"] if position else number))
+            if len(events) + len(rejected) >= batch_size:
+                yield events, rejected
+                events, rejected = [], []
+        if events or rejected:
+            yield events, rejected
 
 
-def _items(text: str, path: Path) -> list[Any]:
-    stripped = text.lstrip()
-    if stripped.startswith("["):
+def _items(handle: Any, path: Path) -> Iterator[Any]:
+    """(number, body bytes, position or None) per message, or a Rejection for an unreadable line."""
+    first = handle.read(1)
+    while first and first.isspace():
+        first = handle.read(1)
+    handle.seek(0)
+    if first == b"[" and path.stat().st_size <= MAX_ARRAY_BYTES:
         try:
-            doc = json.loads(stripped)
-        except ValueError as exc:
-            raise BadInputError(f"{path}: not a JSON array ({exc})") from None
-        return list(doc)
-    items = []
-    for line in text.splitlines():
-        if not line.strip():
+            doc = json.loads(handle.read())
+        except (ValueError, RecursionError):
+            doc = None  # not one array: read it as JSON Lines (a first line may be "[1,2]")
+        if isinstance(doc, list):
+            for number, value in enumerate(doc, 1):
+                yield _item(number, value, None, "item")
+            return
+        handle.seek(0)
+    for number, raw in enumerate(handle, 1):
+        raw = raw.rstrip(b"\r\n")
+        if not raw.strip():
             continue
         try:
-            items.append(json.loads(line))
-        except ValueError:
-            items.append(line)  # kept as a raw body: it will be dead-lettered with its reason
+            value = json.loads(raw)
+        except (ValueError, RecursionError):
+            yield number, raw, None  # kept as sent: check() names what is wrong with it
             continue
-    return items
+        yield _item(number, value, raw, "line")
 
 
-def _event(item: Any, index: int, partition: str, path: Path) -> Any:
+def _item(number: int, value: Any, raw: bytes | None, unit: str) -> Any:
+    if isinstance(value, dict) and "body" in value and set(value) <= {"body", "position"}:
+        position = value.get("position")
+        problem = _position_problem(position)
+        if problem:
+            return Rejection(Position("", number), f"{unit} {number}: {problem}",
+                             raw if raw is not None else _dumps(value))
+        body = value["body"]
+        body = body.encode("utf-8", "surrogatepass") if isinstance(body, str) else _dumps(body)
+        return number, body, position
+    if raw is None:
+        raw = value.encode("utf-8", "surrogatepass") if isinstance(value, str) else _dumps(value)
+    return number, raw, None
+
+
+def _position_problem(position: Any) -> str | None:
+    if position is None:
+        return "position is missing (give {\"partition\": \"0\", \"sequence\": 42} or leave out both)"
+    if not isinstance(position, dict) or set(position) - {"partition", "sequence"}:
+        return "position must be an object with partition and sequence"
+    part, seq = position.get("partition"), position.get("sequence")
+    if not isinstance(part, (str, int)) or isinstance(part, bool) or not str(part):
+        return "position.partition must be a partition id"
+    if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
+        return "position.sequence must be a whole number >= 0"
+    return None
+
+
+def _dumps(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":")).encode()
+
+
+def _now_ms() -> int:
+    return int(dt.datetime.now(dt.timezone.utc).timestamp() * 1000)
+
+
+def _event(body: bytes, partition: str, sequence: int) -> Any:
     import azure.functions as func
     from azure.functions import meta
 
-    position: Mapping[str, Any] = {}
-    if isinstance(item, dict) and "body" in item and set(item) <= {"body", "position"}:
-        position = item.get("position") or {}
-        item = item["body"]
-    body = item.encode("utf-8") if isinstance(item, str) else json.dumps(item, separators=(",", ":")).encode()
-    part = str(position.get("partition", partition))
-    sequence = position.get("sequence", index)
-    if not isinstance(sequence, int):
-        raise BadInputError(f"{path}: item {index + 1}: position.sequence must be a whole number")
-    context = meta.Datum(json.dumps({"PartitionId": part}), "json")
+    context = meta.Datum(json.dumps({"PartitionId": partition}), "json")
     return func.EventHubEvent(body=body, trigger_metadata={"PartitionContext": context}, sequence_number=sequence,
                               enqueued_time=dt.datetime.now(dt.timezone.utc), partition_key=None)

@@ -1,22 +1,31 @@
 """Dead letters: every message that cannot be valid, kept in Blob Storage with its reason.
 
 One blob per message, named by its Event Hub position, so a redelivered batch rewrites the
-same blobs instead of adding copies. Bodies are kept as text with anything address-shaped
-replaced by its keyed hash: an invalid message can still carry an IP, and raw IPs never
-go to storage.
+same blobs instead of adding copies. Bodies are kept with the same privacy rules as stored
+events (shared.privacy): a JSON body has personal fields and address-shaped text hashed at
+any depth; anything else is scanned as text.
+
+Writing is bounded in time: after the first failed upload no further upload starts, and the
+whole batch gives up after ``DEADLINE_SECONDS``, so an unreachable storage account costs the
+batch well under a minute before the host's retry policy redelivers it.
 """
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from typing import Any, Sequence
 
 from eventhub_to_redis.validate import Rejection
 from shared.blob import upload
-from shared.identity import IdentityHasher, scrub_ips
+from shared.errors import RetriableError
+from shared.identity import IdentityHasher
+from shared.privacy import scrub_document, scrub_text
 
 MAX_BODY_CHARS = 1_048_576
+DEADLINE_SECONDS = 30.0
 
 
 def blob_name(rejection: Rejection) -> str:
@@ -24,7 +33,11 @@ def blob_name(rejection: Rejection) -> str:
     day = "unknown-date"
     if pos.enqueued_ms is not None:
         day = dt.datetime.fromtimestamp(pos.enqueued_ms / 1000, dt.timezone.utc).strftime("%Y-%m-%d")
-    safe_partition = "".join(c if c.isalnum() or c in "-_" else "_" for c in pos.partition)[:40]
+    safe_partition = "".join(c if c.isascii() and (c.isalnum() or c in "-_") else "_" for c in pos.partition)
+    if safe_partition != pos.partition or len(safe_partition) > 40:
+        # Two partitions (replay files) must never share names: keep a digest of the original.
+        digest = hashlib.sha256(pos.partition.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+        safe_partition = f"{safe_partition[:40]}-{digest}"
     return f"eventhub_to_redis/{day}/p{safe_partition}-s{pos.sequence:020d}.json"
 
 
@@ -42,21 +55,53 @@ def document(rejection: Rejection, *, hasher: IdentityHasher) -> bytes:
         "enqueued_time_ms": pos.enqueued_ms,
         "size_bytes": len(rejection.body),
         "body_encoding": encoding,
-        "body": scrub_ips(text[:MAX_BODY_CHARS], hasher),
+        "body": _clean_body(text[:MAX_BODY_CHARS], hasher),
         "body_truncated": len(text) > MAX_BODY_CHARS,
     }
     return json.dumps(doc, ensure_ascii=False, indent=1).encode("utf-8")
 
 
-def write_all(container: Any, rejections: Sequence[Rejection], *, hasher: IdentityHasher) -> None:
-    """Upload every dead letter; raises RetriableError if any upload fails (the batch retries)."""
+def _clean_body(text: str, hasher: IdentityHasher) -> str:
+    try:
+        doc = json.loads(text)
+    except (ValueError, RecursionError):
+        return scrub_text(text, hasher)
+    if not isinstance(doc, (dict, list)):
+        return scrub_text(text, hasher)
+    clean = json.dumps(scrub_document(doc, hasher), ensure_ascii=True, separators=(",", ":"))
+    return clean
+
+
+def write_all(container: Any, rejections: Sequence[Rejection], *, hasher: IdentityHasher,
+              deadline_s: float = DEADLINE_SECONDS) -> None:
+    """Upload every dead letter; raises RetriableError on the first failure (the batch retries)."""
     if not rejections:
         return
     jobs = [(blob_name(r), document(r, hasher=hasher)) for r in rejections]
+    failed = threading.Event()
+
+    def one(name: str, data: bytes) -> None:
+        if failed.is_set():
+            return  # storage already failed this batch: do not queue more of the same wait
+        try:
+            upload(container, name, data, content_type="application/json")
+        except BaseException:
+            failed.set()
+            raise
+
     if len(jobs) == 1:
-        upload(container, *jobs[0], content_type="application/json")
+        one(*jobs[0])
         return
-    with ThreadPoolExecutor(max_workers=min(8, len(jobs))) as pool:
-        for future in [pool.submit(upload, container, name, data, content_type="application/json")
-                       for name, data in jobs]:
-            future.result()
+    pool = ThreadPoolExecutor(max_workers=min(8, len(jobs)))
+    try:
+        futures = [pool.submit(one, name, data) for name, data in jobs]
+        done, pending = wait(futures, timeout=deadline_s, return_when=FIRST_EXCEPTION)
+        for future in done:
+            if future.exception() is not None:
+                raise future.exception()  # type: ignore[misc]
+        if pending:
+            failed.set()
+            raise RetriableError(f"dead-letter storage: {len(pending)} of {len(jobs)} uploads not done "
+                                 f"after {deadline_s:.0f} s")
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)

@@ -4,26 +4,30 @@ Hand-written rather than a JSON Schema library: this runs for every event of eve
 and the contract is small. Pure: bytes and a position in, an Event, a Sample or a Rejection
 out; the clock and the hasher are arguments.
 
-Personal fields (IP addresses, device ids) are replaced by their keyed hash before the
-body is kept, so the stored "original body" carries no raw identifier.
+Personal data is hashed before the body is kept (shared.privacy: address-shaped text at any
+depth, and the whole value of personal field names), so the stored body carries no raw
+identifier.
 """
 from __future__ import annotations
 
-import datetime as dt
 import json
+import math
 import re
 from dataclasses import dataclass
-from typing import Any, Callable, Collection
+from typing import Any, Collection
 
+from shared.identity import IdentityHasher
 from shared.live_store import Event, Sample
-from shared.tenants import TENANT_NAME
+from shared.privacy import looks_personal, personal_kind, scrub_document
+from shared.tenants import name_problem
 
 HLS_TYPE = "hls.listeners"
-TYPE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$")
-PERSONAL_FIELDS = {"ip": "ip", "client_ip": "ip", "ip_address": "ip", "remote_addr": "ip", "user_ip": "ip",
-                   "device_id": "device", "idfa": "device", "idfv": "device", "gaid": "device",
-                   "advertising_id": "device", "android_id": "device"}
+TYPE_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,99}")
 MAX_LISTENERS = 10_000_000
+# RFC 3339 date-time, as the schema's pattern says; ranges are checked in _parse_time.
+TIME_PATTERN = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt]([0-9]{2}):([0-9]{2}):([0-9]{2})(\.[0-9]+)?"
+                          r"(?:[Zz]|([+-])([0-9]{2}):([0-9]{2}))")
+_DAYS_IN_MONTH = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
 @dataclass(frozen=True)
@@ -43,92 +47,126 @@ class Rejection:
     body: bytes
 
 
-def check(body: bytes, position: Position, *, now_ms: int, hash_value: Callable[[str, str], str],
+def check(body: bytes, position: Position, *, now_ms: int, hasher: IdentityHasher,
           max_bytes: int, max_future_ms: int, tenants: Collection[str] | None = None) -> Event | Sample | Rejection:
-    """Classify one message; a Rejection says, in one line, what is wrong and where."""
+    """Classify one message; a Rejection says, in one line, what is wrong and where.
+
+    Reasons never quote the message: a rejected message may carry personal data.
+    """
     def reject(reason: str) -> Rejection:
         return Rejection(position=position, reason=reason, body=body)
 
     if len(body) > max_bytes:
         return reject(f"message is {len(body)} bytes, more than the {max_bytes} allowed")
     try:
-        doc = json.loads(body)
-    except (ValueError, RecursionError) as exc:  # bad UTF-8, bad JSON, huge ints, deep nesting
-        return reject(f"not JSON: {str(exc)[:100]}")
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return reject(f"not UTF-8 text: {exc.reason} at byte {exc.start}")
+    try:
+        doc = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
+    except (ValueError, RecursionError) as exc:  # bad JSON, NaN, huge numbers, deep nesting
+        return reject(f"not JSON: {str(exc)[:100] or type(exc).__name__}")
     if not isinstance(doc, dict):
         return reject(f"expected a JSON object, got {type(doc).__name__}")
     tenant = doc.get("tenant")
     if not isinstance(tenant, str) or not tenant:
         return reject("field 'tenant' is missing or not a string")
-    if not TENANT_NAME.match(tenant):
-        return reject("field 'tenant' is not a valid tenant name")
+    problem = name_problem(tenant)
+    if problem:
+        return reject(f"field 'tenant' {problem}")
     if tenants is not None and tenant not in tenants:
         return reject(f"tenant {tenant!r} is not in TENANTS")
     kind = doc.get("type")
-    if not isinstance(kind, str) or not TYPE_PATTERN.match(kind):
+    if not isinstance(kind, str) or not TYPE_PATTERN.fullmatch(kind):
         return reject("field 'type' is missing or not a name of 1-100 letters, digits and . _ : -")
-    when = doc.get("time")
-    time_ms = _parse_time(when)
+    if looks_personal(kind):
+        return reject("field 'type' looks like an IP address")
+    time_ms = parse_time(doc.get("time"))
     if time_ms is None:
-        return reject("field 'time' is missing or not an ISO 8601 date-time with a time zone")
+        return reject("field 'time' is missing or not an RFC 3339 date-time with a time zone")
     if time_ms > now_ms + max_future_ms:
         return reject(f"field 'time' is {(time_ms - now_ms) // 1000} s in the future")
     if kind == HLS_TYPE:
         listeners = doc.get("listeners")
+        if isinstance(listeners, float) and listeners.is_integer():
+            listeners = int(listeners)  # JSON Schema's "integer" includes 5.0
         if isinstance(listeners, bool) or not isinstance(listeners, int) or not 0 <= listeners <= MAX_LISTENERS:
             return reject("field 'listeners' must be a whole number from 0 to 10000000")
         return Sample(tenant=tenant, series="hls", time_ms=time_ms, metrics={"listeners": listeners})
-    stored = _without_personal_data(doc, body, hash_value)
+    stored = without_personal_data(doc, text, hasher)
+    if stored is None:
+        return reject("a string holds a lone UTF-16 surrogate (\\ud800-\\udfff escape): not valid Unicode")
     return Event(tenant=tenant, type=kind, time_ms=time_ms, partition=position.partition,
                  sequence=position.sequence, body=stored)
 
 
-def _parse_time(value: Any) -> int | None:
-    if not isinstance(value, str) or not 10 <= len(value) <= 40:
+def parse_time(value: Any) -> int | None:
+    """Epoch ms of a strict RFC 3339 date-time with a zone (``Z`` or ``±hh:mm``), else None.
+
+    Computed by hand rather than with datetime: years 1-9999 and every offset the pattern
+    allows, without overflow at the edges.
+    """
+    if not isinstance(value, str) or len(value) > 40:
         return None
+    m = TIME_PATTERN.fullmatch(value)
+    if m is None:
+        return None
+    year, month, day, hour, minute, second = (int(g) for g in m.groups()[:6])
+    leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+    if not (year >= 1 and 1 <= month <= 12 and hour <= 23 and minute <= 59 and second <= 59):
+        return None
+    if not 1 <= day <= _DAYS_IN_MONTH[month - 1] + (1 if month == 2 and leap else 0):
+        return None
+    offset_min = 0
+    if m.group(8):
+        off_h, off_m = int(m.group(9)), int(m.group(10))
+        if off_h > 23 or off_m > 59:
+            return None
+        offset_min = (off_h * 60 + off_m) * (1 if m.group(8) == "+" else -1)
+    fraction = m.group(7)
+    millis = int((fraction[1:] + "000")[:3]) if fraction else 0
+    days = _days_from_civil(year, month, day)
+    return ((days * 86400 + hour * 3600 + minute * 60 + second - offset_min * 60) * 1000) + millis
+
+
+def _days_from_civil(year: int, month: int, day: int) -> int:
+    """Days since 1970-01-01 (Howard Hinnant's algorithm, proleptic Gregorian)."""
+    year -= month <= 2
+    era = year // 400
+    yoe = year - era * 400
+    doy = (153 * (month + (-3 if month > 2 else 9)) + 2) // 5 + day - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return era * 146097 + doe - 719468
+
+
+def without_personal_data(doc: dict, text: str, hasher: IdentityHasher) -> str | None:
+    """The body as sent when nothing in it is personal; else re-encoded with it hashed.
+
+    The fast path (no escape sequence, nothing address-shaped in the raw text, no personal
+    field name) is what almost every event takes: a few C-level scans, no walk. None when a
+    string is not valid Unicode (a lone surrogate), which no store or dashboard can carry.
+    """
+    if "\\" not in text and not looks_personal(text) and not any(
+            personal_kind(key) for key in _KEY.findall(text)):
+        return text
+    clean = json.dumps(scrub_document(doc, hasher), ensure_ascii=False, separators=(",", ":"))
     try:
-        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
+        clean.encode("utf-8")
+    except UnicodeEncodeError:
         return None
-    if parsed.tzinfo is None:
-        return None
-    return int(parsed.timestamp() * 1000)
+    return clean
 
 
-def _without_personal_data(doc: dict, body: bytes, hash_value: Callable[[str, str], str]) -> str:
-    """The body as sent, unless it carries personal fields: then with those hashed."""
-    if not _has_personal(doc):
-        return body.decode("utf-8")
-    return json.dumps(_hash_personal(doc, hash_value), ensure_ascii=False, separators=(",", ":"))
+# Without any backslash in the text, every key is exactly a match of this.
+_KEY = re.compile(r'"([^"]*)"\s*:')
 
 
-def _has_personal(value: Any, depth: int = 0) -> bool:
-    # Runs for every event: plain loops, and no descent into scalars.
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if key.lower() in PERSONAL_FIELDS:
-                return True
-            if depth < 3 and isinstance(item, (dict, list)) and _has_personal(item, depth + 1):
-                return True
-    elif isinstance(value, list) and depth < 3:
-        for item in value:
-            if isinstance(item, (dict, list)) and _has_personal(item, depth + 1):
-                return True
-    return False
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number JSON allows")
 
 
-def _hash_personal(value: Any, hash_value: Callable[[str, str], str], depth: int = 0) -> Any:
-    if depth > 3:
-        return value
-    if isinstance(value, dict):
-        out = {}
-        for k, v in value.items():
-            kind = PERSONAL_FIELDS.get(k.lower())
-            if kind is not None and isinstance(v, (str, int)) and not isinstance(v, bool):
-                out[k] = f"hmac:{hash_value(str(v), kind)}"
-            else:
-                out[k] = _hash_personal(v, hash_value, depth + 1)
-        return out
-    if isinstance(value, list):
-        return [_hash_personal(v, hash_value, depth + 1) for v in value]
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError("a number is too large")
     return value

@@ -58,7 +58,7 @@ def load(env: Mapping[str, str], path: str | None = None, *, need_eventhub: bool
     if isinstance(tenants, str):
         tenants = json.loads(tenants) if tenants.strip().startswith("[") else [t.strip() for t in tenants.split(",")]
     tenants = tuple(t for t in tenants if t)
-    bad = [t for t in tenants if not TENANT.match(t)]
+    bad = [t for t in tenants if not TENANT.fullmatch(t)]
     if bad:
         problems.append(f"tenants: invalid names {bad}")
     try:

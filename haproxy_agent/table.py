@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from haproxy_agent.errors import BadAnswer
 
-TENANT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+TENANT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # fullmatch
 _HEADER = re.compile(r"^# table: (?P<name>[^,]*), type: (?P<type>[^,]*), size:(?P<size>\d+), used:(?P<used>\d+)")
 _TOKEN = re.compile(r"(?:\\.|[^ \\])+")
 
@@ -50,7 +50,7 @@ def parse_show_table(text: str, *, separator: str = "|") -> TableCounts:
             counts.skipped += 1
             continue
         tenant, sep, client = _unescape(entry).partition(separator)
-        if not sep or not client or not TENANT.match(tenant):
+        if not sep or not client or not TENANT.fullmatch(tenant):
             counts.skipped += 1
             continue
         counts.listeners[tenant] += 1

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
-import re
 
 
 class IdentityHasher:
@@ -47,20 +46,3 @@ def normalise_ip(address: str) -> str:
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
     return ip.compressed
-
-
-_IPV4 = re.compile(r"(?<![\d.])(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)(?![\d.])")
-_IPV6 = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{1,4}:){2,7}(?::?[0-9A-Fa-f]{1,4}|:)(?![\w:])|"
-                   r"(?<![\w:])(?:[0-9A-Fa-f]{1,4}:){1,6}:(?:[0-9A-Fa-f]{1,4}:?){0,6}(?![\w:])")
-
-
-def scrub_ips(text: str, hasher: IdentityHasher) -> str:
-    """Replace anything shaped like an IPv4 or IPv6 address by ``ip:<keyed hash>``.
-
-    For text we cannot parse (a dead-lettered message): better to over-match a version
-    string than to store an address.
-    """
-    def _sub(match: re.Match[str]) -> str:
-        return f"ip:{hasher.hash_ip(match.group(0))}"
-
-    return _IPV6.sub(_sub, _IPV4.sub(_sub, text))

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from shared.status import RunReport
 
 SERIES = ("icecast", "hls", "matomo")
-_PLAIN = re.compile(r"^[A-Za-z0-9._:-]*$")  # needs no JSON escaping
+_PLAIN = re.compile(r"[A-Za-z0-9._:-]*")  # needs no JSON escaping
 
 
 @dataclass(frozen=True)
@@ -84,7 +84,7 @@ def event_member(event: Event) -> str:
 
 
 def _json_str(text: str) -> str:
-    return f'"{text}"' if text.isalnum() or _PLAIN.match(text) else json.dumps(text)
+    return f'"{text}"' if text.isalnum() or _PLAIN.fullmatch(text) else json.dumps(text)
 
 
 class LiveStore:
@@ -160,9 +160,12 @@ class LiveStore:
         out = []
         for member in members:
             head, _, body = member.partition("\n")
-            meta = json.loads(head)
-            out.append(Event(tenant=tenant, type=meta["type"], time_ms=meta["time"],
-                             partition=meta["partition"], sequence=meta["sequence"], body=body))
+            try:  # one damaged member (written by hand, or by an older bug) costs only itself
+                meta = json.loads(head)
+                out.append(Event(tenant=tenant, type=str(meta["type"]), time_ms=int(meta["time"]),
+                                 partition=str(meta["partition"]), sequence=int(meta["sequence"]), body=body))
+            except (ValueError, KeyError, TypeError):
+                continue
         return out
 
     def series_present(self, tenant: str) -> list[str]:

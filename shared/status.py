@@ -27,6 +27,20 @@ class SourceOutcome:
     counts: dict[str, int] = field(default_factory=dict)
 
 
+def merge_reports(total: "RunReport", part: "RunReport") -> "RunReport":
+    """Add one run's outcomes to ``total`` (a replay read in batches reports them as one)."""
+    for name, outcome in part.outcomes.items():
+        into = total.source(name)
+        if not outcome.ok:
+            into.ok, into.error = False, outcome.error
+        for key, value in outcome.counts.items():
+            if key.startswith("last_"):
+                into.counts[key] = max(into.counts.get(key, value), value)
+            else:
+                into.counts[key] = into.counts.get(key, 0) + value
+    return total
+
+
 @dataclass
 class RunReport:
     """Everything one invocation did; the CLI prints it, the store keeps it as status."""

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-TENANT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+TENANT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # use fullmatch: "$" passes a final "\n"
 _SECTIONS = {
     "icecast": {"mounts", "app_user_agent"},
     "matomo": {"site_id"},
@@ -84,9 +84,21 @@ def parse_tenants(raw: str, *, base_dir: Path | None = None) -> Tenants:
     return Tenants(by_name=tenants, _mounts=mounts)
 
 
+def name_problem(name: str) -> str | None:
+    """Why ``name`` cannot be a tenant (a part of every Redis key), or None."""
+    from shared.privacy import looks_personal
+
+    if not TENANT_NAME.fullmatch(name):
+        return "must be 1-64 of A-Z a-z 0-9 . _ -, starting with a letter or digit"
+    if looks_personal(name):
+        return "looks like an IP address"
+    return None
+
+
 def _parse_tenant(name: str, spec: Any, problems: list[str]) -> Tenant | None:
-    if not TENANT_NAME.match(name):
-        problems.append(f"tenant name {name!r} must be 1-64 of A-Z a-z 0-9 . _ - (it is part of Redis keys)")
+    problem = name_problem(name)
+    if problem:
+        problems.append(f"tenant name {name!r} {problem} (it is part of Redis keys)")
         return None
     if not isinstance(spec, dict):
         problems.append(f"{name}: expected an object")

@@ -6,6 +6,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from eventhub_to_redis.validate import Position, Rejection, check
+from shared.identity import IdentityHasher
 
 SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "docs" / "eventhub-messages.schema.json").read_text())
 VALIDATOR = Draft202012Validator(SCHEMA, format_checker=Draft202012Validator.FORMAT_CHECKER)
@@ -32,7 +33,7 @@ INVALID = [
 
 
 def hand_check(doc):
-    return check(json.dumps(doc).encode(), Position("0", 1), now_ms=NOW_MS, hash_value=lambda v, k: "h",
+    return check(json.dumps(doc).encode(), Position("0", 1), now_ms=NOW_MS, hasher=IdentityHasher(b"k" * 32),
                  max_bytes=65536, max_future_ms=10**12)
 
 
