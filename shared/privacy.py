@@ -30,6 +30,10 @@ _IPV6 = (rf"\[?(?:(?:{_H}(?::{_H})*)?::(?:(?:{_H}:)*{_V4}|{_H}(?::{_H})*)?"  # c
 _IPV4 = r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}"  # no digit boundaries: "1.2.3.4567" is hashed too
 _EMAIL = r"[^\s@\"<>(),;:\[\]\\]+@[^\s@\"<>(),;:\[\]\\]+"
 ADDRESS = re.compile(f"(?P<email>{_EMAIL})|(?P<v6>{_IPV6})|(?P<v4>{_IPV4})")
+# The same question, asked faster (this runs on every event): a compressed IPv6 always holds
+# "::", a full one four colon-separated groups, and the e-mail pattern only matters with "@".
+_EMAIL_ONLY = re.compile(_EMAIL)
+_V4_OR_FULL_V6 = re.compile(f"{_IPV4}|{_H}(?::{_H}){{3}}")
 
 _IP_WORDS = frozenset({"ip", "ips", "ipv4", "ipv6", "ipaddr", "ipaddress", "addr", "address", "xff",
                        "forwarded", "forwardedfor", "remoteaddr", "remoteaddress", "clientaddress"})
@@ -66,8 +70,12 @@ def personal_kind(key: str) -> str | None:
 
 
 def looks_personal(text: str) -> bool:
-    """True when ``text`` holds anything address-shaped (cheap: one C-level regex search)."""
-    return ADDRESS.search(text) is not None
+    """True when ``text`` holds anything address-shaped: ``ADDRESS.search(text)``, cheaper."""
+    if "::" in text:
+        return True
+    if "@" in text and _EMAIL_ONLY.search(text):
+        return True
+    return _V4_OR_FULL_V6.search(text) is not None
 
 
 def scrub_text(text: str, hasher: IdentityHasher) -> str:

@@ -166,3 +166,11 @@ def test_valid_events_without_personal_data_round_trip_unchanged(extra, ascii_on
     if b"\\" not in body:
         assert event.body.encode() == body  # byte for byte, as the producer sent it
     assert event.time_ms == int(dt.datetime(2027, 1, 15, 6, 0, 0, 500000, dt.timezone.utc).timestamp() * 1000)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.one_of(st.text(), st.text(st.sampled_from("0123456789abcdefABCDEF:.@[]% xyz"), max_size=40), planted))
+def test_the_fast_address_check_is_the_full_pattern(text):
+    from shared.privacy import ADDRESS, looks_personal
+
+    assert looks_personal(text) == (ADDRESS.search(text) is not None)
