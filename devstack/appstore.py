@@ -44,7 +44,8 @@ def _apple_error(status: int, code: str, title: str, detail: str) -> Response:
 def appstore_handler(public_key_pem: str, *, issuer: str, key_id: str, vendor: str,
                      days: Mapping[str, object], seen: list | None = None) -> Callable[[Request], Response]:
     """``days[date]`` is report bytes (TSV), or "zero", "pending", "expired", or a list of answers
-    consumed one per request (e.g. ["ratelimit", tsv])."""
+    consumed one per request (e.g. ["ratelimit", tsv]), or ("raw", bytes) served as they are (a
+    damaged gzip)."""
     import jwt
 
     def handler(request: Request) -> Response:
@@ -85,7 +86,7 @@ def appstore_handler(public_key_pem: str, *, issuer: str, key_id: str, vendor: s
                                     "We've received too many requests for this API. Please wait and try again.")
             response.headers["Retry-After"] = "1"
             return response
-        body = gzip.compress(answer)
+        body = answer[1] if isinstance(answer, tuple) else gzip.compress(answer)  # ("raw", bytes): as is
         return Response(body, status=200, headers={
             "Content-Type": "application/a-gzip", "Content-Encoding": "agzip",
             "Content-Disposition": f"attachment;filename=S_D_{vendor}_{args['filter[reportDate]'].replace('-', '')}.txt.gz",

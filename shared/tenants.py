@@ -16,8 +16,8 @@ TENANT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # use fullmatch: "
 _SECTIONS = {
     "icecast": {"mounts", "app_user_agent"},
     "matomo": {"site_id"},
-    "apple": {"app_id"},
-    "google": {"package"},
+    "apple": {"app_id", "app_ids"},
+    "google": {"package", "packages"},
 }
 
 
@@ -27,8 +27,16 @@ class Tenant:
     icecast_mounts: tuple[str, ...] = ()
     app_user_agent: re.Pattern[str] | None = None  # the tenant's own app, matched in User-Agents
     matomo_site_id: int | None = None
-    apple_app_id: str | None = None
-    google_package: str | None = None
+    apple_app_ids: tuple[str, ...] = ()  # several: an iOS and a macOS/tvOS app
+    google_packages: tuple[str, ...] = ()
+
+    @property
+    def apple_app_id(self) -> str | None:
+        return self.apple_app_ids[0] if self.apple_app_ids else None
+
+    @property
+    def google_package(self) -> str | None:
+        return self.google_packages[0] if self.google_packages else None
 
 
 @dataclass(frozen=True)
@@ -70,6 +78,7 @@ def parse_tenants(raw: str, *, base_dir: Path | None = None) -> Tenants:
     problems: list[str] = []
     tenants: dict[str, Tenant] = {}
     mounts: dict[str, str] = {}
+    owners: dict[tuple[str, str], str] = {}
     for name, spec in data.items():
         tenant = _parse_tenant(name, spec, problems)
         if tenant is None:
@@ -78,6 +87,12 @@ def parse_tenants(raw: str, *, base_dir: Path | None = None) -> Tenants:
             if mount in mounts:
                 problems.append(f"mount {mount} is claimed by both {mounts[mount]} and {name}")
             mounts[mount] = name
+        # One app's numbers can belong to one tenant only: the stores report per app, not per tenant.
+        for what, ids in (("apple app id", tenant.apple_app_ids), ("google package", tenant.google_packages)):
+            for app in ids:
+                if (what, app) in owners and owners[(what, app)] != name:
+                    problems.append(f"{what} {app} is claimed by both {owners[(what, app)]} and {name}")
+                owners.setdefault((what, app), name)
         tenants[name] = tenant
     if problems:
         raise ValueError("; ".join(problems))
@@ -128,17 +143,32 @@ def _parse_tenant(name: str, spec: Any, problems: list[str]) -> Tenant | None:
     if site_id is not None and not (isinstance(site_id, int) and not isinstance(site_id, bool) and site_id > 0):
         problems.append(f"{name}.matomo.site_id: expected a positive whole number")
         site_id = None
-    apple = _section_value(spec, "apple", "app_id")
-    if apple is not None and not (isinstance(apple, (str, int)) and str(apple).isdigit()):
-        problems.append(f"{name}.apple.app_id: expected the numeric Apple ID as a string")
-    google = _section_value(spec, "google", "package")
-    if google is not None and not (isinstance(google, str) and re.match(r"^[A-Za-z][\w]*(\.[A-Za-z_][\w]*)+$", google)):
-        problems.append(f"{name}.google.package: expected a package name like com.example.app")
+    apple = _ids(spec, "apple", "app_id", problems, name, lambda v: isinstance(v, (str, int)) and not isinstance(
+        v, bool) and str(v).isascii() and str(v).isdigit(), "the numeric Apple ID as a string")
+    google = _ids(spec, "google", "package", problems, name, lambda v: isinstance(v, str) and re.fullmatch(
+        r"[A-Za-z][\w]*(\.[A-Za-z_][\w]*)+", v, re.ASCII) is not None, "a package name like com.example.app")
     if len(problems) > start:
         return None
     return Tenant(name=name, icecast_mounts=tuple(mounts), app_user_agent=pattern,
-                  matomo_site_id=site_id, apple_app_id=None if apple is None else str(apple),
-                  google_package=google)
+                  matomo_site_id=site_id, apple_app_ids=apple, google_packages=google)
+
+
+def _ids(spec: dict, section: str, key: str, problems: list[str], name: str, valid: Any, what: str) -> tuple[str, ...]:
+    """``key`` (one id) and/or ``key + "s"`` (a list) of a store section, checked, in order, once each."""
+    one, many = _section_value(spec, section, key), _section_value(spec, section, key + "s")
+    found: list[Any] = [] if one is None else [one]
+    if many is not None:
+        if not isinstance(many, list) or not many:
+            problems.append(f"{name}.{section}.{key}s: expected a non-empty list")
+            many = []
+        found += many
+    out: list[str] = []
+    for value in found:
+        if not valid(value):
+            problems.append(f"{name}.{section}.{key}: expected {what}")
+        elif str(value) not in out:
+            out.append(str(value))
+    return tuple(out)
 
 
 def _section_value(spec: dict, section: str, key: str) -> Any:

@@ -10,6 +10,8 @@ from shared.logs import get_logger
 from shared.status import RunReport
 
 FUNCTION = "store_downloads_fetcher"
+RUN_BUDGET_SECONDS = 480.0  # host.json functionTimeout is 10 min: leave time for Google and the state
+APPLE_SHARE = 0.6
 
 
 def main(timer: func.TimerRequest) -> None:
@@ -20,8 +22,12 @@ def main(timer: func.TimerRequest) -> None:
 
 def run(timer: Any = None, *, env: Mapping[str, str] | None = None, dates: Iterable[Any] | None = None,
         session: Any = None, container: Any = None, redis: Any = None,
-        clock: Callable[[], float] = time.time) -> RunReport:
-    """Fetch the look-back window and the days still open (or ``dates``, for a backfill)."""
+        clock: Callable[[], float] = time.time, budget_s: float = RUN_BUDGET_SECONDS) -> RunReport:
+    """Fetch the look-back window and the days still open (or ``dates``, for a backfill).
+
+    Apple gets most of ``budget_s`` (below host.json's functionTimeout), Google the rest; a
+    failure in one store never stops the other or the saving of the state.
+    """
     from shared.blob import get_container
     from shared.http import HttpOptions, get_session
     from shared.runs import start_run
@@ -40,21 +46,39 @@ def run(timer: Any = None, *, env: Mapping[str, str] | None = None, dates: Itera
     out = Output(container, clock=clock)
     state, etag = out.load_state()
     now = clock()
+    begun = time.monotonic()
     if settings.apple is not None:
         a = settings.apple
         # Tokens use the wall clock whatever ``clock`` says: the servers judge them by theirs.
         token = AppleToken(issuer_id=a.issuer_id, key_id=a.key_id, private_key=a.private_key)
-        run_apple(settings, state, out, report, session=session, token=token, now=now, dates=dates)
+        _guarded(report, "apple", lambda: run_apple(settings, state, out, report, session=session, token=token,
+                                                     now=now, dates=dates, deadline=begun + budget_s * APPLE_SHARE))
     if settings.google is not None:
         g = settings.google
         token = GoogleToken(client_email=g.client_email, private_key=g.private_key, private_key_id=g.private_key_id,
                             token_url=g.token_url, session=session)
-        run_google(settings, state, out, report, session=session, token=token, now=now, dates=dates)
+        _guarded(report, "google", lambda: run_google(settings, state, out, report, session=session, token=token,
+                                                       now=now, dates=dates))
     out.save_state(state, etag)
     report.finish(int(clock() * 1000))
     (log.info if report.ok else log.warning)("%d blobs written; %s", len(out.written), report.summary())
     _status(report, env, redis, clock)
     return report
+
+
+def _guarded(report: RunReport, source: str, work: Callable[[], None]) -> None:
+    """One store's unexpected failure is recorded and the run goes on; storage down still raises."""
+    from shared.errors import RetriableError
+
+    try:
+        work()
+    except RetriableError as exc:
+        if str(exc).startswith("blob "):
+            raise  # Blob Storage unreachable: nothing can be saved, the host retries
+        report.fail(source, exc)
+    except Exception as exc:  # a bug must cost this store's run, not the other store's or the state
+        get_logger(FUNCTION, source=source).exception("%s failed", source)
+        report.fail(source, f"internal error: {type(exc).__name__}")
 
 
 def _status(report: RunReport, env: Mapping[str, str], redis: Any, clock: Callable[[], float]) -> None:

@@ -3,7 +3,7 @@
 Answers, as Apple gives them (research: ../shared/research/store_downloads.md §1.7):
 200 gzip TSV (``Content-Encoding: agzip``, which HTTP clients leave alone: the body is
 gunzipped here by its magic bytes); 404 "There were no sales for the date specified." is a
-zero day; any other 404 means not published yet (pending); 410 is past the one-year retention;
+zero day only once the day is surely published (collect._judge_zero); any other 404 means not published yet (pending); 410 is past the one-year retention;
 429/5xx are retried with back-off by the session, then the day stays failed; 401/403 are
 settings problems; 400 carries Apple's reason (e.g. a report version Apple no longer serves).
 """
@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from typing import IO, Any, Callable
 
-from shared.errors import ConfigError, RetriableError
+from shared.errors import BadInputError, ConfigError, RetriableError
 from shared.http import spool_body
 from shared.logs import get_logger
 from shared.redact import redact_url
@@ -29,6 +29,8 @@ class AppleAnswer:
     status: str  # fetched | zero | pending | expired | failed
     detail: str = ""
     body: IO[bytes] | None = None
+    rate_limited: bool = False  # 429 even after the session's retries: stop asking this run
+    kept: bool = False  # the day's earlier rows stay; nothing is written
 
 
 def fetch_day(session: Any, settings: AppleSettings, token: Callable[[], str], day: dt.date) -> AppleAnswer:
@@ -53,7 +55,7 @@ def fetch_day(session: Any, settings: AppleSettings, token: Callable[[], str], d
         try:
             return AppleAnswer("fetched", body=spool_body(response, what=what, max_bytes=MAX_REPORT,
                                                           deadline=time.monotonic() + 300))
-        except RetriableError as exc:
+        except (RetriableError, BadInputError) as exc:  # cut off, or over the size bound
             return AppleAnswer("failed", str(exc))
     detail = _detail(response)
     response.close()
@@ -70,7 +72,7 @@ def fetch_day(session: Any, settings: AppleSettings, token: Callable[[], str], d
         raise ConfigError({"APPLE_KEY_ID": f"Apple refused access (403 {detail[:120]}): Sales reports need a Team key "
                                            "with the Admin, Finance or Sales role, and the right APPLE_VENDOR_NUMBER"})
     if status == 429:
-        return AppleAnswer("failed", f"{what}: rate limited (429) after retries; {detail}")
+        return AppleAnswer("failed", f"{what}: rate limited (429) after retries; {detail}", rate_limited=True)
     if status >= 500:
         return AppleAnswer("failed", f"{what}: Apple answered {status} after retries")
     return AppleAnswer("failed", f"{what}: HTTP {status}: {detail}")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import time
 from typing import Mapping
 
 from shared.errors import ConfigError
@@ -27,9 +28,25 @@ def invoke(args: argparse.Namespace, *, env: Mapping[str, str]) -> RunReport:
     return store_downloads_fetcher.run(env=env, dates=backfill_dates(args.date, args.start, args.end))
 
 
-def backfill_dates(date: dt.date | None, start: dt.date | None, end: dt.date | None) -> list[dt.date] | None:
+def latest_final_day(now: float) -> dt.date:
+    """The newest day whose report can be final: Apple publishes a day by 8 a.m. Pacific the next day."""
+    from store_downloads_fetcher.collect import publication_time
+
+    day = dt.datetime.fromtimestamp(now, dt.timezone.utc).date() + dt.timedelta(days=1)
+    while publication_time(day) > dt.datetime.fromtimestamp(now, dt.timezone.utc):
+        day -= dt.timedelta(days=1)
+    return day
+
+
+def backfill_dates(date: dt.date | None, start: dt.date | None, end: dt.date | None, *,
+                   now: float | None = None) -> list[dt.date] | None:
     if date and (start or end):
         raise ConfigError({"--date": "use either --date or --from/--to"})
+    latest = latest_final_day(time.time() if now is None else now)
+    if (date or end) and (date or end) > latest:
+        flag = "--date" if date else "--from/--to"
+        raise ConfigError({flag: f"{date or end} cannot be final yet: Apple publishes a day's report by 8 a.m. "
+                                 f"Pacific the next day; the latest day to backfill now is {latest}"})
     if date:
         return [date]
     if not start and not end:

@@ -5,9 +5,14 @@ between exports (``Package Name``/``Package name``, ``Country``/``Country / regi
 column sets), so headers are normalised to lower-case letters and digits and looked up by
 meaning. Field mapping (docs/downloads.md):
 
-* downloads  <- Daily Device Installs, else Install events
-* updates    <- Daily Device Upgrades, else Update events
+* downloads      <- Daily Device Installs   (devices; empty when the file lacks the column)
+* updates        <- Daily Device Upgrades
+* install_events <- Install events          (events: reinstalls count too; a different metric)
+* update_events  <- Update events
 * redownloads: Google has no such breakdown -> empty
+
+Each column has one source: a file without it leaves the column empty and says so in
+``GoogleDay.missing``, never substituting another metric.
 """
 from __future__ import annotations
 
@@ -22,15 +27,16 @@ from typing import IO
 from shared.errors import BadInputError
 
 OBJECT_NAME = re.compile(r"^stats/installs/installs_(?P<package>.+)_(?P<month>\d{6})_(?P<dimension>[a-z_]+)\.csv$")
-DOWNLOADS = ("dailydeviceinstalls", "installevents")
-UPDATES = ("dailydeviceupgrades", "updateevents")
+METRICS = (("downloads", "dailydeviceinstalls"), ("updates", "dailydeviceupgrades"),
+           ("install_events", "installevents"), ("update_events", "updateevents"))
 COUNTRY = ("country", "countryregion")
 
 
 @dataclass(frozen=True)
 class GoogleDay:
     date: str
-    rows: tuple[tuple[str, int | None, int | None], ...]  # (country or "", downloads, updates)
+    rows: tuple[tuple[str, int | None, int | None, int | None, int | None], ...]  # country or "", METRICS
+    missing: tuple[str, ...] = ()  # normalised columns this file has no source column for
 
 
 def normalise(name: str) -> str:
@@ -61,11 +67,11 @@ def parse_installs(raw: IO[bytes], *, package: str) -> list[GoogleDay]:
     col = {name: i for i, name in enumerate(header)}
     if "date" not in col:
         raise BadInputError(f"google report: no Date column (got {header[:5]})")
-    i_dl = next((col[c] for c in DOWNLOADS if c in col), None)
-    i_up = next((col[c] for c in UPDATES if c in col), None)
+    positions = [col.get(source) for _, source in METRICS]
+    missing = tuple(name for (name, _), at in zip(METRICS, positions) if at is None)
     i_country = next((col[c] for c in COUNTRY if c in col), None)
     i_package = col.get("packagename")
-    if i_dl is None and i_up is None:
+    if len(missing) == len(METRICS):
         raise BadInputError(f"google report: no install or update column (got {header})")
     days: dict[str, dict[str, list[int | None]]] = defaultdict(dict)
     try:
@@ -76,8 +82,8 @@ def parse_installs(raw: IO[bytes], *, package: str) -> list[GoogleDay]:
                 continue
             date = _date(cells[col["date"]] if len(cells) > col["date"] else "", number)
             country = cells[i_country].strip().upper() if i_country is not None and len(cells) > i_country else ""
-            slot = days[date].setdefault(country, [None, None])
-            for index, position in ((0, i_dl), (1, i_up)):
+            slot = days[date].setdefault(country, [None] * len(METRICS))
+            for index, position in enumerate(positions):
                 value = _count(cells, position, number)
                 if value is not None:
                     slot[index] = (slot[index] or 0) + value
@@ -85,7 +91,8 @@ def parse_installs(raw: IO[bytes], *, package: str) -> list[GoogleDay]:
         raise BadInputError("google report: not UTF-16/UTF-8 text") from None
     except csv.Error as exc:
         raise BadInputError(f"google report: broken CSV ({exc})") from None
-    return [GoogleDay(date=d, rows=tuple((c, v[0], v[1]) for c, v in sorted(days[d].items()))) for d in sorted(days)]
+    return [GoogleDay(date=d, rows=tuple((c, *v) for c, v in sorted(days[d].items())), missing=missing)
+            for d in sorted(days)]
 
 
 def _date(cell: str, number: int) -> str:

@@ -1,4 +1,5 @@
-"""The normalised CSV contract: ``date,store,tenant,app_id,country,downloads,redownloads,updates``.
+"""The normalised CSV contract: ``date,store,tenant,app_id,country,downloads,redownloads,updates,
+install_events,update_events`` (the last two added later, at the end: read columns by name).
 
 UTF-8, a header row, ISO dates, ISO 3166-1 alpha-2 countries (empty where the source has no
 country breakdown, or sent something that is not a country code), whole numbers (empty where
@@ -14,7 +15,8 @@ import re
 from dataclasses import dataclass
 from typing import Iterable
 
-COLUMNS = ("date", "store", "tenant", "app_id", "country", "downloads", "redownloads", "updates")
+COLUMNS = ("date", "store", "tenant", "app_id", "country", "downloads", "redownloads", "updates",
+           "install_events", "update_events")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 
 
@@ -28,6 +30,8 @@ class Row:
     downloads: int | None
     redownloads: int | None
     updates: int | None
+    install_events: int | None = None  # Google only: a different metric from downloads (reinstalls too)
+    update_events: int | None = None
 
 
 def safe_text(value: str) -> str:
@@ -46,7 +50,8 @@ def render(rows: Iterable[Row]) -> bytes:
     writer.writerow(COLUMNS)
     for r in sorted(rows, key=lambda r: (r.date, r.app_id, r.country)):
         writer.writerow([r.date, r.store, safe_text(r.tenant), safe_text(r.app_id), country(r.country),
-                         _num(r.downloads), _num(r.redownloads), _num(r.updates)])
+                         _num(r.downloads), _num(r.redownloads), _num(r.updates),
+                         _num(r.install_events), _num(r.update_events)])
     return out.getvalue().encode("utf-8")
 
 

@@ -55,8 +55,24 @@ class Output:
         sha = digest(csv_bytes)
         if previous and previous.get("sha256") == sha:
             return None
+        prefix = f"normalised/store={store}/tenant={tenant}/date={date}/"
+        newest = self._newest(prefix)
+        if newest and newest.endswith(f"-{sha[:12]}.csv"):
+            # Already the newest version: written by a run whose state was never saved.
+            return {"sha256": sha, "blob": newest, "written_at": newest[len(prefix):].split("-", 1)[0]}
         stamp = dt.datetime.fromtimestamp(self.clock(), dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-        name = f"normalised/store={store}/tenant={tenant}/date={date}/{stamp}-{sha[:12]}.csv"
+        name = f"{prefix}{stamp}-{sha[:12]}.csv"
         upload(self.container, name, csv_bytes, content_type="text/csv; charset=utf-8", overwrite=False)
         self.written.append(name)
         return {"sha256": sha, "blob": name, "written_at": stamp}
+
+    def _newest(self, prefix: str) -> str | None:
+        from azure.core.exceptions import AzureError
+
+        from shared.errors import RetriableError
+
+        try:
+            names = [b.name for b in self.container.list_blobs(name_starts_with=prefix)]
+        except AzureError as exc:
+            raise RetriableError(f"blob {self.container.container_name}/{prefix}: {type(exc).__name__}") from None
+        return max(names) if names else None

@@ -38,7 +38,7 @@ def test_window_fetch_idempotent_rerun_and_revision(httpserver, apple_key, downl
 
     report = store_downloads_fetcher.run(env=env, clock=lambda: NOW)
     assert [s["args"]["filter[reportDate]"] for s in seen if s["args"].get("filter[reportDate]")][:2] == [
-        "2026-11-21", "2026-11-22"]
+        "2026-11-27", "2026-11-26"]  # newest first: recent days win when a run is cut short
     asked = {s["args"]["filter[reportDate]"] for s in seen}
     assert asked == {f"2026-11-{d}" for d in range(21, 28)}  # the 7-day window in Pacific time
     assert all(s["accept"] == "application/a-gzip" and s["args"]["filter[version]"] == "1_0" for s in seen)
@@ -49,11 +49,11 @@ def test_window_fetch_idempotent_rerun_and_revision(httpserver, apple_key, downl
     acme_27 = [n for n in stored if n.startswith("normalised/store=apple/tenant=acme-fm/date=2026-11-27/")]
     assert len(acme_27) == 1
     assert stored[acme_27[0]].decode() == (
-        "date,store,tenant,app_id,country,downloads,redownloads,updates\n"
-        f"2026-11-27,apple,acme-fm,{ACME},AT,4,0,0\n"
-        f"2026-11-27,apple,acme-fm,{ACME},DE,15,2,40\n")
+        "date,store,tenant,app_id,country,downloads,redownloads,updates,install_events,update_events\n"
+        f"2026-11-27,apple,acme-fm,{ACME},AT,4,0,0,,\n"
+        f"2026-11-27,apple,acme-fm,{ACME},DE,15,2,40,,\n")
     metro_27 = [n for n in stored if n.startswith("normalised/store=apple/tenant=metro-kids/date=2026-11-27/")]
-    assert stored[metro_27[0]] == b"date,store,tenant,app_id,country,downloads,redownloads,updates\n"
+    assert stored[metro_27[0]] == b"date,store,tenant,app_id,country,downloads,redownloads,updates,install_events,update_events\n"
     raw = [n for n in stored if n.startswith(f"raw/apple/vendor={VENDOR}/date=2026-11-27/")]
     assert len(raw) == 1 and raw[0].endswith(".txt.gz") and stored[raw[0]][:2] == b"\x1f\x8b"
     assert not any("date=2026-11-25" in n for n in stored if n.startswith("normalised/"))  # pending: nothing yet
@@ -71,7 +71,7 @@ def test_window_fetch_idempotent_rerun_and_revision(httpserver, apple_key, downl
     store_downloads_fetcher.run(env=env, clock=lambda: NOW + 3600)
     versions = sorted(n for n in blobs(env) if n.startswith("normalised/store=apple/tenant=acme-fm/date=2026-11-27/"))
     assert len(versions) == 2 and versions[0] == acme_27[0]
-    assert blobs(env)[versions[-1]].decode().splitlines()[1] == f"2026-11-27,apple,acme-fm,{ACME},DE,13,0,0"
+    assert blobs(env)[versions[-1]].decode().splitlines()[1] == f"2026-11-27,apple,acme-fm,{ACME},DE,13,0,0,,"
 
 
 def test_open_days_outside_the_window_are_retried_and_410_is_expired(httpserver, apple_key, downloads_env):
@@ -118,6 +118,6 @@ def test_cli_backfill_of_one_day(httpserver, apple_key, downloads_env, tmp_path)
     assert [s["args"]["filter[reportDate]"] for s in seen] == ["2026-11-20"]
     assert "fetched=1" in done.stdout
     [name] = [n for n in blobs(env) if n.startswith("normalised/store=apple/tenant=acme-fm/date=2026-11-20/")]
-    assert blobs(env)[name].decode().splitlines()[1] == f"2026-11-20,apple,acme-fm,{ACME},FR,7,0,0"
+    assert blobs(env)[name].decode().splitlines()[1] == f"2026-11-20,apple,acme-fm,{ACME},FR,7,0,0,,"
     bad = run_cli("run", "store_downloads_fetcher", "--from", "2026-11-20", settings=settings)
     assert bad.returncode == 2 and "--from/--to" in bad.stderr

@@ -60,12 +60,14 @@ def test_fetch_unchanged_and_revised(env, gcs):
     stored = blobs(env)
     day = lambda d: sorted(n for n in stored if n.startswith(f"normalised/store=google/tenant=acme-fm/date={d}/"))
     assert stored[day("2026-11-24")[0]].decode() == (
-        "date,store,tenant,app_id,country,downloads,redownloads,updates\n"
-        f"2026-11-24,google,acme-fm,{PKG},AT,3,,4\n"
-        f"2026-11-24,google,acme-fm,{PKG},DE,12,,30\n")
-    assert stored[day("2026-11-25")[0]].decode().splitlines()[1] == f"2026-11-25,google,acme-fm,{PKG},,1,,0"
-    # October has only an overview: it is used, without a country breakdown
-    assert stored[day("2026-10-31")[0]].decode().splitlines()[1] == f"2026-10-31,google,acme-fm,{PKG},,7,,9"
+        "date,store,tenant,app_id,country,downloads,redownloads,updates,install_events,update_events\n"
+        f"2026-11-24,google,acme-fm,{PKG},AT,3,,4,3,4\n"
+        f"2026-11-24,google,acme-fm,{PKG},DE,12,,30,14,31\n")
+    assert stored[day("2026-11-25")[0]].decode().splitlines()[1] == f"2026-11-25,google,acme-fm,{PKG},,1,,0,1,0"
+    # October has only an events-only overview: used without a country breakdown, and its
+    # events stay events: downloads/updates are empty, never filled with another metric
+    assert stored[day("2026-10-31")[0]].decode().splitlines()[1] == f"2026-10-31,google,acme-fm,{PKG},,,,,7,9"
+    assert report.outcomes["google:acme-fm"].counts["columns_empty"] == 2
     raws = sorted(n for n in stored if n.startswith("raw/google/"))
     assert len(raws) == 3 and stored[raws[0]][:2] == codecs.BOM_UTF16_LE
     assert not any(".beta_" in n or "_device" in n for n in stored)

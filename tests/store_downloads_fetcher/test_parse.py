@@ -50,17 +50,19 @@ def test_apple_fractional_units_are_refused():
 def test_google_utf16_country_file():
     days = parse_installs(data("google-play-2026_installs_country.csv"), package="com.acme.radio")
     assert [(d.date, d.rows) for d in days] == [
-        ("2026-11-24", (("AT", 3, 4), ("DE", 12, 30))),
-        ("2026-11-25", (("", 1, 0), ("DE", 9, 25))),
-        ("2026-11-26", (("DE", None, None),)),  # blank cells: not reported, not zero
+        ("2026-11-24", (("AT", 3, 4, 3, 4), ("DE", 12, 30, 14, 31))),  # devices and events: two metrics
+        ("2026-11-25", (("", 1, 0, 1, 0), ("DE", 9, 25, 10, 25))),
+        ("2026-11-26", (("DE", None, None, None, None),)),  # blank cells: not reported, not zero
     ]
+    assert days[0].missing == ()
 
 
 def test_google_events_only_and_legacy_utf8_headers():
     [day] = parse_installs(data("google-play-2026_installs_overview_events_only.csv"), package="com.acme.radio")
-    assert day.rows == (("", 17, 35),)
+    # Issue 15.4: no device columns -> downloads/updates stay empty, never filled with events
+    assert day.rows == (("", None, None, 17, 35),) and day.missing == ("downloads", "updates")
     [old] = parse_installs(data("google-play-2016_installs_overview_utf8.csv"), package="com.acme.radio")
-    assert old.rows == (("", 4, 9),)
+    assert old.rows == (("", 4, 9, None, None),) and old.missing == ("install_events", "update_events")
 
 
 def test_google_bad_bytes_and_dates_are_named():
@@ -76,11 +78,11 @@ def test_normalised_csv_neutralises_formulas_and_invalid_countries():
     rows = [Row("2026-11-27", "apple", "=HYPERLINK(\"x\")", "+1234", "de", 3, None, -1),
             Row("2026-11-27", "apple", "@t", "-1", "=cmd|' /C calc'!A0", 1, 2, 3)]
     lines = render(rows).decode().splitlines()
-    assert lines[0] == "date,store,tenant,app_id,country,downloads,redownloads,updates"
+    assert lines[0] == "date,store,tenant,app_id,country,downloads,redownloads,updates,install_events,update_events"
     for line in lines[1:]:
         for cell in line.split(","):
             assert not cell.startswith(("=", "+", "@")) and not (cell.startswith("-") and not cell[1:].isdigit())
-    assert ",DE,3,,-1" in lines[2] or ",DE,3,,-1" in lines[1]
+    assert ",DE,3,,-1,," in lines[2] or ",DE,3,,-1,," in lines[1]
 
 
 def test_backfill_dates():
