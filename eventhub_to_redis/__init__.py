@@ -32,7 +32,8 @@ def run(events: Sequence[Any], *, env: Mapping[str, str] | None = None, redis: A
     from eventhub_to_redis.validate import Rejection, check
     from shared.blob import get_container
     from shared.live_store import Sample
-    from shared.runs import finish_run, start_run
+    from shared.errors import FabrikError
+    from shared.runs import finish_run, record_failure, start_run
 
     started = start_run(FUNCTION, load_settings, env=env, redis=redis, clock=clock)
     settings, report, log = started.settings, started.report, started.log
@@ -71,9 +72,22 @@ def run(events: Sequence[Any], *, env: Mapping[str, str] | None = None, redis: A
             stored.append(result)
             counts["events"] += 1
     if rejected:
-        container = deadletter if deadletter is not None else get_container(
-            settings.deadletter_connection, settings.deadletter_container, setting="DEADLETTER_STORAGE_CONNECTION")
-        write_all(container, rejected, hasher=hasher)
+        try:
+            container = deadletter if deadletter is not None else get_container(
+                settings.deadletter_connection, settings.deadletter_container,
+                setting="DEADLETTER_STORAGE_CONNECTION")
+            write_all(container, rejected, hasher=hasher)
+        except FabrikError as exc:
+            log.error("dead letters not stored, the batch will be redelivered: %s", exc)
+            record_failure(FUNCTION, started.env, "deadletter", exc, redis=redis, clock=clock)
+            raise
+    # Valid but older than the window: not stored, so not counted as stored events.
+    cutoff = now_ms - settings.store.window_seconds * 1000
+    for event in stored:
+        if event.time_ms < cutoff:
+            counts = per_partition[event.partition]
+            counts["events"] -= 1
+            counts["too_old"] = counts.get("too_old", 0) + 1
     for partition, counts in per_partition.items():
         report.succeed(f"partition:{partition}", **counts)
     return finish_run(report, samples, events=stored, store_settings=settings.store, redis=redis, clock=clock,

@@ -8,8 +8,9 @@ in batches of the host's maxEventBatchSize, so memory stays flat whatever its si
 that cannot be read is dead-lettered with its line number, and the rest goes on.
 
 --from-eventhub --partition P --sequence N --count K: read K events of partition P from
-sequence number N (inclusive) with azure-eventhub, using EVENTHUB_CONNECTION, EVENTHUB_NAME
-and EVENTHUB_CONSUMER_GROUP, then run them as one batch exactly as the host would.
+sequence number N (inclusive) with azure-eventhub, using EVENTHUB_CONNECTION and EVENTHUB_NAME
+and the on-call consumer group (--consumer-group, default fabrik-oncall: never the function's
+own EVENTHUB_CONSUMER_GROUP, which the host holds), then run them as one batch as the host would.
 """
 from __future__ import annotations
 
@@ -36,6 +37,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sequence", type=int, help="first sequence number, inclusive (with --from-eventhub)")
     parser.add_argument("--count", type=int, default=100, help="how many events (with --from-eventhub)")
     parser.add_argument("--wait", type=float, default=30.0, help="seconds to wait for the range to arrive")
+    parser.add_argument("--consumer-group", default="fabrik-oncall",
+                        help="consumer group to read with (with --from-eventhub; default fabrik-oncall, never the "
+                             "function's own EVENTHUB_CONSUMER_GROUP)")
 
 
 def invoke(args: argparse.Namespace, *, env: Mapping[str, str]) -> RunReport:
@@ -51,7 +55,7 @@ def invoke(args: argparse.Namespace, *, env: Mapping[str, str]) -> RunReport:
     from eventhub_to_redis.replay import read_range
 
     events = read_range(env, partition=args.partition, sequence=args.sequence, count=args.count,
-                        wait=args.wait)
+                        wait=args.wait, consumer_group=args.consumer_group)
     return eventhub_to_redis.run(events, env=env)
 
 

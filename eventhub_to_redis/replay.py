@@ -14,13 +14,25 @@ from shared.logs import register_secrets
 from shared.redact import connection_string_secrets
 
 
+ONCALL_GROUP = "fabrik-oncall"
+
+
 def read_range(env: Mapping[str, str], *, partition: str, sequence: int, count: int, wait: float = 30.0,
-               client_factory: Callable[..., Any] | None = None) -> list[Any]:
-    """Events ``sequence .. sequence+count-1`` of ``partition`` as host-shaped EventHubEvents."""
+               consumer_group: str = ONCALL_GROUP, client_factory: Callable[..., Any] | None = None) -> list[Any]:
+    """Events ``sequence .. sequence+count-1`` of ``partition`` as host-shaped EventHubEvents.
+
+    Read with an on-call consumer group, never the function's: Event Hubs lets one epoch
+    reader own a partition per group, and the host holds the function's.
+    """
     connection = env.get("EVENTHUB_CONNECTION", "")
     name = env.get("EVENTHUB_NAME", "")
-    group = env.get("EVENTHUB_CONSUMER_GROUP") or "$Default"
+    function_group = env.get("EVENTHUB_CONSUMER_GROUP") or "$Default"
+    group = consumer_group
     problems = {}
+    if group == function_group:
+        problems["--consumer-group"] = (f"{group!r} is the function's own group (EVENTHUB_CONSUMER_GROUP): Event Hubs "
+                                        f"refuses a second reader while the host owns the partition; use "
+                                        f"{ONCALL_GROUP!r} (create it once on the hub) or another group")
     if "Endpoint=" not in connection:
         problems["EVENTHUB_CONNECTION"] = "missing or not an Event Hubs connection string"
     if not name and "EntityPath=" not in connection:
@@ -58,8 +70,48 @@ def read_range(env: Mapping[str, str], *, partition: str, sequence: int, count: 
     client.close()
     receiver.join(timeout=10)
     if failure and not collected:
-        raise RetriableError(f"event hub partition {partition}: {type(failure[0]).__name__}")
+        raise RetriableError(f"event hub partition {partition} (consumer group {group}): Event Hubs answered: "
+                             f"{_said(failure[0])}")
     return to_trigger_events(collected[:count], partition=str(partition))
+
+
+def _said(error: BaseException) -> str:
+    from shared.redact import redact_text
+
+    text = " ".join(str(error).split()) or type(error).__name__
+    return f"{type(error).__name__}: {redact_text(text)[:300]}"
+
+
+def partition_ids(env: Mapping[str, str], *, timeout: float = 10.0) -> list[str]:
+    """The hub's partition ids (doctor's reachability check), within ``timeout`` seconds."""
+    from azure.eventhub import EventHubProducerClient
+
+    connection = env.get("EVENTHUB_CONNECTION", "")
+    if "Endpoint=" not in connection:
+        raise ConfigError({"EVENTHUB_CONNECTION": "missing or not an Event Hubs connection string"})
+    register_secrets([connection, *connection_string_secrets(connection)])
+    client = EventHubProducerClient.from_connection_string(connection, eventhub_name=env.get("EVENTHUB_NAME") or None,
+                                                           retry_total=0)
+    result: list[Any] = []
+    worker = threading.Thread(target=lambda: result.append(_try(client.get_partition_ids)), daemon=True)
+    worker.start()
+    worker.join(timeout)
+    try:
+        client.close()
+    except Exception:
+        pass
+    if not result:
+        raise RetriableError(f"event hub: no answer within {timeout:g} s")
+    if isinstance(result[0], BaseException):
+        raise RetriableError(f"event hub: {_said(result[0])}")
+    return list(result[0])
+
+
+def _try(fn: Callable[[], Any]) -> Any:
+    try:
+        return fn()
+    except Exception as exc:
+        return exc
 
 
 def to_trigger_events(events: list[Any], *, partition: str) -> list[Any]:

@@ -59,8 +59,10 @@ def make_session(options: HttpOptions = HttpOptions(), *, user_agent: str = USER
             kwargs.setdefault("timeout", (options.connect_timeout, options.read_timeout))
             return super().request(method, url, *args, **kwargs)
 
+    # read=False: a server that accepted the connection and then said nothing is hanging;
+    # asking it again would only double the wait (and the run's time).
     retry = _CappedRetry(
-        total=options.retries, connect=options.retries, read=options.retries, status=options.retries,
+        total=options.retries, connect=options.retries, read=False, status=options.retries,
         backoff_factor=options.backoff, status_forcelist=RETRY_STATUSES,
         allowed_methods=options.retry_methods, respect_retry_after_header=True,
         raise_on_status=False,
@@ -70,6 +72,7 @@ def make_session(options: HttpOptions = HttpOptions(), *, user_agent: str = USER
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     session.headers["User-Agent"] = user_agent
+    session.default_timeout = (options.connect_timeout, options.read_timeout)  # type: ignore[attr-defined]
     session.hooks["response"].append(_log_response)
     return session
 
@@ -92,8 +95,12 @@ def request(session: "requests.Session", method: str, url: str, *, what: str,
 
     try:
         response = session.request(method, url, **kwargs)
+    except requests.exceptions.ConnectTimeout:
+        raise RetriableError(f"{what}: cannot connect: no answer to the connection within "
+                             f"{_timeout(session, kwargs, 0)} ({redact_url(url)})") from None
     except requests.exceptions.Timeout:
-        raise RetriableError(f"{what}: timed out ({redact_url(url)})") from None
+        raise RetriableError(f"{what}: connected, but no answer within {_timeout(session, kwargs, 1)} "
+                             f"(the server hangs; {redact_url(url)})") from None
     except requests.exceptions.ConnectionError as exc:
         raise RetriableError(f"{what}: cannot connect ({_reason(exc)}; {redact_url(url)})") from None
     except requests.exceptions.RequestException as exc:
@@ -107,6 +114,13 @@ def request(session: "requests.Session", method: str, url: str, *, what: str,
     if status in RETRY_STATUSES:
         raise RetriableError(where)
     raise BadInputError(where)
+
+
+def _timeout(session: Any, kwargs: dict, index: int) -> str:
+    value = kwargs.get("timeout", getattr(session, "default_timeout", None))
+    if isinstance(value, tuple):
+        value = value[index]
+    return f"{value:g} s" if isinstance(value, (int, float)) else "the timeout"
 
 
 def read_body(response: "requests.Response", *, what: str, max_bytes: int, deadline: float | None = None) -> bytes:

@@ -17,7 +17,6 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
-from shared.errors import RetriableError
 from shared.settings import StoreSettings
 
 if TYPE_CHECKING:
@@ -193,11 +192,6 @@ class LiveStore:
 
     @staticmethod
     def _call(fn: Callable[..., Any], *args: Any) -> Any:
-        from redis.exceptions import ConnectionError, RedisClusterException, RedisError, TimeoutError
+        from shared.redis_client import redis_call
 
-        try:
-            return fn(*args)
-        except (ConnectionError, TimeoutError) as exc:
-            raise RetriableError(f"redis unavailable: {type(exc).__name__}") from None
-        except (RedisError, RedisClusterException) as exc:
-            raise RetriableError(f"redis error: {type(exc).__name__}: {str(exc)[:200]}") from None
+        return redis_call(lambda: fn(*args))

@@ -13,6 +13,7 @@ from typing import Any, Iterable, MutableMapping
 from shared.redact import redact_text
 
 LOGGER_NAME = "fabrik"
+SDK_LOGGERS = ("azure.core", "azure.storage", "azure.eventhub", "azure.identity", "uamqp")
 _secrets: set[str] = set()
 _lock = threading.Lock()
 _installed = False
@@ -65,9 +66,14 @@ def install() -> None:
             return _redact_record(previous(*args, **kwargs))
 
         logging.setLogRecordFactory(factory)
-    # urllib3 logs full request lines (with query strings) at DEBUG; keep it above that.
+    # urllib3 logs full request lines (with query strings) at DEBUG, and a WARNING per retry
+    # ("Retrying (_CappedRetry(total=0…))") before the app's own one-line message says the same.
     logging.getLogger("urllib3").setLevel(logging.WARNING)
-    logging.getLogger("azure").setLevel(logging.WARNING)
+    logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
+    # Only the SDKs that are noisy at INFO (a line per HTTP request); not "azure" as a whole,
+    # which would also silence the Functions worker's own azure.functions lines.
+    for noisy in SDK_LOGGERS:
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 class ContextLogger(logging.LoggerAdapter):

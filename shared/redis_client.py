@@ -8,9 +8,12 @@ lazily, because it is a large share of a cold start.
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
+from shared.errors import ConfigError, RetriableError
 from shared.settings import StoreSettings
+
+T = TypeVar("T")
 
 if TYPE_CHECKING:
     import redis
@@ -44,10 +47,34 @@ def connect(settings: StoreSettings, **overrides: Any) -> "redis.Redis":
     if settings.redis_cluster:
         from redis.cluster import RedisCluster
 
-        return RedisCluster.from_url(settings.redis_url, **options)
+        # A cluster client reads the slot map while it is built: that can fail like any command.
+        return redis_call(lambda: RedisCluster.from_url(settings.redis_url, **options), cluster=True)
     import redis
 
     return redis.Redis.from_url(settings.redis_url, **options)
+
+
+def redis_call(fn: Callable[[], T], *, cluster: bool = False) -> T:
+    """Run a Redis call, turning the client's exceptions into the app's: refused credentials
+    are a settings error (retrying cannot help), anything else is retriable."""
+    from redis.exceptions import (AuthenticationError, ConnectionError, RedisClusterException, RedisError,
+                                  ResponseError, TimeoutError)
+
+    try:
+        return fn()
+    except AuthenticationError:
+        raise ConfigError({"REDIS_URL": "Redis refused the credentials (wrong access key, password or user)"}) from None
+    except ResponseError as exc:
+        if str(exc).startswith(("WRONGPASS", "NOAUTH", "NOPERM")):
+            raise ConfigError({"REDIS_URL": f"Redis refused the credentials ({str(exc).split(' ', 1)[0]})"}) from None
+        raise RetriableError(f"redis error: {type(exc).__name__}: {str(exc)[:200]}") from None
+    except (ConnectionError, TimeoutError) as exc:
+        raise RetriableError(f"redis unavailable: {type(exc).__name__}: {str(exc)[:120]}") from None
+    except RedisClusterException as exc:
+        hint = " (is REDIS_CLUSTER=true pointing at a plain Redis?)" if "cluster" in str(exc).lower() else ""
+        raise RetriableError(f"redis cluster unavailable: {str(exc)[:150]}{hint}") from None
+    except RedisError as exc:
+        raise RetriableError(f"redis error: {type(exc).__name__}: {str(exc)[:200]}") from None
 
 
 def forget_clients() -> None:

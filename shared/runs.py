@@ -72,11 +72,19 @@ def record_config_error(function: str, env: Mapping[str, str], error: ConfigErro
                         redis: Any = None, clock: Callable[[], float] = time.time,
                         log: ContextLogger) -> None:
     """Best effort: put a settings error into the status too, where on-call looks first."""
-    log.error("%s", error)
+    # Marked so the CLI, which prints the same error as its one "error:" line, does not repeat it.
+    log.error("%s", error, extra={"settings_error": True})
+    record_failure(function, env, "settings", error, redis=redis, clock=clock)
+
+
+def record_failure(function: str, env: Mapping[str, str], source: str, error: BaseException, *,
+                   redis: Any = None, clock: Callable[[], float] = time.time) -> None:
+    """Best effort: a failure that ends a run early (settings, storage) goes into the status too,
+    so every run that exited non-zero says why there."""
     try:
         store_settings = load_store_settings(env)
         report = RunReport(function, started_ms=int(clock() * 1000))
-        report.fail("settings", error)
+        report.fail(source, error)
         store = LiveStore(redis if redis is not None else get_redis(store_settings), settings=store_settings,
                           clock=clock)
         store.write(report=report.finish(int(clock() * 1000)))

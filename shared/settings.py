@@ -46,6 +46,9 @@ class SettingsReader:
             shown = "" if secret else f" (got {_shorten(raw)})"
             self.problems[name] = f"{exc}{shown}"
             return None  # type: ignore[return-value]
+        except RecursionError:  # JSON nested thousands deep
+            self.problems[name] = "nested too deep to be a setting"
+            return None  # type: ignore[return-value]
 
     def fail(self, name: str, why: str) -> None:
         self.problems.setdefault(name, why)
@@ -87,11 +90,22 @@ def http_url(raw: str) -> str:
 
 
 def redis_url(raw: str) -> str:
-    parts = urlsplit(raw)
+    """Checked as the client will read it, so a typo is a settings error, not a traceback later."""
+    try:
+        parts = urlsplit(raw)
+        port = parts.port
+    except ValueError:
+        raise ValueError("the port must be a number from 1 to 65535") from None
     if parts.scheme not in ("redis", "rediss", "unix"):
         raise ValueError("expected a redis://, rediss:// or unix:// URL")
-    if parts.scheme != "unix" and not parts.hostname:
-        raise ValueError("the URL has no host")
+    if parts.scheme != "unix":
+        if not parts.hostname:
+            raise ValueError("the URL has no host")
+        if port == 0:
+            raise ValueError("the port must be a number from 1 to 65535")
+        db = parts.path.strip("/")
+        if db and not (db.isascii() and db.isdigit()):
+            raise ValueError("the path must be a database number like /0")
     return raw
 
 

@@ -122,6 +122,24 @@ class SourceStatus:
     last_error: str | None
     last_error_time: int | None
     counts: Mapping[str, int]
+    gone: bool = False  # not part of the function's latest run (see parse_status)
+
+    @property
+    def state(self) -> str:
+        """``ok``, ``FAIL``, or ``WARN`` for a run that stored its input but dead-lettered some."""
+        if not self.ok:
+            return "FAIL"
+        return "WARN" if self.counts.get("deadlettered") else "ok"
+
+    @property
+    def current_error(self) -> str | None:
+        """The last error, while it is newer than the last success (else it is history)."""
+        if self.last_error and (self.last_success is None or (self.last_error_time or 0) >= self.last_success):
+            return self.last_error
+        return None
+
+
+GONE_AFTER_MS = 3_600_000  # a source not seen for an hour (removed server, idle replay partition)
 
 
 def parse_status(function: str, fields: Mapping[str, str]) -> list[SourceStatus]:
@@ -131,13 +149,18 @@ def parse_status(function: str, fields: Mapping[str, str]) -> list[SourceStatus]
         source, _, what = name.rpartition("|")
         grouped.setdefault(source, {})[what] = value
     out = []
+    run = grouped.get("_run", {})
+    run_last, run_success = _int(run.get("last_run")) or 0, _int(run.get("last_success")) or 0
     for source in sorted(grouped, key=lambda s: (s != "_run", s)):
         f = grouped[source]
+        last_run = _int(f.get("last_run")) or 0
+        failed_then_fixed = f.get("ok") != "1" and run_success > (_int(f.get("last_error_time")) or 0)
+        gone = source != "_run" and last_run < run_last and (failed_then_fixed or run_last - last_run > GONE_AFTER_MS)
         out.append(SourceStatus(
             function=function, source=source, ok=f.get("ok") == "1",
             last_run=_int(f.get("last_run")), last_success=_int(f.get("last_success")),
             last_error=f.get("last_error"), last_error_time=_int(f.get("last_error_time")),
-            counts=json.loads(f["counts"]) if f.get("counts") else {},
+            counts=json.loads(f["counts"]) if f.get("counts") else {}, gone=gone,
         ))
     return out
 

@@ -28,22 +28,41 @@ def run(timer: Any = None, *, env: Mapping[str, str] | None = None, dates: Itera
     Apple gets most of ``budget_s`` (below host.json's functionTimeout), Google the rest; a
     failure in one store never stops the other or the saving of the state.
     """
-    from shared.blob import get_container
-    from shared.http import HttpOptions, get_session
-    from shared.runs import start_run
-    from store_downloads_fetcher.collect import run_apple, run_google
-    from store_downloads_fetcher.output import Output
+    from shared.errors import RetriableError
+    from shared.runs import record_failure, start_run
     from store_downloads_fetcher.settings import load_settings
-    from store_downloads_fetcher.tokens import AppleToken, GoogleToken
 
     started = start_run(FUNCTION, load_settings, env=env, redis=redis, clock=clock)
     env, settings, report, log = started.env, started.settings, started.report, started.log
+    written: list[str] = []
     dates = sorted(set(dates)) if dates else None
+    try:
+        _collect(settings, report, dates=dates, session=session, container=container, clock=clock,
+                 budget_s=budget_s, written=written)
+    except RetriableError as exc:  # Blob Storage unreachable: on record, then the host retries
+        log.error("storage unreachable, nothing saved: %s", exc)
+        record_failure(FUNCTION, env, "storage", exc, redis=redis, clock=clock)
+        raise
+    report.finish(int(clock() * 1000))
+    (log.info if report.ok else log.warning)("%d blobs written; %s", len(written), report.summary())
+    _status(report, env, redis, clock)
+    return report
+
+
+def _collect(settings: Any, report: RunReport, *, dates: Any, session: Any, container: Any,
+             clock: Callable[[], float], budget_s: float, written: list[str]) -> None:
+    from shared.blob import get_container
+    from shared.http import HttpOptions, get_session
+    from store_downloads_fetcher.collect import run_apple, run_google
+    from store_downloads_fetcher.output import Output
+    from store_downloads_fetcher.tokens import AppleToken, GoogleToken
+
     if container is None:
         container = get_container(settings.connection, settings.container, setting="DOWNLOADS_STORAGE_CONNECTION")
     if session is None:
         session = get_session(HttpOptions(read_timeout=60, retries=4, backoff=2.0, max_retry_after=60))
     out = Output(container, clock=clock)
+    out.written = written
     state, etag = out.load_state()
     now = clock()
     begun = time.monotonic()
@@ -60,10 +79,6 @@ def run(timer: Any = None, *, env: Mapping[str, str] | None = None, dates: Itera
         _guarded(report, "google", lambda: run_google(settings, state, out, report, session=session, token=token,
                                                        now=now, dates=dates))
     out.save_state(state, etag)
-    report.finish(int(clock() * 1000))
-    (log.info if report.ok else log.warning)("%d blobs written; %s", len(out.written), report.summary())
-    _status(report, env, redis, clock)
-    return report
 
 
 def _guarded(report: RunReport, source: str, work: Callable[[], None]) -> None:

@@ -20,8 +20,10 @@ def load_env(settings_file: str | None) -> dict[str, str]:
     if path.exists():
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
+        except (OSError, ValueError) as exc:  # unreadable, not UTF-8, not JSON
             raise ConfigError({str(path): f"cannot read settings file: {exc}"}) from None
+        except RecursionError:
+            raise ConfigError({str(path): "cannot read settings file: nested too deep"}) from None
         raw = data.get("Values", {}) if isinstance(data, dict) else None
         if not isinstance(raw, dict):
             raise ConfigError({str(path): "expected an object with a \"Values\" object"})

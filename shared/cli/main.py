@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import time
 from typing import Any, Sequence
@@ -23,8 +24,12 @@ def build_parser(functions: dict[str, FunctionInfo]) -> argparse.ArgumentParser:
         prog="python -m shared.cli",
         description="Fabrik live collectors: run one trigger by hand, look at live data and run status.",
         epilog="Settings come from --settings FILE (default ./local.settings.json, its \"Values\") "
-               "under the environment, which wins. See docs/cli.md.")
+               "under the environment, which wins. Exit codes: 0 ok, 1 a source failed, 2 bad usage or "
+               "settings, 3 Redis or storage unreachable. See docs/cli.md.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level to stderr")
+    parser.add_argument("--settings", dest="settings_top", metavar="FILE",
+                        help="local.settings.json to read Values from (default ./local.settings.json); "
+                             "also accepted after the command")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = commands.add_parser("run", help="run one function's trigger once, as the host would",
@@ -34,7 +39,8 @@ def build_parser(functions: dict[str, FunctionInfo]) -> argparse.ArgumentParser:
     for info in functions.values():
         module = info.cli_module()
         sub = targets.add_parser(info.name, help=_first_line(module or info.module()),
-                                 description=(module.__doc__ if module else None))
+                                 description=_plain(module.__doc__ if module else None),
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
         sub.add_argument("--settings", metavar="FILE", help="local.settings.json to read Values from")
         if module is not None and hasattr(module, "add_arguments"):
             module.add_arguments(sub)
@@ -44,14 +50,23 @@ def build_parser(functions: dict[str, FunctionInfo]) -> argparse.ArgumentParser:
                                            "metric, or JSON with --json.")
     show.add_argument("tenant")
     show.add_argument("series", nargs="?", help="icecast, hls or matomo (default: all present)")
-    show.add_argument("--minutes", type=int, default=None, help="only the last N minutes (default: window)")
+    show.add_argument("--minutes", type=_positive, default=None, help="only the last N minutes (default: window)")
     show.add_argument("--json", action="store_true",
                       help='print {"<series>": [{"time": <epoch ms>, "<metric>": <int>, ...}, ...]}')
     show.add_argument("--settings", metavar="FILE")
 
     status = commands.add_parser("status", help="the last run of each function and source, and what failed")
     status.add_argument("--json", action="store_true")
+    status.add_argument("--all", action="store_true",
+                        help="also sources not in their function's latest run (fixed, removed, idle)")
     status.add_argument("--settings", metavar="FILE")
+
+    doctor = commands.add_parser("doctor", help="check every setting and reach every source and store once",
+                                 description="Check every setting and reach every configured source and store "
+                                             "once (Redis, Blob containers, Icecast servers, Matomo, Apple and "
+                                             "Google token endpoints, the Event Hub): one line each with what "
+                                             "to fix. Exit 0 only when everything is reachable.")
+    doctor.add_argument("--settings", metavar="FILE")
     return parser
 
 
@@ -59,8 +74,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     functions = discover()
     parser = build_parser(functions)
     args = parser.parse_args(argv)
+    args.settings = getattr(args, "settings", None) or args.settings_top
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, stream=sys.stderr,
                         format="%(levelname)s %(message)s")
+    for handler in logging.getLogger().handlers:  # a settings error is printed once, as "error:"
+        handler.addFilter(lambda record: not getattr(record, "settings_error", False))
     from shared.logs import install
 
     install()
@@ -69,9 +87,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run(functions[args.function], args)
         if args.command == "show":
             return _show(args)
+        if args.command == "doctor":
+            from shared.cli.doctor import doctor
+
+            return doctor(functions, args)
         return _status(functions, args)
     except ConfigError as exc:
-        return _fail(EXIT_USAGE, str(exc))
+        return _fail(EXIT_USAGE, str(exc) + _settings_hint(args))
     except RetriableError as exc:
         return _fail(EXIT_UNAVAILABLE, str(exc))
     except FabrikError as exc:
@@ -114,9 +136,16 @@ def _show(args: argparse.Namespace) -> int:
     from shared.cli.render import series_table
     from shared.live_store import SERIES
 
+    from shared.cli.env import load_env
+
     if args.series and args.series not in SERIES:
         return _fail(EXIT_USAGE, f"unknown series {args.series!r}; choose from {', '.join(SERIES)}")
+    known = _known_tenants(load_env(args.settings))
+    if known is not None and args.tenant not in known:
+        return _fail(EXIT_USAGE, f"unknown tenant {args.tenant!r}: TENANTS has {', '.join(sorted(known))}")
     store = _store(args)
+    if args.minutes and args.minutes * 60_000 > store.window_ms:
+        return _fail(EXIT_USAGE, f"--minutes {args.minutes}: the live window is {store.window_ms // 60_000} minutes")
     now_ms = int(time.time() * 1000)
     since = now_ms - args.minutes * 60_000 if args.minutes else now_ms - store.window_ms
     names = [args.series] if args.series else store.series_present(args.tenant)
@@ -126,7 +155,8 @@ def _show(args: argparse.Namespace) -> int:
                           for name, samples in data.items()}, indent=None))
         return EXIT_OK
     if not data:
-        print(f"no live data for tenant {args.tenant!r} in the last {(now_ms - since) // 60000} minutes")
+        hint = "" if known is not None else " (TENANTS is not set here, so a misspelt name looks the same)"
+        print(f"no live data for tenant {args.tenant!r} in the last {(now_ms - since) // 60000} minutes{hint}")
         return EXIT_OK
     # The trend spans what is there (from the oldest sample shown), not the empty window before it.
     oldest = min((s[0].time_ms for s in data.values() if s), default=since)
@@ -143,15 +173,51 @@ def _status(functions: dict[str, FunctionInfo], args: argparse.Namespace) -> int
     for name, fields in _store(args).read_status(functions).items():
         rows.extend(parse_status(name, fields))
     if args.json:
-        print(json.dumps([r.__dict__ | {"counts": dict(r.counts)} for r in rows]))
+        print(json.dumps([r.__dict__ | {"counts": dict(r.counts), "state": "gone" if r.gone else r.state}
+                          for r in rows if args.all or not r.gone]))
     else:
-        print(status_table(rows, now_ms=int(time.time() * 1000)))
+        print(status_table(rows, now_ms=int(time.time() * 1000), show_gone=args.all))
     return EXIT_OK
 
 
 def _fail(code: int, reason: str) -> int:
     print(f"error: {' '.join(reason.split())}", file=sys.stderr)
     return code
+
+
+def _settings_hint(args: argparse.Namespace) -> str:
+    from shared.cli.env import DEFAULT_FILE
+
+    if getattr(args, "settings", None) or os.path.exists(DEFAULT_FILE):
+        return ""
+    return (f" (no --settings given and no ./{DEFAULT_FILE} in {os.getcwd()}: settings came from the "
+            "environment only)")
+
+
+def _known_tenants(env: dict[str, str]) -> set[str] | None:
+    if not env.get("TENANTS"):
+        return None
+    from shared.settings import SettingsReader, read_tenants
+
+    reader = SettingsReader(env)
+    tenants = read_tenants(reader)
+    reader.check()
+    return set(tenants.by_name)
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text} must be greater than 0")
+    return value
+
+
+def _plain(doc: str | None) -> str | None:
+    """A module docstring as help text: reStructuredText literals shown as plain text."""
+    return None if doc is None else doc.replace("``", "")
 
 
 def _first_line(module: Any) -> str:

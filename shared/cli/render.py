@@ -65,19 +65,27 @@ def report_text(report: RunReport) -> str:
     return "\n".join(lines)
 
 
-def status_table(rows: Iterable[SourceStatus], *, now_ms: int) -> str:
+def status_table(rows: Iterable[SourceStatus], *, now_ms: int, show_gone: bool = False) -> str:
     rows = list(rows)
     if not rows:
         return "no runs recorded yet"
+    hidden = [r for r in rows if r.gone and not show_gone]
+    rows = [r for r in rows if r not in hidden]
     fw = max(len("function"), *(len(r.function) for r in rows))
     sw = max(len("source"), *(len(r.source) for r in rows))
     out = [f"{'function':<{fw}} {'source':<{sw}} {'state':<6} {'last success':<20} last error"]
     for r in rows:
         error = ""
-        if r.last_error:
-            error = f"{_ago(r.last_error_time, now_ms)}: {r.last_error}"
-        out.append(f"{r.function:<{fw}} {r.source:<{sw}} {'ok' if r.ok else 'FAIL':<6} "
+        if r.current_error:
+            error = f"{_ago(r.last_error_time, now_ms)}: {r.current_error}"
+        elif r.counts.get("deadlettered"):
+            error = f"{r.counts['deadlettered']} dead-lettered in the last batch (see the deadletter container)"
+        state = "gone" if r.gone else r.state
+        out.append(f"{r.function:<{fw}} {r.source:<{sw}} {state:<6} "
                    f"{_ago(r.last_success, now_ms):<20} {error}")
+    if hidden:
+        out.append(f"({len(hidden)} sources not in their function's latest run hidden: fixed, removed or idle "
+                   f"for over an hour; --all shows them)")
     return "\n".join(out)
 
 

@@ -44,9 +44,9 @@ def test_reads_exactly_the_range_as_host_shaped_events():
         made.append((conn, consumer_group, eventhub_name))
         return StandInClient(stored, calls)
 
-    env = {"EVENTHUB_CONNECTION": CONN, "EVENTHUB_NAME": "events", "EVENTHUB_CONSUMER_GROUP": "oncall"}
+    env = {"EVENTHUB_CONNECTION": CONN, "EVENTHUB_NAME": "events", "EVENTHUB_CONSUMER_GROUP": "functions"}
     events = read_range(env, partition="2", sequence=45, count=5, wait=5, client_factory=factory)
-    assert made == [(CONN, "oncall", "events")]
+    assert made == [(CONN, "fabrik-oncall", "events")]  # the on-call group, never the function's
     assert calls[0]["partition_id"] == "2" and calls[0]["starting_position"] == 45
     assert [e.sequence_number for e in events] == [45, 46, 47, 48, 49]
     assert events[0].get_body() == b'{"n": 45}'
@@ -67,3 +67,25 @@ def test_the_real_client_is_built_from_the_connection_string():
     client = EventHubConsumerClient.from_connection_string(CONN, consumer_group="$Default", eventhub_name="events")
     assert client.eventhub_name == "events"
     client.close()
+
+
+def test_16_10_the_functions_own_group_is_refused_and_event_hubs_answer_is_said():
+    from shared.errors import RetriableError
+
+    env = {"EVENTHUB_CONNECTION": CONN, "EVENTHUB_NAME": "events", "EVENTHUB_CONSUMER_GROUP": "functions"}
+    with pytest.raises(ConfigError) as caught:
+        read_range(env, partition="0", sequence=0, count=1, consumer_group="functions")
+    assert "--consumer-group" in caught.value.problems
+
+    class Refusing:
+        def receive_batch(self, on_event_batch, on_error, **kwargs):
+            on_error(None, RuntimeError("New receiver 'nil' with higher epoch of '0' is created hence current "
+                                        "receiver 'nil' with epoch '0' is getting disconnected."))
+
+        def close(self):
+            pass
+
+    with pytest.raises(RetriableError) as failed:
+        read_range(env, partition="0", sequence=0, count=1, wait=2, client_factory=lambda *a, **k: Refusing())
+    assert "Event Hubs answered: RuntimeError: New receiver" in str(failed.value)
+    assert "fabrik-oncall" in str(failed.value)

@@ -115,7 +115,8 @@ def test_matomo_that_hangs_ends_within_its_timeout_and_says_so(base_env):
         start = time.monotonic()
         report = matomo_live_poller.run(env=env)
         assert time.monotonic() - start < 10
-        assert all("timed out" in o.error for o in report.failures) and report.failures
+        assert all("no answer within 1 s" in o.error for o in report.failures) and report.failures
+        assert len(hang._conns) == 1  # issue 16.4: a hanging server is asked once, not again after the timeout
     finally:
         hang.close()
 

@@ -59,8 +59,10 @@ def test_show_unknown_series_and_empty_tenant(base_env, tmp_path):
     settings = write_settings(tmp_path / "s.json", base_env)
     bad = run_cli("show", "acme-fm", "radio", settings=settings)
     assert bad.returncode == 2 and "unknown series 'radio'" in bad.stderr
-    empty = run_cli("show", "nobody", settings=settings)
-    assert empty.returncode == 0 and "no live data for tenant 'nobody'" in empty.stdout
+    unknown = run_cli("show", "nobody", settings=settings)
+    assert unknown.returncode == 2 and "unknown tenant 'nobody': TENANTS has acme-fm, metro-kids" in unknown.stderr
+    empty = run_cli("show", "metro-kids", settings=settings)
+    assert empty.returncode == 0 and "no live data for tenant 'metro-kids'" in empty.stdout
 
 
 def test_status_table_and_json(base_env, tmp_path):
