@@ -78,7 +78,7 @@ def run(events: Sequence[Any], *, env: Mapping[str, str] | None = None, redis: A
                 setting="DEADLETTER_STORAGE_CONNECTION")
             write_all(container, rejected, hasher=hasher)
         except FabrikError as exc:
-            log.error("dead letters not stored, the batch will be redelivered: %s", exc)
+            log.error("dead letters not stored, the batch will be redelivered: %s", exc, extra={"cli_prints": True})
             record_failure(FUNCTION, started.env, "deadletter", exc, redis=redis, clock=clock)
             raise
     # Valid but older than the window: not stored, so not counted as stored events.

@@ -7,7 +7,7 @@ from typing import Mapping
 from shared.identity import IdentityHasher
 from shared.logs import register_secrets
 from shared.redact import connection_string_secrets
-from shared.settings import (SettingsReader, StoreSettings, cached_loader, positive_int, read_identity,
+from shared.settings import (SettingsReader, storage_connection_problem, StoreSettings, cached_loader, positive_int, read_identity,
                              read_store, read_tenants)
 from shared.tenants import Tenants
 
@@ -31,6 +31,9 @@ def _load(env: Mapping[str, str]) -> EventHubSettings:
     connection = env.get("DEADLETTER_STORAGE_CONNECTION") or env.get("AzureWebJobsStorage")
     if not connection:
         reader.fail("DEADLETTER_STORAGE_CONNECTION", "missing (and AzureWebJobsStorage is not set either)")
+    elif storage_connection_problem(connection):
+        reader.fail("DEADLETTER_STORAGE_CONNECTION" if env.get("DEADLETTER_STORAGE_CONNECTION") else "AzureWebJobsStorage",
+                    storage_connection_problem(connection))
     container = reader.get("DEADLETTER_CONTAINER", str, default="deadletter")
     max_bytes = reader.get("EVENT_MAX_BYTES", positive_int, default=65536)
     future = reader.get("EVENT_MAX_FUTURE_SECONDS", positive_int, default=600)

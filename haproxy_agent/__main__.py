@@ -24,7 +24,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(message)s")
-    logging.getLogger("azure").setLevel(logging.WARNING)
+    from shared.logs import SDK_LOGGERS
+
+    for noisy in SDK_LOGGERS:
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         config = load(os.environ, args.config, need_eventhub=not args.dry_run)
     except ConfigProblem as exc:

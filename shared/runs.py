@@ -73,7 +73,7 @@ def record_config_error(function: str, env: Mapping[str, str], error: ConfigErro
                         log: ContextLogger) -> None:
     """Best effort: put a settings error into the status too, where on-call looks first."""
     # Marked so the CLI, which prints the same error as its one "error:" line, does not repeat it.
-    log.error("%s", error, extra={"settings_error": True})
+    log.error("%s", error, extra={"cli_prints": True})
     record_failure(function, env, "settings", error, redis=redis, clock=clock)
 
 

@@ -109,6 +109,16 @@ def redis_url(raw: str) -> str:
     return raw
 
 
+def storage_connection_problem(raw: str) -> str | None:
+    """Why ``raw`` cannot be a Blob Storage connection string (never echoing it: it holds a key)."""
+    if raw.strip().lower() == "usedevelopmentstorage=true":
+        return None
+    pairs = dict(part.split("=", 1) for part in raw.split(";") if "=" in part)
+    if not pairs or not ({"AccountName", "BlobEndpoint"} & set(pairs)):
+        return "not a storage connection string (want AccountName=…;AccountKey=… or BlobEndpoint=…)"
+    return None
+
+
 def key_prefix(raw: str) -> str:
     if any(c in raw for c in "{}: \t\n"):
         raise ValueError("must not contain braces, colons or spaces")

@@ -40,7 +40,7 @@ def run(timer: Any = None, *, env: Mapping[str, str] | None = None, dates: Itera
         _collect(settings, report, dates=dates, session=session, container=container, clock=clock,
                  budget_s=budget_s, written=written)
     except RetriableError as exc:  # Blob Storage unreachable: on record, then the host retries
-        log.error("storage unreachable, nothing saved: %s", exc)
+        log.error("storage unreachable, nothing saved: %s", exc, extra={"cli_prints": True})
         record_failure(FUNCTION, env, "storage", exc, redis=redis, clock=clock)
         raise
     report.finish(int(clock() * 1000))

@@ -7,7 +7,8 @@ from typing import Mapping
 
 from shared.logs import register_secrets
 from shared.redact import connection_string_secrets
-from shared.settings import SettingsReader, cached_loader, http_url, positive_int, read_tenants
+from shared.settings import (SettingsReader, cached_loader, http_url, positive_int, read_tenants,
+                             storage_connection_problem)
 from shared.tenants import Tenants
 
 APPLE_KEYS = ("APPLE_ISSUER_ID", "APPLE_KEY_ID", "APPLE_PRIVATE_KEY", "APPLE_VENDOR_NUMBER")
@@ -71,6 +72,9 @@ def _load(env: Mapping[str, str]) -> DownloadsSettings:
     connection = env.get("DOWNLOADS_STORAGE_CONNECTION") or env.get("AzureWebJobsStorage") or ""
     if not connection:
         reader.fail("DOWNLOADS_STORAGE_CONNECTION", "missing (and AzureWebJobsStorage is not set either)")
+    elif storage_connection_problem(connection):
+        reader.fail("DOWNLOADS_STORAGE_CONNECTION" if env.get("DOWNLOADS_STORAGE_CONNECTION") else "AzureWebJobsStorage",
+                    storage_connection_problem(connection))
     container = reader.get("DOWNLOADS_CONTAINER", str, default="app-downloads")
     apple = google = None
     if any(env.get(k) for k in APPLE_KEYS):

@@ -77,8 +77,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.settings = getattr(args, "settings", None) or args.settings_top
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, stream=sys.stderr,
                         format="%(levelname)s %(message)s")
-    for handler in logging.getLogger().handlers:  # a settings error is printed once, as "error:"
-        handler.addFilter(lambda record: not getattr(record, "settings_error", False))
+    for handler in logging.getLogger().handlers:  # an error the CLI prints as its "error:" line is said once
+        handler.addFilter(lambda record: not getattr(record, "cli_prints", False))
     from shared.logs import install
 
     install()
