@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import os
+import signal
 import tempfile
 import socket
 import threading
@@ -32,13 +33,16 @@ CONFIG = """<icecast>
     <pidfile>{logdir}/icecast.pid</pidfile></paths>
   <logging><accesslog>access.log</accesslog><errorlog>error.log</errorlog><loglevel>2</loglevel></logging>
   <security><chroot>0</chroot>{changeowner}</security>
-</icecast>
+{extra}</icecast>
 """
 
 
 class Icecast:
     def __init__(self, workdir: Path, *, admin_user: str = "admin", admin_password: str = "hackme-admin",
-                 source_password: str = "hackme-source", port: int | None = None):
+                 source_password: str = "hackme-source", port: int | None = None, server_id: str | None = None,
+                 fallbacks: dict[str, str] | None = None, relays: list[tuple[int, str]] | None = None):
+        """``fallbacks``: mount -> its <fallback-mount>; ``relays``: (master port, mount) pulled
+        from a master on this machine; ``server_id``: <server-id>, what relays send as User-Agent."""
         self.workdir, self.port = workdir, port or free_port()
         self.admin_user, self.admin_password, self.source_password = admin_user, admin_password, source_password
         self.sources: list[SourceClient] = []
@@ -53,10 +57,17 @@ class Icecast:
             changeowner = "<changeowner><user>nobody</user><group>nogroup</group></changeowner>"
             logdir = Path(tempfile.mkdtemp(prefix="fabrik-icecast-"))
             os.chmod(logdir, 0o777)
+        extra = f"  <server-id>{escape(server_id)}</server-id>\n" if server_id else ""
+        for mount, fallback in (fallbacks or {}).items():
+            extra += (f"  <mount><mount-name>{escape(mount)}</mount-name><fallback-mount>{escape(fallback)}"
+                      "</fallback-mount><fallback-override>1</fallback-override></mount>\n")
+        for master_port, mount in relays or []:
+            extra += (f"  <relay><server>127.0.0.1</server><port>{master_port}</port><mount>{escape(mount)}</mount>"
+                      f"<local-mount>{escape(mount)}</local-mount><on-demand>0</on-demand></relay>\n")
         config = workdir / "icecast.xml"
         config.write_text(CONFIG.format(port=self.port, logdir=escape(str(logdir)), changeowner=changeowner,
                                         admin_user=escape(admin_user), admin_password=escape(admin_password),
-                                        source_password=escape(source_password)))
+                                        source_password=escape(source_password), extra=extra))
         self.server = Server([find_binary("icecast2"), "-c", str(config)], port=self.port, workdir=workdir,
                              name=f"icecast-{self.port}")
 
@@ -97,6 +108,18 @@ class Icecast:
                 return
             time.sleep(0.1)
         raise TimeoutError(f"icecast counts fewer than {want} listeners after {timeout}s")
+
+    def reload(self, *, settle: float = 1.5) -> None:
+        """SIGHUP, as an operator's config reload. Icecast clears and re-lists its mounts for
+        about a second afterwards; callers that poll right after must wait for that."""
+        assert self.server.proc is not None
+        os.kill(self.server.proc.pid, signal.SIGHUP)
+        time.sleep(settle)
+
+    def stats(self) -> str:
+        import requests
+
+        return requests.get(f"{self.url}/admin/stats", auth=(self.admin_user, self.admin_password), timeout=5).text
 
     def stop(self) -> None:
         clients = [*self.listeners, *self.sources]

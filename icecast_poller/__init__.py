@@ -37,7 +37,8 @@ def run(timer: Any = None, *, env: Mapping[str, str] | None = None, session: Any
                            wants_mount=lambda m: settings.tenants.tenant_for_mount(m) is not None,
                            hash_ip=settings.hasher.hash_ip, max_parallel=settings.max_parallel,
                            deadline=time.monotonic() + settings.deadline_seconds)
-    result = aggregate(results, settings.tenants, time_ms=report.started_ms)
+    relay_ips = frozenset(settings.hasher.hash_ip(a) for s in settings.servers for a in s.relay_addresses)
+    result = aggregate(results, settings.tenants, time_ms=report.started_ms, relay_ip_hashes=relay_ips)
     for r in results:
         source = f"server:{r.server.name}"
         if r.error:
@@ -45,11 +46,13 @@ def run(timer: Any = None, *, env: Mapping[str, str] | None = None, session: Any
             continue
         listeners = sum(len(v) for v in r.listeners.values())
         counts = {"mounts": len(r.stats.mounts), "listeners": sum(m.listeners for m in r.stats.mounts),
-                  "clients_listed": listeners, "elapsed_ms": r.elapsed_ms}
-        if r.mount_errors:
-            report.fail(source, "; ".join(f"{m}: {e}" for m, e in sorted(r.mount_errors.items())), **counts)
-        else:
-            report.succeed(source, **counts)
+                  "clients_listed": listeners, "elapsed_ms": r.elapsed_ms,
+                  "mounts_without_source": sum(1 for m in r.stats.mounts if not m.has_source)}
+        if r.mount_errors:  # the server answered: a mount without its breakdown is only noted
+            counts["mounts_without_breakdown"] = len(r.mount_errors)
+            log.bind(source=source).info("no listener breakdown for %s", "; ".join(
+                f"{m}: {e}" for m, e in sorted(r.mount_errors.items())))
+        report.succeed(source, **counts)
     if result.unclaimed:
         log.warning("mounts no tenant claims: %s", ", ".join(f"{m} ({n} listeners)"
                                                              for m, n in sorted(result.unclaimed.items())))

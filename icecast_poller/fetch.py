@@ -30,6 +30,8 @@ class ServerResult:
     stats: ServerStats | None = None
     listeners: dict[str, list[ListenerRecord]] = field(default_factory=dict)
     error: str | None = None  # the server as a whole failed (stats unreadable)
+    # A mount whose listener list could not be read: noted, not a failure of the server (its
+    # source may have dropped between the two requests: Icecast then answers 400).
     mount_errors: dict[str, str] = field(default_factory=dict)
     elapsed_ms: int = 0
 
@@ -66,7 +68,7 @@ def poll_servers(servers: Iterable[IcecastServer], *, session: Any, wants_mount:
                     result.stats = value
                     result.elapsed_ms = int((time.monotonic() - started) * 1000)
                     for m in value.mounts:
-                        if wants_mount(m.mount):
+                        if m.has_source and wants_mount(m.mount):  # no source: nobody to list
                             f = pool.submit(fetch_listclients, session, server, m.mount, hash_ip, deadline)
                             jobs[f] = (server, m.mount)
                             pending.add(f)

@@ -27,6 +27,9 @@ class MountStats:
     bitrate: int | None  # <bitrate> | <ice-bitrate> | <audio_bitrate>, kbit/s
     stream_start: str | None  # <stream_start_iso8601> (2.4+), else <stream_start>
     content_type: str | None  # <server_type> | <content-type>
+    # False for a configured mount whose source is gone: Icecast keeps listing it (with only
+    # <listeners>, <listenurl>, <max_listeners>) while its listeners sit on a fallback mount.
+    has_source: bool = True
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,8 @@ def parse_stats(data: bytes, *, what: str = "icecast /admin/stats") -> ServerSta
             bitrate=_count(text_of(fields, "bitrate", "ice-bitrate", "audio_bitrate")),
             stream_start=text_of(fields, "stream_start_iso8601", "stream_start") or None,
             content_type=text_of(fields, "server_type", "content-type") or None,
+            has_source=any(text_of(fields, name) for name in
+                           ("source_ip", "stream_start", "stream_start_iso8601", "server_type", "content-type")),
         ))
     return ServerStats(server_id=text_of(top, "server_id") or None,
                        listeners=_count(text_of(top, "listeners")), mounts=tuple(mounts))

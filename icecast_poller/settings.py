@@ -18,6 +18,10 @@ class IcecastServer:
     url: str
     username: str
     password: str = field(repr=False)
+    # Relays that pull from this server and are not recognised by their User-Agent: their
+    # <server-id> (which is what a relay sends as User-Agent) or their addresses.
+    relay_agents: tuple[str, ...] = ()
+    relay_addresses: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -30,6 +34,16 @@ class IcecastSettings:
     read_timeout: float = 5.0
     max_parallel: int = 64
     deadline_seconds: int = 20
+
+
+def _is_ip(text: str) -> bool:
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
 def parse_servers(raw: str) -> tuple[IcecastServer, ...]:
@@ -46,7 +60,7 @@ def parse_servers(raw: str) -> tuple[IcecastServer, ...]:
         if not isinstance(item, dict):
             problems.append(f"{where}: expected an object")
             continue
-        unknown = set(item) - {"url", "username", "password", "name"}
+        unknown = set(item) - {"url", "username", "password", "name", "relay_agents", "relay_addresses"}
         if unknown:
             problems.append(f"{where}: unknown keys {sorted(unknown)}")
         try:
@@ -60,12 +74,20 @@ def parse_servers(raw: str) -> tuple[IcecastServer, ...]:
         if not isinstance(item.get("password"), str) or not item["password"]:
             problems.append(f"{where}.password: missing (the admin password)")
             continue
+        agents, addresses = item.get("relay_agents", []), item.get("relay_addresses", [])
+        if not isinstance(agents, list) or not all(isinstance(a, str) and a for a in agents):
+            problems.append(f"{where}.relay_agents: expected a list of User-Agent strings")
+            continue
+        if not isinstance(addresses, list) or not all(isinstance(a, str) and _is_ip(a) for a in addresses):
+            problems.append(f"{where}.relay_addresses: expected a list of IP addresses")
+            continue
         name = str(item.get("name") or url.split("//", 1)[1].split("/", 1)[0])
         if name in names:
             problems.append(f"{where}.name: {name!r} is used twice")
         names.add(name)
         servers.append(IcecastServer(name=name, url=url, username=str(item.get("username") or "admin"),
-                                     password=item["password"]))
+                                     password=item["password"], relay_agents=tuple(agents),
+                                     relay_addresses=tuple(addresses)))
     if problems:
         raise ValueError("; ".join(problems))
     return tuple(servers)

@@ -14,7 +14,7 @@ from typing import Any, Mapping
 
 TENANT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # use fullmatch: "$" passes a final "\n"
 _SECTIONS = {
-    "icecast": {"mounts", "app_user_agent"},
+    "icecast": {"mounts", "app_user_agent", "fallback_mounts"},
     "matomo": {"site_id"},
     "apple": {"app_id", "app_ids"},
     "google": {"package", "packages"},
@@ -25,6 +25,9 @@ _SECTIONS = {
 class Tenant:
     name: str
     icecast_mounts: tuple[str, ...] = ()
+    # Mounts this tenant's streams fall back to (Icecast's <fallback-mount>): counted for the
+    # tenant when only it declares one, reported as "on fallback" when several share one.
+    fallback_mounts: tuple[str, ...] = ()
     app_user_agent: re.Pattern[str] | None = None  # the tenant's own app, matched in User-Agents
     matomo_site_id: int | None = None
     apple_app_ids: tuple[str, ...] = ()  # several: an iOS and a macOS/tvOS app
@@ -43,6 +46,7 @@ class Tenant:
 class Tenants:
     by_name: Mapping[str, Tenant]
     _mounts: Mapping[str, str] = field(default_factory=dict, repr=False)
+    _fallbacks: Mapping[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
 
     def __iter__(self):
         return iter(self.by_name.values())
@@ -51,7 +55,17 @@ class Tenants:
         return len(self.by_name)
 
     def tenant_for_mount(self, mount: str) -> str | None:
-        return self._mounts.get(mount)
+        """The tenant whose own mount this is, or whose fallback only it declares."""
+        found = self._mounts.get(mount)
+        if found is None:
+            owners = self._fallbacks.get(mount, ())
+            found = owners[0] if len(owners) == 1 else None
+        return found
+
+    def fallback_sharers(self, mount: str) -> tuple[str, ...]:
+        """The tenants declaring ``mount`` as a fallback, when two or more share it."""
+        owners = self._fallbacks.get(mount, ())
+        return owners if len(owners) > 1 else ()
 
 
 def parse_tenants(raw: str, *, base_dir: Path | None = None) -> Tenants:
@@ -94,9 +108,15 @@ def parse_tenants(raw: str, *, base_dir: Path | None = None) -> Tenants:
                     problems.append(f"{what} {app} is claimed by both {owners[(what, app)]} and {name}")
                 owners.setdefault((what, app), name)
         tenants[name] = tenant
+    fallbacks: dict[str, tuple[str, ...]] = {}
+    for tenant in tenants.values():
+        for mount in tenant.fallback_mounts:
+            if mount in mounts:
+                problems.append(f"{tenant.name}.icecast.fallback_mounts: {mount} is {mounts[mount]}'s own mount")
+            fallbacks[mount] = (*fallbacks.get(mount, ()), tenant.name)
     if problems:
         raise ValueError("; ".join(problems))
-    return Tenants(by_name=tenants, _mounts=mounts)
+    return Tenants(by_name=tenants, _mounts=mounts, _fallbacks=fallbacks)
 
 
 def name_problem(name: str) -> str | None:
@@ -133,6 +153,10 @@ def _parse_tenant(name: str, spec: Any, problems: list[str]) -> Tenant | None:
     if not isinstance(mounts, list) or not all(isinstance(m, str) and m.startswith("/") for m in mounts):
         problems.append(f"{name}.icecast.mounts: expected a list of mount paths starting with /")
         mounts = []
+    fallback = ice.get("fallback_mounts", [])
+    if not isinstance(fallback, list) or not all(isinstance(m, str) and m.startswith("/") for m in fallback):
+        problems.append(f"{name}.icecast.fallback_mounts: expected a list of mount paths starting with /")
+        fallback = []
     pattern = None
     if ice.get("app_user_agent") is not None:
         try:
@@ -149,7 +173,8 @@ def _parse_tenant(name: str, spec: Any, problems: list[str]) -> Tenant | None:
         r"[A-Za-z][\w]*(\.[A-Za-z_][\w]*)+", v, re.ASCII) is not None, "a package name like com.example.app")
     if len(problems) > start:
         return None
-    return Tenant(name=name, icecast_mounts=tuple(mounts), app_user_agent=pattern,
+    return Tenant(name=name, icecast_mounts=tuple(mounts), fallback_mounts=tuple(dict.fromkeys(fallback)),
+                  app_user_agent=pattern,
                   matomo_site_id=site_id, apple_app_ids=apple, google_packages=google)
 
 

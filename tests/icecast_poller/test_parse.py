@@ -176,3 +176,12 @@ def test_client_types(ua, pattern, expected):
     import re
 
     assert client_type(ua, re.compile(pattern, re.I) if pattern else None) == expected
+
+
+def test_a_configured_mount_without_its_source_is_recognised():
+    from pathlib import Path
+
+    stats = parse_stats((Path(__file__).parent / "testdata" / "icecast-2.4.4_admin_stats_on_fallback.xml").read_bytes())
+    by_mount = {m.mount: m for m in stats.mounts}
+    assert (by_mount["/a.mp3"].has_source, by_mount["/a.mp3"].listeners) == (False, 0)
+    assert (by_mount["/fb.mp3"].has_source, by_mount["/fb.mp3"].listeners) == (True, 2)
