@@ -46,10 +46,12 @@ class HAProxy:
         text = text.replace("bind :8080", f"bind 127.0.0.1:{self.port}")
         text = text.replace("server origin 127.0.0.1:8081", f"server origin 127.0.0.1:{self.origin.server_port}")
         text = text.replace("\nbackend hls_listeners", DEFAULTS + "\nbackend hls_listeners", 1)
+        text = text.replace("peer fabrik-local 127.0.0.1:10000", f"peer fabrik-local 127.0.0.1:{free_port()}")
         config = workdir / "haproxy.cfg"
         config.write_text(text)
-        self.server = Server([find_binary("haproxy"), "-db", "-f", str(config)], port=self.port, workdir=workdir,
-                             name=f"haproxy-{self.port}")
+        # Master-worker mode, as systemd runs it: SIGUSR2 to the master is `systemctl reload`.
+        self.server = Server([find_binary("haproxy"), "-Ws", "-f", str(config)], port=self.port,
+                             workdir=workdir, name=f"haproxy-{self.port}")
 
     @property
     def url(self) -> str:
@@ -59,6 +61,14 @@ class HAProxy:
         threading.Thread(target=self.origin.serve_forever, daemon=True).start()
         self.server.start()
         return self
+
+    def reload(self) -> None:
+        """What `systemctl reload haproxy` does: the master starts a new worker with the config."""
+        import os
+        import signal
+
+        assert self.server.proc is not None
+        os.kill(self.server.proc.pid, signal.SIGUSR2)
 
     def stop(self) -> None:
         self.server.stop()

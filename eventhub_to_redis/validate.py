@@ -92,7 +92,10 @@ def check(body: bytes, position: Position, *, now_ms: int, hasher: IdentityHashe
             listeners = int(listeners)  # JSON Schema's "integer" includes 5.0
         if isinstance(listeners, bool) or not isinstance(listeners, int) or not 0 <= listeners <= MAX_LISTENERS:
             return reject("field 'listeners' must be a whole number from 0 to 10000000")
-        return Sample(tenant=tenant, series="hls", time_ms=time_ms, metrics={"listeners": listeners})
+        host = doc.get("host", "-")  # "-": an agent from before the field, one host
+        if "host" in doc and (not isinstance(host, str) or name_problem(host)):
+            return reject("field 'host' must be a short host name of 1-64 letters, digits and . _ - (not an address)")
+        return Sample(tenant=tenant, series="hls", time_ms=time_ms, metrics={"listeners": listeners}, host=host)
     stored = without_personal_data(doc, text, hasher)
     if stored is None:
         return reject("a string holds a lone UTF-16 surrogate (\\ud800-\\udfff escape): not valid Unicode")

@@ -19,6 +19,7 @@ from haproxy_agent.senders import Sender
 from haproxy_agent.table import parse_show_table
 
 log = logging.getLogger("haproxy_agent")
+FULL_SHARE = 0.9  # warn from 90 % full
 
 
 @dataclass
@@ -40,13 +41,21 @@ class Agent:
         if counts.skipped:
             log.warning("%d entries of %s have no '<tenant>%s<client>' key; not counted", counts.skipped,
                         self.config.table, self.config.key_separator)
+        if counts.size and counts.used is not None and counts.used >= FULL_SHARE * counts.size:
+            log.warning("table %s is %d%% full (%d of %d entries): HAProxy evicts the oldest when it is full, so "
+                        "listeners go uncounted; raise its size", self.config.table,
+                        100 * counts.used // counts.size, counts.used, counts.size)
         tenants = set(counts.listeners) | self.known | set(self.config.tenants)
-        if self.config.tenants:
+        if not self.config.any_tenant:
+            unknown = {t: n for t, n in counts.listeners.items() if t not in self.config.tenants}
+            if unknown:
+                log.info("unknown: %d listeners under %d paths that are not tenants (not sent)",
+                         sum(unknown.values()), len(unknown))
             tenants &= set(self.config.tenants)
         when = dt.datetime.fromtimestamp(self.clock(), dt.timezone.utc).isoformat(timespec="milliseconds")
         when = when.replace("+00:00", "Z")
-        messages = [{"type": "hls.listeners", "tenant": t, "time": when, "listeners": counts.listeners.get(t, 0)}
-                    for t in sorted(tenants)]
+        messages = [{"type": "hls.listeners", "tenant": t, "time": when, "listeners": counts.listeners.get(t, 0),
+                     "host": self.config.host} for t in sorted(tenants)]
         self.known = {t for t in tenants if counts.listeners.get(t, 0) > 0}
         if not messages:
             return []

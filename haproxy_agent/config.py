@@ -5,7 +5,10 @@
 | HAPROXY_SOCKET | socket | /run/haproxy/fabrik.sock |
 | HAPROXY_TABLE | table | hls_listeners |
 | AGENT_INTERVAL_SECONDS | interval_seconds | 10 |
-| AGENT_TENANTS | tenants | (none: tenants as they appear) |
+| AGENT_TENANTS | tenants | required: a JSON list or comma-separated names |
+| TENANTS | (same) | the app's TENANTS JSON (inline or @file): its tenant names |
+| AGENT_ANY_TENANT | any_tenant | false: only known tenants are sent |
+| AGENT_HOST | host | this machine's short host name |
 | AGENT_KEY_SEPARATOR | key_separator | \\| |
 | EVENTHUB_CONNECTION | eventhub_connection | required unless --dry-run |
 | EVENTHUB_NAME | eventhub_name | required unless --dry-run (or EntityPath in the connection) |
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -21,7 +25,8 @@ from typing import Any, Mapping
 from haproxy_agent.table import TENANT
 
 KEYS = {"HAPROXY_SOCKET": "socket", "HAPROXY_TABLE": "table", "AGENT_INTERVAL_SECONDS": "interval_seconds",
-        "AGENT_TENANTS": "tenants", "AGENT_KEY_SEPARATOR": "key_separator",
+        "AGENT_TENANTS": "tenants", "AGENT_KEY_SEPARATOR": "key_separator", "AGENT_ANY_TENANT": "any_tenant",
+        "AGENT_HOST": "host",
         "EVENTHUB_CONNECTION": "eventhub_connection", "EVENTHUB_NAME": "eventhub_name"}
 
 
@@ -35,9 +40,34 @@ class AgentConfig:
     table: str = "hls_listeners"
     interval_seconds: float = 10.0
     tenants: tuple[str, ...] = ()
+    any_tenant: bool = False  # send every tenant the table holds (not recommended: junk paths become tenants)
+    host: str = ""  # this edge's short name, in every message: several edges sum per tenant
     key_separator: str = "|"
     eventhub_connection: str = field(default="", repr=False)
     eventhub_name: str = ""
+
+
+def _tenants(value: Any, app_tenants: str) -> tuple[str, ...]:
+    """AGENT_TENANTS (a list, JSON or comma-separated), else the names of the app's TENANTS."""
+    if isinstance(value, str) and value.strip():
+        value = json.loads(value) if value.strip().startswith("[") else [t.strip() for t in value.split(",")]
+    if not value and app_tenants.strip():
+        text = app_tenants.strip()
+        if text.startswith("@"):
+            try:
+                text = Path(text[1:]).read_text(encoding="utf-8")
+            except OSError as exc:
+                raise ConfigProblem(f"TENANTS: cannot read {text[1:]}: {exc.strerror}") from None
+        try:
+            doc = json.loads(text)
+        except (ValueError, RecursionError):
+            raise ConfigProblem("TENANTS: not a JSON object of tenant name -> sources") from None
+        if not isinstance(doc, dict):
+            raise ConfigProblem("TENANTS: not a JSON object of tenant name -> sources")
+        value = list(doc)
+    if not isinstance(value, (list, tuple)) or not all(isinstance(t, str) for t in value):
+        raise ConfigProblem("tenants: a list of tenant names")
+    return tuple(t for t in value if t)
 
 
 def load(env: Mapping[str, str], path: str | None = None, *, need_eventhub: bool = True) -> AgentConfig:
@@ -54,13 +84,21 @@ def load(env: Mapping[str, str], path: str | None = None, *, need_eventhub: bool
         if env.get(env_name):
             raw[key] = env[env_name]
     problems = []
-    tenants = raw.get("tenants", ())
-    if isinstance(tenants, str):
-        tenants = json.loads(tenants) if tenants.strip().startswith("[") else [t.strip() for t in tenants.split(",")]
-    tenants = tuple(t for t in tenants if t)
+    try:
+        tenants = _tenants(raw.get("tenants", ()), env.get("TENANTS", ""))
+    except ConfigProblem as exc:
+        problems.append(str(exc))
+        tenants = ()
     bad = [t for t in tenants if not TENANT.fullmatch(t)]
     if bad:
         problems.append(f"tenants: invalid names {bad}")
+    any_tenant = str(raw.get("any_tenant", "false")).lower() in ("1", "true", "yes", "on")
+    if not tenants and not any_tenant:
+        problems.append("tenants (AGENT_TENANTS, or TENANTS as the app has it): which tenants to count; every other "
+                        "path is counted as unknown and not sent (AGENT_ANY_TENANT=true sends whatever appears)")
+    host = str(raw.get("host") or socket.gethostname().split(".")[0])
+    if not TENANT.fullmatch(host) or re.search(r"[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+", host):
+        problems.append("host (AGENT_HOST): a short host name of A-Z a-z 0-9 . _ - (not an address)")
     try:
         interval = float(raw.get("interval_seconds", 10))
         if not 1 <= interval <= 3600:
@@ -81,5 +119,5 @@ def load(env: Mapping[str, str], path: str | None = None, *, need_eventhub: bool
     if problems:
         raise ConfigProblem("; ".join(problems))
     return AgentConfig(socket=str(raw.get("socket", AgentConfig.socket)), table=table, interval_seconds=interval,
-                       tenants=tenants, key_separator=str(raw.get("key_separator", "|")) or "|",
+                       tenants=tenants, any_tenant=any_tenant, host=host, key_separator=str(raw.get("key_separator", "|")) or "|",
                        eventhub_connection=connection, eventhub_name=name)

@@ -24,6 +24,7 @@ class TableCounts:
 
     table: str | None = None
     used: int | None = None  # entries HAProxy says the table holds
+    size: int | None = None  # entries it can hold: when full, HAProxy evicts the oldest
     listeners: Counter = field(default_factory=Counter)
     skipped: int = 0  # entries whose key is not ``<tenant><sep><client>`` with a valid tenant
 
@@ -39,7 +40,7 @@ def parse_show_table(text: str, *, separator: str = "|") -> TableCounts:
             header = _HEADER.match(line)
             if header:
                 saw_header = True
-                counts.table, counts.used = header["name"], int(header["used"])
+                counts.table, counts.used, counts.size = header["name"], int(header["used"]), int(header["size"])
             elif "insufficient privileges" in line:
                 raise BadAnswer("the stats socket's level cannot read table contents; use 'level operator'")
             continue

@@ -34,6 +34,7 @@ class Sample:
     series: str
     time_ms: int
     metrics: Mapping[str, int]
+    host: str | None = None  # hls only: the HAProxy host that counted; the series holds the sum over hosts
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,10 @@ class Keys:
     def status(self, function: str) -> str:
         return f"{self.prefix}:status:{function}"
 
+    def hls_hosts(self, tenant: str) -> str:
+        """Sorted set of ``<host>|<time ms>|<count>`` by time: each HAProxy host's counts (same slot as the series)."""
+        return f"{self.prefix}:hls-hosts:{{{tenant}}}"
+
 
 def sample_member(sample: Sample) -> str:
     return f"{sample.time_ms}|{json.dumps(dict(sample.metrics), separators=(',', ':'), sort_keys=True)}"
@@ -86,6 +91,34 @@ def _json_str(text: str) -> str:
     return f'"{text}"' if text.isalnum() or _PLAIN.fullmatch(text) else json.dumps(text)
 
 
+# One HLS count from one host: record it in the tenant's per-host log, then store at the
+# message's time the sum over hosts of each host's latest count at or before that time, within
+# the staleness limit (a host that stops reporting drops out). Depends only on counts up to
+# that time, so a redelivered batch writes the same sums. In Lua so the read and the write are
+# one step in the batch's one round trip; both keys carry the tenant's hash tag (cluster-safe).
+# Redis 6.0 commands only.
+HOST_SUM_SCRIPT = """
+local hosts, series = KEYS[1], KEYS[2]
+local host, t = ARGV[1], tonumber(ARGV[2])
+local stale, window = tonumber(ARGV[4]), tonumber(ARGV[5])
+redis.call('ZADD', hosts, t, host .. '|' .. ARGV[2] .. '|' .. ARGV[3])
+local seen, sum, n = {}, 0, 0
+local recent = redis.call('ZREVRANGEBYSCORE', hosts, t, t - stale)
+for i = 1, #recent do
+  local h, c = string.match(recent[i], '^(.*)|%d+|(%d+)$')
+  if h and not seen[h] then
+    seen[h] = true
+    sum, n = sum + tonumber(c), n + 1
+  end
+end
+redis.call('ZREMRANGEBYSCORE', hosts, '-inf', '(' .. (t - window))
+redis.call('PEXPIRE', hosts, window)
+redis.call('ZREMRANGEBYSCORE', series, t, t)
+redis.call('ZADD', series, t, ARGV[2] .. '|{"hosts":' .. n .. ',"listeners":' .. sum .. '}')
+return sum
+"""
+
+
 class LiveStore:
     """Writes and reads the live window. ``redis`` is a client from ``shared.redis_client``."""
 
@@ -93,6 +126,7 @@ class LiveStore:
         self.redis = redis
         self.keys = Keys(settings.key_prefix)
         self.window_ms = settings.window_seconds * 1000
+        self.host_stale_ms = settings.hls_host_stale_seconds * 1000
         self.clock = clock
 
     def write(self, *, samples: Iterable[Sample] = (), events: Iterable[Event] = (),
@@ -110,9 +144,13 @@ class LiveStore:
         sample_members: dict[str, dict[int, str]] = {}
         event_members: dict[str, dict[str, int]] = {}
         too_old = 0
+        per_host: list[Sample] = []
         for sample in samples:
             if sample.time_ms < cutoff:
                 too_old += 1
+                continue
+            if sample.host is not None:
+                per_host.append(sample)
                 continue
             key = self.keys.live(sample.tenant, sample.series)
             sample_members.setdefault(key, {})[sample.time_ms] = sample_member(sample)  # last one wins
@@ -128,8 +166,15 @@ class LiveStore:
             pipe.zadd(key, {member: time_ms for time_ms, member in by_time.items()})
         for key, members in event_members.items():
             pipe.zadd(key, members)
-        touched = set(sample_members) | set(event_members)
-        n_samples = sum(len(v) for v in sample_members.values())
+        host_keys = set()
+        for sample in sorted(per_host, key=lambda s: s.time_ms):  # in time order: each sees the hosts before it
+            key = self.keys.live(sample.tenant, sample.series)
+            host_keys.add(key)
+            # execute_command, not pipe.eval: redis-py's cluster pipeline has no eval(), but routes EVAL by its keys
+            pipe.execute_command("EVAL", HOST_SUM_SCRIPT, 2, self.keys.hls_hosts(sample.tenant), key, sample.host,
+                      sample.time_ms, int(sample.metrics.get("listeners", 0)), self.host_stale_ms, self.window_ms)
+        touched = set(sample_members) | set(event_members) | host_keys
+        n_samples = sum(len(v) for v in sample_members.values()) + len(per_host)
         n_events = sum(len(v) for v in event_members.values())
         for key in sorted(touched):
             pipe.zremrangebyscore(key, "-inf", f"({cutoff}")

@@ -140,10 +140,12 @@ class StoreSettings:
     redis_cluster: bool = False
     window_seconds: int = 7200
     key_prefix: str = "fabrik"
+    hls_host_stale_seconds: int = 30  # an HAProxy host silent longer than this drops out of the sum
 
     def __repr__(self) -> str:  # the URL may carry the access key
         return (f"StoreSettings(redis_url=<redacted>, redis_cluster={self.redis_cluster}, "
-                f"window_seconds={self.window_seconds}, key_prefix={self.key_prefix!r})")
+                f"window_seconds={self.window_seconds}, key_prefix={self.key_prefix!r}, "
+                f"hls_host_stale_seconds={self.hls_host_stale_seconds})")
 
 
 def read_store(reader: SettingsReader) -> StoreSettings:
@@ -152,6 +154,7 @@ def read_store(reader: SettingsReader) -> StoreSettings:
         redis_cluster=reader.get("REDIS_CLUSTER", parse_bool, default=False),
         window_seconds=reader.get("LIVE_WINDOW_SECONDS", positive_int, default=7200),
         key_prefix=reader.get("REDIS_KEY_PREFIX", key_prefix, default="fabrik"),
+        hls_host_stale_seconds=reader.get("HLS_HOST_STALE_SECONDS", positive_int, default=30),
     )
 
 

@@ -47,13 +47,14 @@ def test_dry_run_counts_distinct_listeners_per_tenant(haproxy):
                           ("/metro-kids/hls/index.m3u8", "127.0.0.4"), ("/metro-kids/hls/seg9.ts", "127.0.0.4"),
                           ("/robots.txt", "127.0.0.5"), ("/acme-fm/cover.jpg", "127.0.0.6")]:
         fetch(haproxy, path, address)
-    env = {"PATH": os.environ["PATH"], "HAPROXY_SOCKET": haproxy.socket}
+    env = {"PATH": os.environ["PATH"], "HAPROXY_SOCKET": haproxy.socket, "AGENT_TENANTS": "acme-fm,metro-kids",
+           "AGENT_HOST": "edge-1"}
     done = subprocess.run([sys.executable, "-m", "haproxy_agent", "--once", "--dry-run"], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     messages = [json.loads(line) for line in done.stdout.splitlines()]
     assert {m["tenant"]: m["listeners"] for m in messages} == {"acme-fm": 2, "metro-kids": 1}
-    assert all(m["type"] == "hls.listeners" and m["time"].endswith("Z") for m in messages)
+    assert all(m["type"] == "hls.listeners" and m["time"].endswith("Z") and m["host"] == "edge-1" for m in messages)
     assert "127.0.0" not in done.stdout + done.stderr
 
 
@@ -62,11 +63,12 @@ def test_zero_is_sent_when_a_tenant_disappears_and_bad_answers_do_not_crash(hapr
                     "garbage from something that is not haproxy",
                     "# table: hls_listeners, type: string, size:10, used:0\n\n"])
     sink = Collect()
-    agent = Agent(config=AgentConfig(), sender=sink, query=lambda socket, line: next(answers))
+    agent = Agent(config=AgentConfig(tenants=("acme-fm",), host="edge-1"), sender=sink,
+                  query=lambda socket, line: next(answers))
     assert agent.tick()[0]["listeners"] == 1
     assert agent.tick() is None  # logged, nothing sent, no exception
     assert agent.tick() == [{"type": "hls.listeners", "tenant": "acme-fm", "time": sink.sent[-1][0]["time"],
-                             "listeners": 0}]
+                             "listeners": 0, "host": "edge-1"}]
 
 
 def test_socket_that_resets_or_is_missing_does_not_crash(tmp_path):
@@ -114,7 +116,7 @@ def test_eventhub_sender_gives_up_after_retries_and_the_agent_goes_on():
     sender = EventHubSender(CONN, "events", client_factory=lambda c, eventhub_name: producer, sleep=lambda s: None)
     with pytest.raises(SendFailed, match="acme-fm"):
         sender.send([{"type": "hls.listeners", "tenant": "acme-fm", "time": "t", "listeners": 2}])
-    agent = Agent(config=AgentConfig(), sender=sender,
+    agent = Agent(config=AgentConfig(tenants=("acme-fm",)), sender=sender,
                   query=lambda s, l: "# table: t, type: string, size:1, used:1\n0x1: key=acme-fm|x use=0 exp=1\n")
     assert agent.tick() is None
 
