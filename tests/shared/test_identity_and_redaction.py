@@ -54,3 +54,18 @@ def test_every_log_record_has_context_and_no_secret(caplog):
     assert "[icecast_poller tenant=acme-fm source=ice1] server said" in text
     assert "s3cr3t-token-value" not in text
     assert caplog.records[0].fabrik == {"function": "icecast_poller", "tenant": "acme-fm", "source": "ice1"}
+
+
+def test_the_fast_keyed_hash_is_hmac_sha256():
+    import hashlib
+    import hmac
+
+    from shared.identity import IdentityHasher, normalise_ip
+
+    for key in (b"k" * 16, b"0123456789abcdef" * 3, b"x" * 64, b"long-key-" * 20):
+        hasher = IdentityHasher(key)
+        for value in ("203.0.113.5", "::ffff:203.0.113.5", "2001:DB8::1", " 10.0.0.1 ", "010.1.1.1", "device-1"):
+            expected = hmac.new(key, f"ip\x00{normalise_ip(value)}".encode(), hashlib.sha256).hexdigest()[:32]
+            assert hasher.hash_ip(value) == expected
+            assert hasher.hash(value, kind="device") == hmac.new(key, f"device\x00{value}".encode(),
+                                                                  hashlib.sha256).hexdigest()[:32]
