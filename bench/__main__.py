@@ -26,9 +26,8 @@ def main() -> int:
             rows += downloads.run()
             rows += load.run(url)
             rows += coldstart.run()
+            rows += memory.run(url)
             print(table(rows))
-            print()
-            print(memory.report(url))
         finally:
             server.stop()
     print(f"\nmachine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "

@@ -17,12 +17,14 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
+from shared import series_codec as codec
 from shared.settings import StoreSettings
 
 if TYPE_CHECKING:
     from shared.status import RunReport
 
 SERIES = ("icecast", "hls", "matomo")
+FUTURE_MS = 3_600_000  # reads look this far past now (clocks that run ahead; EVENT_MAX_FUTURE_SECONDS)
 _PLAIN = re.compile(r"[A-Za-z0-9._:-]*")  # needs no JSON escaping
 
 
@@ -63,7 +65,14 @@ class Keys:
         self.prefix = prefix
 
     def live(self, tenant: str, series: str) -> str:
+        """The series as written before the compact encoding: read, never written (docs/redis-schema.md)."""
         return f"{self.prefix}:live:{{{tenant}}}:{series}"
+
+    def live_bucket(self, tenant: str, series: str, bucket: int) -> str:
+        return f"{self.prefix}:live:{{{tenant}}}:{series}:{bucket}"
+
+    def live_fields(self, tenant: str, series: str) -> str:
+        return f"{self.prefix}:live:{{{tenant}}}:{series}:fields"
 
     def events(self, tenant: str) -> str:
         return f"{self.prefix}:events:{{{tenant}}}"
@@ -76,7 +85,9 @@ class Keys:
         return f"{self.prefix}:hls-hosts:{{{tenant}}}"
 
 
-def sample_member(sample: Sample) -> str:
+def legacy_sample_member(sample: Sample) -> str:
+    """A member of the encoding before buckets (``<time>|<JSON>``): no longer written by the
+    app, still read for one window after an upgrade; tests and benchmarks write it."""
     return f"{sample.time_ms}|{json.dumps(dict(sample.metrics), separators=(',', ':'), sort_keys=True)}"
 
 
@@ -98,7 +109,7 @@ def _json_str(text: str) -> str:
 # one step in the batch's one round trip; both keys carry the tenant's hash tag (cluster-safe).
 # Redis 6.0 commands only.
 HOST_SUM_SCRIPT = """
-local hosts, series = KEYS[1], KEYS[2]
+local hosts, bucket, fields = KEYS[1], KEYS[2], KEYS[3]
 local host, t = ARGV[1], tonumber(ARGV[2])
 local stale, window = tonumber(ARGV[4]), tonumber(ARGV[5])
 redis.call('ZADD', hosts, t, host .. '|' .. ARGV[2] .. '|' .. ARGV[3])
@@ -113,8 +124,11 @@ for i = 1, #recent do
 end
 redis.call('ZREMRANGEBYSCORE', hosts, '-inf', '(' .. (t - window))
 redis.call('PEXPIRE', hosts, window)
-redis.call('ZREMRANGEBYSCORE', series, t, t)
-redis.call('ZADD', series, t, ARGV[2] .. '|{"hosts":' .. n .. ',"listeners":' .. sum .. '}')
+redis.call('ZREMRANGEBYSCORE', bucket, t, t)
+redis.call('ZADD', bucket, t, ARGV[6] .. '|' .. ARGV[7] .. '|' .. n .. ',' .. sum)
+redis.call('PEXPIRE', bucket, tonumber(ARGV[9]))
+redis.call('HSET', fields, ARGV[7], ARGV[8])
+redis.call('PEXPIRE', fields, window)
 return sum
 """
 
@@ -142,6 +156,9 @@ class LiveStore:
         cutoff = now_ms - self.window_ms
         # Grouped per key, so a batch is a few commands per tenant, not several per item.
         sample_members: dict[str, dict[int, str]] = {}
+        expiry: dict[str, int] = {}
+        fields: dict[str, dict[str, str]] = {}
+        series_touched: set[tuple[str, str]] = set()
         event_members: dict[str, dict[str, int]] = {}
         too_old = 0
         per_host: list[Sample] = []
@@ -149,11 +166,16 @@ class LiveStore:
             if sample.time_ms < cutoff:
                 too_old += 1
                 continue
+            series_touched.add((sample.tenant, sample.series))
             if sample.host is not None:
                 per_host.append(sample)
                 continue
-            key = self.keys.live(sample.tenant, sample.series)
-            sample_members.setdefault(key, {})[sample.time_ms] = sample_member(sample)  # last one wins
+            bucket = codec.bucket_of(sample.time_ms, sample.series)
+            key = self.keys.live_bucket(sample.tenant, sample.series, bucket)
+            member, sid, names = codec.encode(sample.time_ms, sample.metrics, sample.series)
+            sample_members.setdefault(key, {})[sample.time_ms] = member  # last one wins
+            expiry[key] = self._bucket_ttl(bucket, sample.series, now_ms)
+            fields.setdefault(self.keys.live_fields(sample.tenant, sample.series), {})[sid] = names
         for event in events:
             if event.time_ms < cutoff:
                 too_old += 1
@@ -164,37 +186,72 @@ class LiveStore:
             for time_ms in by_time:  # a sample replaces whatever the series held at that instant
                 pipe.zremrangebyscore(key, time_ms, time_ms)
             pipe.zadd(key, {member: time_ms for time_ms, member in by_time.items()})
+            pipe.pexpire(key, expiry[key])
+        for key, mapping in fields.items():
+            pipe.hset(key, mapping=mapping)
+            pipe.pexpire(key, self.window_ms)
         for key, members in event_members.items():
             pipe.zadd(key, members)
-        host_keys = set()
         for sample in sorted(per_host, key=lambda s: s.time_ms):  # in time order: each sees the hosts before it
-            key = self.keys.live(sample.tenant, sample.series)
-            host_keys.add(key)
+            bucket = codec.bucket_of(sample.time_ms, sample.series)
+            sid = codec.schema_id(["hosts", "listeners"])
             # execute_command, not pipe.eval: redis-py's cluster pipeline has no eval(), but routes EVAL by its keys
-            pipe.execute_command("EVAL", HOST_SUM_SCRIPT, 2, self.keys.hls_hosts(sample.tenant), key, sample.host,
-                      sample.time_ms, int(sample.metrics.get("listeners", 0)), self.host_stale_ms, self.window_ms)
-        touched = set(sample_members) | set(event_members) | host_keys
-        n_samples = sum(len(v) for v in sample_members.values()) + len(per_host)
-        n_events = sum(len(v) for v in event_members.values())
-        for key in sorted(touched):
+            pipe.execute_command(
+                "EVAL", HOST_SUM_SCRIPT, 3, self.keys.hls_hosts(sample.tenant),
+                self.keys.live_bucket(sample.tenant, sample.series, bucket),
+                self.keys.live_fields(sample.tenant, sample.series), sample.host, sample.time_ms,
+                int(sample.metrics.get("listeners", 0)), self.host_stale_ms, self.window_ms,
+                sample.time_ms % codec.bucket_ms(sample.series), sid, '["hosts","listeners"]',
+                self._bucket_ttl(bucket, sample.series, now_ms))
+        # Exact trimming: buckets wholly older than the window have expired; the one the cutoff
+        # falls in loses its older samples here.
+        for tenant, series in sorted(series_touched):
+            pipe.zremrangebyscore(self.keys.live_bucket(tenant, series, codec.bucket_of(cutoff, series)), "-inf",
+                                  f"({cutoff}")
+        for key in sorted(event_members):
             pipe.zremrangebyscore(key, "-inf", f"({cutoff}")
             pipe.pexpire(key, self.window_ms)
+        n_samples = sum(len(v) for v in sample_members.values()) + len(per_host)
+        n_events = sum(len(v) for v in event_members.values())
         if report is not None:
             pipe.hset(self.keys.status(report.function), mapping=report.status_fields())
-        if touched or report is not None:
+        if series_touched or event_members or report is not None:
             self._execute(pipe)
         return WriteResult(samples=n_samples, events=n_events, too_old=too_old)
+
+    def _bucket_ttl(self, bucket: int, series: str, now_ms: int) -> int:
+        """A bucket lives until its last sample leaves the window."""
+        return max(1, (bucket + 1) * codec.bucket_ms(series) + self.window_ms - now_ms)
 
     def read_series(self, tenant: str, series: str, *, since_ms: int | None = None,
                     until_ms: int | None = None) -> list[Sample]:
         """Samples of one series between ``since_ms`` and ``until_ms`` (inclusive), oldest first."""
+        return self.read_many(tenant, [series], since_ms=since_ms, until_ms=until_ms)[series]
+
+    def read_many(self, tenant: str, series: Iterable[str], *, since_ms: int | None = None,
+                  until_ms: int | None = None) -> dict[str, list[Sample]]:
+        """Several series of one tenant in one round trip, in both encodings (docs/redis-schema.md)."""
+        series = list(series)
         low = self._low(since_ms)
-        members = self._call(self.redis.zrangebyscore, self.keys.live(tenant, series), low,
-                             "+inf" if until_ms is None else until_ms)
-        out = []
-        for member in members:
-            stamp, _, payload = member.partition("|")
-            out.append(Sample(tenant=tenant, series=series, time_ms=int(stamp), metrics=json.loads(payload)))
+        high = until_ms if until_ms is not None else int(self.clock() * 1000) + FUTURE_MS
+        pipe = self.redis.pipeline(transaction=False)
+        plan = []
+        for name in series:
+            buckets = codec.buckets_between(low, high, name)
+            for bucket in buckets:
+                pipe.zrangebyscore(self.keys.live_bucket(tenant, name, bucket), low, high, withscores=True)
+            pipe.hgetall(self.keys.live_fields(tenant, name))
+            pipe.zrangebyscore(self.keys.live(tenant, name), low, high)
+            plan.append((name, len(buckets)))
+        answers = iter(self._execute(pipe)) if plan else iter(())
+        out: dict[str, list[Sample]] = {}
+        for name, n_buckets in plan:
+            compact = [next(answers) for _ in range(n_buckets)]
+            fields, legacy = next(answers) or {}, next(answers)
+            rows = [codec.decode_legacy(m) for m in legacy]
+            rows += [codec.decode(m, score, fields) for bucket in compact for m, score in bucket]
+            out[name] = [Sample(tenant=tenant, series=name, time_ms=t, metrics=metrics)
+                         for t, metrics in codec.merge(r for r in rows if r is not None)]
         return out
 
     def read_events(self, tenant: str, *, since_ms: int | None = None,
@@ -213,10 +270,12 @@ class LiveStore:
         return out
 
     def series_present(self, tenant: str) -> list[str]:
-        """Which of the known series hold data for ``tenant`` (one round trip)."""
+        """Which of the known series hold data for ``tenant`` in the window (one round trip)."""
+        now = int(self.clock() * 1000)
         pipe = self.redis.pipeline(transaction=False)
         for series in SERIES:
-            pipe.exists(self.keys.live(tenant, series))
+            buckets = codec.buckets_between(now - self.window_ms, now + FUTURE_MS, series)
+            pipe.exists(self.keys.live(tenant, series), *(self.keys.live_bucket(tenant, series, b) for b in buckets))
         found = self._execute(pipe)
         return [series for series, present in zip(SERIES, found) if present]
 

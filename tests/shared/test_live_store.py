@@ -62,9 +62,16 @@ def test_window_trims_old_samples_and_refreshes_expiry(base_env):
     clock[0] = NOW + 200  # the first sample is now 700 s old
     result = store.write(samples=[s(NOW_MS + 200_000), s(NOW_MS - 2_000_000)])
     assert result.too_old == 1 and result.samples == 1
-    key = store.keys.live("acme-fm", "icecast")
-    assert store.redis.zcard(key) == 2  # the 700 s old one was trimmed on write
-    assert 599_000 < store.redis.pttl(key) <= 600_000
+    from shared.series_codec import bucket_ms, bucket_of
+
+    assert [x.time_ms for x in store.read_series("acme-fm", "icecast", since_ms=0)] == [NOW_MS, NOW_MS + 200_000]
+    keys = {bucket_of(t, "icecast"): store.keys.live_bucket("acme-fm", "icecast", bucket_of(t, "icecast"))
+            for t in (NOW_MS - 500_000, NOW_MS, NOW_MS + 200_000)}
+    stored = sum(store.redis.zcard(k) for k in set(keys.values()))
+    assert stored == 2  # the 700 s old one was trimmed on write, exactly
+    newest = keys[bucket_of(NOW_MS + 200_000, "icecast")]  # lives until its bucket's end leaves the window
+    expected = (bucket_of(NOW_MS + 200_000, "icecast") + 1) * bucket_ms("icecast") + 600_000 - (NOW_MS + 200_000)
+    assert expected - 1000 < store.redis.pttl(newest) <= expected
 
 
 def test_keys_follow_the_contract(base_env, key_prefix):
@@ -72,8 +79,26 @@ def test_keys_follow_the_contract(base_env, key_prefix):
     store.write(samples=[s(NOW_MS), s(NOW_MS, series="hls")],
                 events=[Event("acme-fm", "play", NOW_MS, "0", 12, '{"tenant":"acme-fm"}')])
     keys = set(store.redis.keys(f"{key_prefix}:*"))
-    assert keys == {f"{key_prefix}:live:{{acme-fm}}:icecast", f"{key_prefix}:live:{{acme-fm}}:hls",
+    assert keys == {f"{key_prefix}:live:{{acme-fm}}:icecast:{NOW_MS // 1_800_000}",
+                    f"{key_prefix}:live:{{acme-fm}}:icecast:fields",
+                    f"{key_prefix}:live:{{acme-fm}}:hls:{NOW_MS // 600_000}", f"{key_prefix}:live:{{acme-fm}}:hls:fields",
                     f"{key_prefix}:events:{{acme-fm}}"}
+
+
+def test_data_written_before_the_upgrade_is_read_with_the_new(base_env):
+    """Migration: for one window after an upgrade, readers see the old encoding and the new."""
+    from shared.live_store import legacy_sample_member
+
+    store = make_store(base_env)
+    old = [Sample("acme-fm", "icecast", NOW_MS - 60_000 * i, {"listeners": 10 + i, "mount:/a.mp3": i})
+           for i in range(1, 4)]
+    store.redis.zadd(store.keys.live("acme-fm", "icecast"), {legacy_sample_member(x): x.time_ms for x in old})
+    store.write(samples=[s(NOW_MS), s(NOW_MS - 60_000)])  # the newer write of an old time wins
+    got = store.read_series("acme-fm", "icecast")
+    assert [x.time_ms for x in got] == [NOW_MS - 180_000, NOW_MS - 120_000, NOW_MS - 60_000, NOW_MS]
+    assert got[0].metrics == {"listeners": 13, "mount:/a.mp3": 3}
+    assert got[2].metrics == s(NOW_MS).metrics
+    assert store.series_present("acme-fm") == ["icecast"]
 
 
 def test_events_are_idempotent_by_position(base_env):
@@ -135,3 +160,22 @@ def test_cluster_writes_each_tenant_to_its_slot(redis_cluster, key_prefix):
     assert len(slots) > 1  # spread over the cluster, and each tenant's keys share one slot
     assert store.redis.keyslot(store.keys.live("tenant-1", "icecast")) == \
         store.redis.keyslot(store.keys.events("tenant-1"))
+
+
+def test_the_read_example_in_the_schema_doc_reads_what_the_app_writes(base_env):
+    """docs/redis-schema.md shows a dashboard's read in plain redis-py: it must stay true."""
+    import re
+
+    from tests.helpers import ROOT
+
+    doc = (ROOT / "docs" / "redis-schema.md").read_text()
+    code = re.search(r"```python\n(.*?)```", doc, re.S).group(1)
+    namespace = {}
+    exec(code.replace("fabrik:", base_env["REDIS_KEY_PREFIX"] + ":"), namespace)  # this test's key prefix
+    store = make_store(base_env)
+    store.write(samples=[s(NOW_MS - 60_000 * i, listeners=i) for i in range(30)]
+                + [Sample("acme-fm", "matomo", NOW_MS - 60_000, {"visitors": 3, "visits": 4, "actions": 9})])
+    for series in ("icecast", "matomo"):
+        expected = [(x.time_ms, dict(x.metrics)) for x in store.read_series("acme-fm", series)]
+        assert namespace["read"](store.redis, "acme-fm", series, NOW_MS - 7_200_000, NOW_MS) == expected
+        assert expected
