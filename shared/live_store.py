@@ -231,6 +231,11 @@ class LiveStore:
     def read_many(self, tenant: str, series: Iterable[str], *, since_ms: int | None = None,
                   until_ms: int | None = None) -> dict[str, list[Sample]]:
         """Several series of one tenant in one round trip, in both encodings (docs/redis-schema.md)."""
+        return self.read_tenant(tenant, series, since_ms=since_ms, until_ms=until_ms)[0]
+
+    def read_tenant(self, tenant: str, series: Iterable[str], *, since_ms: int | None = None,
+                    until_ms: int | None = None, events: bool = False) -> tuple[dict[str, list[Sample]], list[Event]]:
+        """Series (and, with ``events``, the event log) of one tenant: one pipeline, one round trip."""
         series = list(series)
         low = self._low(since_ms)
         high = until_ms if until_ms is not None else int(self.clock() * 1000) + FUTURE_MS
@@ -243,7 +248,9 @@ class LiveStore:
             pipe.hgetall(self.keys.live_fields(tenant, name))
             pipe.zrangebyscore(self.keys.live(tenant, name), low, high)
             plan.append((name, len(buckets)))
-        answers = iter(self._execute(pipe)) if plan else iter(())
+        if events:
+            pipe.zrangebyscore(self.keys.events(tenant), low, high)
+        answers = iter(self._execute(pipe)) if plan or events else iter(())
         out: dict[str, list[Sample]] = {}
         for name, n_buckets in plan:
             compact = [next(answers) for _ in range(n_buckets)]
@@ -252,22 +259,13 @@ class LiveStore:
             rows += [codec.decode(m, score, fields) for bucket in compact for m, score in bucket]
             out[name] = [Sample(tenant=tenant, series=name, time_ms=t, metrics=metrics)
                          for t, metrics in codec.merge(r for r in rows if r is not None)]
-        return out
+        return out, (_events(tenant, next(answers)) if events else [])
 
     def read_events(self, tenant: str, *, since_ms: int | None = None,
                     until_ms: int | None = None) -> list[Event]:
         members = self._call(self.redis.zrangebyscore, self.keys.events(tenant), self._low(since_ms),
                              "+inf" if until_ms is None else until_ms)
-        out = []
-        for member in members:
-            head, _, body = member.partition("\n")
-            try:  # one damaged member (written by hand, or by an older bug) costs only itself
-                meta = json.loads(head)
-                out.append(Event(tenant=tenant, type=str(meta["type"]), time_ms=int(meta["time"]),
-                                 partition=str(meta["partition"]), sequence=int(meta["sequence"]), body=body))
-            except (ValueError, KeyError, TypeError):
-                continue
-        return out
+        return _events(tenant, members)
 
     def series_present(self, tenant: str) -> list[str]:
         """Which of the known series hold data for ``tenant`` in the window (one round trip)."""
@@ -299,3 +297,16 @@ class LiveStore:
         from shared.redis_client import redis_call
 
         return redis_call(lambda: fn(*args))
+
+
+def _events(tenant: str, members: Iterable[str]) -> list[Event]:
+    out = []
+    for member in members:
+        head, _, body = member.partition("\n")
+        try:  # one damaged member (written by hand, or by an older bug) costs only itself
+            meta = json.loads(head)
+            out.append(Event(tenant=tenant, type=str(meta["type"]), time_ms=int(meta["time"]),
+                             partition=str(meta["partition"]), sequence=int(meta["sequence"]), body=body))
+        except (ValueError, KeyError, TypeError):
+            continue
+    return out

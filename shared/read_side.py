@@ -1,0 +1,176 @@
+"""The read side served by the app: the live API, health and the live page (docs/live-api.md).
+
+Each handler takes a request's method, route and query parameters and the environment, and
+returns ``(status, headers, body)``; the HTTP functions wrap that in ``func.HttpResponse``.
+No raw IP or secret is in any answer: events are stored with personal data hashed, errors are
+built from setting names and the app's own messages.
+"""
+from __future__ import annotations
+
+import html
+import json
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from shared.errors import ConfigError, FabrikError, RetriableError
+from shared.live_store import SERIES, Event, LiveStore
+from shared.tenants import name_problem
+
+Answer = tuple[int, dict[str, str], bytes]
+STATIC = Path(__file__).resolve().parent.parent / "live_assets" / "static"
+ASSETS = {"live.js": "text/javascript", "live.css": "text/css", "uplot.js": "text/javascript",
+          "uplot.css": "text/css", "uplot-LICENSE.txt": "text/plain"}
+_FILES = {"uplot.js": "vendor/uplot-1.6.32/uPlot.iife.min.js", "uplot.css": "vendor/uplot-1.6.32/uPlot.min.css",
+          "uplot-LICENSE.txt": "vendor/uplot-1.6.32/LICENSE"}
+LATEST_EVENTS = 20
+JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-store",
+                "X-Content-Type-Options": "nosniff"}
+PAGE_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; "
+            "base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+
+
+def live(tenant: str, params: Mapping[str, str], *, env: Mapping[str, str], redis: Any = None,
+         clock: Callable[[], float] = time.time) -> Answer:
+    """``GET /api/live/{tenant}?series=icecast,hls&minutes=30``: one Redis round trip."""
+    try:
+        store = _store(env, redis, clock)
+        problem = _tenant_problem(tenant, env)
+        if problem:
+            return _json(404 if problem.startswith("unknown") else 400, {"error": problem})
+        window_min = store.window_ms // 60_000
+        series, minutes = _params(params, window_min)
+        now_ms = int(clock() * 1000)
+        since = now_ms - minutes * 60_000
+        data, events = store.read_tenant(tenant, series, since_ms=since, events=True)
+    except _BadRequest as exc:
+        return _json(400, {"error": str(exc)})
+    except ConfigError as exc:
+        return _json(500, {"error": f"server settings: {', '.join(sorted(exc.problems))}"})
+    except (RetriableError, FabrikError) as exc:
+        return _json(503, {"error": f"live data unavailable: {exc}"})
+    if "TENANTS" not in env and not events and not any(data.values()):
+        return _json(404, {"error": f"no live data for tenant {tenant!r} in the last {minutes} minutes "
+                                    "(and TENANTS is not set, so the name cannot be checked)"})
+    return _json(200, payload(tenant, data, events, since_ms=since, now_ms=now_ms))
+
+
+def payload(tenant: str, data: Mapping[str, list], events: list[Event], *, since_ms: int, now_ms: int) -> dict:
+    """``series`` is exactly what ``show --json`` prints; ``events`` counts per type per minute
+    and the latest few, bodies as stored (personal fields already hashed)."""
+    per_minute: dict[str, Counter] = {}
+    for event in events:
+        per_minute.setdefault(event.type, Counter())[event.time_ms // 60_000 * 60_000] += 1
+    latest = []
+    for event in sorted(events, key=lambda e: e.time_ms)[-LATEST_EVENTS:]:
+        try:
+            body: Any = json.loads(event.body)
+        except ValueError:
+            body = event.body
+        latest.append({"time": event.time_ms, "type": event.type, "body": body})
+    return {"tenant": tenant, "from": since_ms, "to": now_ms,
+            "series": {name: [{"time": s.time_ms, **s.metrics} for s in samples] for name, samples in data.items()},
+            "events": {"per_minute": {t: sorted([m, n] for m, n in c.items()) for t, c in sorted(per_minute.items())},
+                       "latest": latest, "total": len(events)}}
+
+
+def health(*, env: Mapping[str, str], redis: Any = None, clock: Callable[[], float] = time.time) -> Answer:
+    """``GET /api/health``: 200 when every enabled collector and source is fresh, else 503."""
+    from shared.functions import discover
+    from shared.health import enabled, evaluate
+    from shared.status import parse_status
+
+    try:
+        functions = enabled(env, discover())
+        store = _store(env, redis, clock)
+        raw = store.read_status(functions)
+        findings = evaluate({f: parse_status(f, fields) for f, fields in raw.items()}, functions, env,
+                            now_ms=int(clock() * 1000))
+    except ValueError as exc:
+        return _json(500, {"status": "error", "error": f"server settings: {exc}"})
+    except ConfigError as exc:
+        return _json(500, {"status": "error", "error": f"server settings: {', '.join(sorted(exc.problems))}"})
+    except FabrikError as exc:
+        return _json(503, {"status": "error", "error": f"status unavailable: {exc}"})
+    bad = [f for f in findings if f.state != "ok"]
+    body = {"status": "ok" if not bad else "failing", "functions": functions,
+            "problems": [f.as_json() for f in bad], "checked": [f.as_json() for f in findings]}
+    if not functions:
+        body["note"] = "no collector is configured here"
+    return _json(200 if not bad else 503, body)
+
+
+def page(tenant: str, *, env: Mapping[str, str]) -> Answer:
+    """``GET /api/view/{tenant}``: the live page. Data comes from the API, read by the page's
+    own script with the key it was opened with; nothing else is in the HTML."""
+    try:
+        problem = _tenant_problem(tenant, env)
+    except ConfigError as exc:
+        problem = f"server settings: {', '.join(sorted(exc.problems))}"
+    if problem:
+        status = 404 if problem.startswith("unknown") else 400 if problem.startswith("tenant") else 500
+        return status, {"Content-Type": "text/plain; charset=utf-8", "X-Content-Type-Options": "nosniff"}, \
+            problem.encode("utf-8")
+    template = (STATIC / "live.html").read_text(encoding="utf-8")
+    text = template.replace("{{tenant}}", html.escape(tenant, quote=True))
+    headers = {"Content-Type": "text/html; charset=utf-8", "Content-Security-Policy": PAGE_CSP,
+               "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
+    return 200, headers, text.encode("utf-8")
+
+
+def asset(name: str) -> Answer:
+    """``GET /api/assets/{name}``: the page's script, style and the vendored chart library
+    (no CDN: the page works with no internet). Static code, no data: anonymous."""
+    kind = ASSETS.get(name)
+    if kind is None:
+        return 404, {"Content-Type": "text/plain; charset=utf-8"}, b"no such asset"
+    data = (STATIC / _FILES.get(name, name)).read_bytes()
+    return 200, {"Content-Type": f"{kind}; charset=utf-8", "Cache-Control": "public, max-age=3600",
+                 "X-Content-Type-Options": "nosniff"}, data
+
+
+class _BadRequest(ValueError):
+    pass
+
+
+def _params(params: Mapping[str, str], window_min: int) -> tuple[list[str], int]:
+    raw_series = params.get("series", "")
+    series = [s.strip() for s in raw_series.split(",") if s.strip()] or list(SERIES)
+    unknown = [s for s in series if s not in SERIES]
+    if unknown:
+        raise _BadRequest(f"parameter 'series': unknown {', '.join(repr(s) for s in unknown)}; "
+                          f"choose from {', '.join(SERIES)}")
+    raw_minutes = params.get("minutes", "").strip()
+    if not raw_minutes:
+        return series, window_min
+    if not raw_minutes.isdigit() or not 1 <= int(raw_minutes) <= window_min:
+        raise _BadRequest(f"parameter 'minutes': a whole number from 1 to {window_min} (the live window)")
+    return series, int(raw_minutes)
+
+
+def _tenant_problem(tenant: str, env: Mapping[str, str]) -> str | None:
+    problem = name_problem(tenant)
+    if problem:
+        return f"tenant name {problem}"
+    if env.get("TENANTS"):
+        from shared.settings import SettingsReader, read_tenants
+
+        reader = SettingsReader(env)
+        tenants = read_tenants(reader)
+        reader.check()
+        if tenant not in tenants.by_name:
+            return f"unknown tenant {tenant!r}: not in TENANTS"
+    return None
+
+
+def _store(env: Mapping[str, str], redis: Any, clock: Callable[[], float]) -> LiveStore:
+    from shared.redis_client import get_redis
+    from shared.settings import load_store_settings
+
+    settings = load_store_settings(env)
+    return LiveStore(redis if redis is not None else get_redis(settings), settings=settings, clock=clock)
+
+
+def _json(status: int, body: Any) -> Answer:
+    return status, dict(JSON_HEADERS), json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
