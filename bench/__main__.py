@@ -12,7 +12,7 @@ sys.path.insert(0, str(ROOT))
 
 
 def main() -> int:
-    from bench import coldstart, downloads, eventhub, icecast, load, memory
+    from bench import coldstart, downloads, eventhub, icecast, load, memory, read_side
     from bench.common import table
     from devstack.redis_servers import redis_server
 
@@ -27,6 +27,7 @@ def main() -> int:
             rows += load.run(url)
             rows += coldstart.run()
             rows += memory.run(url)
+            rows += read_side.run(url)
             print(table(rows))
         finally:
             server.stop()

@@ -3,7 +3,8 @@
 Starts Redis, Azurite, two Icecast mounts per tenant with a generated stream and listeners,
 and a Matomo stand-in; writes ``.devstack/local.settings.json``; runs every collector through
 the CLI exactly as on-call would; then shows each tenant's live data and the run status.
-``KEEP=1 make run`` leaves everything running until Ctrl-C so you can try the CLI yourself.
+``KEEP=1 make run`` leaves everything running until Ctrl-C so you can try the CLI yourself and
+open the live page it prints (served on ``PORT``, default 7071, as Core Tools would).
 """
 from __future__ import annotations
 
@@ -161,6 +162,15 @@ def main() -> int:
         cli("show", "metro-kids", *settings)
         cli("status", *settings)
         print(f"\nSettings of this stack: {SETTINGS.relative_to(ROOT)} (Redis on port {redis.port}).")
+        from devstack.http_host import HttpHost
+
+        web = HttpHost(env=values, port=int(os.environ.get("PORT", "7071"))).start()
+        stops.append(type("Stop", (), {"stop": staticmethod(web.stop)})())
+        health = web.handle("GET", f"/api/health?code={web.key}", {})
+        print(f"\nThe read side (function key {web.key}):\n"
+              f"  live page   {web.url}/api/view/acme-fm?code={web.key}\n"
+              f"  live API    {web.url}/api/live/acme-fm?code={web.key}\n"
+              f"  health      {web.url}/api/health?code={web.key}   (now: {health[0]})")
         if os.environ.get("KEEP") == "1":
             print("Everything keeps running; try: python -m shared.cli show acme-fm --json "
                   f"--settings {SETTINGS.relative_to(ROOT)}   (Ctrl-C to stop)")

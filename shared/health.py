@@ -52,10 +52,12 @@ def enabled(env: Mapping[str, str], functions: Iterable[str]) -> list[str]:
 
 
 def max_age_seconds(function: str, env: Mapping[str, str]) -> int:
-    override = env.get(f"HEALTH_MAX_AGE_{function.upper()}_SECONDS", "").strip()
+    name = f"HEALTH_MAX_AGE_{function.upper()}_SECONDS"
+    override = env.get(name, "").strip()
     if override:
-        value = int(override)  # validated by the settings loader of the health function
-        return value
+        if not override.isdigit() or int(override) < 1:
+            raise ValueError(f"{name}: a whole number of seconds, at least 1")
+        return int(override)
     if function == "eventhub_to_redis":
         return EVENTHUB_MAX_AGE_S
     schedule = env.get(f"{function.upper()}_SCHEDULE") or DEFAULT_SCHEDULES.get(function, "0 * * * * *")

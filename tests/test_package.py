@@ -52,7 +52,9 @@ def test_package_holds_the_app_and_nothing_funcignore_excludes(package):
     names = zipfile.ZipFile(package).namelist()
     assert "host.json" in names and "requirements.txt" in names
     assert {"icecast_poller/function.json", "matomo_live_poller/__init__.py", "eventhub_to_redis/function.json",
-            "shared/live_store.py", "shared/cli/main.py"} <= set(names)
+            "shared/live_store.py", "shared/cli/main.py", "live_assets/static/live.js",
+            "live_assets/static/vendor/uplot-1.6.32/uPlot.iife.min.js",
+            "live_assets/static/vendor/uplot-1.6.32/LICENSE"} <= set(names)
     assert any(n.startswith(".python_packages/lib/site-packages/redis/") for n in names)
     for excluded in ("tests/", "bench/", "devstack/", "haproxy_agent/", "scripts/", "node_modules/", ".venv/",
                      ".github/", "docs/"):
@@ -74,7 +76,8 @@ def test_unpacked_package_imports_every_function_in_a_bare_interpreter(package, 
     report = json.loads(done.stdout)
     assert report["paths"] == [str(app / ".python_packages/lib/site-packages")]
     assert set(report["functions"]) == {"icecast_poller", "matomo_live_poller", "eventhub_to_redis",
-                                        "store_downloads_fetcher"}
+                                        "store_downloads_fetcher", "live_api", "health_check", "live_view",
+                                        "live_assets"}
     for name, fn in report["functions"].items():
         assert fn["params"] == fn["inputs"], name
         assert fn["missing_settings"] == [], name
