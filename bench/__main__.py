@@ -12,7 +12,7 @@ sys.path.insert(0, str(ROOT))
 
 
 def main() -> int:
-    from bench import coldstart, downloads, eventhub, icecast, load, memory, read_side
+    from bench import coldstart, downloads, eventhub, icecast, load, memory, read_side, ship_logs
     from bench.common import table
     from devstack.redis_servers import redis_server
 
@@ -28,6 +28,7 @@ def main() -> int:
             rows += coldstart.run()
             rows += memory.run(url)
             rows += read_side.run(url)
+            rows += ship_logs.run()
             print(table(rows))
         finally:
             server.stop()

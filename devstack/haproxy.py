@@ -35,7 +35,8 @@ class _Origin(BaseHTTPRequestHandler):
 
 
 class HAProxy:
-    def __init__(self, workdir: Path):
+    def __init__(self, workdir: Path, *, httplog: bool = False):
+        """``httplog``: HAProxy's default HTTP log format instead of the snippet's log-format."""
         workdir.mkdir(parents=True, exist_ok=True)
         self.workdir = workdir
         self.port = free_port()
@@ -44,6 +45,9 @@ class HAProxy:
         text = SNIPPET.read_text()
         text = re.sub(r"stats socket /run/haproxy/fabrik.sock[^\n]*", f"stats socket {self.socket} mode 600 level operator", text)
         text = text.replace("bind :8080", f"bind 127.0.0.1:{self.port}")
+        text = text.replace("log /dev/log local0", "log stdout format raw local0")  # access log: into self.log
+        if httplog:
+            text = re.sub(r'\n    log-format "fabrik-hls[^\n]*', "\n    option httplog", text)
         text = text.replace("server origin 127.0.0.1:8081", f"server origin 127.0.0.1:{self.origin.server_port}")
         text = text.replace("\nbackend hls_listeners", DEFAULTS + "\nbackend hls_listeners", 1)
         text = text.replace("peer fabrik-local 127.0.0.1:10000", f"peer fabrik-local 127.0.0.1:{free_port()}")

@@ -1,5 +1,6 @@
 """python -m haproxy_agent: read HLS listener counts from a HAProxy stick table every N
-seconds and send one ``hls.listeners`` message per tenant to the Event Hub."""
+seconds and send one ``hls.listeners`` message per tenant to the Event Hub.
+``python -m haproxy_agent ship-logs FILE...``: ship rotated access logs, addresses hashed."""
 from __future__ import annotations
 
 import argparse
@@ -13,7 +14,35 @@ from haproxy_agent.config import ConfigProblem, load
 from haproxy_agent.senders import EventHubSender, PrintSender
 
 
+def ship_logs(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m haproxy_agent ship-logs",
+                                     description="Ship rotated HAProxy access logs to Blob Storage, every address "
+                                                 "hashed on this host (logrotate's postrotate calls this).")
+    parser.add_argument("files", nargs="+", metavar="FILE", help="rotated log files (plain or gzip)")
+    parser.add_argument("--env-file", metavar="FILE", help="KEY=VALUE lines, as systemd's EnvironmentFile")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(message)s")
+    for noisy in ("azure.core", "azure.storage", "azure.identity"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    from haproxy_agent.log_shipper import main as ship
+
+    env = dict(os.environ)
+    if args.env_file:
+        try:
+            lines = open(args.env_file, encoding="utf-8").read().splitlines()
+        except OSError as exc:
+            print(f"error: --env-file {args.env_file}: {exc.strerror}", file=sys.stderr)
+            return 2
+        env.update(line.split("=", 1) for line in lines if "=" in line and not line.lstrip().startswith("#"))
+    return ship(args.files, env)
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["ship-logs"]:
+        return ship_logs(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m haproxy_agent", description=__doc__,
                                      epilog="Settings: haproxy_agent/README.md (a JSON --config file, "
                                             "environment variables on top).")

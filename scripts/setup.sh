@@ -15,6 +15,7 @@ have redis-server || need_apt+=(redis-server)
 have icecast2 || need_apt+=(icecast2)
 have haproxy || need_apt+=(haproxy)
 have chromium || need_apt+=(chromium)  # the live page is tested in a real headless browser
+have logrotate || need_apt+=(logrotate)  # ship-logs runs from the shipped logrotate snippet
 have node || need_apt+=(nodejs)
 have npm || need_apt+=(npm)
 "$PYTHON" -c 'import venv, ensurepip' >/dev/null 2>&1 || need_apt+=(python3-venv)

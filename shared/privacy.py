@@ -28,8 +28,11 @@ _V4 = r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}"
 _IPV6 = (rf"\[?(?:(?:{_H}(?::{_H})*)?::(?:(?:{_H}:)*{_V4}|{_H}(?::{_H})*)?"  # compressed, mapped
          rf"|{_H}(?::{_H}){{2,}}:{_V4}|{_H}(?::{_H}){{3,}})(?:%[0-9A-Za-z._-]+)?\]?")  # full
 _IPV4 = r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}"  # no digit boundaries: "1.2.3.4567" is hashed too
-_EMAIL = r"[^\s@\"<>(),;:\[\]\\]+@[^\s@\"<>(),;:\[\]\\]+"
+# Bounded as RFC 5321 bounds them (local part 64, domain 255): unbounded runs would make a
+# long line without spaces quadratic to scan.
+_EMAIL = r"[^\s@\"<>(),;:\[\]\\]{1,64}@[^\s@\"<>(),;:\[\]\\]{1,255}"
 ADDRESS = re.compile(f"(?P<email>{_EMAIL})|(?P<v6>{_IPV6})|(?P<v4>{_IPV4})")
+_NO_EMAIL = re.compile(f"(?P<email>(?!))|(?P<v6>{_IPV6})|(?P<v4>{_IPV4})")
 # The same question, asked faster (this runs on every event): a compressed IPv6 always holds
 # "::", a full one four colon-separated groups, and the e-mail pattern only matters with "@".
 _EMAIL_ONLY = re.compile(_EMAIL)
@@ -80,12 +83,14 @@ def looks_personal(text: str) -> bool:
 
 def scrub_text(text: str, hasher: IdentityHasher) -> str:
     """``text`` with every address-shaped part replaced by ``ip:<hash>`` / ``email:<hash>``."""
+    if not looks_personal(text):
+        return text  # the common case, at the cost of three C-level scans
     def _sub(match: re.Match[str]) -> str:
         if match.group("email") is not None:
             return f"email:{hasher.hash(match.group(0).lower(), kind='email')}"
         return f"ip:{hash_address(match.group(0), hasher)}"
 
-    return ADDRESS.sub(_sub, text)
+    return (ADDRESS if "@" in text else _NO_EMAIL).sub(_sub, text)
 
 
 def hash_address(text: str, hasher: IdentityHasher) -> str:
