@@ -11,16 +11,9 @@ import uuid
 import redis
 
 from bench.common import Row
+from bench.eventhub import CountingConnection as Counting
 
 REQUESTS = 60
-
-
-class Counting(redis.connection.Connection):
-    sends = 0
-
-    def send_packed_command(self, command, check_health=True):
-        type(self).sends += 1
-        return super().send_packed_command(command, check_health)
 
 
 def run(redis_url: str) -> list[Row]:
