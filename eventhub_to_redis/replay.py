@@ -29,12 +29,16 @@ def read_range(env: Mapping[str, str], *, partition: str, sequence: int, count: 
     function_group = env.get("EVENTHUB_CONSUMER_GROUP") or "$Default"
     group = consumer_group
     problems = {}
+    from shared.azure_auth import eventhub_namespace
+
+    identity = eventhub_namespace(env, "EVENTHUB_CONNECTION")
     if group == function_group:
         problems["--consumer-group"] = (f"{group!r} is the function's own group (EVENTHUB_CONSUMER_GROUP): Event Hubs "
                                         f"refuses a second reader while the host owns the partition; use "
                                         f"{ONCALL_GROUP!r} (create it once on the hub) or another group")
-    if "Endpoint=" not in connection:
-        problems["EVENTHUB_CONNECTION"] = "missing or not an Event Hubs connection string"
+    if "Endpoint=" not in connection and identity is None:
+        problems["EVENTHUB_CONNECTION"] = ("missing or not an Event Hubs connection string (or set "
+                                           "EVENTHUB_CONNECTION__fullyQualifiedNamespace for an identity)")
     if not name and "EntityPath=" not in connection:
         problems["EVENTHUB_NAME"] = "missing (and the connection string has no EntityPath)"
     if count <= 0 or sequence < 0:
@@ -45,7 +49,13 @@ def read_range(env: Mapping[str, str], *, partition: str, sequence: int, count: 
     if client_factory is None:
         from azure.eventhub import EventHubConsumerClient
 
-        client_factory = EventHubConsumerClient.from_connection_string
+        if "Endpoint=" in connection:
+            client_factory = EventHubConsumerClient.from_connection_string
+        else:  # identity-based, as the host reads EVENTHUB_CONNECTION__fullyQualifiedNamespace
+            namespace, credential = identity
+
+            def client_factory(_connection: str, **kwargs: Any) -> Any:
+                return EventHubConsumerClient(fully_qualified_namespace=namespace, credential=credential, **kwargs)
     client = client_factory(connection, consumer_group=group, eventhub_name=name or None)
     collected: list[Any] = []
     done = threading.Event()

@@ -17,6 +17,7 @@ from shared.xml import children_by_name, local_name, parse_xml, text_of
 # Icecast-KH can underflow its counters to 2^64-n (karlheyes/icecast-kh#283): anything above
 # this is treated as unknown, not as a listener count.
 MAX_PLAUSIBLE = 10_000_000
+_SOURCELESS = {"listeners", "listenurl", "max_listeners", "listener"}
 
 
 @dataclass(frozen=True)
@@ -82,8 +83,9 @@ def parse_stats(data: bytes, *, what: str = "icecast /admin/stats") -> ServerSta
             bitrate=_count(text_of(fields, "bitrate", "ice-bitrate", "audio_bitrate")),
             stream_start=text_of(fields, "stream_start_iso8601", "stream_start") or None,
             content_type=text_of(fields, "server_type", "content-type") or None,
-            has_source=any(text_of(fields, name) for name in
-                           ("source_ip", "stream_start", "stream_start_iso8601", "server_type", "content-type")),
+            # A source brings its own fields (bitrate, server_type, stream_start …); without one
+            # Icecast lists the configured mount with these three only.
+            has_source=not {n.lower() for n in fields} <= _SOURCELESS,
         ))
     return ServerStats(server_id=text_of(top, "server_id") or None,
                        listeners=_count(text_of(top, "listeners")), mounts=tuple(mounts))

@@ -1,41 +1,55 @@
 """Azure Blob Storage, imported lazily (the SDK is a large share of a cold start).
 
-One ``ContainerClient`` per (connection string, container) is cached for the worker's life.
+One ``ContainerClient`` per (connection, container) is cached for the worker's life. A
+connection is a connection string or an identity-based target (``shared.azure_auth``).
 Failures become RetriableError with no connection string or key in the text.
 """
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared.errors import ConfigError, RetriableError
+
+if TYPE_CHECKING:
+    from shared.azure_auth import BlobTarget
 
 _containers: dict[tuple[str, str], Any] = {}
 _lock = threading.Lock()
 
 
-def get_container(connection_string: str, container: str, *, setting: str = "AzureWebJobsStorage") -> Any:
-    key = (connection_string, container)
+def get_container(connection: "BlobTarget | str", container: str, *, setting: str = "AzureWebJobsStorage") -> Any:
+    from shared.azure_auth import BlobTarget
+
+    target = connection if isinstance(connection, BlobTarget) else BlobTarget(setting=setting,
+                                                                              connection_string=connection)
+    key = (target.cache_key, container)
     client = _containers.get(key)
     if client is None:
         with _lock:
             client = _containers.get(key)
             if client is None:
-                client = _containers[key] = _connect(connection_string, container, setting)
+                client = _containers[key] = _connect(target, container)
     return client
 
 
-def _connect(connection_string: str, container: str, setting: str) -> Any:
+def _connect(target: "BlobTarget", container: str) -> Any:
     from azure.storage.blob import BlobServiceClient, ExponentialRetry
+
+    from shared.azure_auth import credential
 
     # The SDK's default retry waits 15 s, then 45 s: longer than a caller should be blocked.
     # Two quick retries here; the Functions retry policy or the next run does the rest.
     retry = ExponentialRetry(initial_backoff=1, increment_base=2, retry_total=2)
+    options = dict(connection_timeout=5, read_timeout=20, retry_policy=retry)
     try:
-        service = BlobServiceClient.from_connection_string(
-            connection_string, connection_timeout=5, read_timeout=20, retry_policy=retry)
+        if target.connection_string is not None:
+            service = BlobServiceClient.from_connection_string(target.connection_string, **options)
+        else:
+            service = BlobServiceClient(target.account_url, credential=credential(target.credential_kind,
+                                                                                  target.client_id), **options)
     except ValueError:
-        raise ConfigError({setting: "not a valid storage connection string"}) from None
+        raise ConfigError({target.setting: "not a valid storage connection string"}) from None
     client = service.get_container_client(container)
     _ensure_container(client, container)
     return client

@@ -183,6 +183,34 @@ def cached_loader(loader: Callable[[Mapping[str, str]], T]) -> Callable[[Mapping
     return load
 
 
+def read_storage(reader: SettingsReader, name: str) -> Any:
+    """The Blob Storage connection ``name``, falling back to ``AzureWebJobsStorage`` as the host
+    does: a connection string, or the identity-based ``name__blobServiceUri``/``__serviceUri``/
+    ``__accountName`` (+ ``__credential``, ``__clientId``). A ``shared.azure_auth.BlobTarget``."""
+    from shared.azure_auth import blob_target
+    from shared.logs import register_secrets
+    from shared.redact import connection_string_secrets
+
+    env = reader.env
+    try:
+        target = blob_target(env, name) or blob_target(env, "AzureWebJobsStorage")
+    except ConfigError as exc:
+        for key, why in exc.problems.items():
+            reader.fail(key, why)
+        return None
+    if target is None:
+        reader.fail(name, "missing (and AzureWebJobsStorage is not set either, in neither form: a connection "
+                          "string or __blobServiceUri/__accountName)")
+        return None
+    if target.connection_string is not None:
+        problem = storage_connection_problem(target.connection_string)
+        if problem:
+            reader.fail(target.setting, problem)
+            return None
+        register_secrets([target.connection_string, *connection_string_secrets(target.connection_string)])
+    return target
+
+
 def read_tenants(reader: SettingsReader) -> "Tenants":
     from shared.tenants import parse_tenants
 

@@ -5,10 +5,10 @@ import json
 from dataclasses import dataclass, field
 from typing import Mapping
 
+from shared.azure_auth import BlobTarget
 from shared.logs import register_secrets
-from shared.redact import connection_string_secrets
-from shared.settings import (SettingsReader, cached_loader, http_url, positive_int, read_tenants,
-                             storage_connection_problem)
+from shared.settings import (SettingsReader, cached_loader, http_url, positive_int, read_storage,
+                             read_tenants)
 from shared.tenants import Tenants
 
 APPLE_KEYS = ("APPLE_ISSUER_ID", "APPLE_KEY_ID", "APPLE_PRIVATE_KEY", "APPLE_VENDOR_NUMBER")
@@ -40,7 +40,7 @@ class GoogleSettings:
 @dataclass(frozen=True)
 class DownloadsSettings:
     tenants: Tenants
-    connection: str = field(repr=False)
+    connection: BlobTarget = field(repr=False)
     container: str
     apple: AppleSettings | None
     google: GoogleSettings | None
@@ -69,12 +69,7 @@ def apple_key(raw: str) -> str:
 def _load(env: Mapping[str, str]) -> DownloadsSettings:
     reader = SettingsReader(env)
     tenants = read_tenants(reader)
-    connection = env.get("DOWNLOADS_STORAGE_CONNECTION") or env.get("AzureWebJobsStorage") or ""
-    if not connection:
-        reader.fail("DOWNLOADS_STORAGE_CONNECTION", "missing (and AzureWebJobsStorage is not set either)")
-    elif storage_connection_problem(connection):
-        reader.fail("DOWNLOADS_STORAGE_CONNECTION" if env.get("DOWNLOADS_STORAGE_CONNECTION") else "AzureWebJobsStorage",
-                    storage_connection_problem(connection))
+    connection = read_storage(reader, "DOWNLOADS_STORAGE_CONNECTION")
     container = reader.get("DOWNLOADS_CONTAINER", str, default="app-downloads")
     apple = google = None
     if any(env.get(k) for k in APPLE_KEYS):
@@ -105,7 +100,6 @@ def _load(env: Mapping[str, str]) -> DownloadsSettings:
     if apple is None and google is None:
         reader.fail("APPLE_ISSUER_ID", "neither App Store (APPLE_*) nor Google Play (GOOGLE_*) is configured")
     reader.check()
-    register_secrets([connection, *connection_string_secrets(connection)])
     return DownloadsSettings(tenants=tenants, connection=connection, container=container, apple=apple, google=google)
 
 
