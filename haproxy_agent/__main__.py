@@ -61,7 +61,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigProblem as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    sender = PrintSender() if args.dry_run else EventHubSender(config.eventhub_connection, config.eventhub_name)
+    sender = PrintSender() if args.dry_run else EventHubSender(
+        config.eventhub_connection, config.eventhub_name, namespace=config.eventhub_namespace,
+        credential_kind=config.eventhub_credential, client_id=config.eventhub_client_id)
     agent = Agent(config=config, sender=sender)
     if args.once:
         return 0 if agent.tick() is not None else 1

@@ -45,6 +45,12 @@ class AgentConfig:
     key_separator: str = "|"
     eventhub_connection: str = field(default="", repr=False)
     eventhub_name: str = ""
+    # Identity-based, as the Functions host reads it: EVENTHUB_CONNECTION__fullyQualifiedNamespace,
+    # __credential=managedidentity (a VM's identity; __clientId for a user-assigned one), or the
+    # AZURE_* variables of a service principal when __credential is unset.
+    eventhub_namespace: str = ""
+    eventhub_credential: str = ""
+    eventhub_client_id: str = ""
 
 
 def _tenants(value: Any, app_tenants: str) -> tuple[str, ...]:
@@ -111,13 +117,16 @@ def load(env: Mapping[str, str], path: str | None = None, *, need_eventhub: bool
         problems.append("table (HAPROXY_TABLE): a table (backend) name")
     connection = str(raw.get("eventhub_connection", ""))
     name = str(raw.get("eventhub_name", ""))
+    namespace = env.get("EVENTHUB_CONNECTION__fullyQualifiedNamespace", "")
     if need_eventhub:
-        if "Endpoint=" not in connection:
+        if "Endpoint=" not in connection and not namespace:
             problems.append("eventhub_connection (EVENTHUB_CONNECTION): missing or not an Event Hubs connection string")
-        if not name and "EntityPath=" not in connection:
+        if not name and "EntityPath=" not in connection and not (namespace and name):
             problems.append("eventhub_name (EVENTHUB_NAME): missing")
     if problems:
         raise ConfigProblem("; ".join(problems))
     return AgentConfig(socket=str(raw.get("socket", AgentConfig.socket)), table=table, interval_seconds=interval,
                        tenants=tenants, any_tenant=any_tenant, host=host, key_separator=str(raw.get("key_separator", "|")) or "|",
-                       eventhub_connection=connection, eventhub_name=name)
+                       eventhub_connection=connection, eventhub_name=name, eventhub_namespace=namespace,
+                       eventhub_credential=env.get("EVENTHUB_CONNECTION__credential", ""),
+                       eventhub_client_id=env.get("EVENTHUB_CONNECTION__clientId", ""))

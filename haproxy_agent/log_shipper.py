@@ -33,7 +33,7 @@ BLOCK = 4 * 1024 * 1024
 
 @dataclass(frozen=True)
 class ShipConfig:
-    connection: str = field(repr=False)
+    connection: Any = field(repr=False)  # shared.azure_auth.BlobTarget: a connection string or an identity
     container: str
     host: str
     hasher: IdentityHasher = field(repr=False)
@@ -52,11 +52,23 @@ class FileResult:
 
 
 def load_config(env: Mapping[str, str]) -> ShipConfig:
+    from shared.azure_auth import blob_target
+    from shared.errors import ConfigError
+
     problems = []
-    connection = env.get("LOGS_STORAGE_CONNECTION", "")
-    pairs = dict(p.split("=", 1) for p in connection.split(";") if "=" in p)
-    if connection.strip().lower() != "usedevelopmentstorage=true" and not ({"AccountName", "BlobEndpoint"} & set(pairs)):
-        problems.append("LOGS_STORAGE_CONNECTION: missing or not a storage connection string")
+    try:
+        connection = blob_target(env, "LOGS_STORAGE_CONNECTION")
+    except ConfigError as exc:
+        connection = None
+        problems += [f"{k}: {v}" for k, v in exc.problems.items()]
+    text = connection.connection_string if connection is not None else None
+    pairs = dict(p.split("=", 1) for p in (text or "").split(";") if "=" in p)
+    if connection is None and not problems:
+        problems.append("LOGS_STORAGE_CONNECTION: missing (a connection string, or LOGS_STORAGE_CONNECTION__blobServiceUri"
+                        " / __accountName for a managed identity or the AZURE_* service principal variables)")
+    elif text is not None and text.strip().lower() != "usedevelopmentstorage=true" and not (
+            {"AccountName", "BlobEndpoint"} & set(pairs)):
+        problems.append("LOGS_STORAGE_CONNECTION: not a storage connection string")
     key = env.get("IDENTITY_HASH_KEY", "").encode("utf-8")
     if len(key) < 16:
         problems.append("IDENTITY_HASH_KEY: missing or shorter than 16 characters (use the app's key: hashes must match)")
@@ -192,9 +204,16 @@ def _container(config: ShipConfig) -> Any:
     from azure.core.exceptions import AzureError, ResourceExistsError
     from azure.storage.blob import BlobServiceClient, ExponentialRetry
 
-    service = BlobServiceClient.from_connection_string(
-        config.connection, connection_timeout=10, read_timeout=60,
-        retry_policy=ExponentialRetry(initial_backoff=2, increment_base=2, retry_total=3), max_block_size=BLOCK)
+    from shared.azure_auth import credential
+
+    target = config.connection
+    options = dict(connection_timeout=10, read_timeout=60, max_block_size=BLOCK,
+                   retry_policy=ExponentialRetry(initial_backoff=2, increment_base=2, retry_total=3))
+    if target.connection_string is not None:
+        service = BlobServiceClient.from_connection_string(target.connection_string, **options)
+    else:
+        service = BlobServiceClient(target.account_url, credential=credential(target.credential_kind, target.client_id),
+                                    **options)
     client = service.get_container_client(config.container)
     try:
         client.create_container()

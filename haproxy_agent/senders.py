@@ -30,11 +30,19 @@ class EventHubSender:
     """Sends with ``azure.eventhub.EventHubProducerClient``, retrying with back-off."""
 
     def __init__(self, connection: str, eventhub_name: str, *, attempts: int = 3, backoff: float = 1.0,
-                 client_factory: Callable[..., Any] | None = None, sleep: Callable[[float], None] = time.sleep):
+                 client_factory: Callable[..., Any] | None = None, sleep: Callable[[float], None] = time.sleep,
+                 namespace: str = "", credential_kind: str = "", client_id: str = ""):
         if client_factory is None:
             from azure.eventhub import EventHubProducerClient
 
             client_factory = EventHubProducerClient.from_connection_string
+            if namespace and "Endpoint=" not in connection:
+                from shared.azure_auth import credential
+
+                token = credential(credential_kind, client_id)
+
+                def client_factory(_connection: str, **kwargs: Any) -> Any:
+                    return EventHubProducerClient(fully_qualified_namespace=namespace, credential=token, **kwargs)
         self.client = client_factory(connection, eventhub_name=eventhub_name or None)
         self.attempts, self.backoff, self.sleep = attempts, backoff, sleep
 

@@ -23,18 +23,33 @@ _lock = threading.Lock()
 
 
 def get_redis(settings: StoreSettings) -> "redis.Redis":
-    """The cached client for ``settings`` (``redis.Redis`` or ``redis.cluster.RedisCluster``)."""
-    key = (settings.redis_url, settings.redis_cluster)
+    """The cached client for ``settings`` (``redis.Redis`` or ``redis.cluster.RedisCluster``).
+
+    With Entra ID, a token due for refresh is renewed here (once per invocation) and the
+    pooled connections are dropped, so they reconnect with it before the old one expires."""
+    key = (settings.redis_url, settings.redis_cluster, settings.redis_credential, settings.redis_client_id)
     client = _clients.get(key)
     if client is None:
         with _lock:
             client = _clients.get(key)
             if client is None:
                 client = _clients[key] = connect(settings)
+    provider = getattr(client, "fabrik_credentials", None)
+    if provider is not None and provider.refresh_due():
+        provider.refresh()
+        reconnect(client)
     return client
 
 
-def connect(settings: StoreSettings, **overrides: Any) -> "redis.Redis":
+def reconnect(client: Any) -> None:
+    """Close the pooled connections; the next command reconnects (and authenticates anew)."""
+    if hasattr(client, "disconnect_connection_pools"):
+        client.disconnect_connection_pools()
+    else:
+        client.connection_pool.disconnect()
+
+
+def connect(settings: StoreSettings, **overrides: Any) -> Any:
     """A new client; ``overrides`` go to the client constructor (tests pass a connection class)."""
     from redis.backoff import ExponentialBackoff
     from redis.retry import Retry
@@ -43,7 +58,23 @@ def connect(settings: StoreSettings, **overrides: Any) -> "redis.Redis":
         socket_timeout=5.0, socket_connect_timeout=3.0, health_check_interval=30,
         retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 2), decode_responses=True,
     )
+    provider = None
+    if settings.redis_credential:
+        from shared.azure_auth import credential
+        from shared.redis_auth import entra_provider
+
+        provider = options["credential_provider"] = entra_provider(
+            credential("managedidentity" if settings.redis_credential == "managedidentity" else "",
+                       settings.redis_client_id))
+    if settings.redis_ca_file:
+        options["ssl_ca_certs"] = settings.redis_ca_file
     options.update(overrides)
+    client = _client(settings, options)
+    client.fabrik_credentials = provider
+    return client
+
+
+def _client(settings: StoreSettings, options: dict[str, Any]) -> Any:
     if settings.redis_cluster:
         from redis.cluster import RedisCluster
 
@@ -75,6 +106,13 @@ def redis_call(fn: Callable[[], T], *, cluster: bool = False) -> T:
         raise RetriableError(f"redis cluster unavailable: {str(exc)[:150]}{hint}") from None
     except RedisError as exc:
         raise RetriableError(f"redis error: {type(exc).__name__}: {str(exc)[:200]}") from None
+    except ConfigError:
+        raise
+    except Exception as exc:
+        if type(exc).__module__.startswith("azure."):  # the identity could not get a token
+            raise RetriableError(f"redis: no Entra ID token: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}") \
+                from None
+        raise
 
 
 def forget_clients() -> None:

@@ -141,6 +141,9 @@ class StoreSettings:
     window_seconds: int = 7200
     key_prefix: str = "fabrik"
     hls_host_stale_seconds: int = 30  # an HAProxy host silent longer than this drops out of the sum
+    redis_credential: str = ""  # "managedidentity" or "default": Microsoft Entra ID instead of a key
+    redis_client_id: str = ""  # a user-assigned identity's client id
+    redis_ca_file: str = ""  # a private CA for rediss:// (Azure's certificates verify without one)
 
     def __repr__(self) -> str:  # the URL may carry the access key
         return (f"StoreSettings(redis_url=<redacted>, redis_cluster={self.redis_cluster}, "
@@ -155,14 +158,34 @@ def read_store(reader: SettingsReader) -> StoreSettings:
         window_seconds=reader.get("LIVE_WINDOW_SECONDS", positive_int, default=7200),
         key_prefix=reader.get("REDIS_KEY_PREFIX", key_prefix, default="fabrik"),
         hls_host_stale_seconds=reader.get("HLS_HOST_STALE_SECONDS", positive_int, default=30),
+        redis_credential=reader.get("REDIS_CREDENTIAL", _credential_kind, default=""),
+        redis_client_id=reader.get("REDIS_CLIENT_ID", str, default=""),
+        redis_ca_file=reader.get("REDIS_CA_FILE", _readable_file, default=""),
     )
 
 
 def load_store_settings(env: Mapping[str, str] | None = None) -> StoreSettings:
     reader = SettingsReader(os.environ if env is None else env)
     settings = read_store(reader)
+    if settings.redis_credential and settings.redis_url and urlsplit(settings.redis_url).password:
+        reader.fail("REDIS_URL", "carries a password: with REDIS_CREDENTIAL the identity's token is the password")
+    if settings.redis_ca_file and settings.redis_url and not settings.redis_url.startswith("rediss://"):
+        reader.fail("REDIS_CA_FILE", "needs a rediss:// REDIS_URL (TLS)")
     reader.check()
     return settings
+
+
+def _credential_kind(raw: str) -> str:
+    if raw.lower() not in ("managedidentity", "default"):
+        raise ValueError("managedidentity (the app's identity) or default (azure-identity's chain: a service "
+                         "principal's AZURE_* variables, az login)")
+    return raw.lower()
+
+
+def _readable_file(raw: str) -> str:
+    if not Path(raw).is_file():
+        raise ValueError("no such file")
+    return raw
 
 
 def cached_loader(loader: Callable[[Mapping[str, str]], T]) -> Callable[[Mapping[str, str] | None], T]:

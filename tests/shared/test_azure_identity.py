@@ -1,0 +1,102 @@
+"""Issue 17: Microsoft Entra ID for Redis through the same code path as on Azure.
+
+A local stand-in for the App Service managed identity endpoint (what Functions expose as
+IDENTITY_ENDPOINT/IDENTITY_HEADER; azure-identity reads them) issues short-lived tokens with an
+``oid`` claim; a real Redis with the default user off accepts each token as the password of the
+user named by that oid, and forgets old tokens as they rotate.
+"""
+import json
+import logging
+import time
+import uuid
+
+import jwt
+import pytest
+import redis as redis_lib
+
+import eventhub_to_redis
+from tests.eventhub_to_redis.test_function import batch, iso
+
+OID = "2f1c7a54-7d0e-4c55-9d6a-6e1f0c3b9a11"
+TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+HEADER = "identity-header-" + uuid.uuid4().hex
+
+
+@pytest.fixture
+def entra_redis(tmp_path):
+    from devstack.redis_servers import redis_server
+
+    server = redis_server(tmp_path / "redis").start()
+    admin = redis_lib.Redis(port=server.port, decode_responses=True)
+    admin.execute_command("ACL", "SETUSER", "admin", "on", ">admin-pw-123456", "~*", "&*", "+@all")
+    admin = redis_lib.Redis(port=server.port, username="admin", password="admin-pw-123456", decode_responses=True)
+    admin.execute_command("ACL", "SETUSER", "default", "off")  # keys are disabled, as security baselines require
+    yield server, admin
+    server.stop()
+
+
+@pytest.fixture
+def identity_endpoint(httpserver, monkeypatch, entra_redis):
+    """The App Service identity endpoint (api-version 2019-08-01), as azure-identity calls it."""
+    from werkzeug import Response
+
+    _, admin = entra_redis
+    issued = []
+
+    def handler(request):
+        if request.headers.get("X-IDENTITY-HEADER") != HEADER or request.args.get("api-version") != "2019-08-01":
+            return Response(json.dumps({"error": "bad request"}), status=400, content_type="application/json")
+        now = int(time.time())
+        resource = request.args.get("resource")
+        token = jwt.encode({"oid": OID, "tid": TENANT, "iss": f"https://sts.windows.net/{TENANT}/", "aud": resource,
+                            "nbf": now - 5, "iat": now, "exp": now + 90, "n": len(issued)},
+                           "stand-in-signing-key-0123456789abcdef", algorithm="HS256")
+        issued.append(token)
+        # Redis (Azure's) accepts any valid token of the identity: the newest two here.
+        admin.execute_command("ACL", "SETUSER", OID, "on", f">{token}", "~*", "&*", "+@all")
+        if len(issued) >= 3:  # the one before the previous: expired
+            admin.execute_command("ACL", "SETUSER", OID, f"<{issued[-3]}")
+        body = {"access_token": token, "expires_on": str(now + 90), "resource": resource, "token_type": "Bearer"}
+        return Response(json.dumps(body), content_type="application/json")
+
+    httpserver.expect_request("/msi/token").respond_with_handler(handler)
+    for name in ("IDENTITY_SERVER_THUMBPRINT", "MSI_ENDPOINT", "MSI_SECRET", "IMDS_ENDPOINT"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("IDENTITY_ENDPOINT", httpserver.url_for("/msi/token"))
+    monkeypatch.setenv("IDENTITY_HEADER", HEADER)
+    return issued
+
+
+def test_the_collectors_write_with_rotating_entra_tokens_and_never_log_them(entra_redis, identity_endpoint, base_env,
+                                                                            azurite_server, key_prefix, caplog):
+    from devstack.azurite import connection_string
+    from shared.redis_client import forget_clients
+
+    server, admin = entra_redis
+    env = {**base_env, "REDIS_URL": f"redis://127.0.0.1:{server.port}/0", "REDIS_CREDENTIAL": "managedidentity",
+           "AzureWebJobsStorage": connection_string(azurite_server.port)}
+    forget_clients()
+    with caplog.at_level(logging.DEBUG):
+        for run in range(5):
+            report = eventhub_to_redis.run(batch([{"tenant": "acme-fm", "type": "app.play", "time": iso(run)}],
+                                                 first_sequence=run), env=env)
+            assert report.ok
+            # Redis ends sessions whose token expired: simulate it after every run
+            admin.execute_command("CLIENT", "KILL", "USER", OID)
+    assert len(identity_endpoint) >= 5  # a new token at least every run (each lasts 90 s: inside the refresh margin)
+    assert admin.zcard(f"{key_prefix}:events:{{acme-fm}}") == 5  # every run stored, across every rotation
+    assert all(token not in caplog.text and token.split(".")[1] not in caplog.text for token in identity_endpoint)
+    forget_clients()
+
+
+def test_a_redis_url_with_a_password_and_entra_id_is_refused(base_env):
+    from shared.errors import ConfigError
+    from shared.settings import load_store_settings
+
+    with pytest.raises(ConfigError) as caught:
+        load_store_settings({**base_env, "REDIS_URL": "rediss://:key@example.redis.azure.net:10000",
+                             "REDIS_CREDENTIAL": "managedidentity"})
+    assert "REDIS_URL" in caught.value.problems
+    with pytest.raises(ConfigError) as caught:
+        load_store_settings({**base_env, "REDIS_CREDENTIAL": "password"})
+    assert "REDIS_CREDENTIAL" in caught.value.problems
