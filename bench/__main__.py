@@ -22,6 +22,7 @@ def main() -> int:
         try:
             url = f"redis://127.0.0.1:{server.port}/0"
             rows += eventhub.run(url)
+            rows += eventhub.run_with_latency(url)
             rows += icecast.run()
             rows += downloads.run()
             rows += load.run(url)

@@ -65,20 +65,35 @@ def bare_pipeline(client: redis.Redis, prefix: str, batch: list) -> None:
     pipe.execute()
 
 
-def run(redis_url: str) -> list[Row]:
+def run_with_latency(redis_url: str, *, delay_s: float = 0.0005) -> list[Row]:
+    """Batch 100 through a proxy adding ``delay_s`` each way: the round trip of a same-region Redis."""
+    from bench.latency import DelayProxy
+
+    port = int(redis_url.rsplit(":", 1)[1].split("/")[0])
+    proxy = DelayProxy(port, delay_s=delay_s)
+    try:
+        rows = run(f"redis://127.0.0.1:{proxy.port}/0", sizes=(100,), total=2000)
+    finally:
+        proxy.stop()
+    for row in rows:
+        row.case += f", {delay_s * 2000:g} ms round trip (same-region Azure)"
+    return rows
+
+
+def run(redis_url: str, *, sizes: tuple[int, ...] = BATCH_SIZES, total: int = EVENTS_PER_CASE) -> list[Row]:
     import eventhub_to_redis
     from shared.live_store import LiveStore
     from shared.redis_client import connect
     from shared.settings import load_store_settings
 
     rows = []
-    for size in BATCH_SIZES:
+    for size in sizes:
         prefix = f"b{uuid.uuid4().hex[:8]}"
         env = {"REDIS_URL": redis_url, "REDIS_KEY_PREFIX": prefix, "IDENTITY_HASH_KEY": "bench-key-0123456789abcdef",
                "AzureWebJobsStorage": "UseDevelopmentStorage=true"}
         client = connect(load_store_settings(env), connection_class=CountingConnection)
         plain = redis.Redis.from_url(redis_url, decode_responses=True)
-        batches = make_batches(size, EVENTS_PER_CASE)
+        batches = make_batches(size, total)
         n = sum(len(b) for b in batches)
 
         def ours():

@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
-from shared import series_codec as codec
+from shared import hls_host_sum as host_sum, series_codec as codec
 from shared.settings import StoreSettings
 
 if TYPE_CHECKING:
@@ -102,37 +102,6 @@ def _json_str(text: str) -> str:
     return f'"{text}"' if text.isalnum() or _PLAIN.fullmatch(text) else json.dumps(text)
 
 
-# One HLS count from one host: record it in the tenant's per-host log, then store at the
-# message's time the sum over hosts of each host's latest count at or before that time, within
-# the staleness limit (a host that stops reporting drops out). Depends only on counts up to
-# that time, so a redelivered batch writes the same sums. In Lua so the read and the write are
-# one step in the batch's one round trip; both keys carry the tenant's hash tag (cluster-safe).
-# Redis 6.0 commands only.
-HOST_SUM_SCRIPT = """
-local hosts, bucket, fields = KEYS[1], KEYS[2], KEYS[3]
-local host, t = ARGV[1], tonumber(ARGV[2])
-local stale, window = tonumber(ARGV[4]), tonumber(ARGV[5])
-redis.call('ZADD', hosts, t, host .. '|' .. ARGV[2] .. '|' .. ARGV[3])
-local seen, sum, n = {}, 0, 0
-local recent = redis.call('ZREVRANGEBYSCORE', hosts, t, t - stale)
-for i = 1, #recent do
-  local h, c = string.match(recent[i], '^(.*)|%d+|(%d+)$')
-  if h and not seen[h] then
-    seen[h] = true
-    sum, n = sum + tonumber(c), n + 1
-  end
-end
-redis.call('ZREMRANGEBYSCORE', hosts, '-inf', '(' .. (t - window))
-redis.call('PEXPIRE', hosts, window)
-redis.call('ZREMRANGEBYSCORE', bucket, t, t)
-redis.call('ZADD', bucket, t, ARGV[6] .. '|' .. ARGV[7] .. '|' .. n .. ',' .. sum)
-redis.call('PEXPIRE', bucket, tonumber(ARGV[9]))
-redis.call('HSET', fields, ARGV[7], ARGV[8])
-redis.call('PEXPIRE', fields, window)
-return sum
-"""
-
-
 class LiveStore:
     """Writes and reads the live window. ``redis`` is a client from ``shared.redis_client``."""
 
@@ -192,17 +161,8 @@ class LiveStore:
             pipe.pexpire(key, self.window_ms)
         for key, members in event_members.items():
             pipe.zadd(key, members)
-        for sample in sorted(per_host, key=lambda s: s.time_ms):  # in time order: each sees the hosts before it
-            bucket = codec.bucket_of(sample.time_ms, sample.series)
-            sid = codec.schema_id(["hosts", "listeners"])
-            # execute_command, not pipe.eval: redis-py's cluster pipeline has no eval(), but routes EVAL by its keys
-            pipe.execute_command(
-                "EVAL", HOST_SUM_SCRIPT, 3, self.keys.hls_hosts(sample.tenant),
-                self.keys.live_bucket(sample.tenant, sample.series, bucket),
-                self.keys.live_fields(sample.tenant, sample.series), sample.host, sample.time_ms,
-                int(sample.metrics.get("listeners", 0)), self.host_stale_ms, self.window_ms,
-                sample.time_ms % codec.bucket_ms(sample.series), sid, '["hosts","listeners"]',
-                self._bucket_ttl(bucket, sample.series, now_ms))
+        host_sum.add_calls(pipe, per_host, self.keys, now_ms=now_ms, stale_ms=self.host_stale_ms,
+                           window_ms=self.window_ms, ttl=self._bucket_ttl)
         # Exact trimming: buckets wholly older than the window have expired; the one the cutoff
         # falls in loses its older samples here.
         for tenant, series in sorted(series_touched):
@@ -216,7 +176,7 @@ class LiveStore:
         if report is not None:
             pipe.hset(self.keys.status(report.function), mapping=report.status_fields())
         if series_touched or event_members or report is not None:
-            self._execute(pipe)
+            self._call(lambda: host_sum.execute(pipe, self.redis))
         return WriteResult(samples=n_samples, events=n_events, too_old=too_old)
 
     def _bucket_ttl(self, bucket: int, series: str, now_ms: int) -> int:
