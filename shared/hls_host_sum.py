@@ -72,20 +72,17 @@ def add_calls(pipe: Any, samples: Iterable[Any], keys: Any, *, now_ms: int, stal
                              *buckets, stale_ms, window_ms, sid, json.dumps(NAMES, separators=(",", ":")), *args)
 
 
-def execute(pipe: Any, client: Any) -> list[Any]:
-    """Run the pipeline; when Redis does not know the script yet, load it and run it again
-    (every write in it is idempotent)."""
-    from redis.exceptions import NoScriptError, ResponseError
+def execute(fill: Callable[[Any], None], client: Any) -> list[Any]:
+    """Fill a pipeline with ``fill`` and run it; when Redis does not know the script yet (a
+    restart, a failover, a new node), load it and run the same writes again: each is idempotent."""
+    from redis.exceptions import NoScriptError
 
-    commands = list(getattr(pipe, "command_stack", []))
+    pipe = client.pipeline(transaction=False)
+    fill(pipe)
     try:
         return pipe.execute()
-    except (NoScriptError, ResponseError) as exc:
-        if "NOSCRIPT" not in str(exc) and not isinstance(exc, NoScriptError):
-            raise
-    client.script_load(SCRIPT)
+    except NoScriptError:
+        client.script_load(SCRIPT)
     again = client.pipeline(transaction=False)
-    for command in commands:
-        again.execute_command(*command.args if hasattr(command, "args") else command[0], **(
-            command.options if hasattr(command, "options") else command[1]))
+    fill(again)
     return again.execute()

@@ -150,33 +150,35 @@ class LiveStore:
                 too_old += 1
                 continue
             event_members.setdefault(self.keys.events(event.tenant), {})[event_member(event)] = event.time_ms
-        pipe = self.redis.pipeline(transaction=False)
-        for key, by_time in sample_members.items():
-            for time_ms in by_time:  # a sample replaces whatever the series held at that instant
-                pipe.zremrangebyscore(key, time_ms, time_ms)
-            pipe.zadd(key, {member: time_ms for time_ms, member in by_time.items()})
-            pipe.pexpire(key, expiry[key])
-        for key, mapping in fields.items():
-            pipe.hset(key, mapping=mapping)
-            pipe.pexpire(key, self.window_ms)
-        for key, members in event_members.items():
-            pipe.zadd(key, members)
-        host_sum.add_calls(pipe, per_host, self.keys, now_ms=now_ms, stale_ms=self.host_stale_ms,
-                           window_ms=self.window_ms, ttl=self._bucket_ttl)
-        # Exact trimming: buckets wholly older than the window have expired; the one the cutoff
-        # falls in loses its older samples here.
-        for tenant, series in sorted(series_touched):
-            pipe.zremrangebyscore(self.keys.live_bucket(tenant, series, codec.bucket_of(cutoff, series)), "-inf",
-                                  f"({cutoff}")
-        for key in sorted(event_members):
-            pipe.zremrangebyscore(key, "-inf", f"({cutoff}")
-            pipe.pexpire(key, self.window_ms)
+
+        def fill(pipe: Any) -> None:
+            for key, by_time in sample_members.items():
+                for time_ms in by_time:  # a sample replaces whatever the series held at that instant
+                    pipe.zremrangebyscore(key, time_ms, time_ms)
+                pipe.zadd(key, {member: time_ms for time_ms, member in by_time.items()})
+                pipe.pexpire(key, expiry[key])
+            for key, mapping in fields.items():
+                pipe.hset(key, mapping=mapping)
+                pipe.pexpire(key, self.window_ms)
+            for key, members in event_members.items():
+                pipe.zadd(key, members)
+            host_sum.add_calls(pipe, per_host, self.keys, now_ms=now_ms, stale_ms=self.host_stale_ms,
+                               window_ms=self.window_ms, ttl=self._bucket_ttl)
+            # Exact trimming: buckets wholly older than the window have expired; the one the cutoff
+            # falls in loses its older samples here.
+            for tenant, series in sorted(series_touched):
+                pipe.zremrangebyscore(self.keys.live_bucket(tenant, series, codec.bucket_of(cutoff, series)), "-inf",
+                                      f"({cutoff}")
+            for key in sorted(event_members):
+                pipe.zremrangebyscore(key, "-inf", f"({cutoff}")
+                pipe.pexpire(key, self.window_ms)
+            if report is not None:
+                pipe.hset(self.keys.status(report.function), mapping=report.status_fields())
+
         n_samples = sum(len(v) for v in sample_members.values()) + len(per_host)
         n_events = sum(len(v) for v in event_members.values())
-        if report is not None:
-            pipe.hset(self.keys.status(report.function), mapping=report.status_fields())
         if series_touched or event_members or report is not None:
-            self._call(lambda: host_sum.execute(pipe, self.redis))
+            self._call(lambda: host_sum.execute(fill, self.redis))
         return WriteResult(samples=n_samples, events=n_events, too_old=too_old)
 
     def _bucket_ttl(self, bucket: int, series: str, now_ms: int) -> int:

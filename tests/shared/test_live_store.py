@@ -179,3 +179,16 @@ def test_the_read_example_in_the_schema_doc_reads_what_the_app_writes(base_env):
         expected = [(x.time_ms, dict(x.metrics)) for x in store.read_series("acme-fm", series)]
         assert namespace["read"](store.redis, "acme-fm", series, NOW_MS - 7_200_000, NOW_MS) == expected
         assert expected
+
+
+def test_host_sums_survive_a_redis_that_forgot_the_script(base_env):
+    """After a restart or a failover Redis no longer knows the script: it is loaded and the
+    batch's writes run again, so nothing is lost and nothing is stored twice."""
+    store = make_store(base_env)
+    for attempt in range(2):
+        store.redis.script_flush()
+        store.write(samples=[Sample("acme-fm", "hls", NOW_MS - 10_000 * attempt, {"listeners": 4}, host="edge-1"),
+                             Sample("acme-fm", "hls", NOW_MS - 10_000 * attempt, {"listeners": 3}, host="edge-2")],
+                    events=[Event("acme-fm", "play", NOW_MS, "0", 7, "{}")])
+    assert [x.metrics for x in store.read_series("acme-fm", "hls")] == [{"hosts": 2, "listeners": 7}] * 2
+    assert len(store.read_events("acme-fm")) == 1
