@@ -4,11 +4,16 @@ PY     := $(VENV)/bin/python
 PYTEST_ARGS ?= -n auto
 PYTHON_VERSION ?= 3.11
 
-.PHONY: setup test bench run package lint-workflows clean help
+.PHONY: setup test test-313 bench run package lint-workflows clean help
+PY313 ?= $(shell ls -d $(HOME)/.pyenv/versions/3.13*/bin/python3.13 2>/dev/null | tail -1 || true)
+ifeq ($(PY313),)
+PY313 := $(shell python3.13 -c 'import sys; print(sys.executable)' 2>/dev/null)
+endif
 
 help:
 	@echo "make run    start local Redis, Azurite, Icecast and API stand-ins; run every collector once; show the data"
 	@echo "make test   install what is missing and run the whole test suite"
+	@echo "make test-313  the same suite on Python 3.13 (azure-functions 2.x)"
 	@echo "make bench  benchmarks against naive baselines (see docs/benchmarks.md)"
 	@echo "make package  dist/functionapp.zip for zip deploy (PYTHON_VERSION=$(PYTHON_VERSION))"
 
@@ -17,6 +22,12 @@ setup:
 
 test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The same suite on Python 3.13 (azure-functions 2.x), in its own venv; CI runs both.
+test-313: setup
+	@test -n "$(PY313)" || { echo "test-313: no Python 3.13 on this machine"; exit 1; }
+	PYTHON=$(PY313) VENV=.venv313 scripts/setup.sh
+	.venv313/bin/python -m pytest $(PYTEST_ARGS) -p no:cacheprovider
 
 bench: setup
 	$(PY) -m bench

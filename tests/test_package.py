@@ -3,6 +3,7 @@ import json
 import subprocess
 import sys
 import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -81,6 +82,36 @@ def test_unpacked_package_imports_every_function_in_a_bare_interpreter(package, 
     for name, fn in report["functions"].items():
         assert fn["params"] == fn["inputs"], name
         assert fn["missing_settings"] == [], name
+
+
+def interpreter(version: str) -> str:
+    """A Python of ``version`` on this machine (the standard image has 3.11, 3.12 and 3.13)."""
+    import glob
+    import shutil
+
+    candidates = [*sorted(glob.glob(str(Path.home() / ".pyenv" / "versions" / f"{version}.*" / "bin" /
+                                        f"python{version}"))), shutil.which(f"python{version}")]
+    for found in filter(None, candidates):  # a pyenv shim without that version installed exits 127
+        if subprocess.run([found, "-c", "pass"], capture_output=True).returncode == 0:
+            return found
+    pytest.fail(f"Python {version} is missing: the package must be checked for it", pytrace=False)
+
+
+def test_the_package_for_python_3_12_imports_in_a_bare_3_12(tmp_path):
+    """3.11 and 3.13 are checked by the suite's two runs (make test, make test-313); 3.12 here."""
+    python312 = interpreter("3.12")
+    out = tmp_path / "functionapp-3.12.zip"
+    subprocess.run([sys.executable, str(ROOT / "scripts" / "package.py"), "--out", str(out), "--python-version", "3.12"],
+                   check=True, capture_output=True, timeout=600)
+    app = tmp_path / "wwwroot"
+    zipfile.ZipFile(out).extractall(app)
+    venv = tmp_path / "bare312"
+    subprocess.run([python312, "-m", "venv", "--without-pip", str(venv)], check=True)
+    done = subprocess.run([str(venv / "bin" / "python"), "-I", "-c", CHECK, str(app), json.dumps(sorted(SAMPLE))],
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(done.stdout)
+    assert len(report["functions"]) == 8 and all(not f["missing_settings"] for f in report["functions"].values())
 
 
 def test_workflows_pass_actionlint():
