@@ -96,12 +96,19 @@ def partition_ids(env: Mapping[str, str], *, timeout: float = 10.0) -> list[str]
     """The hub's partition ids (doctor's reachability check), within ``timeout`` seconds."""
     from azure.eventhub import EventHubProducerClient
 
+    from shared.azure_auth import eventhub_namespace
+
     connection = env.get("EVENTHUB_CONNECTION", "")
-    if "Endpoint=" not in connection:
-        raise ConfigError({"EVENTHUB_CONNECTION": "missing or not an Event Hubs connection string"})
-    register_secrets([connection, *connection_string_secrets(connection)])
-    client = EventHubProducerClient.from_connection_string(connection, eventhub_name=env.get("EVENTHUB_NAME") or None,
-                                                           retry_total=0)
+    identity = eventhub_namespace(env, "EVENTHUB_CONNECTION")
+    if "Endpoint=" in connection:
+        register_secrets([connection, *connection_string_secrets(connection)])
+        client = EventHubProducerClient.from_connection_string(
+            connection, eventhub_name=env.get("EVENTHUB_NAME") or None, retry_total=0)
+    elif identity is not None:
+        client = EventHubProducerClient(fully_qualified_namespace=identity[0], credential=identity[1],
+                                        eventhub_name=env.get("EVENTHUB_NAME", ""), retry_total=0)
+    else:
+        raise ConfigError({"EVENTHUB_CONNECTION": "missing: a connection string, or __fullyQualifiedNamespace"})
     result: list[Any] = []
     worker = threading.Thread(target=lambda: result.append(_try(client.get_partition_ids)), daemon=True)
     worker.start()

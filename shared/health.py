@@ -21,7 +21,7 @@ from shared.status import SourceStatus
 
 # The settings that say a function is in use here: none of them set -> not enabled.
 IN_USE = {"icecast_poller": ("ICECAST_SERVERS",), "matomo_live_poller": ("MATOMO_URL", "MATOMO_TOKEN"),
-          "eventhub_to_redis": ("EVENTHUB_CONNECTION", "EVENTHUB_NAME"),
+          "eventhub_to_redis": ("EVENTHUB_CONNECTION", "EVENTHUB_CONNECTION__fullyQualifiedNamespace", "EVENTHUB_NAME"),
           "store_downloads_fetcher": ("APPLE_KEY_ID", "APPLE_VENDOR_NUMBER", "GOOGLE_SERVICE_ACCOUNT_JSON")}
 DEFAULT_SCHEDULES = {"icecast_poller": "*/30 * * * * *", "matomo_live_poller": "0 * * * * *",
                      "store_downloads_fetcher": "0 30 16 * * *"}

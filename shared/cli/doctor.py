@@ -14,10 +14,7 @@ from typing import Any, Callable, Iterable, Mapping
 
 from shared.errors import ConfigError, FabrikError
 
-# The settings that say a function is in use here: none of them set -> not configured.
-IN_USE = {"icecast_poller": ("ICECAST_SERVERS",), "matomo_live_poller": ("MATOMO_URL", "MATOMO_TOKEN"),
-          "eventhub_to_redis": ("EVENTHUB_CONNECTION", "EVENTHUB_NAME"),
-          "store_downloads_fetcher": ("APPLE_KEY_ID", "APPLE_VENDOR_NUMBER", "GOOGLE_SERVICE_ACCOUNT_JSON")}
+from shared.health import IN_USE  # the settings that say a function is in use here
 
 
 @dataclass

@@ -89,3 +89,29 @@ def test_16_10_the_functions_own_group_is_refused_and_event_hubs_answer_is_said(
         read_range(env, partition="0", sequence=0, count=1, wait=2, client_factory=lambda *a, **k: Refusing())
     assert "Event Hubs answered: RuntimeError: New receiver" in str(failed.value)
     assert "fabrik-oncall" in str(failed.value)
+
+
+def test_the_identity_based_client_is_built_from_the_namespace_and_a_credential(monkeypatch):
+    """EVENTHUB_CONNECTION__fullyQualifiedNamespace, as the host reads it: the real SDK client is
+    built with the namespace and azure-identity's credential (no Event Hubs service here)."""
+    from azure.eventhub import EventHubConsumerClient
+
+    built = []
+    real_init = EventHubConsumerClient.__init__
+
+    def spy(self, *args, **kwargs):
+        built.append(kwargs)
+        real_init(self, *args, **kwargs)
+
+    monkeypatch.setattr(EventHubConsumerClient, "__init__", spy)
+    monkeypatch.setattr(EventHubConsumerClient, "receive_batch", lambda self, on_event_batch, on_error, **kw:
+                        on_error(None, RuntimeError("no Event Hubs here")))
+    env = {"EVENTHUB_CONNECTION__fullyQualifiedNamespace": "fabrik.servicebus.windows.net",
+           "EVENTHUB_CONNECTION__credential": "managedidentity", "EVENTHUB_NAME": "events"}
+    from shared.errors import RetriableError
+
+    with pytest.raises(RetriableError, match="no Event Hubs here"):
+        read_range(env, partition="0", sequence=1, count=1, wait=2)
+    assert built[0]["fully_qualified_namespace"] == "fabrik.servicebus.windows.net"
+    assert type(built[0]["credential"]).__name__ == "ManagedIdentityCredential"
+    assert built[0]["consumer_group"] == "fabrik-oncall" and built[0]["eventhub_name"] == "events"
