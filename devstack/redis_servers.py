@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from devstack.process import Server, find_binary, free_port
+from devstack.tls import TlsFiles
 
 
 def cluster_port() -> int:
@@ -29,10 +30,16 @@ def _is_free(port: int) -> bool:
 
 
 def redis_server(workdir: Path, *, port: int | None = None, cluster: bool = False,
-                 persistent: bool = False) -> Server:
-    """``persistent`` keeps data across stop/start (append-only file), as a managed Redis does."""
+                 persistent: bool = False, tls: "TlsFiles | None" = None) -> Server:
+    """``persistent`` keeps data across stop/start (append-only file), as a managed Redis does.
+    ``tls``: TLS only (no plain port), as Azure Managed Redis listens."""
     port = port or (cluster_port() if cluster else free_port())
-    argv = [find_binary("redis-server"), "--port", str(port), "--bind", "127.0.0.1",
+    listen = ["--port", str(port)] if tls is None else [
+        "--port", "0", "--tls-port", str(port), "--tls-cert-file", str(tls.cert), "--tls-key-file", str(tls.key),
+        "--tls-ca-cert-file", str(tls.ca), "--tls-auth-clients", "no"]
+    if tls is not None and cluster:
+        listen += ["--tls-cluster", "yes", "--tls-replication", "yes"]
+    argv = [find_binary("redis-server"), *listen, "--bind", "127.0.0.1",
             "--save", "", "--appendonly", "yes" if persistent else "no",
             "--dir", str(workdir), "--protected-mode", "no"]
     if cluster:
@@ -44,21 +51,25 @@ def redis_server(workdir: Path, *, port: int | None = None, cluster: bool = Fals
 class RedisCluster:
     """Three masters, no replicas, slots spread by ``redis-cli --cluster create``."""
 
-    def __init__(self, workdir: Path, *, nodes: int = 3):
-        self.workdir = workdir
+    def __init__(self, workdir: Path, *, nodes: int = 3, tls: TlsFiles | None = None):
+        self.workdir, self.tls = workdir, tls
         # persistent, so a restarted node comes back with its data, as a managed cluster node does
-        self.nodes = [redis_server(workdir / f"node{i}", cluster=True, persistent=True) for i in range(nodes)]
+        self.nodes = [redis_server(workdir / f"node{i}", cluster=True, persistent=True, tls=tls)
+                      for i in range(nodes)]
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.nodes[0].port}/0"
+        return f"{'rediss' if self.tls else 'redis'}://127.0.0.1:{self.nodes[0].port}/0"
+
+    def _cli(self) -> list[str]:
+        cli = [find_binary("redis-cli")]
+        return cli + ["--tls", "--cacert", str(self.tls.ca)] if self.tls else cli
 
     def start(self) -> "RedisCluster":
         try:
             for node in self.nodes:
                 node.start()
-            cli = find_binary("redis-cli")
-            subprocess.run([cli, "--cluster", "create", *(f"127.0.0.1:{n.port}" for n in self.nodes),
+            subprocess.run([*self._cli(), "--cluster", "create", *(f"127.0.0.1:{n.port}" for n in self.nodes),
                             "--cluster-replicas", "0", "--cluster-yes"],
                            check=True, capture_output=True, timeout=60)
             self.wait_ok()
@@ -68,10 +79,9 @@ class RedisCluster:
         return self
 
     def wait_ok(self, timeout: float = 30.0) -> None:
-        cli = find_binary("redis-cli")
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            states = [subprocess.run([cli, "-p", str(n.port), "cluster", "info"], capture_output=True,
+            states = [subprocess.run([*self._cli(), "-p", str(n.port), "cluster", "info"], capture_output=True,
                                      text=True, timeout=5).stdout for n in self.nodes if n.running]
             if states and all("cluster_state:ok" in s for s in states):
                 return
