@@ -82,3 +82,9 @@ def _make_credential(kind: str, client_id: str) -> Any:
     if kind == "managedidentity":
         return ManagedIdentityCredential(client_id=client_id or None)
     return DefaultAzureCredential(managed_identity_client_id=client_id or None, exclude_interactive_browser_credential=True)
+
+
+def forget_credentials() -> None:
+    """Drop cached credentials (the CLI between commands, tests between identity endpoints)."""
+    with _lock:
+        _credentials.clear()

@@ -100,3 +100,69 @@ def test_a_redis_url_with_a_password_and_entra_id_is_refused(base_env):
     with pytest.raises(ConfigError) as caught:
         load_store_settings({**base_env, "REDIS_CREDENTIAL": "password"})
     assert "REDIS_CREDENTIAL" in caught.value.problems
+
+
+@pytest.fixture
+def storage_identity(httpserver, monkeypatch):
+    """The identity endpoint again, for Blob Storage tokens (resource https://storage.azure.com)."""
+    from werkzeug import Response
+
+    from shared.azure_auth import forget_credentials
+
+    issued = []
+
+    def handler(request):
+        if request.headers.get("X-IDENTITY-HEADER") != HEADER:
+            return Response("{}", status=400, content_type="application/json")
+        now = int(time.time())
+        resource = request.args.get("resource")
+        token = jwt.encode({"oid": OID, "tid": TENANT, "iss": f"https://sts.windows.net/{TENANT}/", "aud": resource,
+                            "nbf": now - 5, "iat": now, "exp": now + 3600}, "stand-in-signing-key-0123456789abcdef",
+                           algorithm="HS256")
+        issued.append(resource)
+        return Response(json.dumps({"access_token": token, "expires_on": str(now + 3600), "resource": resource,
+                                    "token_type": "Bearer"}), content_type="application/json")
+
+    httpserver.expect_request("/msi/token").respond_with_handler(handler)
+    for name in ("IDENTITY_SERVER_THUMBPRINT", "MSI_ENDPOINT", "MSI_SECRET", "IMDS_ENDPOINT"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("IDENTITY_ENDPOINT", httpserver.url_for("/msi/token"))
+    monkeypatch.setenv("IDENTITY_HEADER", HEADER)
+    forget_credentials()
+    yield issued
+    forget_credentials()
+
+
+def test_dead_letters_reach_blob_storage_with_the_apps_identity_and_no_key(storage_identity, base_env, tmp_path,
+                                                                         monkeypatch):
+    """Azurite over HTTPS with OAuth, and an account key the app does not know: the app writes
+    with AzureWebJobsStorage__blobServiceUri + __credential=managedidentity alone."""
+    import base64
+    import os
+
+    from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
+    from azure.storage.blob import BlobServiceClient
+
+    from devstack.azurite import KEY, azurite
+    from devstack.tls import make_tls
+    from tests.conftest import _start
+
+    tls = make_tls(tmp_path / "tls")
+    secret_key = base64.b64encode(os.urandom(64)).decode()
+    server = _start(lambda: azurite(tmp_path / "azurite", oauth_tls=tls, account_key=secret_key).start())
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tls.ca))  # trust the throwaway CA (the SDK uses requests)
+    try:
+        url = f"https://127.0.0.1:{server.port}/devstoreaccount1"
+        env = {**base_env, "AzureWebJobsStorage__blobServiceUri": url, "AzureWebJobsStorage__credential": "managedidentity",
+               "DEADLETTER_CONTAINER": "dl-identity"}
+        report = eventhub_to_redis.run(batch([b"not json, from 198.51.100.31"]), env=env)
+        assert report.outcomes["partition:0"].counts["deadlettered"] == 1
+        assert storage_identity and all(r.startswith("https://storage.azure.com") for r in storage_identity)
+        admin = BlobServiceClient(url, credential={"account_name": "devstoreaccount1", "account_key": secret_key})
+        names = [b.name for b in admin.get_container_client("dl-identity").list_blobs()]
+        assert len(names) == 1 and names[0].startswith("eventhub_to_redis/")
+        known = BlobServiceClient(url, credential={"account_name": "devstoreaccount1", "account_key": KEY})
+        with pytest.raises((ClientAuthenticationError, HttpResponseError)):  # the well-known key does not work here
+            list(known.get_container_client("dl-identity").list_blobs())
+    finally:
+        server.stop()
