@@ -22,17 +22,46 @@ TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 HEADER = "identity-header-" + uuid.uuid4().hex
 
 
-@pytest.fixture
-def entra_redis(tmp_path):
-    from devstack.redis_servers import redis_server
+class _AllNodes:
+    """ACL commands to every node (ACLs are per node), reads through a cluster-aware client."""
 
-    server = redis_server(tmp_path / "redis").start()
-    admin = redis_lib.Redis(port=server.port, decode_responses=True)
-    admin.execute_command("ACL", "SETUSER", "admin", "on", ">admin-pw-123456", "~*", "&*", "+@all")
-    admin = redis_lib.Redis(port=server.port, username="admin", password="admin-pw-123456", decode_responses=True)
+    def __init__(self, ports, cluster):
+        self.nodes = [redis_lib.Redis(port=p, username="admin", password="admin-pw-123456", decode_responses=True)
+                      for p in ports]
+        self.reader = cluster or self.nodes[0]
+
+    def execute_command(self, *args):
+        return [node.execute_command(*args) for node in self.nodes][0]
+
+    def zcard(self, key):
+        return self.reader.zcard(key)
+
+
+@pytest.fixture(params=["single", "cluster"])
+def entra_redis(request, tmp_path):
+    from devstack.redis_servers import RedisCluster, redis_server
+
+    if request.param == "single":
+        servers, url = [redis_server(tmp_path / "redis").start()], None
+        stop = servers[0].stop
+    else:
+        cluster = RedisCluster(tmp_path / "cluster").start()
+        servers, stop = cluster.nodes, cluster.stop
+    ports = [s.port for s in servers]
+    for port in ports:
+        plain = redis_lib.Redis(port=port, decode_responses=True)
+        plain.execute_command("ACL", "SETUSER", "admin", "on", ">admin-pw-123456", "~*", "&*", "+@all")
+    reader = None
+    if request.param == "cluster":
+        from redis.cluster import RedisCluster as ClusterClient
+
+        reader = ClusterClient(host="127.0.0.1", port=ports[0], username="admin", password="admin-pw-123456",
+                               decode_responses=True)
+    admin = _AllNodes(ports, reader)
     admin.execute_command("ACL", "SETUSER", "default", "off")  # keys are disabled, as security baselines require
-    yield server, admin
-    server.stop()
+    url = f"redis://127.0.0.1:{ports[0]}/0"
+    yield url, admin, request.param == "cluster"
+    stop()
 
 
 @pytest.fixture
@@ -40,7 +69,7 @@ def identity_endpoint(httpserver, monkeypatch, entra_redis):
     """The App Service identity endpoint (api-version 2019-08-01), as azure-identity calls it."""
     from werkzeug import Response
 
-    _, admin = entra_redis
+    _, admin, _ = entra_redis
     issued = []
 
     def handler(request):
@@ -72,10 +101,13 @@ def test_the_collectors_write_with_rotating_entra_tokens_and_never_log_them(entr
     from devstack.azurite import connection_string
     from shared.redis_client import forget_clients
 
-    server, admin = entra_redis
-    env = {**base_env, "REDIS_URL": f"redis://127.0.0.1:{server.port}/0", "REDIS_CREDENTIAL": "managedidentity",
+    url, admin, cluster = entra_redis
+    env = {**base_env, "REDIS_URL": url, "REDIS_CREDENTIAL": "managedidentity", "REDIS_CLUSTER": str(cluster).lower(),
            "AzureWebJobsStorage": connection_string(azurite_server.port)}
     forget_clients()
+    from shared.azure_auth import forget_credentials
+
+    forget_credentials()  # a credential made for another test's identity endpoint
     with caplog.at_level(logging.DEBUG):
         for run in range(5):
             report = eventhub_to_redis.run(batch([{"tenant": "acme-fm", "type": "app.play", "time": iso(run)}],
