@@ -46,7 +46,10 @@ def test_icecast_over_200_mounts(base_env, tmp_path):
             list(pool.map(lambda i: ice.add_listener(mounts[i], user_agent="VLC/3.0.20 LibVLC/3.0.20",
                                                      address=f"127.0.{1 + i // 250}.{2 + i % 250}"), range(200)))
         tenants = {f"t{k}": {"icecast": {"mounts": mounts[k * 10:(k + 1) * 10]}} for k in range(20)}
-        env = {**base_env, "TENANTS": json.dumps(tenants),
+        # generous timeouts: this checks the counts of 200 mounts, not speed, on a CI machine that
+        # may be busy starting clusters for other tests at the same moment
+        env = {**base_env, "TENANTS": json.dumps(tenants), "ICECAST_READ_TIMEOUT_SECONDS": "20",
+               "ICECAST_RUN_DEADLINE_SECONDS": "60",
                "ICECAST_SERVERS": json.dumps([{"url": ice.url, "password": "hackme-admin"}])}
         ice.wait_for_listeners()
         report = icecast_poller.run(env=env)
