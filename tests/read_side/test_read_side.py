@@ -5,7 +5,6 @@ import json
 import shutil
 import subprocess
 import time
-from pathlib import Path
 
 import pytest
 import redis as redis_lib

@@ -7,7 +7,6 @@ import json
 import logging
 import re
 import time
-from pathlib import Path
 
 import pytest
 import redis
