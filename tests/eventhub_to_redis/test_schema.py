@@ -17,6 +17,9 @@ VALID = [
     {"type": "hls.listeners", "tenant": "acme-fm", "time": "2027-01-15T08:00:00+01:00", "listeners": 0, "node": "h1"},
     {"tenant": "acme-fm", "type": "app.play", "time": "2027-01-15T07:59:03.120Z", "station": {"id": 1}},
     {"tenant": "a", "type": "x:y-z_1", "time": "2027-01-15T07:00:00-05:00"},
+    # issue 13.8: the schema refused 5.0, the code accepted it; both accept it now (JSON Schema's integer)
+    {"type": "hls.listeners", "tenant": "acme-fm", "time": "2027-01-15T08:00:00Z", "listeners": 5.0},
+    {"tenant": "acme-fm", "type": "app.play", "time": "2027-01-15t08:00:00.5z"},
 ]
 INVALID = [
     {"type": "hls.listeners", "tenant": "acme-fm", "time": "2027-01-15T08:00:00Z", "listeners": "12"},
@@ -29,6 +32,16 @@ INVALID = [
     {"tenant": "acme-fm", "type": "app.play", "time": "tomorrow"},
     {"tenant": "acme-fm", "type": "app.play"},
     ["not", "an", "object"],
+    # issue 13.8: the code accepted these ISO 8601 forms, the schema did not; now neither does
+    {"tenant": "acme-fm", "type": "app.play", "time": "2027-01-15 08:00:00Z"},
+    {"tenant": "acme-fm", "type": "app.play", "time": "20270115T080000Z"},
+    {"tenant": "acme-fm", "type": "app.play", "time": "2027-W03-5T08:00:00Z"},
+    {"tenant": "acme-fm", "type": "app.play", "time": "2027-01-15T08Z"},
+    {"tenant": "acme-fm", "type": "app.play", "time": "2027-01-15T08:00:00+01:00:30"},
+    # issue 13.2: a final newline passed Python's $ in both
+    {"tenant": "acme-fm\n", "type": "app.play", "time": "2027-01-15T08:00:00Z"},
+    {"tenant": "acme-fm", "type": "app.play\n", "time": "2027-01-15T08:00:00Z"},
+    {"tenant": "acme-fm", "type": "app.play", "time": "2027-01-15T08:00:00Z\n"},
 ]
 
 
