@@ -1,13 +1,15 @@
 """The live side of Redis: samples and events in a rolling window (see docs/redis-schema.md).
 
-Every series and event log is a sorted set scored by time in epoch milliseconds, because it
-is the one Redis 6.0 type that gives all of: range reads by time, exact trimming by time
-(``ZREMRANGEBYSCORE``), late and out-of-order inserts, and idempotent re-writes (a member
-that is already there is not added again). Streams cannot take out-of-order ids, and
-``MINID`` trimming needs 6.2, which Azure Cache for Redis does not run.
+Every series (cut into time buckets, encoded compactly: ``shared.series_codec``) and event
+log is a sorted set scored by time in epoch milliseconds, because it is the one Redis 6.0
+type that gives all of: range reads by time, exact trimming by time (``ZREMRANGEBYSCORE``),
+late and out-of-order inserts, and idempotent re-writes (a member that is already there is
+not added again). Streams cannot take out-of-order ids, and ``MINID`` trimming needs 6.2,
+which Azure Cache for Redis does not run.
 
-A whole run or batch goes out as one pipeline: one round trip on a single Redis, one per
-node touched on a cluster, however many samples it carries.
+A whole run or batch goes out as one pipeline (HLS host sums included, by script:
+``shared.hls_host_sum``): one round trip on a single Redis, one per node touched on a
+cluster, however many samples it carries. Reads of a tenant are one pipeline too.
 """
 from __future__ import annotations
 
