@@ -5,6 +5,8 @@ host talks to it in FunctionRpc messages; here they are built as the host builds
 ``function.json`` (function load requests, then invocations: a timer, an Event Hub batch with
 ``cardinality: many`` and ``dataType: binary``, an HTTP request), so a binding or signature
 mismatch that calling ``main()`` directly cannot reveal fails here. Real Redis underneath.
+Collected on Python 3.13+ only (tests/conftest.py), the versions the library serves: in
+``make test-313``, where a missing library fails the run.
 """
 import asyncio
 import datetime as dt
@@ -17,8 +19,6 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.skipif(sys.version_info < (3, 13), reason="the v1 worker library serves Python 3.13+: "
-                                                                   "make test-313 runs this (CI runs both)")
 ROOT = Path(__file__).resolve().parents[2]
 
 
