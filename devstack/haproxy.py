@@ -35,8 +35,9 @@ class _Origin(BaseHTTPRequestHandler):
 
 
 class HAProxy:
-    def __init__(self, workdir: Path, *, httplog: bool = False):
-        """``httplog``: HAProxy's default HTTP log format instead of the snippet's log-format."""
+    def __init__(self, workdir: Path, *, httplog: bool = False, peers: bool = True):
+        """``httplog``: HAProxy's default HTTP log format instead of the snippet's log-format;
+        ``peers=False``: the table not shared with the local peer (a config without the snippet's peers lines)."""
         workdir.mkdir(parents=True, exist_ok=True)
         self.workdir = workdir
         self.port = free_port()
@@ -51,6 +52,8 @@ class HAProxy:
         text = text.replace("server origin 127.0.0.1:8081", f"server origin 127.0.0.1:{self.origin.server_port}")
         text = text.replace("\nbackend hls_listeners", DEFAULTS + "\nbackend hls_listeners", 1)
         text = text.replace("peer fabrik-local 127.0.0.1:10000", f"peer fabrik-local 127.0.0.1:{free_port()}")
+        if not peers:
+            text = text.replace(" peers fabrik_peers\n", "\n")
         config = workdir / "haproxy.cfg"
         config.write_text(text)
         # Master-worker mode, as systemd runs it: SIGUSR2 to the master is `systemctl reload`.

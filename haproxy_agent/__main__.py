@@ -65,6 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         config.eventhub_connection, config.eventhub_name, namespace=config.eventhub_namespace,
         credential_kind=config.eventhub_credential, client_id=config.eventhub_client_id)
     agent = Agent(config=config, sender=sender)
+    agent.check_reload_handover()
     if args.once:
         return 0 if agent.tick() is not None else 1
     stopping = []

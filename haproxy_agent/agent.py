@@ -67,6 +67,24 @@ class Agent:
         log.info("sent %d tenants, %d listeners", len(messages), sum(m["listeners"] for m in messages))
         return messages
 
+    def check_reload_handover(self) -> bool:
+        """Warn when a reload would empty the table, as the dashboard would otherwise show a dip per reload.
+
+        HAProxy hands a table to the new process on reload only through a peers section the table
+        is shared with (the snippet's local peer); ``show peers`` lists the tables that are.
+        """
+        try:
+            answer = self.query(self.config.socket, "show peers")
+        except AgentError as exc:
+            log.error("reading the peers section: %s", exc)
+            return False
+        if f" id={self.config.table} " in answer:
+            return True
+        log.warning("table %s is not shared with a peers section: every HAProxy reload empties it and listeners "
+                    "count from zero for up to one playlist refresh; add the snippet's localpeer and peers lines",
+                    self.config.table)
+        return False
+
     def run_forever(self, *, stop: Callable[[], bool] = lambda: False) -> None:
         next_tick = time.monotonic()
         while not stop():
