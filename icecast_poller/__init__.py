@@ -35,10 +35,10 @@ def run(timer: Any = None, *, env: Mapping[str, str] | None = None, session: Any
                                           pool_size=settings.max_parallel))
     results = poll_servers(settings.servers, session=session,
                            wants_mount=lambda m: settings.tenants.tenant_for_mount(m) is not None,
-                           hash_ip=settings.hasher.hash_ip, max_parallel=settings.max_parallel,
+                           ip_tokens=settings.hasher.ip_tokens, max_parallel=settings.max_parallel,
                            deadline=time.monotonic() + settings.deadline_seconds)
-    relay_ips = frozenset(settings.hasher.hash_ip(a) for s in settings.servers for a in s.relay_addresses)
-    result = aggregate(results, settings.tenants, time_ms=report.started_ms, relay_ip_hashes=relay_ips)
+    relay_ips = frozenset(settings.hasher.ip_tokens([a for s in settings.servers for a in s.relay_addresses]))
+    result = aggregate(results, settings.tenants, time_ms=report.started_ms, relay_ip_tokens=relay_ips)
     for r in results:
         source = f"server:{r.server.name}"
         if r.error:

@@ -36,7 +36,7 @@ class Aggregate:
 
 
 def aggregate(results: Iterable[ServerResult], tenants: Tenants, *, time_ms: int,
-              relay_ip_hashes: frozenset[str] = frozenset()) -> Aggregate:
+              relay_ip_tokens: frozenset[bytes] = frozenset()) -> Aggregate:
     """One rule for every count: a mount's figure is its listeners less the relays pulling it,
     and a tenant's ``listeners`` is the sum of its mounts' figures (own mounts and fallbacks
     only it declares), so ``mount:<m>`` values add up to ``listeners``."""
@@ -68,7 +68,7 @@ def aggregate(results: Iterable[ServerResult], tenants: Tenants, *, time_ms: int
             pattern = tenants.by_name[name].app_user_agent
             relays = 0
             for rec in result.listeners.get(mount.mount, ()):
-                if rec.user_agent.strip() in relay_agents or rec.ip_hash in relay_ip_hashes:
+                if rec.user_agent.strip() in relay_agents or rec.ip_token in relay_ip_tokens:
                     kind = "relay"
                 else:
                     kind = client_type(rec.user_agent, pattern)
@@ -76,8 +76,8 @@ def aggregate(results: Iterable[ServerResult], tenants: Tenants, *, time_ms: int
                     relays += 1
                     continue
                 tenant.clients[kind] += 1
-                if rec.ip_hash:
-                    tenant.ips.add(rec.ip_hash)
+                if rec.ip_token:
+                    tenant.ips.add(rec.ip_token)
                 if rec.connected_seconds is not None:
                     tenant.durations.append(rec.connected_seconds)
             tenant.relays += relays

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Sequence
 from urllib.parse import quote
 
 from icecast_poller.parse import ListenerRecord, ServerStats, parse_listclients, parse_stats
@@ -37,7 +37,7 @@ class ServerResult:
 
 
 def poll_servers(servers: Iterable[IcecastServer], *, session: Any, wants_mount: Callable[[str], bool],
-                 hash_ip: Callable[[str], str], max_parallel: int, deadline: float) -> list[ServerResult]:
+                 ip_tokens: Callable[[Sequence[str]], list[bytes]], max_parallel: int, deadline: float) -> list[ServerResult]:
     """Poll every server; never raises for a server's failure (it is in its ServerResult)."""
     results = {s.name: ServerResult(server=s) for s in servers}
     started = time.monotonic()
@@ -69,7 +69,7 @@ def poll_servers(servers: Iterable[IcecastServer], *, session: Any, wants_mount:
                     result.elapsed_ms = int((time.monotonic() - started) * 1000)
                     for m in value.mounts:
                         if m.has_source and wants_mount(m.mount):  # no source: nobody to list
-                            f = pool.submit(fetch_listclients, session, server, m.mount, hash_ip, deadline)
+                            f = pool.submit(fetch_listclients, session, server, m.mount, ip_tokens, deadline)
                             jobs[f] = (server, m.mount)
                             pending.add(f)
                 else:
@@ -95,12 +95,12 @@ def fetch_stats(session: Any, server: IcecastServer, deadline: float) -> ServerS
     return parse_stats(body, what=what)
 
 
-def fetch_listclients(session: Any, server: IcecastServer, mount: str, hash_ip: Callable[[str], str],
+def fetch_listclients(session: Any, server: IcecastServer, mount: str, ip_tokens: Callable[[Sequence[str]], list[bytes]],
                       deadline: float) -> list[ListenerRecord]:
     what = f"icecast {server.name} listclients {mount}"
     url = f"{server.url}/admin/listclients?mount={quote(mount, safe='/')}"
     body = _get(session, server, url, what, MAX_LISTCLIENTS_BYTES, deadline)
-    return parse_listclients(body, hash_ip=hash_ip, what=what)
+    return parse_listclients(body, ip_tokens=ip_tokens, what=what)
 
 
 def _get(session: Any, server: IcecastServer, url: str, what: str, max_bytes: int, deadline: float) -> bytes:

@@ -8,7 +8,8 @@ record's docstring as ``icestats/source/<name>``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, NamedTuple
+from functools import partial
+from typing import Callable, NamedTuple, Sequence
 
 from lxml import etree
 
@@ -45,15 +46,19 @@ class ServerStats:
 
 
 class ListenerRecord(NamedTuple):
-    """One ``<listener>`` of ``/admin/listclients``; the IP is already keyed-hashed.
+    """One ``<listener>`` of ``/admin/listclients``; the IP is already a keyed token.
 
     A NamedTuple rather than a frozen dataclass: tens of thousands are built per poll, and a
     tuple is built in C.
     """
 
-    ip_hash: str | None
+    ip_token: bytes | None  # IdentityHasher.ip_tokens: tells listeners apart within a run; never stored
     user_agent: str  # "" when the client sent none (Icecast writes "Unknown")
     connected_seconds: int | None  # <Connected>: seconds since the listener connected
+
+
+# ListenerRecord from a 3-tuple without NamedTuple's Python-level __new__ (a third of the cost).
+_new_record = partial(tuple.__new__, ListenerRecord)
 
 
 def _fields(*names: str) -> tuple[etree.XPath, ...]:
@@ -91,16 +96,17 @@ def parse_stats(data: bytes, *, what: str = "icecast /admin/stats") -> ServerSta
                        listeners=_count(text_of(top, "listeners")), mounts=tuple(mounts))
 
 
-def parse_listclients(data: bytes, *, hash_ip: Callable[[str], str],
+def parse_listclients(data: bytes, *, ip_tokens: Callable[[Sequence[str]], list[bytes]],
                       what: str = "icecast /admin/listclients") -> list[ListenerRecord]:
-    """Every listener of the document's source(s). ``hash_ip`` is applied as each IP is read,
-    so no raw address is kept in a record."""
+    """Every listener of the document's source(s). ``ip_tokens`` turns the IPs into keyed
+    tokens as they are read (all at once: one call per document), so no record holds a raw
+    address."""
     root = parse_xml(data, what=what, root="icestats")
     fast = _read_columns(root)
     if fast is not None:
         ips, agents, connected = fast
-        return list(map(ListenerRecord, map(hash_ip, ips), agents, connected))
-    out = []
+        return list(map(_new_record, zip(ip_tokens(ips), agents, connected)))
+    rows = []
     # Any other shape (a listener without one of the fields, mixed case, empty text): per element.
     for listener in root.iter("listener"):
         ip = agent = connected = None
@@ -115,12 +121,9 @@ def parse_listclients(data: bytes, *, hash_ip: Callable[[str], str],
                 agent = (child.text or "").strip()
             elif tag == "connected":
                 connected = (child.text or "").strip()
-        out.append(ListenerRecord(
-            ip_hash=hash_ip(ip) if ip else None,
-            user_agent="" if agent in (None, "Unknown") else agent,
-            connected_seconds=_count(connected),
-        ))
-    return out
+        rows.append((ip, "" if agent in (None, "Unknown") else agent, _count(connected)))
+    tokens = iter(ip_tokens([ip for ip, _, _ in rows if ip]))
+    return [ListenerRecord(next(tokens) if ip else None, agent, seconds) for ip, agent, seconds in rows]
 
 
 def _read_columns(root: etree._Element) -> tuple[list[str], list[str], list[int]] | None:
@@ -143,7 +146,7 @@ def _read_columns(root: etree._Element) -> tuple[list[str], list[str], list[int]
     if seconds and (min(seconds) < 0 or max(seconds) > MAX_PLAUSIBLE):
         return None
     if not all(ips):
-        return None  # hash_ip normalises (and strips) whatever is not a plain dotted quad
+        return None  # ip_tokens normalises (and strips) whatever is not a plain dotted quad
     agents = ["" if a == "Unknown" else a for a in map(str.strip, agents)]
     return ips, agents, seconds
 

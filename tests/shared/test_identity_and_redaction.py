@@ -69,3 +69,35 @@ def test_the_fast_keyed_hash_is_hmac_sha256():
             assert hasher.hash_ip(value) == expected
             assert hasher.hash(value, kind="device") == hmac.new(key, f"device\x00{value}".encode(),
                                                                   hashlib.sha256).hexdigest()[:32]
+
+
+def _addresses():
+    from hypothesis import strategies as st
+
+    quads = st.tuples(*[st.integers(0, 255)] * 4).map(lambda q: ".".join(map(str, q)))
+    odd = st.sampled_from(["::ffff:{}", " {} ", "{}\n9.9.9.9", "0{}", "{}%eth0"])
+    return st.one_of(quads, st.tuples(odd, quads).map(lambda t: t[0].format(t[1])), st.ip_addresses(v=6).map(str),
+                     st.text(max_size=20))
+
+
+def test_ip_tokens_tell_apart_exactly_what_hash_ip_tells_apart():
+    """The in-run tokens (icecast_poller's distinct listeners and relay matching) must count
+    like the stored hashes: equal exactly when hash_ip is equal, whatever a batch mixes."""
+    from hypothesis import given, settings, strategies as st
+
+    hasher, other = IdentityHasher(b"k" * 32), IdentityHasher(b"j" * 32)
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.lists(_addresses(), max_size=12))
+    def check(addresses):
+        tokens = hasher.ip_tokens(addresses)
+        assert len(tokens) == len(addresses)
+        assert tokens == [hasher.ip_tokens([a])[0] for a in addresses]  # a batch changes nothing
+        for i, a in enumerate(addresses):
+            for j, b in enumerate(addresses):
+                assert (tokens[i] == tokens[j]) == (hasher.hash_ip(a) == hasher.hash_ip(b))
+        if addresses:
+            assert other.ip_tokens(addresses)[0] != tokens[0]  # keyed
+            assert addresses[0].encode() not in tokens[0] or len(addresses[0]) < 4
+
+    check()
