@@ -3,10 +3,11 @@
 ``MEMORY USAGE`` summed over every key a series uses, divided by its samples. Four encodings
 are written side by side in the same Redis, so the ratios come from one run:
 
-* legacy: one sorted set per series, ``<time>|<metrics JSON>`` (the encoding before the upgrade);
+* legacy: one sorted set per series, ``<time>|<metrics JSON>`` (two releases ago);
 * positional: one sorted set, ``<time>|<schema>|v1,v2,…`` (names once, in a hash);
-* buckets (the app's): positional members in sorted sets per 30/10/60 minutes (``shared.series_codec``);
-* hash buckets: a hash per bucket, field = ms into the bucket, value = positional values.
+* sorted-set buckets: positional members in sorted sets per 30/10/60 minutes (the previous release);
+* hash buckets (the app's): a hash per bucket, field = ms into the bucket, value = positional
+  values, the schema once per bucket (``shared.series_codec``).
 """
 from __future__ import annotations
 
@@ -52,22 +53,23 @@ def run(redis_url: str) -> list[Row]:
         positional_key = f"{prefix}:positional:{{acme-fm}}:{series}"
         client.zadd(positional_key, {f"{x.time_ms}|{codec.schema_id(names)}|" +
                                      ",".join(str(x.metrics[k]) for k in names): x.time_ms for x in samples})
-        hash_keys = set()
+        zset_keys = set()
         for x in samples:
-            key = f"{prefix}:hash:{{acme-fm}}:{series}:{codec.bucket_of(x.time_ms, series)}"
-            hash_keys.add(key)
-            client.hset(key, str(x.time_ms % codec.bucket_ms(series)), ",".join(str(x.metrics[k]) for k in names))
+            key = f"{prefix}:zset:{{acme-fm}}:{series}:{codec.bucket_of(x.time_ms, series)}"
+            zset_keys.add(key)
+            client.zadd(key, {codec.encode(x.time_ms, x.metrics, series)[0]: x.time_ms})
         fields_key = f"{prefix}:live:{{acme-fm}}:{series}:fields"
         sizes = {"buckets": _usage(client, ours), "legacy": _usage(client, [legacy_key]),
                  "positional": _usage(client, [positional_key, fields_key]),
-                 "hash": _usage(client, [*hash_keys, fields_key])}
+                 "zset": _usage(client, [*zset_keys, fields_key])}
         per = {k: v / n for k, v in sizes.items()}
         encoding = client.object("encoding", next(k for k in ours if not k.endswith(":fields")))
         rows.append(Row("redis memory", f"{series}: 2 h at {every_ms // 1000} s ({n} samples, {len(names)} metrics), "
-                                        "bytes a sample", per["buckets"], per["legacy"], "bytes", "the encoding before "
+                                        "bytes a sample", per["buckets"], per["legacy"], "bytes", "the encoding of two releases ago "
                         "(one sorted set, JSON members)", higher_is_better=False,
                         note=f"per tenant {sizes['buckets']:,} bytes (before: {sizes['legacy']:,}); other options "
                              f"measured: positional members in one sorted set {per['positional']:.0f} B/sample, "
-                             f"hashes per bucket {per['hash']:.0f} B/sample; bucket encoding: {encoding}"))
-        client.delete(*ours, legacy_key, positional_key, *hash_keys)
+                             f"sorted sets per bucket (the previous release) {per['zset']:.0f} B/sample; "
+                             f"bucket encoding: {encoding}"))
+        client.delete(*ours, legacy_key, positional_key, *zset_keys)
     return rows

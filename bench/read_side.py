@@ -46,10 +46,9 @@ def run(redis_url: str) -> list[Row]:
             fields = client.hgetall(store.keys.live_fields("acme-fm", series))
             rows = []
             for bucket in codec.buckets_between(low, now + 3_600_000, series):
-                for member, score in client.zrangebyscore(store.keys.live_bucket("acme-fm", series, bucket),
-                                                          low, "+inf", withscores=True):
-                    rows.append(codec.decode(member, score, fields))
-            data[series] = [Sample("acme-fm", series, t, m) for t, m in sorted(r for r in rows if r)]
+                mapping = client.hgetall(store.keys.live_hash_bucket("acme-fm", series, bucket))
+                rows += codec.decode_bucket(bucket, series, mapping, fields, low=low, high=now + 3_600_000)
+            data[series] = [Sample("acme-fm", series, t, m) for t, m in sorted(rows)]
         got = _events("acme-fm", client.zrangebyscore(store.keys.events("acme-fm"), low, "+inf"))
         json.dumps(read_side.payload("acme-fm", data, got, since_ms=low, now_ms=now))  # the same answer
 

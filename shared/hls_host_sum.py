@@ -6,9 +6,9 @@ Each message records its host's count in the tenant's per-host log
 before that time, leaving out hosts older than the staleness limit (a host that stops
 reporting drops out). It depends only on counts up to that time, so a redelivered batch writes
 the same sums. A script, so the read and the write are one step inside the batch's one round
-trip; one call per tenant and batch, sent by its SHA (the text only when Redis does not know it
-yet: after a restart or a failover). All its keys carry the tenant's hash tag: cluster-safe.
-Redis 6.0 commands only.
+trip; one call per tenant and batch, run by ``shared.live_scripts.execute``. The sample goes
+into the series' hash bucket as ``shared.live_scripts.WRITE`` writes it. All its keys carry the
+tenant's hash tag: cluster-safe. Redis 6.0 commands only.
 """
 from __future__ import annotations
 
@@ -37,8 +37,14 @@ for i = 5, #ARGV, 6 do
       sum, n = sum + tonumber(c), n + 1
     end
   end
-  redis.call('ZREMRANGEBYSCORE', bucket, t, t)
-  redis.call('ZADD', bucket, t, ARGV[i + 3] .. '|' .. sid .. '|' .. n .. ',' .. sum)
+  local s = redis.call('HGET', bucket, 's')
+  if not s then
+    redis.call('HSET', bucket, 's', sid)
+    s = sid
+  end
+  local prefix = ''
+  if s ~= sid then prefix = sid .. '|' end
+  redis.call('HSET', bucket, ARGV[i + 3], prefix .. n .. ',' .. sum)
   redis.call('PEXPIRE', bucket, ttl)
   if t > newest then newest = t end
 end
@@ -62,7 +68,7 @@ def add_calls(pipe: Any, samples: Iterable[Any], keys: Any, *, now_ms: int, stal
         args: list[Any] = []
         for sample in sorted(group, key=lambda s: s.time_ms):  # each sees the hosts before it
             bucket = codec.bucket_of(sample.time_ms, series)
-            key = keys.live_bucket(tenant, series, bucket)
+            key = keys.live_hash_bucket(tenant, series, bucket)
             if key not in buckets:
                 buckets.append(key)
             args += [sample.host, sample.time_ms, int(sample.metrics.get("listeners", 0)),
@@ -71,18 +77,3 @@ def add_calls(pipe: Any, samples: Iterable[Any], keys: Any, *, now_ms: int, stal
         pipe.execute_command("EVALSHA", SHA, 2 + len(buckets), keys.hls_hosts(tenant), keys.live_fields(tenant, series),
                              *buckets, stale_ms, window_ms, sid, json.dumps(NAMES, separators=(",", ":")), *args)
 
-
-def execute(fill: Callable[[Any], None], client: Any) -> list[Any]:
-    """Fill a pipeline with ``fill`` and run it; when Redis does not know the script yet (a
-    restart, a failover, a new node), load it and run the same writes again: each is idempotent."""
-    from redis.exceptions import NoScriptError
-
-    pipe = client.pipeline(transaction=False)
-    fill(pipe)
-    try:
-        return pipe.execute()
-    except NoScriptError:
-        client.script_load(SCRIPT)
-    again = client.pipeline(transaction=False)
-    fill(again)
-    return again.execute()

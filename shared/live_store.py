@@ -1,11 +1,11 @@
 """The live side of Redis: samples and events in a rolling window (see docs/redis-schema.md).
 
-Every series (cut into time buckets, encoded compactly: ``shared.series_codec``) and event
-log is a sorted set scored by time in epoch milliseconds, because it is the one Redis 6.0
-type that gives all of: range reads by time, exact trimming by time (``ZREMRANGEBYSCORE``),
-late and out-of-order inserts, and idempotent re-writes (a member that is already there is
-not added again). Streams cannot take out-of-order ids, and ``MINID`` trimming needs 6.2,
-which Azure Cache for Redis does not run.
+A series is cut into time buckets, one small hash each, a field per millisecond
+(``shared.series_codec``, written by ``shared.live_scripts``): the fewest bytes a sample that
+still give range reads, exact trimming, late and out-of-order inserts and idempotent rewrites.
+An event log is a sorted set scored by time in epoch milliseconds, the one Redis 6.0 type that
+gives all of those for members of any size: streams cannot take out-of-order ids, and
+``MINID`` trimming needs 6.2, which Azure Cache for Redis does not run.
 
 A whole run or batch goes out as one pipeline (HLS host sums included, by script:
 ``shared.hls_host_sum``): one round trip on a single Redis, one per node touched on a
@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
-from shared import hls_host_sum as host_sum, series_codec as codec
+from shared import hls_host_sum as host_sum, live_scripts, series_codec as codec
 from shared.settings import StoreSettings
 
 if TYPE_CHECKING:
@@ -71,7 +71,11 @@ class Keys:
         return f"{self.prefix}:live:{{{tenant}}}:{series}"
 
     def live_bucket(self, tenant: str, series: str, bucket: int) -> str:
+        """The previous release's sorted-set bucket: read for one window after an upgrade, never written."""
         return f"{self.prefix}:live:{{{tenant}}}:{series}:{bucket}"
+
+    def live_hash_bucket(self, tenant: str, series: str, bucket: int) -> str:
+        return f"{self.prefix}:live:{{{tenant}}}:{series}:h:{bucket}"
 
     def live_fields(self, tenant: str, series: str) -> str:
         return f"{self.prefix}:live:{{{tenant}}}:{series}:fields"
@@ -126,7 +130,7 @@ class LiveStore:
         now_ms = int(self.clock() * 1000)
         cutoff = now_ms - self.window_ms
         # Grouped per key, so a batch is a few commands per tenant, not several per item.
-        sample_members: dict[str, dict[int, str]] = {}
+        sample_values: dict[str, dict[int, tuple[str, str]]] = {}  # bucket -> ms into it -> (schema id, values)
         expiry: dict[str, int] = {}
         fields: dict[str, dict[str, str]] = {}
         series_touched: set[tuple[str, str]] = set()
@@ -142,9 +146,10 @@ class LiveStore:
                 per_host.append(sample)
                 continue
             bucket = codec.bucket_of(sample.time_ms, sample.series)
-            key = self.keys.live_bucket(sample.tenant, sample.series, bucket)
-            member, sid, names = codec.encode(sample.time_ms, sample.metrics, sample.series)
-            sample_members.setdefault(key, {})[sample.time_ms] = member  # last one wins
+            key = self.keys.live_hash_bucket(sample.tenant, sample.series, bucket)
+            sid, names, values = codec.encode_values(sample.metrics)
+            offset = sample.time_ms % codec.bucket_ms(sample.series)
+            sample_values.setdefault(key, {})[offset] = (sid, values)  # last one wins
             expiry[key] = self._bucket_ttl(bucket, sample.series, now_ms)
             fields.setdefault(self.keys.live_fields(sample.tenant, sample.series), {})[sid] = names
         for event in events:
@@ -154,11 +159,12 @@ class LiveStore:
             event_members.setdefault(self.keys.events(event.tenant), {})[event_member(event)] = event.time_ms
 
         def fill(pipe: Any) -> None:
-            for key, by_time in sample_members.items():
-                for time_ms in by_time:  # a sample replaces whatever the series held at that instant
-                    pipe.zremrangebyscore(key, time_ms, time_ms)
-                pipe.zadd(key, {member: time_ms for time_ms, member in by_time.items()})
-                pipe.pexpire(key, expiry[key])
+            for key, by_offset in sample_values.items():  # a sample replaces whatever its millisecond held
+                by_schema: dict[str, list[tuple[int, str]]] = {}
+                for offset, (sid, values) in by_offset.items():
+                    by_schema.setdefault(sid, []).append((offset, values))
+                for sid, pairs in by_schema.items():
+                    live_scripts.add_write(pipe, key, sid=sid, ttl_ms=expiry[key], values=pairs)
             for key, mapping in fields.items():
                 pipe.hset(key, mapping=mapping)
                 pipe.pexpire(key, self.window_ms)
@@ -169,18 +175,19 @@ class LiveStore:
             # Exact trimming: buckets wholly older than the window have expired; the one the cutoff
             # falls in loses its older samples here.
             for tenant, series in sorted(series_touched):
-                pipe.zremrangebyscore(self.keys.live_bucket(tenant, series, codec.bucket_of(cutoff, series)), "-inf",
-                                      f"({cutoff}")
+                edge = codec.bucket_of(cutoff, series)
+                live_scripts.add_write(pipe, self.keys.live_hash_bucket(tenant, series, edge), sid="", ttl_ms=0,
+                                       cutoff=cutoff - edge * codec.bucket_ms(series))
             for key in sorted(event_members):
                 pipe.zremrangebyscore(key, "-inf", f"({cutoff}")
                 pipe.pexpire(key, self.window_ms)
             if report is not None:
                 pipe.hset(self.keys.status(report.function), mapping=report.status_fields())
 
-        n_samples = sum(len(v) for v in sample_members.values()) + len(per_host)
+        n_samples = sum(len(v) for v in sample_values.values()) + len(per_host)
         n_events = sum(len(v) for v in event_members.values())
         if series_touched or event_members or report is not None:
-            self._call(lambda: host_sum.execute(fill, self.redis))
+            self._call(lambda: live_scripts.execute(fill, self.redis, (live_scripts.WRITE, host_sum.SCRIPT)))
         return WriteResult(samples=n_samples, events=n_events, too_old=too_old)
 
     def _bucket_ttl(self, bucket: int, series: str, now_ms: int) -> int:
@@ -194,7 +201,7 @@ class LiveStore:
 
     def read_many(self, tenant: str, series: Iterable[str], *, since_ms: int | None = None,
                   until_ms: int | None = None) -> dict[str, list[Sample]]:
-        """Several series of one tenant in one round trip, in both encodings (docs/redis-schema.md)."""
+        """Several series of one tenant in one round trip, in every encoding (docs/redis-schema.md)."""
         return self.read_tenant(tenant, series, since_ms=since_ms, until_ms=until_ms)[0]
 
     def read_tenant(self, tenant: str, series: Iterable[str], *, since_ms: int | None = None,
@@ -208,19 +215,26 @@ class LiveStore:
         for name in series:
             buckets = codec.buckets_between(low, high, name)
             for bucket in buckets:
+                pipe.hgetall(self.keys.live_hash_bucket(tenant, name, bucket))
                 pipe.zrangebyscore(self.keys.live_bucket(tenant, name, bucket), low, high, withscores=True)
             pipe.hgetall(self.keys.live_fields(tenant, name))
             pipe.zrangebyscore(self.keys.live(tenant, name), low, high)
-            plan.append((name, len(buckets)))
+            plan.append((name, buckets))
         if events:
             pipe.zrangebyscore(self.keys.events(tenant), low, high)
         answers = iter(self._execute(pipe)) if plan or events else iter(())
         out: dict[str, list[Sample]] = {}
-        for name, n_buckets in plan:
-            compact = [next(answers) for _ in range(n_buckets)]
+        for name, buckets in plan:
+            hashes, sorted_sets = [], []
+            for _ in buckets:
+                hashes.append(next(answers) or {})
+                sorted_sets.append(next(answers))
             fields, legacy = next(answers) or {}, next(answers)
+            # Oldest encoding first: at one time the newest encoding's row wins.
             rows = [codec.decode_legacy(m) for m in legacy]
-            rows += [codec.decode(m, score, fields) for bucket in compact for m, score in bucket]
+            rows += [codec.decode(m, score, fields) for bucket in sorted_sets for m, score in bucket]
+            rows += [row for bucket, mapping in zip(buckets, hashes)
+                     for row in codec.decode_bucket(bucket, name, mapping, fields, low=low, high=high)]
             out[name] = [Sample(tenant=tenant, series=name, time_ms=t, metrics=metrics)
                          for t, metrics in codec.merge(r for r in rows if r is not None)]
         return out, (_events(tenant, next(answers)) if events else [])
@@ -237,7 +251,8 @@ class LiveStore:
         pipe = self.redis.pipeline(transaction=False)
         for series in SERIES:
             buckets = codec.buckets_between(now - self.window_ms, now + FUTURE_MS, series)
-            pipe.exists(self.keys.live(tenant, series), *(self.keys.live_bucket(tenant, series, b) for b in buckets))
+            pipe.exists(self.keys.live(tenant, series), *(self.keys.live_bucket(tenant, series, b) for b in buckets),
+                        *(self.keys.live_hash_bucket(tenant, series, b) for b in buckets))
         found = self._execute(pipe)
         return [series for series, present in zip(SERIES, found) if present]
 

@@ -1,4 +1,4 @@
-"""The compact encoding of live series (docs/redis-schema.md, "Samples"), and the one before it.
+"""The compact encoding of live series (docs/redis-schema.md, "Samples"), and the two before it.
 
 Why this shape: Redis memory is what the app costs. A sample used to be one member of one
 sorted set per series, ``<time>|{"listeners":4,"mount:/a.mp3":3,...}``: every member repeated
@@ -6,18 +6,21 @@ every metric name, and 240 members (two hours at 30 s) leave Redis's compact enc
 (``zset-max-ziplist-entries``/``-listpack-entries`` 128, ``-value`` 64 bytes), costing ~345
 bytes a sample. Now:
 
-* a series is cut into **buckets**, one sorted set each
-  (``fabrik:live:{tenant}:<series>:<bucket>``, bucket = time ms // bucket length: 30 min for
-  icecast, 10 min for hls, 60 min for matomo): about 60 samples a bucket, so each stays in
-  the compact encoding;
-* a member is ``<ms into the bucket>|<schema id>|<v1>,<v2>,…``: positional whole numbers;
-* the metric names of each schema id are kept once, in ``fabrik:live:{tenant}:<series>:fields``
-  (hash: schema id -> JSON list of names). The id is derived from the names, so writers agree
-  on it without coordination.
+* a series is cut into **buckets**, one hash each (``fabrik:live:{tenant}:<series>:h:<bucket>``,
+  bucket = time ms // bucket length: 30 min for icecast, 10 min for hls, 60 min for matomo):
+  about 60 samples a bucket, so each stays in the compact encoding;
+* a field is the sample's **ms into the bucket** (a whole number: Redis stores it in 1-4 bytes,
+  where a sorted set's score costs 9), its value the **positional** whole numbers
+  ``<v1>,<v2>,…``;
+* the metric names are kept once, in ``fabrik:live:{tenant}:<series>:fields`` (hash: schema id
+  -> JSON list of names); the id is derived from the names, so writers agree on it without
+  coordination. The bucket's field ``s`` names the schema of its values; a value of another
+  schema (the metrics changed inside the bucket) carries its own: ``<schema id>|<values>``.
+  Only the write script knows a bucket's ``s``, so writes go through ``shared.live_scripts``.
 
-The score is still the sample's time in epoch ms: time ranges, exact trimming
-(``ZREMRANGEBYSCORE``), late and out-of-order samples and idempotent rewrites work as before,
-with Redis 6.0 commands only. Pure: no I/O here.
+The time is ``bucket × length + field``: ranges, exact trimming (the script drops the fields
+below the window), late and out-of-order samples and idempotent rewrites (a field per
+millisecond) all hold. Pure: no I/O here.
 """
 from __future__ import annotations
 
@@ -48,8 +51,55 @@ def schema_id(names: Sequence[str]) -> str:
     return hashlib.sha256("\x00".join(names).encode("utf-8")).hexdigest()[:6]
 
 
+def encode_values(metrics: Mapping[str, int]) -> tuple[str, str, str]:
+    """``(schema id, names as JSON, values)`` of one sample; names in sorted order."""
+    names = sorted(metrics)
+    return schema_id(names), json.dumps(names, separators=(",", ":")), ",".join(str(int(metrics[n])) for n in names)
+
+
+def decode_bucket(bucket: int, series: str, mapping: Mapping[str, str], fields: Mapping[str, str], *,
+                  low: int, high: int) -> list[tuple[int, dict[str, int]]]:
+    """The samples of one hash bucket between ``low`` and ``high`` (ms, inclusive); a value
+    whose schema is unknown, or a field that is not a whole number, is skipped."""
+    base = bucket * bucket_ms(series)
+    default = mapping.get("s")
+    names_of: dict[str, list[str] | None] = {}
+    out = []
+    for field, value in mapping.items():
+        if field == "s":
+            continue
+        try:
+            time_ms = base + int(field)
+        except ValueError:
+            continue
+        if not low <= time_ms <= high:
+            continue
+        sid, sep, values = value.partition("|")
+        if not sep:
+            sid, values = default or "", value
+        if sid not in names_of:
+            names_of[sid] = _names(fields.get(sid))
+        names = names_of[sid]
+        try:
+            numbers = [int(v) for v in values.split(",")] if values else []
+        except ValueError:
+            continue
+        if names is not None and len(names) == len(numbers):
+            out.append((time_ms, dict(zip(names, numbers))))
+    return out
+
+
+def _names(names_json: str | None) -> list[str] | None:
+    try:
+        names = json.loads(names_json) if names_json is not None else None
+    except ValueError:
+        return None
+    return names if isinstance(names, list) else None
+
+
 def encode(time_ms: int, metrics: Mapping[str, int], series: str = "") -> tuple[str, str, str]:
-    """``(member, schema id, names as JSON)`` for one sample; names in sorted order."""
+    """The previous release's sorted-set member: ``(member, schema id, names as JSON)``. Read,
+    no longer written by the app; tests and benchmarks write it."""
     names = sorted(metrics)
     sid = schema_id(names)
     values = ",".join(str(int(metrics[n])) for n in names)
@@ -57,7 +107,8 @@ def encode(time_ms: int, metrics: Mapping[str, int], series: str = "") -> tuple[
 
 
 def decode(member: str, score: float, fields: Mapping[str, str]) -> tuple[int, dict[str, int]] | None:
-    """``(time ms, metrics)`` of one member, or None when it cannot be read (unknown schema)."""
+    """``(time ms, metrics)`` of one member of the previous release's sorted-set buckets, or
+    None when it cannot be read (unknown schema)."""
     _, _, rest = member.partition("|")
     sid, _, values = rest.partition("|")
     names_json = fields.get(sid)
@@ -84,8 +135,8 @@ def decode_legacy(member: str) -> tuple[int, dict[str, int]] | None:
 
 
 def merge(rows: Iterable[tuple[int, dict[str, int]]]) -> list[tuple[int, dict[str, int]]]:
-    """Rows of both encodings, oldest first; for one time the compact encoding's row wins
-    (it was written after the upgrade)."""
+    """Rows of every encoding, oldest encoding first, into one row per time, oldest first: for
+    one time the later row (the newer encoding, written after the upgrade) wins."""
     by_time: dict[int, dict[str, int]] = {}
     for time_ms, metrics in rows:
         by_time[time_ms] = metrics

@@ -1,0 +1,69 @@
+"""The live store's Lua scripts, and running a pipeline that calls them.
+
+Why scripts: a sample in a hash bucket (``shared.series_codec``) carries no schema id when it
+has its bucket's schema, and only Redis knows a bucket's schema at write time; exact trimming
+of a hash (its fields are not ordered) is a loop over its fields. A script does either inside
+the batch's one round trip. Sent by SHA; the text only when Redis does not know it yet (after a
+restart, a failover, on a new node). Every script takes its keys as KEYS (one tenant's hash
+tag): cluster-safe. Redis 6.0 commands only.
+"""
+from __future__ import annotations
+
+import hashlib
+from typing import Any, Callable, Iterable, Sequence
+
+# KEYS[1]: a hash bucket. ARGV: schema id, ttl ms, cutoff (fields below it are dropped; -1:
+# none), then pairs of (ms into the bucket, values). Field "s" holds the bucket's schema id,
+# set by its first write; a value of another schema is written as "<schema id>|<values>".
+WRITE = """
+local key, sid, cutoff = KEYS[1], ARGV[1], tonumber(ARGV[3])
+if cutoff >= 0 then
+  for _, f in ipairs(redis.call('HKEYS', key)) do
+    local offset = tonumber(f)
+    if offset and offset < cutoff then redis.call('HDEL', key, f) end
+  end
+end
+if #ARGV > 3 then
+  local s = redis.call('HGET', key, 's')
+  if not s then
+    redis.call('HSET', key, 's', sid)
+    s = sid
+  end
+  local prefix = ''
+  if s ~= sid then prefix = sid .. '|' end
+  for i = 4, #ARGV, 2 do
+    redis.call('HSET', key, ARGV[i], prefix .. ARGV[i + 1])
+  end
+  redis.call('PEXPIRE', key, ARGV[2])
+end
+return 1
+"""
+WRITE_SHA = hashlib.sha1(WRITE.encode()).hexdigest()
+
+
+def add_write(pipe: Any, key: str, *, sid: str, ttl_ms: int, values: Iterable[tuple[int, str]] = (),
+              cutoff: int = -1) -> None:
+    """Write ``(ms into the bucket, values)`` pairs of one schema to one bucket; with ``cutoff``,
+    first drop the bucket's samples before that offset (the bucket the window starts in)."""
+    args: list[Any] = [sid, ttl_ms, cutoff]
+    for offset, text in values:
+        args += [offset, text]
+    # execute_command: redis-py's cluster pipeline has no evalsha(), but routes EVALSHA by its keys
+    pipe.execute_command("EVALSHA", WRITE_SHA, 1, key, *args)
+
+
+def execute(fill: Callable[[Any], None], client: Any, scripts: Sequence[str]) -> list[Any]:
+    """Fill a pipeline with ``fill`` and run it; when Redis does not know a script, load
+    ``scripts`` and run the same writes again: each is idempotent."""
+    from redis.exceptions import NoScriptError
+
+    pipe = client.pipeline(transaction=False)
+    fill(pipe)
+    try:
+        return pipe.execute()
+    except NoScriptError:
+        for script in scripts:
+            client.script_load(script)
+    again = client.pipeline(transaction=False)
+    fill(again)
+    return again.execute()
