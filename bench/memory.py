@@ -72,4 +72,37 @@ def run(redis_url: str) -> list[Row]:
                              f"sorted sets per bucket (the previous release) {per['zset']:.0f} B/sample; "
                              f"bucket encoding: {encoding}"))
         client.delete(*ours, legacy_key, positional_key, *zset_keys)
+    rows.append(_hls_from_hosts(client, redis_url, now))
     return rows
+
+
+def _hls_from_hosts(client: redis.Redis, redis_url: str, now: int) -> Row:
+    """HLS as the agents send it: two HAProxy hosts every 10 s. What the tenant's hls costs then
+    is the series plus the per-host log its sums are made from."""
+    from shared import series_codec as codec
+    from shared.live_store import LiveStore, Sample
+    from shared.settings import load_store_settings
+
+    prefix = f"m{uuid.uuid4().hex[:8]}"
+    store = LiveStore(client, settings=load_store_settings({"REDIS_URL": redis_url, "REDIS_KEY_PREFIX": prefix}))
+    messages = [Sample("acme-fm", "hls", now - i * 10_000 - 4_000 * h, {"listeners": 2000 + i}, host=f"edge-{h + 1}")
+                for i in range(719, -1, -1) for h in range(2)]
+    for i in range(0, len(messages), 100):  # in Event Hub batches
+        store.write(samples=messages[i:i + 100])
+    ours = client.keys(f"{prefix}:*")
+    # The previous release: the log in one sorted set, the sums in sorted-set buckets.
+    old_log = f"{prefix}:old-hosts:{{acme-fm}}"
+    client.zadd(old_log, {f"{m.host}|{m.time_ms}|{m.metrics['listeners']}": m.time_ms for m in messages})
+    old_buckets = set()
+    for x in store.read_series("acme-fm", "hls", since_ms=0):
+        key = f"{prefix}:old:{{acme-fm}}:hls:{codec.bucket_of(x.time_ms, 'hls')}"
+        old_buckets.add(key)
+        client.zadd(key, {codec.encode(x.time_ms, x.metrics, "hls")[0]: x.time_ms})
+    fields = f"{prefix}:live:{{acme-fm}}:hls:fields"
+    size, before = _usage(client, ours), _usage(client, [old_log, *old_buckets, fields])
+    client.delete(*ours, old_log, *old_buckets)
+    n = len(messages)
+    return Row("redis memory", f"hls from 2 HAProxy hosts, 2 h at 10 s each ({n} messages): series + per-host "
+                               "log, bytes a message", size / n, before / n, "bytes",
+               "the previous release (log in one sorted set, sums in sorted-set buckets)", higher_is_better=False,
+               note=f"per tenant {size:,} bytes (before: {before:,})")

@@ -87,8 +87,13 @@ class Keys:
         return f"{self.prefix}:status:{function}"
 
     def hls_hosts(self, tenant: str) -> str:
-        """Sorted set of ``<host>|<time ms>|<count>`` by time: each HAProxy host's counts (same slot as the series)."""
+        """The previous release's log of each HAProxy host's counts (sorted set of ``<host>|<time ms>|<count>``
+        by time): read for one window after an upgrade, never written."""
         return f"{self.prefix}:hls-hosts:{{{tenant}}}"
+
+    def hls_host_log(self, tenant: str, bucket: int) -> str:
+        """Each HAProxy host's counts, one hash per 5 minutes (``shared.hls_host_sum``; same slot as the series)."""
+        return f"{self.prefix}:hls-hosts:{{{tenant}}}:{bucket}"
 
 
 def legacy_sample_member(sample: Sample) -> str:

@@ -242,3 +242,51 @@ def test_host_sums_survive_a_redis_that_forgot_the_script(base_env):
                     events=[Event("acme-fm", "play", NOW_MS, "0", 7, "{}")])
     assert [x.metrics for x in store.read_series("acme-fm", "hls")] == [{"hosts": 2, "listeners": 7}] * 2
     assert len(store.read_events("acme-fm")) == 1
+
+
+def _sums_model(messages, stale_ms):
+    """The hls sample at each message's time: Σ over hosts of each one's latest count in [t - stale, t]."""
+    out = {}
+    for _, t, _ in messages:
+        latest = {}
+        for host, when, count in messages:
+            if t - stale_ms <= when <= t and (host not in latest or when > latest[host][0]):
+                latest[host] = (when, count)
+        out[t] = {"hosts": len(latest), "listeners": sum(c for _, c in latest.values())}
+    return sorted(out.items())
+
+
+def test_host_sums_follow_the_model_and_a_redelivered_batch_changes_nothing(base_env):
+    from hypothesis import given, settings, strategies as st
+
+    store = make_store(base_env)
+    tenants = iter(range(10**6))
+    message = st.tuples(st.sampled_from(["edge-1", "edge-2", "edge-3"]), st.integers(0, 700).map(lambda k: k * 7_000),
+                        st.integers(0, 5000))
+
+    @settings(max_examples=40, deadline=None)
+    @given(st.lists(message, min_size=1, max_size=25, unique_by=lambda m: m[1]), st.data())
+    def check(messages, data):
+        tenant = f"hosts-{next(tenants)}"
+        messages = sorted(((h, NOW_MS - 7_100_000 + t, c) for h, t, c in messages), key=lambda m: m[1])
+        cuts = sorted(data.draw(st.sets(st.integers(1, len(messages)), max_size=4)))
+        batches = [messages[a:b] for a, b in zip([0, *cuts], [*cuts, len(messages)]) if messages[a:b]]
+        for batch in batches:
+            for _ in range(data.draw(st.integers(1, 2))):  # delivered once, or redelivered
+                store.write(samples=[Sample(tenant, "hls", t, {"listeners": c}, host=h) for h, t, c in batch])
+        got = [(x.time_ms, dict(x.metrics)) for x in store.read_series(tenant, "hls")]
+        assert got == _sums_model(messages, 30_000)
+
+    check()
+
+
+def test_host_counts_written_before_the_upgrade_still_count(base_env, key_prefix):
+    """The previous release kept each host's counts in one sorted set; a host that reported
+    just before the upgrade stays in the sum until it is stale."""
+    store = make_store(base_env)
+    store.redis.zadd(store.keys.hls_hosts("acme-fm"), {f"edge-2|{NOW_MS - 5_000}|40": NOW_MS - 5_000})
+    store.write(samples=[Sample("acme-fm", "hls", NOW_MS, {"listeners": 2}, host="edge-1")])
+    assert [dict(x.metrics) for x in store.read_series("acme-fm", "hls")] == [{"hosts": 2, "listeners": 42}]
+    logs = store.redis.keys(f"{key_prefix}:hls-hosts:{{acme-fm}}:*")
+    assert logs == [f"{key_prefix}:hls-hosts:{{acme-fm}}:{NOW_MS // 300_000}"]
+    assert store.redis.type(logs[0]) == "hash"
