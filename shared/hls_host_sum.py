@@ -21,6 +21,7 @@ import json
 from typing import Any, Callable, Iterable
 
 from shared import series_codec as codec
+from shared.live_scripts import SCHEMA_PREFIX
 
 LOG_BUCKET_MS = 300_000  # 5 minutes: four hosts at 10 s stay within the compact encoding's 128 entries
 
@@ -28,7 +29,7 @@ LOG_BUCKET_MS = 300_000  # 5 minutes: four hosts at 10 s stay within the compact
 # series buckets. ARGV: stale ms, window ms, schema id, names, log bucket length, first log
 # bucket, then per sample (in time order): host, time, count, series bucket (KEYS index), ms
 # into it, its ttl, log ttl.
-SCRIPT = """
+SCRIPT = SCHEMA_PREFIX + """
 local old, fields = KEYS[1], KEYS[2]
 local stale, window, sid, names = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3], ARGV[4]
 local log_ms, first = tonumber(ARGV[5]), tonumber(ARGV[6])
@@ -63,14 +64,7 @@ for i = 7, #ARGV, 7 do
   for _, v in pairs(latest) do
     sum, n = sum + v[2], n + 1
   end
-  local s = redis.call('HGET', bucket, 's')
-  if not s then
-    redis.call('HSET', bucket, 's', sid)
-    s = sid
-  end
-  local prefix = ''
-  if s ~= sid then prefix = sid .. '|' end
-  redis.call('HSET', bucket, offset, prefix .. n .. ',' .. sum)
+  redis.call('HSET', bucket, offset, schema_prefix(bucket, sid) .. n .. ',' .. sum)
   redis.call('PEXPIRE', bucket, ttl)
 end
 return 1

@@ -15,7 +15,21 @@ from typing import Any, Callable, Iterable, Sequence
 # KEYS[1]: a hash bucket. ARGV: schema id, ttl ms, cutoff (fields below it are dropped; -1:
 # none), then pairs of (ms into the bucket, values). Field "s" holds the bucket's schema id,
 # set by its first write; a value of another schema is written as "<schema id>|<values>".
-WRITE = """
+# Lua: ``prefix`` for a value of schema ``sid`` in hash bucket ``key`` (its field "s" is set on
+# the bucket's first write). Shared with shared.hls_host_sum, which writes the same buckets.
+SCHEMA_PREFIX = """
+local function schema_prefix(key, sid)
+  local s = redis.call('HGET', key, 's')
+  if not s then
+    redis.call('HSET', key, 's', sid)
+    return ''
+  end
+  if s == sid then return '' end
+  return sid .. '|'
+end
+"""
+
+WRITE = SCHEMA_PREFIX + """
 local key, sid, cutoff = KEYS[1], ARGV[1], tonumber(ARGV[3])
 if cutoff >= 0 then
   for _, f in ipairs(redis.call('HKEYS', key)) do
@@ -24,13 +38,7 @@ if cutoff >= 0 then
   end
 end
 if #ARGV > 3 then
-  local s = redis.call('HGET', key, 's')
-  if not s then
-    redis.call('HSET', key, 's', sid)
-    s = sid
-  end
-  local prefix = ''
-  if s ~= sid then prefix = sid .. '|' end
+  local prefix = schema_prefix(key, sid)
   for i = 4, #ARGV, 2 do
     redis.call('HSET', key, ARGV[i], prefix .. ARGV[i + 1])
   end
