@@ -35,9 +35,10 @@ class _Origin(BaseHTTPRequestHandler):
 
 
 class HAProxy:
-    def __init__(self, workdir: Path, *, httplog: bool = False, peers: bool = True):
+    def __init__(self, workdir: Path, *, httplog: bool = False, peers: bool = True, log_socket: Path | None = None):
         """``httplog``: HAProxy's default HTTP log format instead of the snippet's log-format;
-        ``peers=False``: the table not shared with the local peer (a config without the snippet's peers lines)."""
+        ``peers=False``: the table not shared with the local peer (a config without the snippet's peers lines);
+        ``log_socket``: the access log to a syslog socket (rsyslog's), as to ``/dev/log`` on an edge."""
         workdir.mkdir(parents=True, exist_ok=True)
         self.workdir = workdir
         self.port = free_port()
@@ -46,7 +47,8 @@ class HAProxy:
         text = SNIPPET.read_text()
         text = re.sub(r"stats socket /run/haproxy/fabrik.sock[^\n]*", f"stats socket {self.socket} mode 600 level operator", text)
         text = text.replace("bind :8080", f"bind 127.0.0.1:{self.port}")
-        text = text.replace("log /dev/log local0", "log stdout format raw local0")  # access log: into self.log
+        target = f"log {log_socket} local0" if log_socket else "log stdout format raw local0"  # else: into self.log
+        text = text.replace("log /dev/log local0", target)
         if httplog:
             text = re.sub(r'\n    log-format "fabrik-hls[^\n]*', "\n    option httplog", text)
         text = text.replace("server origin 127.0.0.1:8081", f"server origin 127.0.0.1:{self.origin.server_port}")

@@ -1,6 +1,7 @@
 """python -m haproxy_agent: read HLS listener counts from a HAProxy stick table every N
 seconds and send one ``hls.listeners`` message per tenant to the Event Hub.
-``python -m haproxy_agent ship-logs FILE...``: ship rotated access logs, addresses hashed."""
+``python -m haproxy_agent ship-logs FILE...``: ship rotated access logs, addresses hashed;
+``python -m haproxy_agent derive-logs-key``: the edge's LOGS_HASH_KEY from the app's key."""
 from __future__ import annotations
 
 import argparse
@@ -17,32 +18,80 @@ from haproxy_agent.senders import EventHubSender, PrintSender
 def ship_logs(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m haproxy_agent ship-logs",
                                      description="Ship rotated HAProxy access logs to Blob Storage, every address "
-                                                 "hashed on this host (logrotate's postrotate calls this).")
-    parser.add_argument("files", nargs="+", metavar="FILE", help="rotated log files (plain or gzip)")
-    parser.add_argument("--env-file", metavar="FILE", help="KEY=VALUE lines, as systemd's EnvironmentFile")
+                                                 "hashed on this host (the fabrik-ship-logs.service runs this hourly).")
+    parser.add_argument("files", nargs="*", metavar="FILE",
+                        help="rotated log files or glob patterns (plain or gzip), e.g. '/var/log/fabrik-hls/*.log-*'")
+    parser.add_argument("--env-file", metavar="FILE", help="KEY=VALUE lines, read as systemd reads EnvironmentFile")
+    parser.add_argument("--check", action="store_true", help="validate the settings and write a probe blob, ship nothing")
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(message)s")
-    for noisy in ("azure.core", "azure.storage", "azure.identity"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    _quiet_logging(args.verbose, ("azure.core", "azure.storage", "azure.identity"))
+    from haproxy_agent.env_file import EnvFileError, read_env_file
     from haproxy_agent.log_shipper import main as ship
 
     env = dict(os.environ)
     if args.env_file:
         try:
-            lines = open(args.env_file, encoding="utf-8").read().splitlines()
+            env.update(read_env_file(args.env_file))
         except OSError as exc:
             print(f"error: --env-file {args.env_file}: {exc.strerror}", file=sys.stderr)
             return 2
-        env.update(line.split("=", 1) for line in lines if "=" in line and not line.lstrip().startswith("#"))
+        except EnvFileError as exc:
+            print(f"error: --env-file {exc}", file=sys.stderr)
+            return 2
+    if args.check:
+        return check_shipping(env)
+    if not args.files:
+        parser.error("name the rotated files (or --check)")
     return ship(args.files, env)
+
+
+def check_shipping(env: dict[str, str]) -> int:
+    from haproxy_agent.ship_config import load_config
+    from haproxy_agent.ship_upload import UploadFailed, check
+
+    try:
+        config = load_config(env)
+    except ConfigProblem as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        name = check(config)
+    except UploadFailed as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 3
+    print(f"ok: host {config.host}, LOGS_HASH_KEY fingerprint {config.key_fingerprint}, wrote {config.container}/{name}")
+    return 0
+
+
+def derive_logs_key(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m haproxy_agent derive-logs-key",
+                                     description="Print the edge's LOGS_HASH_KEY for the app's IDENTITY_HASH_KEY "
+                                                 "(read from that variable, or from standard input).")
+    parser.parse_args(argv)
+    from haproxy_agent.ship_config import derive_logs_key as derive
+
+    key = os.environ.get("IDENTITY_HASH_KEY") or sys.stdin.readline().strip()
+    if len(key) < 16:
+        print("error: IDENTITY_HASH_KEY: missing or shorter than 16 characters", file=sys.stderr)
+        return 2
+    print(derive(key))
+    return 0
+
+
+def _quiet_logging(verbose: bool, noisy: tuple[str, ...]) -> None:
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(message)s")
+    for name in noisy:  # the SDKs log a line per request or AMQP frame at INFO
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["ship-logs"]:
         return ship_logs(argv[1:])
+    if argv[:1] == ["derive-logs-key"]:
+        return derive_logs_key(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m haproxy_agent", description=__doc__,
                                      epilog="Settings: haproxy_agent/README.md (a JSON --config file, "
                                             "environment variables on top).")
@@ -51,11 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dry-run", action="store_true", help="print the messages as JSON lines; send nothing")
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(message)s")
-    # The SDKs log a line per AMQP frame at INFO; keep them quiet, and nothing else.
-    for noisy in ("azure.core", "azure.eventhub", "azure.identity", "uamqp"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    _quiet_logging(args.verbose, ("azure.core", "azure.eventhub", "azure.identity", "uamqp"))
     try:
         config = load(os.environ, args.config, need_eventhub=not args.dry_run)
     except ConfigProblem as exc:

@@ -1,6 +1,6 @@
-"""HAProxy access log lines -> privacy-safe JSON records. Pure: a line in, a record out.
+"""HAProxy access log lines -> privacy-safe JSON Lines records. Pure: a line in, a record out.
 
-Two formats are understood (docs in haproxy_agent/README.md):
+Two formats are understood (records: docs/logs.md):
 
 * the shipped snippet's ``log-format`` (haproxy-hls.cfg)::
 
@@ -8,86 +8,218 @@ Two formats are understood (docs in haproxy_agent/README.md):
 
   (epoch seconds and milliseconds: no time zone to guess);
 
-* HAProxy's default HTTP format (``option httplog``)::
+* HAProxy's default HTTP format (``option httplog``), its time the HAProxy host's local time
+  (run HAProxy in UTC)::
 
     203.0.113.7:53532 [28/Nov/2026:10:15:00.123] fe_hls be/srv 0/0/0/1/41 200 18800 - - ---- 1/1/0/0/0 0/0 "GET /acme-fm/live/seg1.ts HTTP/1.1"
 
-(its time is the HAProxy host's local time: run HAProxy in UTC), each optionally behind a syslog header (``<134>Nov 28 10:15:00 edge1 haproxy[123]: ``).
+each behind whatever syslog header the writer put before it: rsyslog's RFC 3339 one
+(``2026-11-29T18:31:59.126220+00:00 edge1 haproxy[18208]: ``, Debian 12's default), the
+traditional one (``Nov 29 18:31:59 edge1 haproxy[18208]: ``), a raw ``<134>`` priority, or none.
 
-Every address (client, forwarded-for) becomes the collectors' keyed hash (``IDENTITY_HASH_KEY``),
-ports are dropped, and every other text field is scanned for address-shaped text too. A line
-that matches neither format is kept as ``{"unparsed": ...}`` with every address-shaped token
-hashed: never shipped raw, never the end of the file.
+Why an allow-list: the path, the User-Agent and the forwarded addresses are client-controlled
+text. Addresses become keyed hashes (``LOGS_HASH_KEY``); a path keeps only the tenant and
+segments and file names of the shapes streams use (``live``, ``seg1234.ts``, ``chunk-128k-0001.m4s``),
+every other segment becomes ``*``, and the query string and ``;`` parameters are dropped. A line
+in neither format ships no text at all: only its length and, where a header had one, its time.
 """
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
-from typing import Any
+import time as _time
 
 from shared.identity import IdentityHasher
-from shared.privacy import hash_address, scrub_text
+from shared.privacy import scrub_text, strip_port
 
-# HAProxy's %{+Q} wraps a value in quotes but leaves quotes inside a captured header as they
-# are (seen on 2.6): the path and X-Forwarded-For hold none, so the User-Agent is whatever
-# lies between them.
-FABRIK = re.compile(r"fabrik-hls (?P<time>\d{1,12}\.\d{3}) (?P<client>\S+) (?P<status>-?\d+) (?P<bytes>\d+) (?P<duration>-?\d+) "
-                    r'(?P<tenant>\S*) "(?P<path>[^"]*)" "(?P<agent>.*)" "(?P<forwarded>[^"]*)"$')
-DEFAULT = re.compile(r"(?P<client>\S+):\d+ \[(?P<time>[^\]]+)\] (?P<frontend>\S+) (?P<backend>\S+) "
-                     r"(?P<timers>-?\d+/-?\d+/-?\d+/-?\d+/(?P<duration>-?\d+)) (?P<status>-?\d+) (?P<bytes>\d+) "
+MAX_LINE = 1024 * 1024  # an access log line is a few hundred bytes; longer is garbage
+_MARK = "fabrik-hls "
+HTTPLOG = re.compile(r"(?P<client>\S+):\d+ \[(?P<time>[^\]]+)\] (?P<frontend>\S+) (?P<backend>\S+) "
+                     r"-?\d+/-?\d+/-?\d+/-?\d+/(?P<duration>-?\d+) (?P<status>-?\d+) (?P<bytes>\d+) "
                      r'\S+ \S+ \S+ \S+ \S+(?: \{[^}]*\})* "(?P<request>.*)"$')
-SYSLOG = re.compile(r"^(?:<\d+>)?(?:[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \S+ )?\S+?(?:\[\d+\])?: ")
-TIME = "%d/%b/%Y:%H:%M:%S.%f"
+RFC3339 = re.compile(r"(?:<\d{1,3}>)?(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:Z|[+-]\d\d:?\d\d)) ")
+TRADITIONAL = re.compile(r"(?:<\d{1,3}>)?([A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d) ")
+# A chunk of a path segment: letters then digits (seg12, index), or digits then a short unit
+# (128k, 0001). Chunks are joined by "-" or "_": "a1b2c3" (a token) has no such reading.
+_CHUNK = r"(?:[A-Za-z]{1,16}[0-9]{0,20}|[0-9]{1,20}[A-Za-z]{0,4})"
+SEGMENT = re.compile(rf"{_CHUNK}(?:[_-]{_CHUNK}){{0,7}}")
+FILE_NAME = re.compile(rf"{_CHUNK}(?:[_-]{_CHUNK}){{0,7}}\.(?:m3u8|m3u|ts|m4s|aac|mp4|m4a|mp3|vtt|key|webvtt)")
+TENANT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
+METHOD = re.compile(r"[A-Z]{1,12}")
+# E-mail addresses, also percent-encoded ("alice%40example.com"), which scrub_text's pattern misses.
+ENCODED_EMAIL = re.compile(r"[^\s\"<>(),;:\[\]\\/?&=]{1,64}%40[^\s\"<>(),;:\[\]\\/?&=]{1,255}", re.IGNORECASE)
+MONTHS = {m: i for i, m in enumerate(("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
+                                      "Nov", "Dec"), 1)}
+CACHE_LIMIT = 200_000
 
 
-MAX_LINE = 1024 * 1024  # an access log line is a few hundred bytes; longer is garbage, kept cut
-
-
-def parse(line: str, hasher: IdentityHasher) -> tuple[dict[str, Any], dt.datetime | None]:
-    """``(record, time)``; time None for a line that could not be parsed."""
-    text = line.rstrip("\r\n")
-    if len(text) > MAX_LINE:
-        cut = len(text) - MAX_LINE
-        return {"unparsed": scrub_text(text[:MAX_LINE], hasher), "truncated_chars": cut}, None
-    header = SYSLOG.match(text[:300])  # bounded: the pattern backtracks on long runs without spaces
-    body = text[header.end():] if header and not text.startswith("fabrik-hls ") else text
-    match = FABRIK.match(body)
-    if match:
-        path, agent, forwarded = match["path"], match["agent"], match["forwarded"]
-        record = {"format": "fabrik", "tenant": match["tenant"] if match["tenant"] not in ("", "-") else None,
-                  "status": int(match["status"]),
-                  "bytes": int(match["bytes"]), "duration_ms": int(match["duration"])}
-        return _finish(record, match["time"], match["client"], path, agent, forwarded, hasher)
-    match = DEFAULT.match(body)
-    if match:
-        request = match["request"]
-        method, _, rest = request.partition(" ")
-        path = rest.rsplit(" ", 1)[0] if " HTTP/" in rest else rest
-        tenant = path.split("/")[1] if path.count("/") >= 2 else None
-        record = {"format": "httplog", "tenant": tenant or None, "status": int(match["status"]),
-                  "bytes": int(match["bytes"]), "duration_ms": int(match["duration"]), "method": method,
-                  "frontend": match["frontend"], "backend": match["backend"]}
-        return _finish(record, match["time"], match["client"], path, None, None, hasher)
-    return {"unparsed": scrub_text(text, hasher)}, None
-
-
-def _finish(record: dict, time_text: str, client: str, path: str, agent: str | None, forwarded: str | None,
-            hasher: IdentityHasher) -> tuple[dict[str, Any], dt.datetime | None]:
-    try:
-        if "/" in time_text:
-            when = dt.datetime.strptime(time_text, TIME).replace(tzinfo=dt.timezone.utc)
+def clean_path(path: str) -> str:
+    """The path as the allow-list keeps it: ``/<tenant>/<segment>.../<file name>``, anything
+    else ``*``; no query string, fragment or ``;`` parameters."""
+    path = path.split("?", 1)[0].split("#", 1)[0]
+    if "://" in path[:12]:  # absolute-form request target: drop scheme and authority
+        path = "/" + path.split("/", 3)[3] if path.count("/") >= 3 else "/"
+    if not path.startswith("/"):
+        return "*"  # "<BADREQ>", "*" (OPTIONS), garbage
+    parts = path.split("/")
+    if len(parts) > 12:
+        parts = parts[:11] + ["*"]
+    out = []
+    last = len(parts) - 1
+    for index, part in enumerate(parts):
+        part = part.split(";", 1)[0]
+        if index == 0 or part == "":
+            out.append("")
+        elif index == 1 and index != last:
+            out.append(part if TENANT.fullmatch(part) and "@" not in part else "*")
+        elif index == last:
+            out.append(part if FILE_NAME.fullmatch(part) or SEGMENT.fullmatch(part) else "*")
         else:
-            when = dt.datetime.fromtimestamp(float(time_text), dt.timezone.utc)
-    except (ValueError, OverflowError, OSError):
-        return {"unparsed": scrub_text(f"{time_text} {client} {path}", hasher)}, None
-    record["time"] = when.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    record["client"] = hash_address(client, hasher)  # ports dropped: the listener is the address
-    record["path"] = scrub_text(path, hasher)
-    if agent is not None:
-        record["user_agent"] = scrub_text(agent, hasher)
-    if forwarded:
-        record["forwarded_for"] = [hash_address(part, hasher) for part in forwarded.split(",") if part.strip()]
-    if record.get("tenant"):
-        record["tenant"] = scrub_text(record["tenant"], hasher)
-    return record, when
+            out.append(part if SEGMENT.fullmatch(part) else "*")
+    return "/".join(out) or "/"
 
+
+class LineParser:
+    """One file's parser: caches what a listener repeats on every segment request (the address
+    hash, the path, the User-Agent), bounded so memory stays flat."""
+
+    def __init__(self, hasher: IdentityHasher, host: str, *, year_hint: int | None = None):
+        self.hasher = hasher
+        self.host_json = json.dumps(host)
+        self.year_hint = year_hint or dt.datetime.now(dt.timezone.utc).year
+        self._ips: dict[str, str] = {}
+        self._paths: dict[str, str] = {}
+        self._agents: dict[str, str] = {}
+        self._second = ""
+        self._second_text = ""
+
+    def parse(self, text: str) -> tuple[str, int | None, bool]:
+        """``(JSON record, epoch seconds or None, parsed)``."""
+        if len(text) > MAX_LINE:
+            return self._unparsed(text)
+        text = text.rstrip("\r\n")
+        at = text.find(_MARK)
+        if at >= 0:
+            found = self._fabrik(text[at + 11:])
+            if found is not None:
+                return found[0], found[1], True
+        match = HTTPLOG.search(text, 0, 400) if "[" in text else None
+        if match is None and "[" in text:
+            match = HTTPLOG.search(text)
+        if match is not None:
+            found = self._httplog(match)
+            if found is not None:
+                return found[0], found[1], True
+        return self._unparsed(text)
+
+    def _unparsed(self, text: str) -> tuple[str, int | None, bool]:
+        when = self._header_time(text[:64])
+        stamp = "null" if when is None else f'"{_iso(when)}.000Z"'
+        return (f'{{"time":{stamp},"host":{self.host_json},"unparsed":true,"chars":{len(text)}}}', when, False)
+
+    def _fabrik(self, body: str) -> tuple[str, int] | None:
+        parts = body.split(" ", 6)
+        if len(parts) != 7:
+            return None
+        stamp, client, status, sent, duration, tenant, rest = parts
+        if len(rest) < 8 or rest[0] != '"' or rest[-1] != '"':
+            return None
+        path_end = rest.find('" "', 1)
+        xff_start = rest.rfind('" "')
+        if path_end < 0 or xff_start <= path_end:
+            return None
+        second, _, millis = stamp.partition(".")
+        if not (second.isdigit() and len(second) <= 11 and len(millis) == 3 and millis.isdigit()):
+            return None
+        try:
+            numbers = f'"status":{int(status)},"bytes":{int(sent)},"duration_ms":{int(duration)}'
+        except ValueError:
+            return None
+        if second != self._second:
+            self._second, self._second_text = second, _iso(int(second))
+        tenant_json = f'"{tenant}"' if TENANT.fullmatch(tenant) else "null"
+        xff = rest[xff_start + 3:-1]
+        forwarded = ""
+        if xff and xff != "-":
+            hashes = ",".join(f'"{self.ip(part)}"' for part in xff.split(",") if part.strip())
+            forwarded = f',"forwarded_for":[{hashes}]' if hashes else ""
+        return (f'{{"time":"{self._second_text}.{millis}Z","host":{self.host_json},"format":"fabrik",'
+                f'"tenant":{tenant_json},"client":"{self.ip(client)}",{numbers},'
+                f'"path":{self.path(rest[1:path_end])},"user_agent":{self.agent(rest[path_end + 3:xff_start])}'
+                f"{forwarded}}}", int(second))
+
+    def _httplog(self, match: re.Match[str]) -> tuple[str, int] | None:
+        try:
+            when = dt.datetime.strptime(match["time"], "%d/%b/%Y:%H:%M:%S.%f").replace(tzinfo=dt.timezone.utc)
+            numbers = (f'"status":{int(match["status"])},"bytes":{int(match["bytes"])},'
+                       f'"duration_ms":{int(match["duration"])}')
+        except ValueError:
+            return None
+        method, _, rest = match["request"].partition(" ")
+        target = rest.rsplit(" ", 1)[0] if " HTTP/" in rest else rest
+        path = self.path(target)
+        segments = json.loads(path).split("/")
+        tenant = segments[1] if len(segments) > 2 and segments[1] not in ("", "*") else None
+        names = [json.dumps(v if NAME.fullmatch(v) else "*") for v in (match["frontend"], match["backend"])]
+        return (f'{{"time":"{when.isoformat(timespec="milliseconds")[:23]}Z","host":{self.host_json},'
+                f'"format":"httplog","tenant":{json.dumps(tenant)},"client":"{self.ip(strip_port(match["client"]))}",'
+                f'{numbers},"path":{path},"method":{json.dumps(method if METHOD.fullmatch(method) else "*")},'
+                f'"frontend":{names[0]},"backend":{names[1]}}}', int(when.timestamp()))
+
+    def ip(self, address: str) -> str:
+        found = self._ips.get(address)
+        if found is None:
+            if len(self._ips) >= CACHE_LIMIT:
+                self._ips.clear()
+            found = self._ips[address] = self.hasher.hash_ip(strip_port(address))
+        return found
+
+    def path(self, path: str) -> str:
+        found = self._paths.get(path)
+        if found is None:
+            if len(self._paths) >= CACHE_LIMIT:
+                self._paths.clear()
+            found = self._paths[path] = json.dumps(clean_path(path), ensure_ascii=False)
+        return found
+
+    def agent(self, agent: str) -> str:
+        found = self._agents.get(agent)
+        if found is None:
+            if len(self._agents) >= CACHE_LIMIT:
+                self._agents.clear()
+            found = self._agents[agent] = json.dumps(clean_agent(agent, self.hasher), ensure_ascii=False)
+        return found
+
+    def _header_time(self, head: str) -> int | None:
+        match = RFC3339.match(head)
+        if match:
+            try:
+                return int(dt.datetime.fromisoformat(match[1]).timestamp())
+            except ValueError:
+                return None
+        match = TRADITIONAL.match(head)
+        if match:  # no year: the one that puts the line nearest the file's time
+            try:
+                month, day, clock = match[1].split(None, 2)
+                hours, minutes, seconds = (int(x) for x in clock.split(":"))
+                when = dt.datetime(self.year_hint, MONTHS[month], int(day), hours, minutes, seconds,
+                                   tzinfo=dt.timezone.utc)
+            except (KeyError, ValueError):
+                return None
+            return int(when.timestamp())
+        return None
+
+
+def clean_agent(agent: str, hasher: IdentityHasher) -> str:
+    """A User-Agent, cut at 512 characters, with addresses and e-mails (also ``%40``-encoded) hashed."""
+    agent = agent[:512]
+    if "%40" in agent:
+        agent = ENCODED_EMAIL.sub(lambda m: f"email:{hasher.hash(m.group(0).lower().replace('%40', '@'), kind='email')}",
+                                  agent)
+    return scrub_text(agent, hasher)
+
+
+def _iso(second: int) -> str:
+    return _time.strftime("%Y-%m-%dT%H:%M:%S", _time.gmtime(second))

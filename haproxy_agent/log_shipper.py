@@ -1,43 +1,37 @@
 """``python -m haproxy_agent ship-logs FILE...``: rotated HAProxy access logs to Blob Storage,
-every address hashed on the edge (docs: haproxy_agent/README.md, layout in docs/downloads.md).
+every address hashed on the edge (docs: haproxy_agent/README.md, records in docs/logs.md).
 
-Streamed: each file is read line by line, each line hashed and written straight into a gzip
-member of its hour (a temporary file), and each hour's file is uploaded in blocks, so memory
-stays flat whatever the log's size. Blob names are derived from the content (the first line's
-time and a digest), written once with ``overwrite=False``: re-running on the same file uploads
-nothing twice, and a streaming reader sees each blob exactly once. A file whose hours were all
-uploaded gets a marker in the state folder and is skipped after that; a failed upload leaves no
-marker, so the next rotation's run tries the file again.
+Streamed: a file is read in 1 MiB blocks from where the last run stopped, each line parsed into
+a JSON record, and each UTC hour's records compressed into a gzip member of their own (a
+temporary file), uploaded in blocks: memory stays flat whatever the log's size. Blob names come
+from the content (the hour's first time and a digest) and are written once (``overwrite=False``):
+a run repeated after a crash uploads nothing twice, and a streaming reader sees each blob once.
+
+A run never creates the container (a SAS with create and write is enough), stops at the first
+storage failure (one failed connection per run, not one per file), deletes only files that were
+shipped completely, and leaves ``status.json`` in the state folder.
 """
 from __future__ import annotations
 
-import datetime as dt
-import gzip
+import glob
 import hashlib
-import json
 import logging
 import os
-import socket
 import tempfile
-from dataclasses import dataclass, field
+import time
+import zlib
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Mapping
+from typing import IO, Any, Callable, Mapping
 
-from haproxy_agent.access_log import parse
+from haproxy_agent.access_log import LineParser
 from haproxy_agent.config import ConfigProblem
-from shared.identity import IdentityHasher
+from haproxy_agent.ship_config import ShipConfig, load_config
+from haproxy_agent.ship_state import Marker, ShipState, now_text, rotation_name
+from haproxy_agent.ship_upload import UploadFailed, open_container, upload_once
 
 log = logging.getLogger("haproxy_agent.ship_logs")
-BLOCK = 4 * 1024 * 1024
-
-
-@dataclass(frozen=True)
-class ShipConfig:
-    connection: Any = field(repr=False)  # shared.azure_auth.BlobTarget: a connection string or an identity
-    container: str
-    host: str
-    hasher: IdentityHasher = field(repr=False)
-    state_dir: Path
+READ_BLOCK = 1 << 20
 
 
 @dataclass
@@ -45,153 +39,147 @@ class FileResult:
     path: str
     lines: int = 0
     unparsed: int = 0
-    uploaded: list[str] = field(default_factory=list)
+    uploaded: int = 0
     already: int = 0
     skipped: bool = False
+    complete: bool = False
     error: str | None = None
-
-
-def load_config(env: Mapping[str, str]) -> ShipConfig:
-    from shared.azure_auth import blob_target
-    from shared.errors import ConfigError
-
-    problems = []
-    try:
-        connection = blob_target(env, "LOGS_STORAGE_CONNECTION")
-    except ConfigError as exc:
-        connection = None
-        problems += [f"{k}: {v}" for k, v in exc.problems.items()]
-    text = connection.connection_string if connection is not None else None
-    pairs = dict(p.split("=", 1) for p in (text or "").split(";") if "=" in p)
-    if connection is None and not problems:
-        problems.append("LOGS_STORAGE_CONNECTION: missing (a connection string, or LOGS_STORAGE_CONNECTION__blobServiceUri"
-                        " / __accountName for a managed identity or the AZURE_* service principal variables)")
-    elif text is not None and text.strip().lower() != "usedevelopmentstorage=true" and not (
-            {"AccountName", "BlobEndpoint"} & set(pairs)):
-        problems.append("LOGS_STORAGE_CONNECTION: not a storage connection string")
-    key = env.get("IDENTITY_HASH_KEY", "").encode("utf-8")
-    if len(key) < 16:
-        problems.append("IDENTITY_HASH_KEY: missing or shorter than 16 characters (use the app's key: hashes must match)")
-    container = env.get("LOGS_CONTAINER") or "haproxy-logs"
-    host = env.get("AGENT_HOST") or socket.gethostname().split(".")[0]
-    if not all(c.isascii() and (c.isalnum() or c in "._-") for c in host) or not host:
-        problems.append("AGENT_HOST: a short host name of A-Z a-z 0-9 . _ -")
-    if problems:
-        raise ConfigProblem("; ".join(problems))
-    return ShipConfig(connection=connection, container=container, host=host, hasher=IdentityHasher(key),
-                      state_dir=Path(env.get("AGENT_STATE_DIR") or "/var/lib/fabrik-haproxy-agent"))
-
-
-def ship(paths: list[str], config: ShipConfig, *, container: Any = None) -> list[FileResult]:
-    results = []
-    for path in paths:
-        marker = config.state_dir / "shipped" / Path(path).name.removesuffix(".gz")
-        if marker.exists():
-            results.append(FileResult(path=path, skipped=True))
-            continue
-        result = FileResult(path=path)
-        try:
-            if container is None:
-                container = _container(config)
-            ship_file(Path(path), config, container, result)
-        except OSError as exc:
-            result.error = f"cannot read {path}: {exc.strerror or exc}"
-        except UploadFailed as exc:
-            result.error = str(exc)
-        if result.error is None:
-            marker.parent.mkdir(parents=True, exist_ok=True)
-            marker.write_text(json.dumps({"blobs": result.uploaded, "lines": result.lines}))
-        results.append(result)
-    return results
-
-
-class UploadFailed(Exception):
-    pass
+    too_unparsed: bool = False
+    bytes_read: int = 0  # of the uncompressed file, from where the run started, up to a line end
 
 
 class _Hour:
-    """One hour's gzip member in a temporary file, and what names it."""
+    """One UTC hour's records as a gzip member in a temporary file, and the digest that names it."""
 
-    def __init__(self, first: dt.datetime):
-        self.first = first
+    def __init__(self, first_second: int):
+        self.first = first_second
         self.raw = tempfile.TemporaryFile()
-        self.gz = gzip.GzipFile(fileobj=self.raw, mode="wb", mtime=0)  # no timestamp: same input, same bytes
+        self.zip = zlib.compressobj(6, zlib.DEFLATED, 31)  # gzip, level 6, mtime 0: same input, same bytes
         self.digest = hashlib.sha256()
-        self.pending: list[bytes] = []
-        self.pending_bytes = 0
 
-    def write(self, data: bytes) -> None:
-        self.pending.append(data)  # compressed in blocks: one zlib call per line costs a fifth of the time
-        self.pending_bytes += len(data)
-        if self.pending_bytes >= 256 * 1024:
-            self._flush()
-
-    def _flush(self) -> None:
-        block = b"".join(self.pending)
-        self.gz.write(block)
+    def write(self, block: bytes) -> None:
         self.digest.update(block)
-        self.pending, self.pending_bytes = [], 0
+        self.raw.write(self.zip.compress(block))
 
     def finish(self, host: str) -> tuple[str, IO[bytes]]:
-        self._flush()
-        self.gz.close()
+        self.raw.write(self.zip.flush())
         self.raw.seek(0)
-        start = self.first.strftime("%Y%m%dT%H%M%SZ")
-        return (f"host={host}/date={self.first:%Y-%m-%d}/hour={self.first:%H}/"
-                f"{host}-{start}-{self.digest.hexdigest()[:12]}.jsonl.gz"), self.raw
+        when = time.gmtime(self.first)
+        return (f"host={host}/date={time.strftime('%Y-%m-%d', when)}/hour={time.strftime('%H', when)}/"
+                f"{host}-{time.strftime('%Y%m%dT%H%M%SZ', when)}-{self.digest.hexdigest()[:12]}.jsonl.gz"), self.raw
 
 
-class _RepeatingHasher:
-    """The keyed hash, remembered per file: a listener's address appears on every segment
-    request (thousands of lines an hour). Bounded, so memory stays flat."""
-
-    LIMIT = 200_000
-
-    def __init__(self, hasher: IdentityHasher):
-        self.hasher, self.seen = hasher, {}
-
-    def hash_ip(self, address: str) -> str:
-        found = self.seen.get(address)
-        if found is None:
-            if len(self.seen) >= self.LIMIT:
-                self.seen.clear()
-            found = self.seen[address] = self.hasher.hash_ip(address)
-        return found
-
-    def hash(self, value: str, *, kind: str = "id") -> str:
-        return self.hasher.hash(value, kind=kind)
+def expand(patterns: list[str]) -> list[Path]:
+    """Files named or matched by the patterns (systemd's ExecStart has no shell to glob)."""
+    found: dict[str, Path] = {}
+    for pattern in patterns:
+        matches = glob.glob(pattern) if glob.has_magic(pattern) else [pattern]
+        for name in matches:
+            found.setdefault(name, Path(name))
+    return [found[name] for name in sorted(found)]
 
 
-def ship_file(path: Path, config: ShipConfig, container: Any, result: FileResult) -> None:
-    hours: dict[str, _Hour] = {}
-    hasher: Any = _RepeatingHasher(config.hasher)
-    current = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.timezone.utc)
+def ship(patterns: list[str], config: ShipConfig, *, container: Any = None,
+         clock: Callable[[], float] = time.time) -> list[FileResult]:
+    state = ShipState(config.state_dir)
+    results: list[FileResult] = []
+    failure: str | None = None
+    for path in expand(patterns):
+        result = FileResult(path=str(path))
+        results.append(result)
+        if failure is not None:
+            result.error = f"not tried: {failure}"
+            continue
+        try:
+            marker = state.marker(path)
+            if marker.complete:
+                result.skipped = result.complete = True
+                continue
+            settled = clock() - path.stat().st_mtime >= config.settle_seconds
+            if container is None:
+                container = open_container(config)
+            ship_file(path, config, container, result, start=marker.offset, to_end=settled)
+            state.save(path, Marker(offset=marker.offset + result.bytes_read, lines=marker.lines + result.lines,
+                                    complete=settled, blobs=marker.blobs + result.uploaded))
+            result.complete = settled
+        except OSError as exc:
+            result.error = f"cannot read {path}: {exc.strerror or exc}"
+        except UploadFailed as exc:
+            result.error = failure = str(exc)
+    prune(results, config, state, clock())
+    return results
+
+
+def ship_file(path: Path, config: ShipConfig, container: Any, result: FileResult, *, start: int = 0,
+              to_end: bool = True) -> None:
+    """Ship ``path`` from byte ``start``: to its end when ``to_end``, else to its last line end
+    (a writer may be in the middle of a line)."""
+    hours: dict[int, _Hour] = {}
+    mtime = int(path.stat().st_mtime)
+    parser = LineParser(config.hasher, config.host, year_hint=time.gmtime(mtime).tm_year)
+    current = mtime // 3600
+    consumed = 0
     try:
         with _open(path) as handle:
-            for raw in handle:
-                result.lines += 1
-                record, when = parse(raw.decode("utf-8", "replace"), hasher)
-                if when is None:
-                    result.unparsed += 1
-                else:
-                    current = when
-                record["host"] = config.host
-                hour = hours.get(f"{current:%Y%m%d%H}")
-                if hour is None:
-                    hour = hours[f"{current:%Y%m%d%H}"] = _Hour(current)
-                hour.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n")
+            _skip(handle, start)
+            rest = b""
+            while True:
+                block = handle.read(READ_BLOCK)
+                if not block:
+                    break
+                data = rest + block
+                cut = data.rfind(b"\n") + 1
+                if cut == 0 and len(data) < 4 * READ_BLOCK:
+                    rest = data
+                    continue
+                cut = cut or len(data)  # a line over 4 MiB: parsed (as unparsed) in pieces
+                current = _ship_lines(data[:cut], parser, hours, current, result)
+                consumed += cut
+                rest = data[cut:]
+            if rest and to_end:
+                current = _ship_lines(rest + b"\n", parser, hours, current, result)
+                consumed += len(rest)
         for hour in hours.values():
             name, data = hour.finish(config.host)
-            if _upload(container, name, data):
-                result.uploaded.append(name)
+            if upload_once(container, name, data):
+                result.uploaded += 1
             else:
                 result.already += 1
     finally:
         for hour in hours.values():
             hour.raw.close()
+    result.bytes_read = consumed
+
+
+def _ship_lines(data: bytes, parser: LineParser, hours: dict[int, _Hour], current: int, result: FileResult) -> int:
+    """Parse a block of whole lines into their hours; returns the hour of the last line."""
+    lines = data.decode("utf-8", "replace").split("\n")
+    lines.pop()  # after the final "\n"
+    by_hour: dict[int, list[str]] = {}
+    parse = parser.parse
+    unparsed = 0
+    for line in lines:
+        record, second, parsed = parse(line)
+        if second is not None:
+            current = second // 3600
+        unparsed += not parsed
+        bucket = by_hour.get(current)
+        if bucket is None:
+            bucket = by_hour[current] = []
+            if current not in hours:
+                hours[current] = _Hour(second if second is not None and second // 3600 == current else current * 3600)
+        bucket.append(record)
+    for hour, records in by_hour.items():
+        records.append("")
+        hours[hour].write("\n".join(records).encode("utf-8"))
+    result.lines += len(lines)
+    result.unparsed += unparsed
+    return current
 
 
 def _open(path: Path) -> IO[bytes]:
+    import gzip
+
     handle = path.open("rb")
     if handle.read(2) == b"\x1f\x8b":  # logrotate's delaycompress: an older rotation, compressed
         handle.close()
@@ -200,61 +188,76 @@ def _open(path: Path) -> IO[bytes]:
     return handle
 
 
-def _container(config: ShipConfig) -> Any:
-    from azure.core.exceptions import AzureError, ResourceExistsError
-    from azure.storage.blob import BlobServiceClient, ExponentialRetry
-
-    from shared.azure_auth import credential
-
-    target = config.connection
-    options = dict(connection_timeout=10, read_timeout=60, max_block_size=BLOCK,
-                   retry_policy=ExponentialRetry(initial_backoff=2, increment_base=2, retry_total=3))
-    if target.connection_string is not None:
-        service = BlobServiceClient.from_connection_string(target.connection_string, **options)
-    else:
-        service = BlobServiceClient(target.account_url, credential=credential(target.credential_kind, target.client_id),
-                                    **options)
-    client = service.get_container_client(config.container)
-    try:
-        client.create_container()
-    except ResourceExistsError:
-        pass
-    except AzureError as exc:
-        raise UploadFailed(f"container {config.container}: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}") \
-            from None
-    return client
+def _skip(handle: IO[bytes], offset: int) -> None:
+    if offset and handle.seekable() and not hasattr(handle, "fileobj"):
+        handle.seek(offset)
+        return
+    while offset > 0:  # a compressed file: read past what was shipped
+        skipped = len(handle.read(min(offset, READ_BLOCK)))
+        if not skipped:
+            break
+        offset -= skipped
 
 
-def _upload(container: Any, name: str, data: IO[bytes]) -> bool:
-    """Upload once; False when the blob is already there (this file was shipped before)."""
-    from azure.core.exceptions import AzureError, ResourceExistsError
-    from azure.storage.blob import ContentSettings
-
-    try:
-        container.upload_blob(name, data, overwrite=False, max_concurrency=2,
-                              content_settings=ContentSettings(content_type="application/gzip"))
-    except ResourceExistsError:
-        return False
-    except AzureError as exc:
-        raise UploadFailed(f"upload of {name}: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}") from None
-    return True
+def prune(results: list[FileResult], config: ShipConfig, state: ShipState, now: float) -> None:
+    """Delete the files shipped completely and older than ``keep_hours``, with their markers."""
+    for result in results:
+        path = Path(result.path)
+        try:
+            if result.complete and now - path.stat().st_mtime >= config.keep_hours * 3600:
+                path.unlink()
+                state.forget(path)
+                log.info("%s: shipped and older than %g h, deleted", path, config.keep_hours)
+        except OSError as exc:
+            log.warning("%s: cannot delete: %s", path, exc.strerror or exc)
 
 
-def main(paths: list[str], env: Mapping[str, str] = os.environ) -> int:
-    """The command: 0 when every file is shipped (or was before), 1 when any failed, 2 for settings."""
+def main(patterns: list[str], env: Mapping[str, str] = os.environ, *, clock: Callable[[], float] = time.time) -> int:
+    """The command: 0 when every file is shipped as far as it can be, 1 when any failed or held
+    too many lines it could not parse, 2 for settings."""
     try:
         config = load_config(env)
     except ConfigProblem as exc:
         log.error("%s", exc)
         return 2
+    log.info("ship-logs: host %s, container %s, LOGS_HASH_KEY fingerprint %s", config.host, config.container,
+             config.key_fingerprint)
+    results = ship(patterns, config, clock=clock)
     failed = 0
-    for result in ship(paths, config):
+    for result in results:
+        name = rotation_name(Path(result.path))
         if result.skipped:
-            log.info("%s: shipped before (marker in %s), skipped", result.path, config.state_dir)
+            log.debug("%s: shipped before, skipped", name)
         elif result.error:
             failed += 1
             log.error("%s: not shipped, left for the next run: %s", result.path, result.error)
         else:
-            log.info("%s: %d lines (%d not parsed, kept hashed) -> %d blobs uploaded, %d already there",
-                     result.path, result.lines, result.unparsed, len(result.uploaded), result.already)
+            share = 100.0 * result.unparsed / result.lines if result.lines else 0.0
+            log.info("%s: %d lines (%d not parsed) -> %d blobs uploaded, %d already there%s", result.path,
+                     result.lines, result.unparsed, result.uploaded, result.already,
+                     "" if result.complete else "; still being written, the rest goes on the next run")
+            if result.lines >= 20 and share > config.max_unparsed_percent:
+                failed += 1
+                result.too_unparsed = True
+                log.error("%s: %.1f %% of the lines could not be parsed (limit %g %%): is the rsyslog rule's "
+                          "template or HAProxy's log-format the shipped one?", result.path, share,
+                          config.max_unparsed_percent)
+    _status(results, config, clock())
     return 1 if failed else 0
+
+
+def _status(results: list[FileResult], config: ShipConfig, now: float) -> None:
+    pending = [r for r in results if not r.complete and Path(r.path).exists()]
+    oldest = min(pending, key=lambda r: Path(r.path).stat().st_mtime, default=None)
+    errors = [r.error for r in results if r.error]
+    unparsed = [r.path for r in results if r.too_unparsed]
+    status = {"finished_at": now_text(now), "files_seen": len(results), "files_pending": len(pending),
+              "oldest_pending": oldest.path if oldest else None,
+              "oldest_pending_since": now_text(Path(oldest.path).stat().st_mtime) if oldest else None,
+              "lines_shipped": sum(r.lines for r in results), "lines_unparsed": sum(r.unparsed for r in results),
+              "files_over_unparsed_limit": unparsed, "key_fingerprint": config.key_fingerprint,
+              "last_error": errors[0] if errors else None, "last_error_at": now_text(now) if errors else None}
+    try:
+        ShipState(config.state_dir).write_status(status)
+    except OSError as exc:
+        log.error("cannot write %s/status.json: %s", config.state_dir, exc.strerror or exc)

@@ -1,0 +1,81 @@
+"""Blob Storage for ship-logs: a container client that never creates the container, uploads that
+happen once, and ``--check``.
+
+Why no ``create_container()`` at run time: it needs a right the edge should not have. The
+container is created once at deploy (docs/deploy.md); the edge then needs only *create* and
+*write* on it, which a container SAS or a role limited to that container gives.
+"""
+from __future__ import annotations
+
+from typing import IO, Any
+
+from haproxy_agent.ship_config import ShipConfig
+
+BLOCK = 4 * 1024 * 1024
+CHECK_BLOB = "_checks/{host}.txt"  # "_" first: Spark's file index and the documented globs skip it
+
+
+class UploadFailed(Exception):
+    """Storage refused or could not be reached; the message names the container and the cause."""
+
+
+def open_container(config: ShipConfig) -> Any:
+    from azure.storage.blob import BlobServiceClient, ExponentialRetry
+
+    from shared.azure_auth import credential
+
+    target = config.connection
+    # One retry: an outage should cost a run seconds, not minutes per file (the next run retries).
+    options = dict(connection_timeout=10, read_timeout=60, max_block_size=BLOCK, max_single_put_size=BLOCK,
+                   retry_policy=ExponentialRetry(initial_backoff=1, increment_base=2, retry_total=1))
+    if target.connection_string is not None:
+        service = BlobServiceClient.from_connection_string(target.connection_string, **options)
+    else:
+        service = BlobServiceClient(target.account_url, credential=credential(target.credential_kind, target.client_id),
+                                    **options)
+    return service.get_container_client(config.container)
+
+
+def describe(exc: Exception, container: Any, what: str) -> str:
+    from azure.core.exceptions import HttpResponseError, ServiceRequestError
+
+    name = getattr(container, "container_name", "?")
+    if isinstance(exc, HttpResponseError):
+        code = getattr(exc, "error_code", None) or ""
+        hint = {"ContainerNotFound": " (create the container at deploy: docs/deploy.md)",
+                "AuthorizationPermissionMismatch": " (the SAS or role needs create and write on the container)",
+                "AuthenticationFailed": " (wrong key or SAS, or an expired SAS)"}.get(str(code), "")
+        return f"{what} in container {name}: HTTP {exc.status_code} {code}{hint}"
+    if isinstance(exc, ServiceRequestError):
+        url = getattr(container, "url", "")
+        return f"{what} in container {name}: cannot reach {url.split('?')[0]} ({str(exc).splitlines()[0][:160]})"
+    return f"{what} in container {name}: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
+
+
+def upload_once(container: Any, name: str, data: IO[bytes]) -> bool:
+    """Upload ``name`` unless it exists; False when it was already there (shipped before)."""
+    from azure.core.exceptions import AzureError, ResourceExistsError
+    from azure.storage.blob import ContentSettings
+
+    try:
+        container.upload_blob(name, data, overwrite=False, max_concurrency=2,
+                              content_settings=ContentSettings(content_type="application/gzip"))
+    except ResourceExistsError:
+        return False
+    except AzureError as exc:
+        raise UploadFailed(describe(exc, container, f"upload of {name}")) from None
+    return True
+
+
+def check(config: ShipConfig) -> str:
+    """Write a small probe blob with the same rights a run uses; returns its name, raises UploadFailed."""
+    from azure.core.exceptions import AzureError
+
+    container = open_container(config)
+    name = CHECK_BLOB.format(host=config.host)
+    try:
+        container.upload_blob(name, f"ship-logs check from {config.host}, key {config.key_fingerprint}\n".encode(),
+                              overwrite=True)
+    except AzureError as exc:
+        raise UploadFailed(describe(exc, container, f"write of {name}")) from None
+    return name

@@ -1,0 +1,105 @@
+"""The access-log parser on lines as Debian 12's rsyslog and HAProxy write them, and the privacy
+promise (no query, path parameter, e-mail, token or free text survives) on generated lines."""
+import datetime as dt
+import json
+import string
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from haproxy_agent.access_log import LineParser, clean_path
+from shared.identity import IdentityHasher
+
+HASHER = IdentityHasher(b"test-logs-hash-key-0123456789")
+BODY = ('fabrik-hls 1795980035.737 203.0.113.7 200 18800 41 acme-fm "/acme-fm/live/seg12.ts" '
+        '"VLC/3.0.18 LibVLC/3.0.18" "198.51.100.4, 2001:db8::4"')
+HEADERS = ["2026-11-29T19:20:35.737688+00:00 edge1 haproxy[5069]: ",  # RSYSLOG_FileFormat (Debian 12)
+           "2026-11-29T19:20:35+00:00 edge1 haproxy[5069]: ", "2026-11-29T20:20:35.7+01:00 edge1 haproxy: ",
+           "2026-11-29T19:20:35Z edge1 haproxy[1]: ", "Nov 29 19:20:35 edge1 haproxy[5069]: ",  # traditional
+           "<134>Nov 29 19:20:35 haproxy[5069]: ", ""]
+
+
+def parse(line, host="edge-1"):
+    record, second, parsed = LineParser(HASHER, host, year_hint=2026).parse(line)
+    return json.loads(record), second, parsed
+
+
+def test_every_header_rsyslog_writes_parses_to_the_lines_own_time():
+    for header in HEADERS:
+        record, second, parsed = parse(header + BODY + "\n")
+        assert parsed, header
+        assert record["time"] == "2026-11-29T19:20:35.737Z" and second == 1795980035
+        assert (record["tenant"], record["path"], record["status"], record["bytes"]) == (
+            "acme-fm", "/acme-fm/live/seg12.ts", 200, 18800)
+        assert record["client"] == HASHER.hash_ip("203.0.113.7")
+        assert record["forwarded_for"] == [HASHER.hash_ip("198.51.100.4"), HASHER.hash_ip("2001:db8::4")]
+
+
+def test_an_unparsed_line_ships_no_text_but_keeps_its_headers_time():
+    for header in HEADERS[:5]:
+        record, second, parsed = parse(header + "Server hls/origin is DOWN, reason: alice@example.com 203.0.113.9")
+        assert not parsed and set(record) == {"time", "host", "unparsed", "chars"}
+        assert dt.datetime.fromtimestamp(second, dt.timezone.utc).strftime("%H:%M") in ("19:20",), header
+    record, second, parsed = parse("garbage without any header")
+    assert record["time"] is None and second is None and record["chars"] == len("garbage without any header")
+
+
+def test_httplog_keeps_the_allowed_path_only():
+    line = ('2026-11-29T10:15:00.5+00:00 e haproxy[1]: 203.0.113.7:53532 [28/Nov/2026:10:15:00.123] fe_hls be/srv '
+            '0/0/0/1/41 200 18800 - - ---- 1/1/0/0/0 0/0 "GET /acme-fm/live;jsessionid=ABC123/seg1.ts?token=s3cr3t HTTP/1.1"')
+    record, second, parsed = parse(line)
+    assert parsed and record["format"] == "httplog" and record["path"] == "/acme-fm/live/seg1.ts"
+    assert record["time"] == "2026-11-28T10:15:00.123Z" and record["method"] == "GET"
+
+
+def test_the_allow_list_keeps_stream_paths_and_nothing_else():
+    assert clean_path("/acme-fm/live/seg1795860900.ts") == "/acme-fm/live/seg1795860900.ts"
+    assert clean_path("/acme-fm/hls/aac_96k/chunk-128k-0001.m4s") == "/acme-fm/hls/aac_96k/chunk-128k-0001.m4s"
+    assert clean_path("/acme-fm/9f8e7d6c5b4a/index.m3u8") == "/acme-fm/*/index.m3u8"
+    assert clean_path("/acme-fm/alice%40example.com/x.ts") == "/acme-fm/*/x.ts"
+    assert clean_path("/acme-fm/live/seg1.ts;jsessionid=0AB1") == "/acme-fm/live/seg1.ts"
+    assert clean_path("http://203.0.113.5/acme-fm/live/x.ts?sig=abc") == "/acme-fm/live/x.ts"
+    assert clean_path("<BADREQ>") == "*"
+
+
+SECRET = st.text(alphabet=string.ascii_letters + string.digits, min_size=12, max_size=24).filter(
+    lambda s: any(c.isdigit() for c in s) and any(c.isalpha() for c in s))
+SEGMENT = st.sampled_from(["live", "hls", "aac_96k", "seg12.ts", "index.m3u8", "acme-fm", "chunk-0001.m4s"])
+
+
+@st.composite
+def hostile_paths(draw):
+    secret = draw(SECRET)
+    user = draw(st.sampled_from(["alice", "bob.smith", "x_y"]))
+    leak = draw(st.sampled_from([f"?token={secret}", f"?code={secret}&x=1", f"?sig={secret}",
+                                 f"?email={user}%40example.com", f";jsessionid={secret}",
+                                 f"/{user}@example.com", f"/{user}%40example.com", f"/{secret}",
+                                 f"/{secret}.ts", f"#frag{secret}"]))
+    parts = draw(st.lists(SEGMENT, min_size=1, max_size=4))
+    where = draw(st.integers(0, len(parts)))
+    path = "/" + "/".join(parts[:where]) + leak + ("/" + "/".join(parts[where:]) if parts[where:] else "")
+    return path, [secret, f"{user}@example.com", f"{user}%40example.com"]
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(hostile_paths(), st.sampled_from(HEADERS), st.booleans())
+def test_no_query_parameter_email_or_token_survives_any_format(case, header, httplog):
+    path, secrets = case
+    if httplog:
+        line = (f'{header}203.0.113.7:5353 [28/Nov/2026:10:15:00.123] fe be/s 0/0/0/1/41 200 10 - - ---- '
+                f'1/1/0/0/0 0/0 "GET {path} HTTP/1.1"')
+    else:
+        line = f'{header}fabrik-hls 1795980035.737 203.0.113.7 200 10 4 acme-fm "{path}" "Agent {secrets[2]}" ""'
+    text, _, _ = LineParser(HASHER, "edge-1").parse(line)
+    for secret in secrets:
+        assert secret.lower() not in text.lower(), (line, text)
+    assert "203.0.113.7" not in text
+
+
+@settings(max_examples=300)
+@given(st.text(max_size=300))
+def test_an_unparsed_line_never_ships_its_text(noise):
+    text, _, parsed = LineParser(HASHER, "edge-1").parse("Nov 29 19:20:35 edge1 other: x" + noise)
+    record = json.loads(text)
+    if not parsed:
+        assert set(record) == {"time", "host", "unparsed", "chars"}
