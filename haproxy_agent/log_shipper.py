@@ -88,7 +88,7 @@ def ship(patterns: list[str], config: ShipConfig, *, container: Any = None,
         result = FileResult(path=str(path))
         results.append(result)
         if failure is not None:
-            result.error = f"not tried: {failure}"
+            result.error = "not tried: the storage failed on an earlier file of this run"
             continue
         try:
             marker = state.marker(path)

@@ -1,5 +1,7 @@
-"""Issue 20: HAProxy writing its log with the shipped format, Debian's logrotate running the
-shipped snippet with its post-rotate hook, Azurite receiving the blobs; every address hashed."""
+"""Issue 24: a real edge in miniature. HAProxy logs to a real rsyslogd running the shipped rule,
+Debian's logrotate runs the shipped config with its reopen hook, ship-logs ships to Azurite;
+every numbered request is accounted for, once, and nothing identifying leaves the host."""
+import datetime as dt
 import gzip
 import json
 import os
@@ -11,132 +13,247 @@ import time
 import pytest
 import urllib3
 
-from devstack.azurite import connection_string
+from devstack.azurite import ACCOUNT, KEY, connection_string
 from devstack.process import free_port
+from haproxy_agent.ship_config import derive_logs_key
 from shared.identity import IdentityHasher
 from tests.conftest import ROOT, TEST_HASH_KEY, _start
-from tests.haproxy_agent.test_agent import fetch
 
+LOGS_KEY = derive_logs_key(TEST_HASH_KEY)
+HASHER = IdentityHasher(LOGS_KEY.encode())
 ADDRESSES = ["127.0.7.2", "127.0.7.3", "127.0.7.4"]
-FORWARDED = "198.51.100.77, 2001:db8::77"
+NUMBER = re.compile(r"/seg(\d+)\.ts")
 
 
-@pytest.fixture(scope="module")
-def access_lines(tmp_path_factory):
-    """Real log lines of the shipped log-format, from a real haproxy."""
+@pytest.fixture
+def edge(tmp_path):
+    """rsyslogd with the shipped rule, and HAProxy logging to its socket as to /dev/log."""
     from devstack.haproxy import HAProxy
+    from devstack.rsyslog import Rsyslog
 
-    proxy = _start(lambda: HAProxy(tmp_path_factory.mktemp("haproxy-log")).start())
-    try:
-        for i, address in enumerate(ADDRESSES):
-            pool = urllib3.HTTPConnectionPool("127.0.0.1", proxy.port, source_address=(address, 0))
-            pool.request("GET", f"/acme-fm/live/seg{i}.ts", headers={"User-Agent": 'VLC/3.0 "quoted"',
-                                                                     "X-Forwarded-For": FORWARDED})
-        fetch(proxy, "/metro-kids/hls/index.m3u8", "::1" if False else "127.0.7.5")
-        deadline = time.monotonic() + 10
-        while True:
-            lines = [l for l in proxy.server.log.read_text(errors="replace").splitlines() if l.startswith("fabrik-hls ")]
-            if len(lines) >= 4 or time.monotonic() > deadline:
-                break
-            time.sleep(0.2)
-        assert len(lines) >= 4, proxy.server.log.read_text()[-2000:]
-        return lines
-    finally:
-        proxy.stop()
+    syslog = _start(lambda: Rsyslog(tmp_path / "rsyslog").start())
+    proxy = _start(lambda: HAProxy(tmp_path / "haproxy", log_socket=syslog.socket).start())
+    pools = [urllib3.HTTPConnectionPool("127.0.0.1", proxy.port, source_address=(a, 0), maxsize=1) for a in ADDRESSES]
+    yield syslog, proxy, pools
+    proxy.stop()
+    syslog.stop()
+
+
+def send(pools, numbers):
+    for n in numbers:
+        pools[n % len(pools)].request("GET", f"/acme-fm/live/seg{n}.ts?token=s3cret{n}",
+                                      headers={"User-Agent": "VLC/3.0.18 LibVLC/3.0.18", "X-Forwarded-For": "198.51.100.77"})
 
 
 def env_for(azurite_server, key_prefix, tmp_path, **more):
     return {"LOGS_STORAGE_CONNECTION": connection_string(azurite_server.port), "LOGS_CONTAINER": f"l{key_prefix.lower()}",
-            "AGENT_HOST": "edge-1", "IDENTITY_HASH_KEY": TEST_HASH_KEY, "AGENT_STATE_DIR": str(tmp_path / "state"), **more}
+            "AGENT_HOST": "edge-1", "LOGS_HASH_KEY": LOGS_KEY, "AGENT_STATE_DIR": str(tmp_path / "state"),
+            "LOGS_SETTLE_SECONDS": "2", **more}
 
 
-def blobs(env):
+def container_for(env, *, create=True):
     from azure.storage.blob import BlobServiceClient
 
-    container = BlobServiceClient.from_connection_string(env["LOGS_STORAGE_CONNECTION"]).get_container_client(
-        env["LOGS_CONTAINER"])
-    if not container.exists():
-        return {}
-    return {b.name: gzip.decompress(container.download_blob(b.name).readall()) for b in container.list_blobs()}
+    container = BlobServiceClient.from_connection_string(connection_string(int(re.search(
+        r"127\.0\.0\.1:(\d+)", env["LOGS_STORAGE_CONNECTION"])[1]))).get_container_client(env["LOGS_CONTAINER"])
+    if create and not container.exists():
+        container.create_container()  # the deploy step: ship-logs never creates it
+    return container
 
 
-def ship(env, *files):
-    return subprocess.run([sys.executable, "-m", "haproxy_agent", "ship-logs", *map(str, files)], cwd=ROOT,
+def records(env):
+    container = container_for(env)
+    out = {}
+    for blob in container.list_blobs():
+        if blob.name.startswith("_"):
+            continue
+        out[blob.name] = [json.loads(l) for l in gzip.decompress(container.download_blob(blob.name).readall())
+                          .decode().splitlines()]
+    return out
+
+
+def ship(env, *args):
+    return subprocess.run([sys.executable, "-m", "haproxy_agent", "ship-logs", *map(str, args)], cwd=ROOT,
                           env={"PATH": os.environ["PATH"], **env}, capture_output=True, text=True, timeout=120)
 
 
-def test_logrotate_runs_the_shipped_snippet_and_every_address_is_hashed(access_lines, azurite_server, key_prefix,
-                                                                         tmp_path):
-    env = env_for(azurite_server, key_prefix, tmp_path)
-    log = tmp_path / "haproxy-hls.log"
-    hostile = ["fabrik-hls 1795860900.123 203.0.113.99 200 18800 41 acme-fm \"/acme-fm/live/seg",  # truncated
-               "\x00\xff\xfe binary 203.0.113.98 garbage",
-               "fabrik-hls 1795860901.000 2001:db8::99 200 10 3 acme-fm \"/acme-fm/x.ts\" \"curl\" \"\"",
-               "x" * 10_000_000 + " 203.0.113.97"]
-    log.write_bytes(("\n".join(access_lines + hostile) + "\n").encode("utf-8", "surrogateescape"))
-    (tmp_path / "agent.env").write_text("".join(f"{k}={v}\n" for k, v in env.items()))
-    snippet = (ROOT / "haproxy_agent" / "logrotate-fabrik-hls").read_text()
-    snippet = snippet.replace("/var/log/haproxy-hls.log", str(log))
-    snippet = snippet.replace("[ -x /usr/lib/rsyslog/rsyslog-rotate ] && /usr/lib/rsyslog/rsyslog-rotate || true", "true")
-    snippet = snippet.replace("cd /opt/fabrik-haproxy-agent && .venv/bin/python", f"cd {ROOT} && {sys.executable}")
-    snippet = snippet.replace("/etc/fabrik/haproxy-agent.env", str(tmp_path / "agent.env"))
-    snippet = snippet.replace("/var/log/fabrik-ship-logs.log", str(tmp_path / "ship.log"))
-    conf = tmp_path / "logrotate.conf"
-    conf.write_text(snippet)
-    os.chmod(conf, 0o644)
-    done = subprocess.run(["logrotate", "-f", "-s", str(tmp_path / "logrotate.state"), str(conf)],
-                          capture_output=True, text=True, timeout=300)
+def logrotate(tmp_path, log, pidfile, *, reopen=True):
+    time.sleep(1.05)  # rotated names carry the second: two rotations in one second would collide
+    conf = (ROOT / "haproxy_agent" / "logrotate-fabrik-hls.conf").read_text()
+    conf = conf.replace("/var/log/fabrik-hls/haproxy-hls.log", str(log)).replace("/run/rsyslogd.pid", str(pidfile))
+    conf = conf.replace("/opt/fabrik-haproxy-agent/haproxy_agent/reopen-rsyslog",
+                        str(ROOT / "haproxy_agent" / "reopen-rsyslog") if reopen else "true")
+    path = tmp_path / "logrotate.conf"
+    path.write_text(conf)
+    os.chmod(path, 0o644)
+    done = subprocess.run(["logrotate", "-f", "-s", str(tmp_path / "logrotate.state"), str(path)],
+                          capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
-    report = (tmp_path / "ship.log").read_text()
-    assert re.search(r"\d+ lines \(3 not parsed, kept hashed\) -> \d+ blobs uploaded", report), report
-    stored = blobs(env)
-    assert stored and all(re.fullmatch(r"host=edge-1/date=\d{4}-\d\d-\d\d/hour=\d\d/edge-1-\d{8}T\d{6}Z-[0-9a-f]{12}"
-                                       r"\.jsonl\.gz", name) for name in stored), list(stored)
-    everything = b"".join(stored.values()).decode("utf-8")
-    for raw in [*ADDRESSES, "127.0.7.5", "198.51.100.77", "2001:db8::77", "203.0.113.99", "203.0.113.98",
-                "2001:db8::99", "203.0.113.97"]:
-        assert raw not in everything, raw
-    records = [json.loads(line) for data in stored.values() for line in data.decode().splitlines()]
-    hasher = IdentityHasher(TEST_HASH_KEY.encode())
-    parsed = [r for r in records if r.get("format") == "fabrik"]
-    assert {r["client"] for r in parsed} >= {hasher.hash_ip(a) for a in ADDRESSES}  # the collectors' hash
-    seg = next(r for r in parsed if r["path"] == "/acme-fm/live/seg0.ts")
-    assert seg["tenant"] == "acme-fm" and seg["status"] == 200 and seg["user_agent"] == 'VLC/3.0 "quoted"'
-    assert seg["forwarded_for"] == [hasher.hash_ip("198.51.100.77"), hasher.hash_ip("2001:db8::77")]
-    assert sum(1 for r in records if "unparsed" in r) == 3 and any(r.get("client") == hasher.hash_ip("2001:db8::99")
-                                                                   for r in records)
-    # the same rotated file again (the next hour's postrotate): skipped; even without the marker nothing is re-uploaded
-    rotated = [p for p in tmp_path.iterdir() if p.name.startswith("haproxy-hls.log-")]
-    assert ship(env, *rotated).returncode == 0 and set(blobs(env)) == set(stored)
-    for marker in (tmp_path / "state" / "shipped").iterdir():
-        marker.unlink()
-    again = ship(env, *rotated)
-    assert again.returncode == 0 and "0 blobs uploaded" in again.stderr and set(blobs(env)) == set(stored)
 
 
-def test_a_failed_upload_exits_non_zero_and_the_next_run_ships_the_file(access_lines, azurite_server, key_prefix,
-                                                                        tmp_path):
-    log = tmp_path / "haproxy-hls.log-2026112810"
-    log.write_text("\n".join(access_lines) + "\n")
-    dead = env_for(azurite_server, key_prefix, tmp_path, LOGS_STORAGE_CONNECTION=(
-        "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;"
-        f"BlobEndpoint=http://127.0.0.1:{free_port()}/devstoreaccount1;"))
-    failed = ship(dead, log)
-    assert failed.returncode == 1 and "not shipped, left for the next run" in failed.stderr
-    assert not (tmp_path / "state" / "shipped").exists()
-    good = env_for(azurite_server, key_prefix, tmp_path)
-    assert ship(good, log).returncode == 0 and blobs(good)
+def wait_for_lines(directory, count, timeout=15):
+    deadline = time.monotonic() + timeout
+    while True:
+        seen = sum(len(NUMBER.findall((gzip.open if p.suffix == ".gz" else open)(p, "rt").read()))
+                   for p in directory.iterdir() if p.name.startswith("haproxy-hls.log"))
+        if seen >= count or time.monotonic() > deadline:
+            return seen
+        time.sleep(0.1)
 
 
-def test_settings_are_named(tmp_path):
-    done = ship({"AGENT_STATE_DIR": str(tmp_path)}, tmp_path / "x.log")
-    assert done.returncode == 2 and "LOGS_STORAGE_CONNECTION" in done.stderr and "IDENTITY_HASH_KEY" in done.stderr
+def shipped_numbers(env):
+    found = [int(NUMBER.search(r["path"])[1]) for rs in records(env).values() for r in rs if "path" in r
+             and NUMBER.search(r["path"])]
+    return sorted(found)
+
+
+def test_every_line_written_by_rsyslog_is_shipped_once_across_rotations(edge, azurite_server, key_prefix, tmp_path):
+    syslog, _proxy, pools = edge
+    env = env_for(azurite_server, key_prefix, tmp_path)
+    container_for(env)
+    pattern = f"{syslog.log_file}-*"
+    sent = 0
+    for _ in range(4):  # requests keep coming while logrotate renames and rsyslog reopens
+        send(pools, range(sent, sent + 150))
+        sent += 150
+        logrotate(tmp_path, syslog.log_file, syslog.pidfile)
+        assert ship(env, pattern).returncode == 0
+    send(pools, range(sent, sent + 50))
+    sent += 50
+    assert wait_for_lines(syslog.log_file.parent, sent) == sent
+    time.sleep(2.5)  # every file settled: the last run marks them complete
+    logrotate(tmp_path, syslog.log_file, syslog.pidfile)
+    assert ship(env, pattern).returncode == 0
+    time.sleep(2.5)
+    done = ship(env, pattern)
+    assert done.returncode == 0, done.stderr
+    assert shipped_numbers(env) == list(range(sent))  # none lost, none twice
+    stored = records(env)
+    text = json.dumps(stored)
+    for secret in [*ADDRESSES, "198.51.100.77", "s3cret", "token"]:
+        assert secret not in text
+    for name, rows in stored.items():  # each record in its own hour's blob
+        hour = re.search(r"date=(\d{4}-\d\d-\d\d)/hour=(\d\d)/", name)
+        assert all(r["time"].startswith(f"{hour[1]}T{hour[2]}:") for r in rows), name
+        requests = [r for r in rows if r["path"] != "*"]  # "*": the readiness probe's connect, a <BADREQ>
+        assert all(r["format"] == "fabrik" and r["client"] in {HASHER.hash_ip(a) for a in ADDRESSES} for r in requests)
+    assert not (syslog.other_file.exists() and "fabrik-hls" in syslog.other_file.read_text())  # "& stop"
+    status = json.loads((tmp_path / "state" / "status.json").read_text())
+    assert status["files_pending"] == 0 and status["lines_unparsed"] == 0
+
+
+def test_lines_appended_to_a_rotated_file_without_a_reopen_are_shipped_later(edge, azurite_server, key_prefix,
+                                                                              tmp_path):
+    syslog, _proxy, pools = edge
+    env = env_for(azurite_server, key_prefix, tmp_path)
+    container_for(env)
+    send(pools, range(0, 40))
+    assert wait_for_lines(syslog.log_file.parent, 40) == 40
+    logrotate(tmp_path, syslog.log_file, syslog.pidfile, reopen=False)  # rsyslog keeps the renamed file open
+    assert ship(env, f"{syslog.log_file}-*").returncode == 0
+    send(pools, range(40, 80))  # ... and goes on appending to it
+    assert wait_for_lines(syslog.log_file.parent, 80) == 80
+    time.sleep(2.5)
+    assert ship(env, f"{syslog.log_file}-*").returncode == 0
+    assert shipped_numbers(env) == list(range(80))
+
+
+def test_a_container_sas_with_create_and_write_only_is_enough(azurite_server, key_prefix, tmp_path):
+    from azure.storage.blob import ContainerSasPermissions, generate_container_sas
+
+    env = env_for(azurite_server, key_prefix, tmp_path)
+    log = tmp_path / "haproxy-hls.log-2026112910"
+    log.write_text("".join(f'fabrik-hls 1795980035.{i:03d} 203.0.113.{i} 200 10 4 acme-fm "/acme-fm/live/seg{i}.ts" '
+                           f'"VLC" ""\n' for i in range(30)))
+    sas = generate_container_sas(ACCOUNT, env["LOGS_CONTAINER"], account_key=KEY,
+                                 permission=ContainerSasPermissions(create=True, write=True),
+                                 expiry=dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=1))
+    env["LOGS_STORAGE_CONNECTION"] = (f"BlobEndpoint=http://127.0.0.1:{azurite_server.port}/{ACCOUNT};"
+                                      f"SharedAccessSignature={sas}")
+    missing = ship(env, log)  # the container was never created: the run says what to do
+    assert missing.returncode == 1 and "ContainerNotFound" in missing.stderr and "deploy" in missing.stderr
+    container_for(env)
+    check = ship(env, "--check")
+    assert check.returncode == 0 and "fingerprint" in check.stdout, check.stderr
+    assert ship(env, log).returncode == 0 and shipped_numbers(env) == list(range(30))
+
+
+def test_a_storage_outage_costs_one_failure_and_unshipped_files_are_kept_and_counted(azurite_server, key_prefix,
+                                                                                     tmp_path):
+    files = []
+    for hour in range(3):
+        log = tmp_path / f"haproxy-hls.log-202611291{hour}"
+        log.write_text("".join(f'fabrik-hls {1795980000 + hour * 3600}.{i:03d} 203.0.113.9 200 10 4 acme-fm '
+                               f'"/acme-fm/live/seg{hour * 100 + i}.ts" "VLC" ""\n' for i in range(10)))
+        old = time.time() - 3 * 3600
+        os.utime(log, (old, old))
+        files.append(log)
+    dead_port = free_port()
+    dead = env_for(azurite_server, key_prefix, tmp_path, LOGS_KEEP_HOURS="1", LOGS_STORAGE_CONNECTION=(
+        f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT};AccountKey={KEY};"
+        f"BlobEndpoint=http://127.0.0.1:{dead_port}/{ACCOUNT};"))
+    failed = ship(dead, f"{tmp_path}/haproxy-hls.log-*")
+    assert failed.returncode == 1
+    assert failed.stderr.count("cannot reach") == 1 and failed.stderr.count("not tried:") == 2, failed.stderr
+    status = json.loads((tmp_path / "state" / "status.json").read_text())
+    assert status["files_pending"] == 3 and status["oldest_pending"].endswith("-2026112910")
+    assert f"127.0.0.1:{dead_port}" in status["last_error"]
+    assert all(f.exists() for f in files)  # never deleted unshipped
+    good = env_for(azurite_server, key_prefix, tmp_path, LOGS_KEEP_HOURS="1")
+    container_for(good)
+    assert ship(good, f"{tmp_path}/haproxy-hls.log-*").returncode == 0
+    assert shipped_numbers(good) == [h * 100 + i for h in range(3) for i in range(10)]
+    assert not any(f.exists() for f in files)  # shipped completely and older than LOGS_KEEP_HOURS: pruned
+    assert json.loads((tmp_path / "state" / "status.json").read_text())["files_pending"] == 0
+
+
+def test_a_file_of_mostly_unparsed_lines_fails_the_run_and_ships_no_text(azurite_server, key_prefix, tmp_path):
+    env = env_for(azurite_server, key_prefix, tmp_path)
+    container_for(env)
+    log = tmp_path / "haproxy-hls.log-2026112911"
+    log.write_text("".join(f"Nov 29 11:0{i % 10}:00 edge1 haproxy[1]: Connect from 203.0.113.{i} to alice@x.org\n"
+                           for i in range(30)))
+    done = ship(env, log)
+    assert done.returncode == 1 and "could not be parsed" in done.stderr
+    rows = [r for rs in records(env).values() for r in rs]
+    assert len(rows) == 30 and all(set(r) == {"time", "host", "unparsed", "chars"} for r in rows)
+    assert all(r["time"].startswith(f"{dt.date.today().year}-11-29T11:") for r in rows)  # the header's hour
+
+
+def test_the_edge_key_is_derived_as_documented_and_never_the_apps(tmp_path):
+    openssl = subprocess.run(f"printf %s fabrik-logs-hash-key-v1 | openssl dgst -sha256 -hmac '{TEST_HASH_KEY}' "
+                             "-binary | base64", shell=True, capture_output=True, text=True, check=True)
+    derived = subprocess.run([sys.executable, "-m", "haproxy_agent", "derive-logs-key"], cwd=ROOT,
+                             env={"PATH": os.environ["PATH"], "IDENTITY_HASH_KEY": TEST_HASH_KEY},
+                             capture_output=True, text=True)
+    assert derived.stdout.strip() == openssl.stdout.strip() == LOGS_KEY
+    same = ship({"LOGS_STORAGE_CONNECTION": "UseDevelopmentStorage=true", "LOGS_HASH_KEY": TEST_HASH_KEY,
+                 "IDENTITY_HASH_KEY": TEST_HASH_KEY, "AGENT_STATE_DIR": str(tmp_path)}, tmp_path / "x.log")
+    assert same.returncode == 2 and "is the app's IDENTITY_HASH_KEY itself" in same.stderr
+    none = ship({"AGENT_STATE_DIR": str(tmp_path)}, tmp_path / "x.log")
+    assert none.returncode == 2 and "LOGS_STORAGE_CONNECTION" in none.stderr and "LOGS_HASH_KEY" in none.stderr
+
+
+def test_a_quoted_key_in_the_env_file_hashes_as_the_unquoted_one(azurite_server, key_prefix, tmp_path):
+    env = env_for(azurite_server, key_prefix, tmp_path)
+    container_for(env)
+    log = tmp_path / "haproxy-hls.log-2026112912"
+    log.write_text('fabrik-hls 1795980035.000 203.0.113.5 200 10 4 acme-fm "/acme-fm/live/seg1.ts" "VLC" ""\n')
+    key = env.pop("LOGS_HASH_KEY")
+    (tmp_path / "ship-logs.env").write_text(f'# written by hand\nLOGS_HASH_KEY = "{key}"\n')
+    done = ship(env, "--env-file", tmp_path / "ship-logs.env", log)
+    assert done.returncode == 0, done.stderr
+    assert [r["client"] for rs in records(env).values() for r in rs] == [HASHER.hash_ip("203.0.113.5")]
+    (tmp_path / "bad.env").write_text('LOGS_HASH_KEY="unterminated\n')
+    bad = ship(env, "--env-file", tmp_path / "bad.env", log)
+    assert bad.returncode == 2 and "line 1: LOGS_HASH_KEY" in bad.stderr
 
 
 def test_haproxys_default_http_format_is_understood(tmp_path):
     """HAProxy's own `option httplog` format, from a real haproxy, parsed with the client hashed."""
     from devstack.haproxy import HAProxy
-    from haproxy_agent.access_log import parse
+    from haproxy_agent.access_log import LineParser
+    from tests.haproxy_agent.test_agent import fetch
 
     proxy = _start(lambda: HAProxy(tmp_path / "httplog", httplog=True).start())
     try:
@@ -150,9 +267,9 @@ def test_haproxys_default_http_format_is_understood(tmp_path):
             time.sleep(0.2)
     finally:
         proxy.stop()
-    hasher = IdentityHasher(TEST_HASH_KEY.encode())
-    record, when = parse(lines[0], hasher)
-    assert when is not None and record["format"] == "httplog", lines[0]
+    text, second, parsed = LineParser(HASHER, "edge-1").parse(lines[0])
+    record = json.loads(text)
+    assert parsed and second and record["format"] == "httplog", lines[0]
     assert (record["client"], record["tenant"], record["path"], record["status"]) == (
-        hasher.hash_ip("127.0.8.2"), "acme-fm", "/acme-fm/live/index.m3u8", 200)
-    assert "127.0.8.2" not in json.dumps(record)
+        HASHER.hash_ip("127.0.8.2"), "acme-fm", "/acme-fm/live/index.m3u8", 200)
+    assert "127.0.8.2" not in text
