@@ -173,7 +173,7 @@ class LineParser:
         if found is None:
             if len(self._ips) >= CACHE_LIMIT:
                 self._ips.clear()
-            found = self._ips[address] = self.hasher.hash_ip(strip_port(address))
+            found = self._ips[address] = client_hash(address, self.hasher)
         return found
 
     def path(self, path: str) -> str:
@@ -210,6 +210,16 @@ class LineParser:
                 return None
             return int(when.timestamp())
         return None
+
+
+def client_hash(address: str, hasher: IdentityHasher) -> str:
+    """A listener's address in the logs: the first 64 bits (16 hex) of its keyed hash.
+
+    Why shorter than the app's 128: 64 bits keep unique counts exact in practice (a collision
+    among ten million clients has a chance of about 1 in 370,000), and the hash is the part of a
+    record gzip cannot shrink; 16 hex characters fewer a line keep the shipped files within 1.2x
+    of gzip -6 on the raw log (docs/benchmarks.md)."""
+    return hasher.hash_ip(strip_port(address))[:16]
 
 
 def clean_agent(agent: str, hasher: IdentityHasher) -> str:

@@ -8,6 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from haproxy_agent.access_log import LineParser, clean_path
+from haproxy_agent.access_log import client_hash
 from shared.identity import IdentityHasher
 
 HASHER = IdentityHasher(b"test-logs-hash-key-0123456789")
@@ -31,8 +32,8 @@ def test_every_header_rsyslog_writes_parses_to_the_lines_own_time():
         assert record["time"] == "2026-11-29T19:20:35.737Z" and second == 1795980035
         assert (record["tenant"], record["path"], record["status"], record["bytes"]) == (
             "acme-fm", "/acme-fm/live/seg12.ts", 200, 18800)
-        assert record["client"] == HASHER.hash_ip("203.0.113.7")
-        assert record["forwarded_for"] == [HASHER.hash_ip("198.51.100.4"), HASHER.hash_ip("2001:db8::4")]
+        assert record["client"] == client_hash("203.0.113.7", HASHER)
+        assert record["forwarded_for"] == [client_hash("198.51.100.4", HASHER), client_hash("2001:db8::4", HASHER)]
 
 
 def test_an_unparsed_line_ships_no_text_but_keeps_its_headers_time():

@@ -16,6 +16,7 @@ import urllib3
 from devstack.azurite import ACCOUNT, KEY, connection_string
 from devstack.process import free_port
 from haproxy_agent.ship_config import derive_logs_key
+from haproxy_agent.access_log import client_hash
 from shared.identity import IdentityHasher
 from tests.conftest import ROOT, TEST_HASH_KEY, _start
 
@@ -136,7 +137,7 @@ def test_every_line_written_by_rsyslog_is_shipped_once_across_rotations(edge, az
         hour = re.search(r"date=(\d{4}-\d\d-\d\d)/hour=(\d\d)/", name)
         assert all(r["time"].startswith(f"{hour[1]}T{hour[2]}:") for r in rows), name
         requests = [r for r in rows if r["path"] != "*"]  # "*": the readiness probe's connect, a <BADREQ>
-        assert all(r["format"] == "fabrik" and r["client"] in {HASHER.hash_ip(a) for a in ADDRESSES} for r in requests)
+        assert all(r["format"] == "fabrik" and r["client"] in {client_hash(a, HASHER) for a in ADDRESSES} for r in requests)
     assert not (syslog.other_file.exists() and "fabrik-hls" in syslog.other_file.read_text())  # "& stop"
     status = json.loads((tmp_path / "state" / "status.json").read_text())
     assert status["files_pending"] == 0 and status["lines_unparsed"] == 0
@@ -243,7 +244,7 @@ def test_a_quoted_key_in_the_env_file_hashes_as_the_unquoted_one(azurite_server,
     (tmp_path / "ship-logs.env").write_text(f'# written by hand\nLOGS_HASH_KEY = "{key}"\n')
     done = ship(env, "--env-file", tmp_path / "ship-logs.env", log)
     assert done.returncode == 0, done.stderr
-    assert [r["client"] for rs in records(env).values() for r in rs] == [HASHER.hash_ip("203.0.113.5")]
+    assert [r["client"] for rs in records(env).values() for r in rs] == [client_hash("203.0.113.5", HASHER)]
     (tmp_path / "bad.env").write_text('LOGS_HASH_KEY="unterminated\n')
     bad = ship(env, "--env-file", tmp_path / "bad.env", log)
     assert bad.returncode == 2 and "line 1: LOGS_HASH_KEY" in bad.stderr
@@ -271,5 +272,5 @@ def test_haproxys_default_http_format_is_understood(tmp_path):
     record = json.loads(text)
     assert parsed and second and record["format"] == "httplog", lines[0]
     assert (record["client"], record["tenant"], record["path"], record["status"]) == (
-        HASHER.hash_ip("127.0.8.2"), "acme-fm", "/acme-fm/live/index.m3u8", 200)
+        client_hash("127.0.8.2", HASHER), "acme-fm", "/acme-fm/live/index.m3u8", 200)
     assert "127.0.8.2" not in text
