@@ -94,7 +94,7 @@ def show_downloads(connection: str) -> None:
     print(f"\nBlob Storage, container app-downloads ({len(names)} blobs):")
     for name in names:
         print(f"  {name}")
-    latest = [n for n in names if n.startswith("normalised/store=apple/") and "acme-fm" in n]
+    latest = [n for n in names if n.startswith("normalised/apple/") and "acme-fm" in n]
     if latest:
         print(f"\n{latest[-1]}:")
         print(container.download_blob(latest[-1]).readall().decode())

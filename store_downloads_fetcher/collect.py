@@ -12,7 +12,7 @@ from shared.status import RunReport
 from store_downloads_fetcher import apple, google
 from store_downloads_fetcher.apple_report import open_report, parse_sales_summary
 from store_downloads_fetcher.google_report import parse_installs
-from store_downloads_fetcher.normalised import Row, render
+from store_downloads_fetcher.normalised import Row
 from store_downloads_fetcher.output import Output
 from store_downloads_fetcher.settings import DownloadsSettings
 
@@ -66,7 +66,7 @@ def run_apple(settings: DownloadsSettings, state: dict, out: Output, report: Run
         if answer.status in ("fetched", "zero") and not answer.kept:
             for tenant in sorted(set(apps.values())):
                 mine = [r for r in rows if apps[r.app_id] == tenant]
-                written = out.put_day(store="apple", tenant=tenant, date=key, csv_bytes=render(mine),
+                written = out.put_day(store="apple", tenant=tenant, date=key, rows=mine,
                                       previous=record["tenants"].get(tenant))
                 if written:
                     record["tenants"][tenant] = written
@@ -166,7 +166,7 @@ def run_google(settings: DownloadsSettings, state: dict, out: Output, report: Ru
                 by_day: dict[str, list[Row]] = {}
                 for obj in sorted(set(changed) | set(chosen), key=lambda o: o.name):
                     body = google.download(session, conf, token, obj)
-                    out.put_raw(f"raw/google/{obj.name}/generation={obj.generation}.csv", body, content_type="text/csv")
+                    out.put_raw(raw_google_name(obj), body, content_type="text/csv; charset=utf-16")
                     body.seek(0)
                     if obj in chosen:
                         for day in parse_installs(body, package=obj.package):
@@ -179,7 +179,7 @@ def run_google(settings: DownloadsSettings, state: dict, out: Output, report: Ru
                     if only is not None and date not in only:
                         continue
                     key = f"{tenant.name}|{date}"
-                    record = out.put_day(store="google", tenant=tenant.name, date=date, csv_bytes=render(rows),
+                    record = out.put_day(store="google", tenant=tenant.name, date=date, rows=rows,
                                          previous=days_state.get(key))
                     if record:
                         days_state[key] = {**record, "status": "fetched", "objects": sorted(o.name for o in chosen)}
@@ -195,6 +195,12 @@ def run_google(settings: DownloadsSettings, state: dict, out: Output, report: Ru
             outcome.counts["columns_empty"] = len(missing)
             get_logger("store_downloads_fetcher", source=source).info(
                 "left empty (the files have no source column): %s", ", ".join(sorted(missing)))
+
+
+def raw_google_name(obj: google.ReportObject) -> str:
+    """``raw/google/<object name without .csv>.generation-<n>.csv``: one file per generation, and no
+    folder named ``*.csv`` that a reader globbing for CSVs would step into."""
+    return f"raw/google/{obj.name.removesuffix('.csv')}.generation-{obj.generation}.csv"
 
 
 def _day_sources(objs: list[google.ReportObject]) -> list[google.ReportObject]:

@@ -1,9 +1,11 @@
 """What the fetcher writes to Blob Storage, and the state it keeps there (docs/downloads.md).
 
 * ``raw/...``: each file as the store sent it, named by its content (Apple: SHA-256; Google:
-  the object's generation), so a re-fetch of the same bytes writes nothing.
-* ``normalised/store=<s>/tenant=<t>/date=<d>/<UTC time>-<sha12>.csv``: a new blob only when a
-  day's normalised content changed (a revision); the newest name sorts last.
+  the object's generation), so a re-fetch of the same bytes writes nothing. Not for consumers.
+* ``normalised/<store>/<tenant>/<date>/<UTC time>-<sha12>.csv``: a new blob only when a day's
+  content changed (a revision), holding the retraction of the version it replaces; the newest
+  name sorts last. Plain folder names, not ``store=``: Spark would add those as partition
+  columns beside the file's own and map the CSV's columns shifted.
 * ``state/store_downloads_fetcher.json``: per day and object what was fetched, written with
   the ETag it was read with, so two overlapping runs cannot silently undo each other.
 """
@@ -14,7 +16,8 @@ import json
 from typing import IO, Any, Callable
 
 from shared.blob import download, upload
-from store_downloads_fetcher.normalised import digest
+from shared.errors import RetriableError
+from store_downloads_fetcher.normalised import Row, added_rows, render, version_digest
 
 STATE = "state/store_downloads_fetcher.json"
 
@@ -50,26 +53,35 @@ class Output:
             self.written.append(name)
         return stored
 
-    def put_day(self, *, store: str, tenant: str, date: str, csv_bytes: bytes, previous: dict | None) -> dict | None:
-        """Write the day's normalised CSV if it differs from ``previous``; returns the new record."""
-        sha = digest(csv_bytes)
+    def put_day(self, *, store: str, tenant: str, date: str, rows: list[Row], previous: dict | None) -> dict | None:
+        """Write the day's new version if its content differs from ``previous``; returns the new record.
+
+        The file retracts the newest version already written (read back from its blob, not from
+        the state, so it negates exactly what a consumer read)."""
+        sha = version_digest(rows)
         if previous and previous.get("sha256") == sha:
             return None
-        prefix = f"normalised/store={store}/tenant={tenant}/date={date}/"
+        prefix = f"normalised/{store}/{tenant}/{date}/"
         newest = self._newest(prefix)
         if newest and newest.endswith(f"-{sha[:12]}.csv"):
             # Already the newest version: written by a run whose state was never saved.
             return {"sha256": sha, "blob": newest, "written_at": newest[len(prefix):].split("-", 1)[0]}
+        retracted: list[Row] = []
+        if newest:
+            found = download(self.container, newest)
+            retracted = added_rows(found[0]) if found else []
         stamp = dt.datetime.fromtimestamp(self.clock(), dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        if newest and stamp <= newest[len(prefix):].split("-", 1)[0]:
+            raise RetriableError(f"blob {prefix}: the newest version {newest} is not older than this run ({stamp}); "
+                                 "is the clock behind?")
         name = f"{prefix}{stamp}-{sha[:12]}.csv"
-        upload(self.container, name, csv_bytes, content_type="text/csv; charset=utf-8", overwrite=False)
+        upload(self.container, name, render(rows, revision=stamp, retracted=retracted),
+               content_type="text/csv; charset=utf-8", overwrite=False)
         self.written.append(name)
         return {"sha256": sha, "blob": name, "written_at": stamp}
 
     def _newest(self, prefix: str) -> str | None:
         from azure.core.exceptions import AzureError
-
-        from shared.errors import RetriableError
 
         try:
             names = [b.name for b in self.container.list_blobs(name_starts_with=prefix)]

@@ -103,7 +103,7 @@ def test_store_downloads_azurite_stopped_then_back(tmp_path, httpserver):
 
         names = [b.name for b in BlobServiceClient.from_connection_string(env["AzureWebJobsStorage"])
                  .get_container_client("downloads").list_blobs()]
-        assert any("date=2026-11-27/" in n for n in names if n.startswith("normalised/"))
+        assert any("/2026-11-27/" in n for n in names if n.startswith("normalised/"))
     finally:
         blob.stop()
 

@@ -46,17 +46,19 @@ def test_window_fetch_idempotent_rerun_and_revision(httpserver, apple_key, downl
     assert report.outcomes["apple"].counts["fetched"] == 2 and report.outcomes["apple"].counts["pending"] == 1
 
     stored = blobs(env)
-    acme_27 = [n for n in stored if n.startswith("normalised/store=apple/tenant=acme-fm/date=2026-11-27/")]
+    acme_27 = [n for n in stored if n.startswith("normalised/apple/acme-fm/2026-11-27/")]
     assert len(acme_27) == 1
+    first = acme_27[0].rsplit("/", 1)[1].split("-")[0]  # the revision: the run's UTC time
     assert stored[acme_27[0]].decode() == (
-        "date,store,tenant,app_id,country,downloads,redownloads,updates,install_events,update_events\n"
-        f"2026-11-27,apple,acme-fm,{ACME},AT,4,0,0,,\n"
-        f"2026-11-27,apple,acme-fm,{ACME},DE,15,2,40,,\n")
-    metro_27 = [n for n in stored if n.startswith("normalised/store=apple/tenant=metro-kids/date=2026-11-27/")]
-    assert stored[metro_27[0]] == b"date,store,tenant,app_id,country,downloads,redownloads,updates,install_events,update_events\n"
+        "date,store,tenant,app_id,country,downloads,redownloads,updates,install_events,update_events,revision,change\n"
+        f"2026-11-27,apple,acme-fm,{ACME},AT,4,0,0,,,{first},add\n"
+        f"2026-11-27,apple,acme-fm,{ACME},DE,15,2,40,,,{first},add\n")
+    metro_27 = [n for n in stored if n.startswith("normalised/apple/metro-kids/2026-11-27/")]
+    assert stored[metro_27[0]] == (b"date,store,tenant,app_id,country,downloads,redownloads,updates,install_events,"
+                                   b"update_events,revision,change\n")
     raw = [n for n in stored if n.startswith(f"raw/apple/vendor={VENDOR}/date=2026-11-27/")]
     assert len(raw) == 1 and raw[0].endswith(".txt.gz") and stored[raw[0]][:2] == b"\x1f\x8b"
-    assert not any("date=2026-11-25" in n for n in stored if n.startswith("normalised/"))  # pending: nothing yet
+    assert not any("/2026-11-25/" in n for n in stored if n.startswith("normalised/"))  # pending: nothing yet
     state = json.loads(stored["state/store_downloads_fetcher.json"])["apple"]["days"]
     assert {d: s["status"] for d, s in state.items()} == {
         "2026-11-21": "zero", "2026-11-22": "zero", "2026-11-23": "zero", "2026-11-24": "zero",
@@ -69,9 +71,13 @@ def test_window_fetch_idempotent_rerun_and_revision(httpserver, apple_key, downl
     # Apple revises the 27th: a new version beside the old one; the newest sorts last
     days["2026-11-27"] = apple_tsv("2026-11-27", [(ACME, "1F", "DE", 13)])
     store_downloads_fetcher.run(env=env, clock=lambda: NOW + 3600)
-    versions = sorted(n for n in blobs(env) if n.startswith("normalised/store=apple/tenant=acme-fm/date=2026-11-27/"))
+    versions = sorted(n for n in blobs(env) if n.startswith("normalised/apple/acme-fm/2026-11-27/"))
     assert len(versions) == 2 and versions[0] == acme_27[0]
-    assert blobs(env)[versions[-1]].decode().splitlines()[1] == f"2026-11-27,apple,acme-fm,{ACME},DE,13,0,0,,"
+    second = versions[-1].rsplit("/", 1)[1].split("-")[0]
+    assert blobs(env)[versions[-1]].decode().splitlines()[1:] == [  # the old version retracted, the new one added
+        f"2026-11-27,apple,acme-fm,{ACME},AT,-4,0,0,,,{second},retract",
+        f"2026-11-27,apple,acme-fm,{ACME},DE,-15,-2,-40,,,{second},retract",
+        f"2026-11-27,apple,acme-fm,{ACME},DE,13,0,0,,,{second},add"]
 
 
 def test_open_days_outside_the_window_are_retried_and_410_is_expired(httpserver, apple_key, downloads_env):
@@ -117,7 +123,7 @@ def test_cli_backfill_of_one_day(httpserver, apple_key, downloads_env, tmp_path)
     assert done.returncode == 0, done.stderr
     assert [s["args"]["filter[reportDate]"] for s in seen] == ["2026-11-20"]
     assert "fetched=1" in done.stdout
-    [name] = [n for n in blobs(env) if n.startswith("normalised/store=apple/tenant=acme-fm/date=2026-11-20/")]
-    assert blobs(env)[name].decode().splitlines()[1] == f"2026-11-20,apple,acme-fm,{ACME},FR,7,0,0,,"
+    [name] = [n for n in blobs(env) if n.startswith("normalised/apple/acme-fm/2026-11-20/")]
+    assert blobs(env)[name].decode().splitlines()[1].startswith(f"2026-11-20,apple,acme-fm,{ACME},FR,7,0,0,,,")
     bad = run_cli("run", "store_downloads_fetcher", "--from", "2026-11-20", settings=settings)
     assert bad.returncode == 2 and "--from/--to" in bad.stderr

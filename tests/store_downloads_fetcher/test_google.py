@@ -58,15 +58,16 @@ def test_fetch_unchanged_and_revised(env, gcs):
     assert report.ok, report.summary()
     assert len(seen) == 1 and seen[0]["grant_type"] == "urn:ietf:params:oauth:grant-type:jwt-bearer"
     stored = blobs(env)
-    day = lambda d: sorted(n for n in stored if n.startswith(f"normalised/store=google/tenant=acme-fm/date={d}/"))
+    day = lambda d: sorted(n for n in stored if n.startswith(f"normalised/google/acme-fm/{d}/"))
+    revision = day("2026-11-24")[0].rsplit("/", 1)[1].split("-")[0]
     assert stored[day("2026-11-24")[0]].decode() == (
-        "date,store,tenant,app_id,country,downloads,redownloads,updates,install_events,update_events\n"
-        f"2026-11-24,google,acme-fm,{PKG},AT,3,,4,3,4\n"
-        f"2026-11-24,google,acme-fm,{PKG},DE,12,,30,14,31\n")
-    assert stored[day("2026-11-25")[0]].decode().splitlines()[1] == f"2026-11-25,google,acme-fm,{PKG},,1,,0,1,0"
+        "date,store,tenant,app_id,country,downloads,redownloads,updates,install_events,update_events,revision,change\n"
+        f"2026-11-24,google,acme-fm,{PKG},AT,3,,4,3,4,{revision},add\n"
+        f"2026-11-24,google,acme-fm,{PKG},DE,12,,30,14,31,{revision},add\n")
+    assert stored[day("2026-11-25")[0]].decode().splitlines()[1].startswith(f"2026-11-25,google,acme-fm,{PKG},,1,,0,1,0,")
     # October has only an events-only overview: used without a country breakdown, and its
     # events stay events: downloads/updates are empty, never filled with another metric
-    assert stored[day("2026-10-31")[0]].decode().splitlines()[1] == f"2026-10-31,google,acme-fm,{PKG},,,,,7,9"
+    assert stored[day("2026-10-31")[0]].decode().splitlines()[1].startswith(f"2026-10-31,google,acme-fm,{PKG},,,,,7,9,")
     assert report.outcomes["google:acme-fm"].counts["columns_empty"] == 2
     raws = sorted(n for n in stored if n.startswith("raw/google/"))
     assert len(raws) == 3 and stored[raws[0]][:2] == codecs.BOM_UTF16_LE
@@ -79,8 +80,8 @@ def test_fetch_unchanged_and_revised(env, gcs):
     put_object(gcs, f"stats/installs/installs_{PKG}_202611_country.csv", utf16(revised))
     store_downloads_fetcher.run(env=env, clock=lambda: NOW + 86400)  # the next day's run
     after = blobs(env)
-    assert len(day("2026-11-24")) == 1 and len([n for n in after if "date=2026-11-24/" in n]) == 1  # unchanged day
-    versions = sorted(n for n in after if n.startswith("normalised/store=google/tenant=acme-fm/date=2026-11-25/"))
+    assert len(day("2026-11-24")) == 1 and len([n for n in after if "/2026-11-24/" in n]) == 1  # unchanged day
+    versions = sorted(n for n in after if n.startswith("normalised/google/acme-fm/2026-11-25/"))
     assert len(versions) == 2 and "DE,11,,25" in after[versions[-1]].decode()
 
 

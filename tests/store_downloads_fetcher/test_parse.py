@@ -77,12 +77,14 @@ def test_google_bad_bytes_and_dates_are_named():
 def test_normalised_csv_neutralises_formulas_and_invalid_countries():
     rows = [Row("2026-11-27", "apple", "=HYPERLINK(\"x\")", "+1234", "de", 3, None, -1),
             Row("2026-11-27", "apple", "@t", "-1", "=cmd|' /C calc'!A0", 1, 2, 3)]
-    lines = render(rows).decode().splitlines()
-    assert lines[0] == "date,store,tenant,app_id,country,downloads,redownloads,updates,install_events,update_events"
+    lines = render(rows, revision="20261128T000000Z", retracted=rows).decode().splitlines()
+    assert lines[0] == ("date,store,tenant,app_id,country,downloads,redownloads,updates,install_events,update_events,"
+                        "revision,change")
     for line in lines[1:]:
         for cell in line.split(","):
             assert not cell.startswith(("=", "+", "@")) and not (cell.startswith("-") and not cell[1:].isdigit())
-    assert ",DE,3,,-1,," in lines[2] or ",DE,3,,-1,," in lines[1]
+    assert sum(",DE,3,,-1,,,20261128T000000Z,add" in line for line in lines) == 1
+    assert sum(",DE,-3,,1,,,20261128T000000Z,retract" in line for line in lines) == 1
 
 
 def test_backfill_dates():

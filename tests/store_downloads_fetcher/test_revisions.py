@@ -24,8 +24,11 @@ HEAD = "Date,Package name,Country,Daily Device Installs,Daily Device Upgrades,In
 
 
 def newest(env, store, tenant, date):
-    names = sorted(n for n in blobs(env) if n.startswith(f"normalised/store={store}/tenant={tenant}/date={date}/"))
-    return blobs(env)[names[-1]].decode().splitlines()[1:] if names else None
+    names = sorted(n for n in blobs(env) if n.startswith(f"normalised/{store}/{tenant}/{date}/"))
+    if not names:
+        return None
+    rows = blobs(env)[names[-1]].decode().splitlines()[1:]  # the newest version: its "add" rows
+    return [r.rsplit(",", 2)[0] for r in rows if r.endswith(",add")]
 
 
 def state_of(env):
