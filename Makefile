@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 PYTEST_ARGS ?= -n auto
 PYTHON_VERSION ?= 3.11
 
-.PHONY: setup test test-313 bench run package lint-workflows clean help
+.PHONY: setup test test-313 test-consumers bench run package lint-workflows clean help
 PY313 ?= $(shell ls -d $(HOME)/.pyenv/versions/3.13*/bin/python3.13 2>/dev/null | tail -1 || true)
 ifeq ($(PY313),)
 PY313 := $(shell python3.13 -c 'import sys; print(sys.executable)' 2>/dev/null)
@@ -14,6 +14,7 @@ help:
 	@echo "make run    start local Redis, Azurite, Icecast and API stand-ins; run every collector once; show the data"
 	@echo "make test   install what is missing and run the whole test suite"
 	@echo "make test-313  the same suite on Python 3.13 (azure-functions 2.x)"
+	@echo "make test-consumers  the batch side's readers (DuckDB, Spark Structured Streaming) on what the app writes"
 	@echo "make bench  benchmarks against naive baselines (see docs/benchmarks.md)"
 	@echo "make package  dist/functionapp.zip for zip deploy (PYTHON_VERSION=$(PYTHON_VERSION))"
 
@@ -28,6 +29,12 @@ test-313: setup
 	@test -n "$(PY313)" || { echo "test-313: no Python 3.13 on this machine"; exit 1; }
 	PYTHON=$(PY313) VENV=.venv313 scripts/setup.sh
 	.venv313/bin/python -m pytest $(PYTEST_ARGS) -p no:cacheprovider
+
+# The blob contracts read by the real readers: DuckDB, and Spark (Java 17, local mode) running
+# batch/reference_job.py. CI runs it; `make test` has the DuckDB part only (Spark starts a JVM).
+test-consumers: setup
+	SETUP_CONSUMERS=1 scripts/setup.sh
+	FABRIK_TEST_SPARK=1 $(PY) -m pytest $(PYTEST_ARGS) -p no:cacheprovider tests/spark tests/consumers
 
 bench: setup
 	$(PY) -m bench

@@ -20,6 +20,8 @@ have rsyslogd || need_apt+=(rsyslog)  # ... and the shipped rsyslog rule between
 have node || need_apt+=(nodejs)
 have npm || need_apt+=(npm)
 "$PYTHON" -c 'import venv, ensurepip' >/dev/null 2>&1 || need_apt+=(python3-venv)
+# `make test-consumers` (SETUP_CONSUMERS=1): Spark needs a Java 17+ runtime.
+[ "${SETUP_CONSUMERS:-0}" = 1 ] && ! have java && need_apt+=(openjdk-17-jre-headless)
 
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ $root = 1 ]; then
@@ -46,4 +48,14 @@ if [ ! -x $VENV/bin/python ] || [ "$(cat $stamp 2>/dev/null)" != "$want" ]; then
   [ -x $VENV/bin/python ] || "$PYTHON" -m venv $VENV
   $VENV/bin/python -m pip install -q --disable-pip-version-check -r requirements-dev.txt
   echo "$want" > $stamp
+fi
+
+if [ "${SETUP_CONSUMERS:-0}" = 1 ]; then
+  stamp=$VENV/.consumers.sha
+  want=$(cat requirements-consumers.txt | sha256sum | cut -d' ' -f1)
+  if [ "$(cat $stamp 2>/dev/null)" != "$want" ]; then
+    echo "setup: installing requirements-consumers.txt (pyspark) into $VENV"
+    $VENV/bin/python -m pip install -q --disable-pip-version-check -r requirements-consumers.txt
+    echo "$want" > $stamp
+  fi
 fi

@@ -6,6 +6,7 @@ run in parallel against one server without cleaning up after each other.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import uuid
 from pathlib import Path
@@ -22,6 +23,9 @@ TEST_HASH_KEY = "test-identity-hash-key-0123456789"
 # Microsoft's v1 worker library serves Python 3.13+: its contract tests belong to `make test-313`
 # (CI runs both); on 3.11 they are not collected rather than skipped.
 collect_ignore = [] if sys.version_info >= (3, 13) else ["worker"]
+# Spark (a JVM, ~40 s to start) runs in `make test-consumers`, which CI runs; not in every `make test`.
+if not os.environ.get("FABRIK_TEST_SPARK"):
+    collect_ignore.append("spark")
 
 
 def _start(factory):
