@@ -274,3 +274,31 @@ def test_haproxys_default_http_format_is_understood(tmp_path):
     assert (record["client"], record["tenant"], record["path"], record["status"]) == (
         client_hash("127.0.8.2", HASHER), "acme-fm", "/acme-fm/live/index.m3u8", 200)
     assert "127.0.8.2" not in text
+
+
+def test_rsyslogs_traditional_template_parses_too(tmp_path):
+    """The same lines through rsyslog's RSYSLOG_TraditionalFileFormat (no year, no zone): every line
+    parses, to the time HAProxy wrote in it."""
+    from devstack.haproxy import HAProxy
+    from devstack.rsyslog import Rsyslog
+    from haproxy_agent.access_log import LineParser
+
+    syslog = _start(lambda: Rsyslog(tmp_path / "rsyslog", template="RSYSLOG_TraditionalFileFormat").start())
+    try:
+        proxy = _start(lambda: HAProxy(tmp_path / "haproxy", log_socket=syslog.socket).start())
+        try:
+            send([urllib3.HTTPConnectionPool("127.0.0.1", proxy.port)], range(5))
+            assert wait_for_lines(syslog.log_file.parent, 5) == 5
+        finally:
+            proxy.stop()
+    finally:
+        syslog.stop()
+    lines = syslog.log_file.read_text().splitlines()
+    assert lines and all(re.match(r"[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d ", line) for line in lines)
+    parser = LineParser(HASHER, "edge-1")
+    parsed = [parser.parse(line) for line in lines]
+    assert all(ok for _text, _second, ok in parsed)
+    numbers = sorted(int(NUMBER.search(json.loads(text)["path"])[1]) for text, _s, _ok in parsed
+                     if NUMBER.search(json.loads(text)["path"]))
+    assert numbers == list(range(5))
+    assert all(abs(second - time.time()) < 120 for _text, second, _ok in parsed)
