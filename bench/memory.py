@@ -1,28 +1,30 @@
-"""Redis memory of one tenant's live series after a full two-hour window, per encoding.
+"""Redis memory (and Redis time) of one tenant's live series after a full two-hour window.
 
-``MEMORY USAGE`` summed over every key a series uses, divided by its samples. Four encodings
-are written side by side in the same Redis, so the ratios come from one run:
-
-* legacy: one sorted set per series, ``<time>|<metrics JSON>`` (two releases ago);
-* positional: one sorted set, ``<time>|<schema>|v1,v2,…`` (names once, in a hash);
-* sorted-set buckets: positional members in sorted sets per 30/10/60 minutes (the previous release);
-* hash buckets (the app's): a hash per bucket, field = ms into the bucket, value = positional
-  values, the schema once per bucket (``shared.series_codec``).
+``MEMORY USAGE`` summed over every key a series uses, divided by its samples, against the
+naive encoding in the same Redis: one sorted set per series, ``<time>|<metrics JSON>``
+members. HLS as the agents send it, from 1, 3 and 20 HAProxy edges every 10 s: memory per
+message and Redis's own time per message (``INFO commandstats``), and the time of one read
+of the whole window. Icecast also with a long value (4 mounts, ~20,000 listeners: over
+the 64 bytes of the hash compact encoding).
 """
 from __future__ import annotations
 
+import json
 import time
 import uuid
 
 import redis
 
-from bench.common import Row
+from bench.common import Row, best_of
 
 ICECAST = {"listeners": 1234, "unique_listeners": 1100, "median_listening_seconds": 1800, "relays": 0,
            "servers_failed": 0, "client:app": 600, "client:browser": 300, "client:player": 300,
            "client:other": 34, "mount:/acme.mp3": 900, "mount:/acme.aac": 334, "on_fallback": 0,
            "fallback_listeners": 0}
-SERIES = {"icecast": (30_000, ICECAST), "hls": (10_000, {"hosts": 2, "listeners": 4321}),
+BIG_ICECAST = {**ICECAST, "listeners": 21234, "unique_listeners": 20100, "median_listening_seconds": 12345,
+               "client:app": 10600, "client:browser": 5300, "client:player": 4300, "client:other": 1034,
+               "mount:/acme.mp3": 10000, "mount:/acme.aac": 6334, "mount:/acme-hi.aac": 3000, "mount:/acme-lo.mp3": 1900}
+SERIES = {"icecast": (30_000, ICECAST), "icecast, 4 mounts and ~20,000 listeners": (30_000, BIG_ICECAST),
           "matomo": (60_000, {"visitors": 321, "visits": 345, "actions": 1234})}
 
 
@@ -30,79 +32,81 @@ def _usage(client: redis.Redis, keys: list[str]) -> int:
     return sum(client.memory_usage(k, samples=0) or 0 for k in keys)
 
 
-def run(redis_url: str) -> list[Row]:
-    from shared import series_codec as codec
-    from shared.live_store import LiveStore, Sample, legacy_sample_member
+def _naive(client: redis.Redis, key: str, samples: list) -> None:
+    client.zadd(key, {f"{x.time_ms}|{json.dumps(dict(x.metrics), separators=(',', ':'), sort_keys=True)}": x.time_ms
+                      for x in samples})
+
+
+def _store(client: redis.Redis, redis_url: str):
+    from shared.live_store import LiveStore
     from shared.settings import load_store_settings
+
+    prefix = f"m{uuid.uuid4().hex[:8]}"
+    return prefix, LiveStore(client, settings=load_store_settings({"REDIS_URL": redis_url, "REDIS_KEY_PREFIX": prefix}))
+
+
+def run(redis_url: str) -> list[Row]:
+    from shared.live_store import Sample
 
     client = redis.Redis.from_url(redis_url, decode_responses=True)
     rows = []
     now = int(time.time() * 1000)
-    for series, (every_ms, metrics) in SERIES.items():
-        prefix = f"m{uuid.uuid4().hex[:8]}"
-        settings = load_store_settings({"REDIS_URL": redis_url, "REDIS_KEY_PREFIX": prefix})
-        store = LiveStore(client, settings=settings)
+    for name, (every_ms, metrics) in SERIES.items():
+        series = name.split(",")[0]
+        prefix, store = _store(client, redis_url)
         n = 7_200_000 // every_ms
-        samples = [Sample("acme-fm", series, now - i * every_ms, {**metrics, "listeners": 1000 + i} if
-                          "listeners" in metrics else {**metrics, "visitors": 300 + i}) for i in range(n)]
-        store.write(samples=samples)  # the app's encoding (hls goes the per-host way only with a host)
+        samples = [Sample("acme-fm", series, now - i * every_ms, {**metrics, "listeners": metrics.get("listeners", 0) + i}
+                          if "listeners" in metrics else {**metrics, "visitors": 300 + i}) for i in range(n)]
+        store.write(samples=samples)
         ours = client.keys(f"{prefix}:live:*")
-        legacy_key = f"{prefix}:legacy:{{acme-fm}}:{series}"
-        client.zadd(legacy_key, {legacy_sample_member(x): x.time_ms for x in samples})
-        names = sorted(samples[0].metrics)
-        positional_key = f"{prefix}:positional:{{acme-fm}}:{series}"
-        client.zadd(positional_key, {f"{x.time_ms}|{codec.schema_id(names)}|" +
-                                     ",".join(str(x.metrics[k]) for k in names): x.time_ms for x in samples})
-        zset_keys = set()
-        for x in samples:
-            key = f"{prefix}:zset:{{acme-fm}}:{series}:{codec.bucket_of(x.time_ms, series)}"
-            zset_keys.add(key)
-            client.zadd(key, {codec.encode(x.time_ms, x.metrics, series)[0]: x.time_ms})
-        fields_key = f"{prefix}:live:{{acme-fm}}:{series}:fields"
-        sizes = {"buckets": _usage(client, ours), "legacy": _usage(client, [legacy_key]),
-                 "positional": _usage(client, [positional_key, fields_key]),
-                 "zset": _usage(client, [*zset_keys, fields_key])}
-        per = {k: v / n for k, v in sizes.items()}
+        naive_key = f"{prefix}:naive:{{acme-fm}}:{series}"
+        _naive(client, naive_key, samples)
+        size, naive = _usage(client, ours), _usage(client, [naive_key])
         encoding = client.object("encoding", next(k for k in ours if not k.endswith(":fields")))
-        rows.append(Row("redis memory", f"{series}: 2 h at {every_ms // 1000} s ({n} samples, {len(names)} metrics), "
-                                        "bytes a sample", per["buckets"], per["legacy"], "bytes", "the encoding of two releases ago "
-                        "(one sorted set, JSON members)", higher_is_better=False,
-                        note=f"per tenant {sizes['buckets']:,} bytes (before: {sizes['legacy']:,}); other options "
-                             f"measured: positional members in one sorted set {per['positional']:.0f} B/sample, "
-                             f"sorted sets per bucket (the previous release) {per['zset']:.0f} B/sample; "
-                             f"bucket encoding: {encoding}"))
-        client.delete(*ours, legacy_key, positional_key, *zset_keys)
-    rows.append(_hls_from_hosts(client, redis_url, now))
+        rows.append(Row("redis memory", f"{name}: 2 h at {every_ms // 1000} s ({n} samples, {len(metrics)} metrics), "
+                                        "bytes a sample", size / n, naive / n, "bytes",
+                        "one sorted set, JSON members", higher_is_better=False,
+                        note=f"per tenant {size:,} bytes (naive: {naive:,}); bucket encoding: {encoding}"))
+        client.delete(*ours, naive_key)
+    per_sample = {}
+    for edges in (1, 3, 20):
+        row, per_sample[edges] = _hls_from_edges(client, redis_url, now, edges)
+        rows += row
+    rows[-2].note += (f"; 20 edges cost {per_sample[20] / per_sample[3]:.2f}x the 3-edge bytes a message "
+                      "(the bound: 2x)")
     return rows
 
 
-def _hls_from_hosts(client: redis.Redis, redis_url: str, now: int) -> Row:
-    """HLS as the agents send it: two HAProxy hosts every 10 s. What the tenant's hls costs then
-    is the series plus the per-host log its sums are made from."""
-    from shared import series_codec as codec
-    from shared.live_store import LiveStore, Sample
-    from shared.settings import load_store_settings
+def _redis_usec(client: redis.Redis) -> int:
+    return sum(v["usec"] for k, v in client.info("commandstats").items())
 
-    prefix = f"m{uuid.uuid4().hex[:8]}"
-    store = LiveStore(client, settings=load_store_settings({"REDIS_URL": redis_url, "REDIS_KEY_PREFIX": prefix}))
-    messages = [Sample("acme-fm", "hls", now - i * 10_000 - 4_000 * h, {"listeners": 2000 + i}, host=f"edge-{h + 1}")
-                for i in range(719, -1, -1) for h in range(2)]
-    for i in range(0, len(messages), 100):  # in Event Hub batches
+
+def _hls_from_edges(client: redis.Redis, redis_url: str, now: int, edges: int) -> tuple[list[Row], float]:
+    """HLS as the agents send it: ``edges`` HAProxy edges every 10 s for two hours, in Event Hub batches."""
+    from shared.live_store import Sample
+
+    prefix, store = _store(client, redis_url)
+    messages = [Sample("acme-fm", "hls", now - i * 10_000 - 397 * h, {"listeners": 2000 + i + h}, host=f"edge-{h + 1}")
+                for i in range(719, -1, -1) for h in range(edges)]
+    before = _redis_usec(client)
+    for i in range(0, len(messages), 100):
         store.write(samples=messages[i:i + 100])
+    usec = (_redis_usec(client) - before) / len(messages)
     ours = client.keys(f"{prefix}:*")
-    # The previous release: the log in one sorted set, the sums in sorted-set buckets.
-    old_log = f"{prefix}:old-hosts:{{acme-fm}}"
-    client.zadd(old_log, {f"{m.host}|{m.time_ms}|{m.metrics['listeners']}": m.time_ms for m in messages})
-    old_buckets = set()
-    for x in store.read_series("acme-fm", "hls", since_ms=0):
-        key = f"{prefix}:old:{{acme-fm}}:hls:{codec.bucket_of(x.time_ms, 'hls')}"
-        old_buckets.add(key)
-        client.zadd(key, {codec.encode(x.time_ms, x.metrics, "hls")[0]: x.time_ms})
-    fields = f"{prefix}:live:{{acme-fm}}:hls:fields"
-    size, before = _usage(client, ours), _usage(client, [old_log, *old_buckets, fields])
-    client.delete(*ours, old_log, *old_buckets)
+    naive_key = f"{prefix}:naive:{{acme-fm}}:hls"
+    client.zadd(naive_key, {f"{m.host}|{m.time_ms}|{m.metrics['listeners']}": m.time_ms for m in messages})
+    size, naive = _usage(client, ours), _usage(client, [naive_key])
+    encodings = sorted({client.object("encoding", k) for k in ours})
+    read = best_of(lambda: store.read_series("acme-fm", "hls"), repeat=5)
+    raw = best_of(lambda: client.zrangebyscore(naive_key, now - 7_200_000, now), repeat=5)
+    points = len(store.read_series("acme-fm", "hls"))
+    client.delete(*ours, naive_key)
     n = len(messages)
-    return Row("redis memory", f"hls from 2 HAProxy hosts, 2 h at 10 s each ({n} messages): series + per-host "
-                               "log, bytes a message", size / n, before / n, "bytes",
-               "the previous release (log in one sorted set, sums in sorted-set buckets)", higher_is_better=False,
-               note=f"per tenant {size:,} bytes (before: {before:,})")
+    return [Row("redis memory", f"hls from {edges} HAProxy edge{'s' if edges > 1 else ''}, 2 h at 10 s ({n} messages), "
+                                "bytes a message", size / n, naive / n, "bytes",
+                "one sorted set of host|time|count", higher_is_better=False,
+                note=f"per tenant {size:,} bytes; Redis time {usec:.1f} µs a message (commandstats); "
+                     f"encodings {', '.join(encodings)}"),
+            Row("hls read", f"{edges} edge{'s' if edges > 1 else ''}: the whole window summed ({points} points)",
+                read * 1000, raw * 1000, "ms", "fetching the naive sorted set alone, no sums",
+                higher_is_better=False)], size / n

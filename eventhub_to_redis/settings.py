@@ -19,7 +19,7 @@ class EventHubSettings:
     deadletter_connection: BlobTarget = field(repr=False)
     deadletter_container: str = "deadletter"
     max_event_bytes: int = 65536
-    max_future_seconds: int = 600
+    max_future_seconds: int = 60
 
 
 def _load(env: Mapping[str, str]) -> EventHubSettings:
@@ -30,10 +30,18 @@ def _load(env: Mapping[str, str]) -> EventHubSettings:
     connection = read_storage(reader, "DEADLETTER_STORAGE_CONNECTION")
     container = reader.get("DEADLETTER_CONTAINER", str, default="deadletter")
     max_bytes = reader.get("EVENT_MAX_BYTES", positive_int, default=65536)
-    future = reader.get("EVENT_MAX_FUTURE_SECONDS", positive_int, default=600)
+    future = reader.get("EVENT_MAX_FUTURE_SECONDS", _at_most_a_minute, default=60)
     reader.check()
     return EventHubSettings(store=store, hasher=hasher, tenants=tenants, deadletter_connection=connection,
                             deadletter_container=container, max_event_bytes=max_bytes, max_future_seconds=future)
+
+
+def _at_most_a_minute(raw: str) -> int:
+    """The live store refuses samples more than a minute ahead (shared.live_store.AHEAD_MS)."""
+    value = positive_int(raw)
+    if value > 60:
+        raise ValueError("at most 60 (the live store refuses times further ahead)")
+    return value
 
 
 load_settings = cached_loader(_load)

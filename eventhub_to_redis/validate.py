@@ -24,6 +24,10 @@ from shared.tenants import name_problem
 HLS_TYPE = "hls.listeners"
 TYPE_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,99}")
 MAX_LISTENERS = 10_000_000
+# An edge's count is true when sent: one timed further ahead of the Event Hub's enqueued time
+# (the clock of the hub, not of the edge) than this is a clock running ahead, and is clamped
+# to the enqueued time (docs/eventhub-messages.md).
+HLS_AHEAD_MS = 5_000
 # RFC 3339 date-time, as the schema's pattern says; ranges are checked in _parse_time.
 TIME_PATTERN = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt]([0-9]{2}):([0-9]{2}):([0-9]{2})(\.[0-9]+)?"
                           r"(?:[Zz]|([+-])([0-9]{2}):([0-9]{2}))")
@@ -95,6 +99,9 @@ def check(body: bytes, position: Position, *, now_ms: int, hasher: IdentityHashe
         host = doc.get("host", "-")  # "-": an agent from before the field, one host
         if "host" in doc and (not isinstance(host, str) or name_problem(host)):
             return reject("field 'host' must be a short host name of 1-64 letters, digits and . _ - (not an address)")
+        reference = position.enqueued_ms if position.enqueued_ms is not None else now_ms
+        if time_ms > reference + HLS_AHEAD_MS:
+            time_ms = reference
         return Sample(tenant=tenant, series="hls", time_ms=time_ms, metrics={"listeners": listeners}, host=host)
     stored = without_personal_data(doc, text, hasher)
     if stored is None:

@@ -22,6 +22,8 @@ text. Addresses become keyed hashes (``LOGS_HASH_KEY``); a path keeps only the t
 segments and file names of the shapes streams use (``live``, ``seg1234.ts``, ``chunk-128k-0001.m4s``),
 every other segment becomes ``*``, and the query string and ``;`` parameters are dropped. A line
 in neither format ships no text at all: only its length and, where a header had one, its time.
+What the shape rule cannot tell apart: a secret shaped like a word followed by a number
+(``abcdefgh1234``) is kept, as ``seg1234`` is; real tokens (hex, base64) are not shaped so.
 """
 from __future__ import annotations
 
@@ -40,9 +42,12 @@ HTTPLOG = re.compile(r"(?P<client>\S+):\d+ \[(?P<time>[^\]]+)\] (?P<frontend>\S+
                      r'\S+ \S+ \S+ \S+ \S+(?: \{[^}]*\})* "(?P<request>.*)"$')
 RFC3339 = re.compile(r"(?:<\d{1,3}>)?(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:Z|[+-]\d\d:?\d\d)) ")
 TRADITIONAL = re.compile(r"(?:<\d{1,3}>)?([A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d) ")
-# A chunk of a path segment: letters then digits (seg12, index), or digits then a short unit
-# (128k, 0001). Chunks are joined by "-" or "_": "a1b2c3" (a token) has no such reading.
-_CHUNK = r"(?:[A-Za-z]{1,16}[0-9]{0,20}|[0-9]{1,20}[A-Za-z]{0,4})"
+# A chunk of a path segment: a word then digits (seg12, index, Main2), an abbreviation then
+# digits (AAC96), digits (0001, an epoch in ms), or digits then a short unit (128k, 1080p).
+# Chunks are joined by "-" or "_". Tokens and ids do not read that way: hex and base64 mix
+# letters and digits, or cases, or run longer (a 12-byte token is 24 hex or 16 base64 characters).
+_CHUNK = (r"(?:[a-z]{1,16}[0-9]{0,13}|[A-Z][a-z]{0,15}[0-9]{0,13}|[A-Z]{1,8}[0-9]{0,13}|[0-9]{1,13}"
+          r"|[0-9]{1,6}[a-z]{1,4})")
 SEGMENT = re.compile(rf"{_CHUNK}(?:[_-]{_CHUNK}){{0,7}}")
 FILE_NAME = re.compile(rf"{_CHUNK}(?:[_-]{_CHUNK}){{0,7}}\.(?:m3u8|m3u|ts|m4s|aac|mp4|m4a|mp3|vtt|key|webvtt)")
 TENANT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")

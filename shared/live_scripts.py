@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterable, Sequence
 # none), then pairs of (ms into the bucket, values). Field "s" holds the bucket's schema id,
 # set by its first write; a value of another schema is written as "<schema id>|<values>".
 # Lua: ``prefix`` for a value of schema ``sid`` in hash bucket ``key`` (its field "s" is set on
-# the bucket's first write). Shared with shared.hls_host_sum, which writes the same buckets.
+# the bucket's first write).
 SCHEMA_PREFIX = """
 local function schema_prefix(key, sid)
   local s = redis.call('HGET', key, 's')

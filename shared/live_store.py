@@ -7,9 +7,12 @@ An event log is a sorted set scored by time in epoch milliseconds, the one Redis
 gives all of those for members of any size: streams cannot take out-of-order ids, and
 ``MINID`` trimming needs 6.2, which Azure Cache for Redis does not run.
 
-A whole run or batch goes out as one pipeline (HLS host sums included, by script:
-``shared.hls_host_sum``): one round trip on a single Redis, one per node touched on a
-cluster, however many samples it carries. Reads of a tenant are one pipeline too.
+A whole run or batch goes out as one pipeline: one round trip on a single Redis, one per node
+touched on a cluster, however many samples it carries. Reads of a tenant are one pipeline too.
+HLS counts are kept per HAProxy edge and summed when read (``shared.hls_edges``).
+
+Times: a write more than ``AHEAD_MS`` past the store's clock is refused (counted, not stored),
+and reads end at now: a clock that runs ahead never puts numbers in the future.
 """
 from __future__ import annotations
 
@@ -19,14 +22,14 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
-from shared import hls_host_sum as host_sum, live_scripts, series_codec as codec
+from shared import hls_edges, live_scripts, series_codec as codec
 from shared.settings import StoreSettings
 
 if TYPE_CHECKING:
     from shared.status import RunReport
 
 SERIES = ("icecast", "hls", "matomo")
-FUTURE_MS = 3_600_000  # reads look this far past now (clocks that run ahead; EVENT_MAX_FUTURE_SECONDS)
+AHEAD_MS = 60_000  # writes further ahead of now are refused (EVENT_MAX_FUTURE_SECONDS is at most this)
 _PLAIN = re.compile(r"[A-Za-z0-9._:-]*")  # needs no JSON escaping
 
 
@@ -38,7 +41,7 @@ class Sample:
     series: str
     time_ms: int
     metrics: Mapping[str, int]
-    host: str | None = None  # hls only: the HAProxy host that counted; the series holds the sum over hosts
+    host: str | None = None  # hls only: the HAProxy edge that counted; reads give the sum over edges
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,7 @@ class WriteResult:
     samples: int = 0
     events: int = 0
     too_old: int = 0
+    too_new: int = 0  # more than AHEAD_MS past the clock: refused
 
 
 class Keys:
@@ -65,14 +69,6 @@ class Keys:
 
     def __init__(self, prefix: str = "fabrik"):
         self.prefix = prefix
-
-    def live(self, tenant: str, series: str) -> str:
-        """The series as written before the compact encoding: read, never written (docs/redis-schema.md)."""
-        return f"{self.prefix}:live:{{{tenant}}}:{series}"
-
-    def live_bucket(self, tenant: str, series: str, bucket: int) -> str:
-        """The previous release's sorted-set bucket: read for one window after an upgrade, never written."""
-        return f"{self.prefix}:live:{{{tenant}}}:{series}:{bucket}"
 
     def live_hash_bucket(self, tenant: str, series: str, bucket: int) -> str:
         return f"{self.prefix}:live:{{{tenant}}}:{series}:h:{bucket}"
@@ -87,19 +83,12 @@ class Keys:
         return f"{self.prefix}:status:{function}"
 
     def hls_hosts(self, tenant: str) -> str:
-        """The previous release's log of each HAProxy host's counts (sorted set of ``<host>|<time ms>|<count>``
-        by time): read for one window after an upgrade, never written."""
-        return f"{self.prefix}:hls-hosts:{{{tenant}}}"
+        """The HAProxy edges that reported for a tenant (``shared.hls_edges``)."""
+        return hls_edges.hosts_key(self.prefix, tenant)
 
-    def hls_host_log(self, tenant: str, bucket: int) -> str:
-        """Each HAProxy host's counts, one hash per 5 minutes (``shared.hls_host_sum``; same slot as the series)."""
-        return f"{self.prefix}:hls-hosts:{{{tenant}}}:{bucket}"
-
-
-def legacy_sample_member(sample: Sample) -> str:
-    """A member of the encoding before buckets (``<time>|<JSON>``): no longer written by the
-    app, still read for one window after an upgrade; tests and benchmarks write it."""
-    return f"{sample.time_ms}|{json.dumps(dict(sample.metrics), separators=(',', ':'), sort_keys=True)}"
+    def hls_edge_bucket(self, tenant: str, edge: str, bucket: int) -> str:
+        """One edge's counts in one 30-minute bucket (``shared.hls_edges``)."""
+        return f"{hls_edges.bucket_prefix(self.prefix, tenant)}{edge}:{bucket}"
 
 
 def event_member(event: Event) -> str:
@@ -133,23 +122,24 @@ class LiveStore:
         Raises RetriableError when Redis cannot be reached; nothing is claimed as written then.
         """
         now_ms = int(self.clock() * 1000)
-        cutoff = now_ms - self.window_ms
+        cutoff, ahead = now_ms - self.window_ms, now_ms + AHEAD_MS
         # Grouped per key, so a batch is a few commands per tenant, not several per item.
         sample_values: dict[str, dict[int, tuple[str, str]]] = {}  # bucket -> ms into it -> (schema id, values)
         expiry: dict[str, int] = {}
         fields: dict[str, dict[str, str]] = {}
         series_touched: set[tuple[str, str]] = set()
         event_members: dict[str, dict[str, int]] = {}
-        too_old = 0
-        per_host: list[Sample] = []
+        too_old = too_new = 0
+        per_edge: list[Sample] = []
         for sample in samples:
-            if sample.time_ms < cutoff:
-                too_old += 1
+            if sample.time_ms < cutoff or sample.time_ms > ahead:
+                too_old += sample.time_ms < cutoff
+                too_new += sample.time_ms > ahead
+                continue
+            if sample.series == "hls":
+                per_edge.append(sample)
                 continue
             series_touched.add((sample.tenant, sample.series))
-            if sample.host is not None:
-                per_host.append(sample)
-                continue
             bucket = codec.bucket_of(sample.time_ms, sample.series)
             key = self.keys.live_hash_bucket(sample.tenant, sample.series, bucket)
             sid, names, values = codec.encode_values(sample.metrics)
@@ -158,8 +148,9 @@ class LiveStore:
             expiry[key] = self._bucket_ttl(bucket, sample.series, now_ms)
             fields.setdefault(self.keys.live_fields(sample.tenant, sample.series), {})[sid] = names
         for event in events:
-            if event.time_ms < cutoff:
-                too_old += 1
+            if event.time_ms < cutoff or event.time_ms > ahead:
+                too_old += event.time_ms < cutoff
+                too_new += event.time_ms > ahead
                 continue
             event_members.setdefault(self.keys.events(event.tenant), {})[event_member(event)] = event.time_ms
 
@@ -175,8 +166,8 @@ class LiveStore:
                 pipe.pexpire(key, self.window_ms)
             for key, members in event_members.items():
                 pipe.zadd(key, members)
-            host_sum.add_calls(pipe, per_host, self.keys, now_ms=now_ms, stale_ms=self.host_stale_ms,
-                               window_ms=self.window_ms, ttl=self._bucket_ttl)
+            hls_edges.add_writes(pipe, per_edge, prefix=self.keys.prefix, now_ms=now_ms,
+                                 keep_ms=self.window_ms + self.host_stale_ms)
             # Exact trimming: buckets wholly older than the window have expired; the one the cutoff
             # falls in loses its older samples here.
             for tenant, series in sorted(series_touched):
@@ -189,11 +180,11 @@ class LiveStore:
             if report is not None:
                 pipe.hset(self.keys.status(report.function), mapping=report.status_fields())
 
-        n_samples = sum(len(v) for v in sample_values.values()) + len(per_host)
+        n_samples = sum(len(v) for v in sample_values.values()) + len(per_edge)
         n_events = sum(len(v) for v in event_members.values())
-        if series_touched or event_members or report is not None:
-            self._call(lambda: live_scripts.execute(fill, self.redis, (live_scripts.WRITE, host_sum.SCRIPT)))
-        return WriteResult(samples=n_samples, events=n_events, too_old=too_old)
+        if series_touched or per_edge or event_members or report is not None:
+            self._call(lambda: live_scripts.execute(fill, self.redis, (live_scripts.WRITE,)))
+        return WriteResult(samples=n_samples, events=n_events, too_old=too_old, too_new=too_new)
 
     def _bucket_ttl(self, bucket: int, series: str, now_ms: int) -> int:
         """A bucket lives until its last sample leaves the window."""
@@ -206,7 +197,7 @@ class LiveStore:
 
     def read_many(self, tenant: str, series: Iterable[str], *, since_ms: int | None = None,
                   until_ms: int | None = None) -> dict[str, list[Sample]]:
-        """Several series of one tenant in one round trip, in every encoding (docs/redis-schema.md)."""
+        """Several series of one tenant in one round trip (docs/redis-schema.md)."""
         return self.read_tenant(tenant, series, since_ms=since_ms, until_ms=until_ms)[0]
 
     def read_tenant(self, tenant: str, series: Iterable[str], *, since_ms: int | None = None,
@@ -214,40 +205,43 @@ class LiveStore:
         """Series (and, with ``events``, the event log) of one tenant: one pipeline, one round trip."""
         series = list(series)
         low = self._low(since_ms)
-        high = until_ms if until_ms is not None else int(self.clock() * 1000) + FUTURE_MS
-        pipe = self.redis.pipeline(transaction=False)
-        plan = []
-        for name in series:
-            buckets = codec.buckets_between(low, high, name)
-            for bucket in buckets:
-                pipe.hgetall(self.keys.live_hash_bucket(tenant, name, bucket))
-                pipe.zrangebyscore(self.keys.live_bucket(tenant, name, bucket), low, high, withscores=True)
-            pipe.hgetall(self.keys.live_fields(tenant, name))
-            pipe.zrangebyscore(self.keys.live(tenant, name), low, high)
-            plan.append((name, buckets))
-        if events:
-            pipe.zrangebyscore(self.keys.events(tenant), low, high)
-        answers = iter(self._execute(pipe)) if plan or events else iter(())
+        now = int(self.clock() * 1000)
+        high = now if until_ms is None else min(until_ms, now)
+
+        def fill(pipe: Any) -> None:
+            for name in series:
+                if name == "hls":
+                    hls_edges.add_read(pipe, prefix=self.keys.prefix, tenant=tenant, low_ms=low, high_ms=high,
+                                       stale_ms=self.host_stale_ms)
+                    continue
+                for bucket in codec.buckets_between(low, high, name):
+                    pipe.hgetall(self.keys.live_hash_bucket(tenant, name, bucket))
+                pipe.hgetall(self.keys.live_fields(tenant, name))
+            if events:
+                pipe.zrangebyscore(self.keys.events(tenant), low, high)
+
+        answers = iter(self._call(lambda: live_scripts.execute(fill, self.redis, (hls_edges.READ,)))
+                       if series or events else ())
         out: dict[str, list[Sample]] = {}
-        for name, buckets in plan:
-            hashes, sorted_sets = [], []
-            for _ in buckets:
-                hashes.append(next(answers) or {})
-                sorted_sets.append(next(answers))
-            fields, legacy = next(answers) or {}, next(answers)
-            # Oldest encoding first: at one time the newest encoding's row wins.
-            rows = [codec.decode_legacy(m) for m in legacy]
-            rows += [codec.decode(m, score, fields) for bucket in sorted_sets for m, score in bucket]
-            rows += [row for bucket, mapping in zip(buckets, hashes)
-                     for row in codec.decode_bucket(bucket, name, mapping, fields, low=low, high=high)]
-            out[name] = [Sample(tenant=tenant, series=name, time_ms=t, metrics=metrics)
-                         for t, metrics in codec.merge(r for r in rows if r is not None)]
+        for name in series:
+            if name == "hls":
+                rows = hls_edges.sums(hls_edges.decode(next(answers)), stale_ms=self.host_stale_ms, low_ms=low,
+                                      high_ms=high)
+            else:
+                buckets = codec.buckets_between(low, high, name)
+                hashes = [next(answers) or {} for _ in buckets]
+                fields = next(answers) or {}
+                rows = sorted((row for bucket, mapping in zip(buckets, hashes)
+                               for row in codec.decode_bucket(bucket, name, mapping, fields, low=low, high=high)),
+                              key=lambda row: row[0])
+            out[name] = [Sample(tenant=tenant, series=name, time_ms=t, metrics=metrics) for t, metrics in rows]
         return out, (_events(tenant, next(answers)) if events else [])
 
     def read_events(self, tenant: str, *, since_ms: int | None = None,
                     until_ms: int | None = None) -> list[Event]:
+        now = int(self.clock() * 1000)
         members = self._call(self.redis.zrangebyscore, self.keys.events(tenant), self._low(since_ms),
-                             "+inf" if until_ms is None else until_ms)
+                             now if until_ms is None else min(until_ms, now))
         return _events(tenant, members)
 
     def series_present(self, tenant: str) -> list[str]:
@@ -255,9 +249,11 @@ class LiveStore:
         now = int(self.clock() * 1000)
         pipe = self.redis.pipeline(transaction=False)
         for series in SERIES:
-            buckets = codec.buckets_between(now - self.window_ms, now + FUTURE_MS, series)
-            pipe.exists(self.keys.live(tenant, series), *(self.keys.live_bucket(tenant, series, b) for b in buckets),
-                        *(self.keys.live_hash_bucket(tenant, series, b) for b in buckets))
+            if series == "hls":
+                pipe.exists(self.keys.hls_hosts(tenant))
+                continue
+            buckets = codec.buckets_between(now - self.window_ms, now, series)
+            pipe.exists(*(self.keys.live_hash_bucket(tenant, series, b) for b in buckets))
         found = self._execute(pipe)
         return [series for series, present in zip(SERIES, found) if present]
 

@@ -1,4 +1,4 @@
-"""The compact encoding of live series (docs/redis-schema.md, "Samples"), and the two before it.
+"""The compact encoding of live series (docs/redis-schema.md, "Samples").
 
 Why this shape: Redis memory is what the app costs. A sample used to be one member of one
 sorted set per series, ``<time>|{"listeners":4,"mount:/a.mp3":3,...}``: every member repeated
@@ -7,8 +7,9 @@ every metric name, and 240 members (two hours at 30 s) leave Redis's compact enc
 bytes a sample. Now:
 
 * a series is cut into **buckets**, one hash each (``fabrik:live:{tenant}:<series>:h:<bucket>``,
-  bucket = time ms // bucket length: 30 min for icecast, 10 min for hls, 60 min for matomo):
-  about 60 samples a bucket, so each stays in the compact encoding;
+  bucket = time ms // bucket length: 30 min for icecast, 60 min for matomo): about 60 samples
+  a bucket, so each stays in the compact encoding (HLS counts are kept per edge instead:
+  ``shared.hls_edges``);
 * a field is the sample's **ms into the bucket** (a whole number: Redis stores it in 1-4 bytes,
   where a sorted set's score costs 9), its value the **positional** whole numbers
   ``<v1>,<v2>,…``;
@@ -31,7 +32,7 @@ from typing import Iterable, Mapping, Sequence
 BUCKET_MS = 600_000
 # Per series, a bucket length that keeps about 60 samples a bucket at the series' rate: few
 # keys (each costs ~150 bytes) and every bucket in the compact encoding. Part of the contract.
-BUCKET_MS_OF = {"icecast": 1_800_000, "hls": 600_000, "matomo": 3_600_000}
+BUCKET_MS_OF = {"icecast": 1_800_000, "matomo": 3_600_000}
 
 
 def bucket_ms(series: str) -> int:
@@ -95,49 +96,3 @@ def _names(names_json: str | None) -> list[str] | None:
     except ValueError:
         return None
     return names if isinstance(names, list) else None
-
-
-def encode(time_ms: int, metrics: Mapping[str, int], series: str = "") -> tuple[str, str, str]:
-    """The previous release's sorted-set member: ``(member, schema id, names as JSON)``. Read,
-    no longer written by the app; tests and benchmarks write it."""
-    names = sorted(metrics)
-    sid = schema_id(names)
-    values = ",".join(str(int(metrics[n])) for n in names)
-    return f"{time_ms % bucket_ms(series)}|{sid}|{values}", sid, json.dumps(names, separators=(",", ":"))
-
-
-def decode(member: str, score: float, fields: Mapping[str, str]) -> tuple[int, dict[str, int]] | None:
-    """``(time ms, metrics)`` of one member of the previous release's sorted-set buckets, or
-    None when it cannot be read (unknown schema)."""
-    _, _, rest = member.partition("|")
-    sid, _, values = rest.partition("|")
-    names_json = fields.get(sid)
-    if names_json is None:
-        return None
-    try:
-        names = json.loads(names_json)
-        numbers = [int(v) for v in values.split(",")] if values else []
-    except ValueError:
-        return None
-    if len(names) != len(numbers):
-        return None
-    return int(score), dict(zip(names, numbers))
-
-
-def decode_legacy(member: str) -> tuple[int, dict[str, int]] | None:
-    """A member of the encoding before buckets: ``<time ms>|<metrics JSON>``."""
-    stamp, _, payload = member.partition("|")
-    try:
-        metrics = json.loads(payload)
-        return int(stamp), {str(k): int(v) for k, v in metrics.items()}
-    except (ValueError, AttributeError, TypeError):
-        return None
-
-
-def merge(rows: Iterable[tuple[int, dict[str, int]]]) -> list[tuple[int, dict[str, int]]]:
-    """Rows of every encoding, oldest encoding first, into one row per time, oldest first: for
-    one time the later row (the newer encoding, written after the upgrade) wins."""
-    by_time: dict[int, dict[str, int]] = {}
-    for time_ms, metrics in rows:
-        by_time[time_ms] = metrics
-    return sorted(by_time.items())

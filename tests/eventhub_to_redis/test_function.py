@@ -21,14 +21,14 @@ def iso(seconds_ago=0):
     return (NOW - dt.timedelta(seconds=seconds_ago)).isoformat().replace("+00:00", "Z")
 
 
-def batch(bodies, *, partition="0", first_sequence=100):
+def batch(bodies, *, partition="0", first_sequence=100, enqueued=None):
     context = meta.Datum(json.dumps({"PartitionId": partition, "EventHubName": "events"}), "json")
     out = []
     for i, body in enumerate(bodies):
         raw = body if isinstance(body, bytes) else json.dumps(body).encode()
         out.append(func.EventHubEvent(body=raw, trigger_metadata={"PartitionContext": context},
                                       sequence_number=first_sequence + i, offset=str(4096 + i),
-                                      enqueued_time=NOW, partition_key=None))
+                                      enqueued_time=enqueued or NOW, partition_key=None))
     return out
 
 
@@ -143,3 +143,20 @@ def test_cli_replay_from_file_is_idempotent(env, tmp_path):
     events = store.read_events("acme-fm")
     assert sorted((e.partition.split("@")[0], e.sequence, e.type) for e in events) == [
         ("1", 9001, "app.stop"), ("replay:batch.jsonl", 1, "app.play")]  # sequence = line number
+
+
+def test_an_edge_45_s_ahead_is_clamped_to_the_enqueued_time(env):
+    """Issue 27.2: an edge whose clock runs 45 s ahead. Its counts are filed at the hub's
+    enqueued time, so the sum never alternates between the full and a partial value."""
+    start = NOW - dt.timedelta(seconds=300)
+    for step in range(20):
+        sent_at = start + dt.timedelta(seconds=10 * step)
+        bodies = [{"type": "hls.listeners", "tenant": "acme-fm", "host": "edge-1", "listeners": 10,
+                   "time": sent_at.isoformat().replace("+00:00", "Z")},
+                  {"type": "hls.listeners", "tenant": "acme-fm", "host": "edge-ahead", "listeners": 20,
+                   "time": (sent_at + dt.timedelta(seconds=45)).isoformat().replace("+00:00", "Z")}]
+        eventhub_to_redis.run(batch(bodies, first_sequence=1000 + 2 * step, enqueued=sent_at), env=env)
+    store, _ = store_of(env)
+    series = store.read_series("acme-fm", "hls")
+    assert len(series) == 20 and {x.metrics["listeners"] for x in series} == {30}
+    assert series[-1].time_ms <= NOW.timestamp() * 1000

@@ -128,7 +128,7 @@ def test_two_edges_sum_per_tenant_and_a_silent_edge_drops_out(tmp_path, base_env
             fetch(one, "/acme-fm/live/index.m3u8", f"127.0.5.{i + 2}")
         for i in range(2):
             fetch(two, "/acme-fm/live/index.m3u8", f"127.0.6.{i + 2}")
-        now = time.time()
+        now = time.time() - 50  # the first counts 50 s ago, the later one 10 s ago
         sent = []
         for proxy, host in ((one, "edge-1"), (two, "edge-2")):
             sink = Collect()
@@ -137,16 +137,18 @@ def test_two_edges_sum_per_tenant_and_a_silent_edge_drops_out(tmp_path, base_env
             sent += sink.sent[0]
         env = {**base_env, "AzureWebJobsStorage": connection_string(azurite_server.port),
                "DEADLETTER_CONTAINER": f"dl{key_prefix.lower()}"}
-        eventhub_to_redis.run(batch([json.dumps(m).encode() for m in sent]), env=env)
+        sent_at = dt.datetime.fromtimestamp(now, dt.timezone.utc)
+        eventhub_to_redis.run(batch([json.dumps(m).encode() for m in sent], enqueued=sent_at), env=env)
         store, _ = store_of(env)
         assert store.read_series("acme-fm", "hls")[-1].metrics == {"listeners": 5, "hosts": 2}
         # edge-2 goes silent: 40 s later only edge-1 reports, past the 30 s staleness limit
         later = dict(sent[0], time=(dt.datetime.fromtimestamp(now + 40, dt.timezone.utc)
                                    .isoformat(timespec="milliseconds").replace("+00:00", "Z")))
-        eventhub_to_redis.run(batch([json.dumps(later).encode()], first_sequence=500), env=env)
+        eventhub_to_redis.run(batch([json.dumps(later).encode()], first_sequence=500,
+                                    enqueued=sent_at + dt.timedelta(seconds=40)), env=env)
         assert store.read_series("acme-fm", "hls")[-1].metrics == {"listeners": 3, "hosts": 1}
         # a redelivery of the first batch changes nothing
-        eventhub_to_redis.run(batch([json.dumps(m).encode() for m in sent]), env=env)
+        eventhub_to_redis.run(batch([json.dumps(m).encode() for m in sent], enqueued=sent_at), env=env)
         assert [s.metrics["listeners"] for s in store.read_series("acme-fm", "hls")] == [5, 3]
     finally:
         one.stop()

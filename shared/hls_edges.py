@@ -1,0 +1,135 @@
+"""HLS listener counts from several HAProxy edges: stored per edge, summed when read.
+
+Definition (docs/redis-schema.md): the ``hls`` value at a time t is the sum over edges of each
+edge's latest count at or before t, leaving out edges whose latest count is older than
+``HLS_HOST_STALE_SECONDS``. The series is evaluated at every time an edge reported.
+
+Why at read time: a sum stored when a message is written depends on which other messages had
+arrived by then, so a late edge, a second partition or a redelivery changed it for good. Each
+edge's counts are stored as they come (a field per millisecond: idempotent, any order), and
+the sum is a pure function of them: the same whatever order, batch or writer. Writes are two
+plain commands per edge and bucket, whatever the number of edges; a read is one script call
+per tenant, in the read's one round trip (docs/decisions.md, measured in ``make bench``).
+
+Keys (one tenant's hash tag: one slot): ``fabrik:live:{tenant}:hls:hosts`` (hash: edge -> the
+newest write's time, ms) and ``fabrik:live:{tenant}:hls:host:<edge>:<bucket>`` (hash: ms into
+the 30-minute bucket -> count). Redis 6.0 commands only.
+"""
+from __future__ import annotations
+
+import hashlib
+from typing import Any, Iterable, Mapping, Sequence
+
+BUCKET_MS = 1_800_000  # 180 counts of an edge every 10 s: within the hash compact encoding (512 entries)
+NAMES = ("hosts", "listeners")
+
+# KEYS[1]: the edges hash. ARGV: the edge bucket key prefix, first bucket, last bucket.
+# Returns [edge, bucket, [field, value, ...], ...]. The bucket keys are the tenant's (same hash
+# tag as KEYS[1], so the same slot): the script reads only keys local to the node.
+READ = """
+local out = {}
+local first, last = tonumber(ARGV[2]), tonumber(ARGV[3])
+for _, edge in ipairs(redis.call('HKEYS', KEYS[1])) do
+  for b = first, last do
+    local entries = redis.call('HGETALL', ARGV[1] .. edge .. ':' .. b)
+    if #entries > 0 then
+      out[#out + 1] = edge
+      out[#out + 1] = b
+      out[#out + 1] = entries
+    end
+  end
+end
+return out
+"""
+READ_SHA = hashlib.sha1(READ.encode()).hexdigest()
+
+
+def hosts_key(prefix: str, tenant: str) -> str:
+    return f"{prefix}:live:{{{tenant}}}:hls:hosts"
+
+
+def bucket_prefix(prefix: str, tenant: str) -> str:
+    return f"{prefix}:live:{{{tenant}}}:hls:host:"
+
+
+def add_writes(pipe: Any, samples: Iterable[Any], *, prefix: str, now_ms: int, keep_ms: int) -> int:
+    """Each edge's counts into its buckets: HSET + PEXPIRE per bucket, and the edges hash."""
+    buckets: dict[str, dict[int, int]] = {}
+    edges: dict[str, dict[str, int]] = {}
+    written = 0
+    for sample in samples:
+        edge = sample.host or "-"
+        bucket = sample.time_ms // BUCKET_MS
+        key = f"{bucket_prefix(prefix, sample.tenant)}{edge}:{bucket}"
+        buckets.setdefault(key, {})[sample.time_ms - bucket * BUCKET_MS] = int(sample.metrics.get("listeners", 0))
+        seen = edges.setdefault(hosts_key(prefix, sample.tenant), {})
+        seen[edge] = max(seen.get(edge, 0), sample.time_ms)
+        written += 1
+    for key, counts in buckets.items():
+        pipe.hset(key, mapping=counts)
+        end = (int(key.rsplit(":", 1)[1]) + 1) * BUCKET_MS
+        pipe.pexpire(key, max(1, end + keep_ms - now_ms))
+    for key, seen in edges.items():
+        pipe.hset(key, mapping=seen)
+        pipe.pexpire(key, keep_ms + BUCKET_MS)
+    return written
+
+
+def add_read(pipe: Any, *, prefix: str, tenant: str, low_ms: int, high_ms: int, stale_ms: int) -> None:
+    """Queue the read of every edge's counts from ``stale_ms`` before ``low_ms`` to ``high_ms``."""
+    # execute_command: redis-py's cluster pipeline has no evalsha(), but routes EVALSHA by its keys
+    pipe.execute_command("EVALSHA", READ_SHA, 1, hosts_key(prefix, tenant), bucket_prefix(prefix, tenant),
+                         (low_ms - stale_ms) // BUCKET_MS, high_ms // BUCKET_MS)
+
+
+def decode(answer: Sequence[Any]) -> dict[str, list[tuple[int, int]]]:
+    """The script's answer as each edge's ``(time ms, count)``, oldest first; damaged fields are skipped."""
+    edges: dict[str, list[tuple[int, int]]] = {}
+    for i in range(0, len(answer) - 2, 3):
+        edge, bucket, entries = _text(answer[i]), int(answer[i + 1]), answer[i + 2]
+        base = bucket * BUCKET_MS
+        counts = edges.setdefault(edge, [])
+        for j in range(0, len(entries) - 1, 2):
+            try:
+                counts.append((base + int(entries[j]), int(entries[j + 1])))
+            except ValueError:
+                continue
+    for counts in edges.values():
+        counts.sort()
+    return edges
+
+
+def sums(edges: Mapping[str, Sequence[tuple[int, int]]], *, stale_ms: int, low_ms: int,
+         high_ms: int) -> list[tuple[int, dict[str, int]]]:
+    """The definition, evaluated at every reported time in ``[low_ms, high_ms]``: ``hosts``
+    counted and the sum of their ``listeners``. A sweep over each count's span of validity
+    (from its time until the edge's next count, or ``stale_ms`` later inclusive): O(n log n)."""
+    changes: list[tuple[int, int, int]] = []  # (time, listeners delta, hosts delta)
+    times: set[int] = set()
+    for counts in edges.values():
+        last = len(counts) - 1
+        for i, (when, count) in enumerate(counts):
+            following = counts[i + 1][0] if i < last else None
+            if following == when:
+                continue  # two values at one millisecond: the later entry stands
+            until = when + stale_ms + 1
+            if following is not None and following < until:
+                until = following
+            changes.append((when, count, 1))
+            changes.append((until, -count, -1))
+            if low_ms <= when <= high_ms:
+                times.add(when)
+    changes.sort()
+    out = []
+    total = hosts = position = 0
+    for when in sorted(times):
+        while position < len(changes) and changes[position][0] <= when:
+            total += changes[position][1]
+            hosts += changes[position][2]
+            position += 1
+        out.append((when, {"hosts": hosts, "listeners": total}))
+    return out
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
