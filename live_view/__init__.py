@@ -1,7 +1,6 @@
-"""live_view: ``GET /api/view/{tenant}``, the live page (charts of the last two hours, health)."""
+"""live_view: ``GET /api/view/{tenant}``, the live page (anonymous: the page holds no data; its
+script reads ``/api/feed/{tenant}`` with the token of the link it was opened with)."""
 from __future__ import annotations
-
-import os
 
 import azure.functions as func
 
@@ -9,5 +8,5 @@ import azure.functions as func
 def main(req: func.HttpRequest) -> func.HttpResponse:
     from shared.read_side import page
 
-    status, headers, body = page(req.route_params.get("tenant", ""), env=os.environ)
+    status, headers, body = page(req.route_params.get("tenant", ""))
     return func.HttpResponse(body, status_code=status, headers=headers)

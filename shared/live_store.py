@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
-from shared import hls_edges, live_scripts, series_codec as codec
+from shared import event_counts, hls_edges, live_scripts, series_codec as codec
 from shared.settings import StoreSettings
 
 if TYPE_CHECKING:
@@ -201,8 +201,10 @@ class LiveStore:
         return self.read_tenant(tenant, series, since_ms=since_ms, until_ms=until_ms)[0]
 
     def read_tenant(self, tenant: str, series: Iterable[str], *, since_ms: int | None = None,
-                    until_ms: int | None = None, events: bool = False) -> tuple[dict[str, list[Sample]], list[Event]]:
-        """Series (and, with ``events``, the event log) of one tenant: one pipeline, one round trip."""
+                    until_ms: int | None = None, counts: bool = False,
+                    latest: int = 0) -> tuple[dict[str, list[Sample]], "event_counts.EventCounts | None", list[Event]]:
+        """Series of one tenant, with ``counts`` its events per type and minute (counted in Redis),
+        with ``latest`` its newest events (bodies): one pipeline, one round trip."""
         series = list(series)
         low = self._low(since_ms)
         now = int(self.clock() * 1000)
@@ -217,11 +219,13 @@ class LiveStore:
                 for bucket in codec.buckets_between(low, high, name):
                     pipe.hgetall(self.keys.live_hash_bucket(tenant, name, bucket))
                 pipe.hgetall(self.keys.live_fields(tenant, name))
-            if events:
-                pipe.zrangebyscore(self.keys.events(tenant), low, high)
+            if counts:
+                event_counts.add_call(pipe, self.keys.events(tenant), low_ms=low, high_ms=high)
+            if latest:
+                pipe.zrevrangebyscore(self.keys.events(tenant), high, low, start=0, num=latest)
 
-        answers = iter(self._call(lambda: live_scripts.execute(fill, self.redis, (hls_edges.READ,)))
-                       if series or events else ())
+        answers = iter(self._call(lambda: live_scripts.execute(fill, self.redis, (hls_edges.READ, event_counts.SCRIPT)))
+                       if series or counts or latest else ())
         out: dict[str, list[Sample]] = {}
         for name in series:
             if name == "hls":
@@ -235,7 +239,9 @@ class LiveStore:
                                for row in codec.decode_bucket(bucket, name, mapping, fields, low=low, high=high)),
                               key=lambda row: row[0])
             out[name] = [Sample(tenant=tenant, series=name, time_ms=t, metrics=metrics) for t, metrics in rows]
-        return out, (_events(tenant, next(answers)) if events else [])
+        summary = event_counts.decode(next(answers)) if counts else None
+        newest = sorted(_events(tenant, next(answers)), key=lambda e: e.time_ms) if latest else []
+        return out, summary, newest
 
     def read_events(self, tenant: str, *, since_ms: int | None = None,
                     until_ms: int | None = None) -> list[Event]:

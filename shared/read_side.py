@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import html
 import json
+import re
 import time
-from collections import Counter
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from shared.errors import ConfigError, FabrikError, RetriableError
+from shared.event_counts import EventCounts
 from shared.live_store import SERIES, Event, LiveStore
 from shared.tenants import name_problem
 
@@ -29,50 +30,55 @@ JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8", "Cache-Contro
                 "X-Content-Type-Options": "nosniff"}
 PAGE_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; "
             "base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+# The parameters the live API takes; "code" is the host's function key (the host checks it).
+LIVE_PARAMETERS = {"series", "minutes", "code"}
+_WHOLE = re.compile(r"[0-9]{1,6}")  # ASCII digits only: str.isdigit() accepts "²"
 
 
 def live(tenant: str, params: Mapping[str, str], *, env: Mapping[str, str], redis: Any = None,
          clock: Callable[[], float] = time.time) -> Answer:
-    """``GET /api/live/{tenant}?series=icecast,hls&minutes=30``: one Redis round trip."""
+    """``GET /api/live/{tenant}?series=icecast,hls&minutes=30``: one Redis round trip, the
+    events counted inside Redis over the requested window only."""
     try:
-        store = _store(env, redis, clock)
-        problem = _tenant_problem(tenant, env)
+        unknown = sorted(set(params) - LIVE_PARAMETERS)
+        if unknown:
+            raise BadRequest(f"unknown parameter {unknown[0]!r}; the parameters are 'series' and 'minutes'")
+        store = store_for(env, redis, clock)
+        problem = tenant_problem(tenant, env)
         if problem:
-            return _json(404 if problem.startswith("unknown") else 400, {"error": problem})
-        window_min = store.window_ms // 60_000
-        series, minutes = _params(params, window_min)
+            return json_answer(404 if problem.startswith("unknown") else 400, {"error": problem})
+        series = series_param(params)
+        minutes = minutes_param(params, store.window_ms // 60_000)
         now_ms = int(clock() * 1000)
         since = now_ms - minutes * 60_000
-        data, events = store.read_tenant(tenant, series, since_ms=since, events=True)
-    except _BadRequest as exc:
-        return _json(400, {"error": str(exc)})
+        data, counts, latest = store.read_tenant(tenant, series, since_ms=since, counts=True, latest=LATEST_EVENTS)
+    except BadRequest as exc:
+        return json_answer(400, {"error": str(exc)})
     except ConfigError as exc:
-        return _json(500, {"error": f"server settings: {', '.join(sorted(exc.problems))}"})
+        return json_answer(500, {"error": f"server settings: {', '.join(sorted(exc.problems))}"})
     except (RetriableError, FabrikError) as exc:
-        return _json(503, {"error": f"live data unavailable: {exc}"})
-    if "TENANTS" not in env and not events and not any(data.values()):
-        return _json(404, {"error": f"no live data for tenant {tenant!r} in the last {minutes} minutes "
-                                    "(and TENANTS is not set, so the name cannot be checked)"})
-    return _json(200, payload(tenant, data, events, since_ms=since, now_ms=now_ms))
+        return json_answer(503, {"error": f"live data unavailable: {exc}"})
+    if "TENANTS" not in env and not (counts and counts.total) and not any(data.values()):
+        return json_answer(404, {"error": f"no live data for tenant {tenant!r} in the last {minutes} minutes "
+                                          "(and TENANTS is not set, so the name cannot be checked)"})
+    return json_answer(200, payload(tenant, data, counts or EventCounts(), latest, since_ms=since, now_ms=now_ms))
 
 
-def payload(tenant: str, data: Mapping[str, list], events: list[Event], *, since_ms: int, now_ms: int) -> dict:
+def payload(tenant: str, data: Mapping[str, list], counts: EventCounts, latest: list[Event], *, since_ms: int,
+            now_ms: int) -> dict:
     """``series`` is exactly what ``show --json`` prints; ``events`` counts per type per minute
     and the latest few, bodies as stored (personal fields already hashed)."""
-    per_minute: dict[str, Counter] = {}
-    for event in events:
-        per_minute.setdefault(event.type, Counter())[event.time_ms // 60_000 * 60_000] += 1
-    latest = []
-    for event in sorted(events, key=lambda e: e.time_ms)[-LATEST_EVENTS:]:
+    newest = []
+    for event in latest[-LATEST_EVENTS:]:
         try:
             body: Any = json.loads(event.body)
         except ValueError:
             body = event.body
-        latest.append({"time": event.time_ms, "type": event.type, "body": body})
+        newest.append({"time": event.time_ms, "type": event.type, "body": body})
     return {"tenant": tenant, "from": since_ms, "to": now_ms,
             "series": {name: [{"time": s.time_ms, **s.metrics} for s in samples] for name, samples in data.items()},
-            "events": {"per_minute": {t: sorted([m, n] for m, n in c.items()) for t, c in sorted(per_minute.items())},
-                       "latest": latest, "total": len(events)}}
+            "events": {"per_minute": dict(sorted(counts.per_minute.items())), "latest": newest,
+                       "total": counts.total, "truncated": counts.truncated}}
 
 
 def health(*, env: Mapping[str, str], redis: Any = None, clock: Callable[[], float] = time.time) -> Answer:
@@ -83,35 +89,33 @@ def health(*, env: Mapping[str, str], redis: Any = None, clock: Callable[[], flo
 
     try:
         functions = enabled(env, discover())
-        store = _store(env, redis, clock)
+        store = store_for(env, redis, clock)
         raw = store.read_status(functions)
         findings = evaluate({f: parse_status(f, fields) for f, fields in raw.items()}, functions, env,
                             now_ms=int(clock() * 1000))
     except ValueError as exc:
-        return _json(500, {"status": "error", "error": f"server settings: {exc}"})
+        return json_answer(500, {"status": "error", "error": f"server settings: {exc}"})
     except ConfigError as exc:
-        return _json(500, {"status": "error", "error": f"server settings: {', '.join(sorted(exc.problems))}"})
+        return json_answer(500, {"status": "error", "error": f"server settings: {', '.join(sorted(exc.problems))}"})
     except FabrikError as exc:
-        return _json(503, {"status": "error", "error": f"status unavailable: {exc}"})
+        return json_answer(503, {"status": "error", "error": f"status unavailable: {exc}"})
     bad = [f for f in findings if f.state != "ok"]
     body = {"status": "ok" if not bad else "failing", "functions": functions,
             "problems": [f.as_json() for f in bad], "checked": [f.as_json() for f in findings]}
     if not functions:
         body["note"] = "no collector is configured here"
-    return _json(200 if not bad else 503, body)
+    return json_answer(200 if not bad else 503, body)
 
 
-def page(tenant: str, *, env: Mapping[str, str]) -> Answer:
-    """``GET /api/view/{tenant}``: the live page. Data comes from the API, read by the page's
-    own script with the key it was opened with; nothing else is in the HTML."""
-    try:
-        problem = _tenant_problem(tenant, env)
-    except ConfigError as exc:
-        problem = f"server settings: {', '.join(sorted(exc.problems))}"
+def page(tenant: str) -> Answer:
+    """``GET /api/view/{tenant}``: the live page, anonymous. It carries no data: its script reads
+    ``/api/feed/{tenant}`` with the viewer token from the link's fragment (``#token=…``), which
+    browsers never send to a server. The same page for every well-formed name, so the page
+    itself tells nobody which tenants exist."""
+    problem = name_problem(tenant)
     if problem:
-        status = 404 if problem.startswith("unknown") else 400 if problem.startswith("tenant") else 500
-        return status, {"Content-Type": "text/plain; charset=utf-8", "X-Content-Type-Options": "nosniff"}, \
-            problem.encode("utf-8")
+        return 400, {"Content-Type": "text/plain; charset=utf-8", "X-Content-Type-Options": "nosniff"}, \
+            f"tenant name {problem}".encode("utf-8")
     template = (STATIC / "live.html").read_text(encoding="utf-8")
     text = template.replace("{{tenant}}", html.escape(tenant, quote=True))
     headers = {"Content-Type": "text/html; charset=utf-8", "Content-Security-Policy": PAGE_CSP,
@@ -130,26 +134,30 @@ def asset(name: str) -> Answer:
                  "X-Content-Type-Options": "nosniff"}, data
 
 
-class _BadRequest(ValueError):
+class BadRequest(ValueError):
     pass
 
 
-def _params(params: Mapping[str, str], window_min: int) -> tuple[list[str], int]:
-    raw_series = params.get("series", "")
-    series = [s.strip() for s in raw_series.split(",") if s.strip()] or list(SERIES)
-    unknown = [s for s in series if s not in SERIES]
+def series_param(params: Mapping[str, str]) -> list[str]:
+    """``series``: comma-separated names, each once, in the order given; default all."""
+    wanted = [s.strip() for s in params.get("series", "").split(",") if s.strip()]
+    unknown = [s for s in wanted if s not in SERIES]
     if unknown:
-        raise _BadRequest(f"parameter 'series': unknown {', '.join(repr(s) for s in unknown)}; "
-                          f"choose from {', '.join(SERIES)}")
-    raw_minutes = params.get("minutes", "").strip()
-    if not raw_minutes:
-        return series, window_min
-    if not raw_minutes.isdigit() or not 1 <= int(raw_minutes) <= window_min:
-        raise _BadRequest(f"parameter 'minutes': a whole number from 1 to {window_min} (the live window)")
-    return series, int(raw_minutes)
+        raise BadRequest(f"parameter 'series': unknown {', '.join(repr(s[:40]) for s in unknown[:3])}; "
+                         f"choose from {', '.join(SERIES)}")
+    return list(dict.fromkeys(wanted)) or list(SERIES)
 
 
-def _tenant_problem(tenant: str, env: Mapping[str, str]) -> str | None:
+def minutes_param(params: Mapping[str, str], window_min: int) -> int:
+    raw = params.get("minutes", "").strip()
+    if not raw:
+        return window_min
+    if not _WHOLE.fullmatch(raw) or not 1 <= int(raw) <= window_min:
+        raise BadRequest(f"parameter 'minutes': a whole number from 1 to {window_min} (the live window)")
+    return int(raw)
+
+
+def tenant_problem(tenant: str, env: Mapping[str, str]) -> str | None:
     problem = name_problem(tenant)
     if problem:
         return f"tenant name {problem}"
@@ -164,7 +172,7 @@ def _tenant_problem(tenant: str, env: Mapping[str, str]) -> str | None:
     return None
 
 
-def _store(env: Mapping[str, str], redis: Any, clock: Callable[[], float]) -> LiveStore:
+def store_for(env: Mapping[str, str], redis: Any, clock: Callable[[], float]) -> LiveStore:
     from shared.redis_client import get_redis
     from shared.settings import load_store_settings
 
@@ -172,5 +180,5 @@ def _store(env: Mapping[str, str], redis: Any, clock: Callable[[], float]) -> Li
     return LiveStore(redis if redis is not None else get_redis(settings), settings=settings, clock=clock)
 
 
-def _json(status: int, body: Any) -> Answer:
+def json_answer(status: int, body: Any) -> Answer:
     return status, dict(JSON_HEADERS), json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")

@@ -1,158 +1,193 @@
-// The live page: reads /api/live/{tenant} and /api/health with the function key the page was
-// opened with (?code=…), draws with the vendored uPlot, refreshes every 30 s. No inline code:
-// the page's Content-Security-Policy allows scripts from the app only.
+// A station's live page. It reads /api/feed/{tenant} with the viewer token of its link
+// (#token=…: a fragment, which browsers never send to a server), as an Authorization header,
+// draws with the vendored uPlot and refreshes every 30 s. No inline code: the page's
+// Content-Security-Policy allows scripts from the app only.
+//
+// Honest numbers: a figure whose series is stale is not shown as now; "Listening now" adds the
+// audio stream and HLS only when both are up to date; a sample where a server did not answer is
+// marked partial; a gap longer than the series' gap limit breaks its line (uPlot draws a null as
+// a gap and skips an undefined). Event types are data (a Map), never object keys.
 (function () {
   "use strict";
   var app = document.getElementById("app");
   var tenant = app.dataset.tenant;
-  var key = new URLSearchParams(window.location.search).get("code");
-  var charts = {};
+  var token = new URLSearchParams(window.location.hash.slice(1)).get("token");
+  var charts = new Map();
   var span = null;  // [from, to] of the last answer, in seconds: every chart shows the whole window
+  var clockFormat = new Intl.DateTimeFormat(undefined, {hour: "2-digit", minute: "2-digit", hourCycle: "h23"});
+  var WORDS = {icecast: "Listener numbers, audio stream", hls: "Listener numbers, HLS player",
+               matomo: "Website visitors"};
+  var COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2"];
 
-  function url(path) {
-    return path + (key ? "?code=" + encodeURIComponent(key) : "");
+  function clock(ms) { return clockFormat.format(new Date(ms)); }
+
+  function notice(message) {
+    var el = document.getElementById("notice");
+    el.hidden = !message;
+    el.textContent = message || "";
+    app.dataset.notice = message ? "shown" : "";
   }
 
-  function getJSON(path) {
-    return fetch(url(path), {headers: {"Accept": "application/json"}, credentials: "same-origin"})
-      .then(function (r) { return r.json().then(function (body) { return {status: r.status, body: body}; }); });
-  }
+  function lastRow(rows) { return rows.length ? rows[rows.length - 1] : null; }
 
-  function text(id, value) {
+  // One tile: its value, its state (fresh, stale, none) and a note in words.
+  function tile(id, value, state, note, partial) {
     var el = document.getElementById(id);
-    el.textContent = value === null || value === undefined ? "–" : String(value);
-    el.dataset.value = value === null || value === undefined ? "" : String(value);
+    var shown = state === "fresh" && value !== null && value !== undefined;
+    el.querySelector(".value").textContent = shown ? String(value) : "–";
+    el.querySelector(".note").textContent = note || "";
+    el.dataset.state = state;
+    el.dataset.value = shown ? String(value) : "";
+    el.dataset.partial = partial ? "true" : "false";
   }
 
-  function last(points, field) {
-    for (var i = points.length - 1; i >= 0; i--) {
-      if (points[i][field] !== undefined) { return points[i][field]; }
-    }
-    return null;
+  function stateNote(fresh, row) {
+    if (fresh.state === "none") { return "no numbers in the last two hours"; }
+    if (fresh.state === "stale") { return "delayed since " + clock(fresh.newest); }
+    return "at " + clock(row.time);
   }
 
-  // uPlot wants [[x…], [y…], …] with x in seconds; series without a value at an x get null.
-  function columns(rows, fields) {
-    var times = {};
-    rows.forEach(function (row) { times[row.time] = true; });
-    var xs = Object.keys(times).map(Number).sort(function (a, b) { return a - b; });
-    var index = {};
-    xs.forEach(function (x, i) { index[x] = i; });
-    var data = [xs.map(function (x) { return x / 1000; })];
-    fields.forEach(function (f) {
-      var ys = xs.map(function () { return null; });
-      rows.forEach(function (row) { if (row[f.key] !== undefined && row.source === f.source) { ys[index[row.time]] = row[f.key]; } });
+  // uPlot wants [[x…], [y…], …] with x in seconds, all series on the same x. A series has
+  // undefined where it has no sample (skipped), and a null just after any sample followed by a
+  // silence longer than its gap limit (a break in the line).
+  function columns(series) {
+    var xs = new Set();
+    series.forEach(function (s) {
+      s.rows.forEach(function (row, i) {
+        xs.add(row.time);
+        var next = s.rows[i + 1];
+        if (next && next.time - row.time > s.gapMs) { xs.add(row.time + 1); }
+      });
+    });
+    var times = Array.from(xs).sort(function (a, b) { return a - b; });
+    var index = new Map(times.map(function (t, i) { return [t, i]; }));
+    var data = [times.map(function (t) { return t / 1000; })];
+    series.forEach(function (s) {
+      var ys = new Array(times.length);
+      s.rows.forEach(function (row, i) {
+        if (row[s.key] !== undefined) { ys[index.get(row.time)] = row[s.key]; }
+        var next = s.rows[i + 1];
+        if (next && next.time - row.time > s.gapMs) { ys[index.get(row.time + 1)] = null; }
+      });
       data.push(ys);
     });
     return data;
   }
 
-  var COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2"];
-
-  function draw(id, fields, data) {
+  function draw(id, series) {
     var el = document.getElementById(id);
+    var data = columns(series);
     el.dataset.points = String(data[0].length);
-    el.dataset.series = fields.map(function (f) { return f.label; }).join("|");
-    el.dataset.last = fields.map(function (f, i) {
+    el.dataset.gaps = String(data.slice(1).reduce(function (n, ys) {
+      return n + ys.filter(function (y) { return y === null; }).length;
+    }, 0));
+    el.dataset.series = series.map(function (s) { return s.label; }).join("|");
+    el.dataset.last = series.map(function (s, i) {
       var ys = data[i + 1];
-      for (var j = ys.length - 1; j >= 0; j--) { if (ys[j] !== null) { return f.label + "=" + ys[j]; } }
-      return f.label + "=";
+      for (var j = ys.length - 1; j >= 0; j--) { if (ys[j] !== null && ys[j] !== undefined) { return s.label + "=" + ys[j]; } }
+      return s.label + "=";
     }).join("|");
     var signature = el.dataset.series;
-    if (charts[id] && charts[id].signature === signature) {
-      charts[id].plot.setData(data);
+    var known = charts.get(id);
+    if (known && known.signature === signature) {
+      known.plot.setData(data);
       return;
     }
-    if (charts[id]) { charts[id].plot.destroy(); }
+    if (known) { known.plot.destroy(); }
     var opts = {
       width: Math.max(320, el.clientWidth || 900), height: 220,
       scales: {x: {time: true, range: function (u, min, max) { return span || [min, max]; }}},
-      series: [{}].concat(fields.map(function (f, i) {
-        return {label: f.label, stroke: COLORS[i % COLORS.length], width: 2, spanGaps: true};
+      series: [{value: function (u, v) { return v === null ? "–" : clock(v * 1000); }}].concat(series.map(function (s, i) {
+        return {label: s.label, stroke: COLORS[i % COLORS.length], width: 2, spanGaps: false};
       })),
-      axes: [{}, {}]
+      axes: [{values: function (u, splits) { return splits.map(function (v) { return clock(v * 1000); }); }}, {}]
     };
-    charts[id] = {signature: signature, plot: new uPlot(opts, data, el)};
+    charts.set(id, {signature: signature, plot: new uPlot(opts, data, el)});
   }
 
-  function showHealth(result) {
-    var state = document.getElementById("health-state");
-    var list = document.getElementById("health-problems");
+  function showFreshness(freshness) {
+    var list = document.getElementById("freshness-list");
     list.textContent = "";
-    var body = result.body || {};
-    app.dataset.health = body.status || "unknown";
-    state.textContent = body.status === "ok" ? "All collectors are fresh." :
-      body.status === "failing" ? "Some collectors are stale or failing:" : "Health unavailable.";
-    (body.problems || []).forEach(function (p) {
+    ["icecast", "hls", "matomo"].forEach(function (name) {
+      var f = freshness[name];
+      if (!f) { return; }
       var li = document.createElement("li");
-      li.textContent = p.function + " " + p.source + ": " + p.state + (p.since ? " since " + p.since : "") +
-        (p.error ? " (" + p.error + ")" : "");
+      li.dataset.state = f.state;
+      li.dataset.series = name;
+      li.textContent = WORDS[name] + ": " + (f.state === "fresh" ? "up to date (" + clock(f.newest) + ")" :
+        f.state === "stale" ? "delayed since " + clock(f.newest) : "no numbers in the last two hours");
       list.appendChild(li);
     });
   }
 
-  function render(live) {
-    span = [live.from / 1000, live.to / 1000];
-    var s = live.series || {};
+  function render(feed) {
+    span = [feed.from / 1000, feed.to / 1000];
+    var s = feed.series || {}, fresh = feed.freshness || {};
     var ice = s.icecast || [], hls = s.hls || [], mat = s.matomo || [];
-    var iceNow = last(ice, "listeners"), hlsNow = last(hls, "listeners");
-    text("now-icecast", iceNow);
-    text("now-hls", hlsNow);
-    text("now-listeners", iceNow === null && hlsNow === null ? null : (iceNow || 0) + (hlsNow || 0));
-    text("now-visitors", last(mat, "visitors"));
-    text("now-actions", last(mat, "actions"));
-    text("now-events", live.events ? live.events.total : null);
+    var none = {state: "none", newest: null, gap_after_s: 75};
+    var fIce = fresh.icecast || none, fHls = fresh.hls || none, fMat = fresh.matomo || none;
+    var iceRow = lastRow(ice), hlsRow = lastRow(hls), matRow = lastRow(mat);
+    var partial = iceRow !== null && fIce.state === "fresh" && (iceRow.servers_failed || 0) > 0;
+    tile("tile-icecast", iceRow && iceRow.listeners, fIce.state,
+         stateNote(fIce, iceRow) + (partial ? "; partial: a streaming server did not answer" : ""), partial);
+    tile("tile-hls", hlsRow && hlsRow.listeners, fHls.state, stateNote(fHls, hlsRow), false);
+    // Together: only up-to-date parts, and only when no part is delayed (never fresh + old).
+    var parts = [[fIce, iceRow], [fHls, hlsRow]].filter(function (p) { return p[0].state !== "none"; });
+    var delayed = parts.some(function (p) { return p[0].state === "stale"; });
+    var together = parts.length && !delayed ? parts.reduce(function (n, p) { return n + p[1].listeners; }, 0) : null;
+    tile("tile-listeners", together, parts.length === 0 ? "none" : delayed ? "stale" : "fresh",
+         parts.length === 0 ? "no numbers in the last two hours" : delayed ?
+           "waiting for up-to-date numbers from every stream" : "audio stream and HLS player together", partial);
+    document.querySelector("#tile-visitors .window").textContent =
+      "(last " + (feed.visitor_window_minutes || 3) + " minutes)";
+    tile("tile-visitors", matRow && matRow.visitors, fMat.state, stateNote(fMat, matRow), false);
+    tile("tile-actions", matRow && matRow.actions, fMat.state, stateNote(fMat, matRow), false);
+    var events = feed.events || {total: 0, per_minute: {}};
+    tile("tile-events", events.total, "fresh", events.truncated ? "at least this many" : "", false);
+    showFreshness(fresh);
 
-    var rows = ice.map(function (r) { return Object.assign({source: "icecast"}, r); })
-      .concat(hls.map(function (r) { return Object.assign({source: "hls"}, r); }));
-    draw("chart-listeners", [{label: "Icecast", key: "listeners", source: "icecast"},
-                             {label: "HLS", key: "listeners", source: "hls"}], columns(rows, [
-      {key: "listeners", source: "icecast"}, {key: "listeners", source: "hls"}]));
-
-    var mounts = {};
-    ice.forEach(function (r) { Object.keys(r).forEach(function (k) { if (k.indexOf("mount:") === 0) { mounts[k] = true; } }); });
-    var mountFields = Object.keys(mounts).sort().map(function (k) { return {label: k.slice(6), key: k, source: "icecast"}; });
-    draw("chart-mounts", mountFields, columns(rows.filter(function (r) { return r.source === "icecast"; }), mountFields));
-
-    var matRows = mat.map(function (r) { return Object.assign({source: "matomo"}, r); });
-    var matFields = [{label: "Visitors", key: "visitors", source: "matomo"}, {label: "Actions", key: "actions", source: "matomo"}];
-    draw("chart-matomo", matFields, columns(matRows, matFields));
-
-    var perMinute = (live.events && live.events.per_minute) || {};
-    var evRows = [];
-    Object.keys(perMinute).sort().forEach(function (type) {
-      perMinute[type].forEach(function (pair) {
-        var row = {source: "events", time: pair[0]};
-        row[type] = pair[1];
-        evRows.push(row);
-      });
-    });
-    var evFields = Object.keys(perMinute).sort().map(function (t) { return {label: t, key: t, source: "events"}; });
-    draw("chart-events", evFields, columns(evRows, evFields));
+    var gap = function (f) { return (f.gap_after_s || 75) * 1000; };
+    draw("chart-listeners", [{label: "Audio stream", key: "listeners", rows: ice, gapMs: gap(fIce)},
+                             {label: "HLS player", key: "listeners", rows: hls, gapMs: gap(fHls)}]);
+    var mounts = new Set();
+    ice.forEach(function (r) { Object.keys(r).forEach(function (k) { if (k.indexOf("mount:") === 0) { mounts.add(k); } }); });
+    draw("chart-mounts", Array.from(mounts).sort().map(function (k) {
+      return {label: k.slice(6), key: k, rows: ice, gapMs: gap(fIce)};
+    }));
+    draw("chart-matomo", [{label: "Visitors", key: "visitors", rows: mat, gapMs: gap(fMat)},
+                          {label: "Page views and clicks", key: "actions", rows: mat, gapMs: gap(fMat)}]);
+    var perMinute = new Map(Object.entries(events.per_minute || {}));
+    draw("chart-events", Array.from(perMinute.keys()).sort().map(function (type) {
+      var rows = perMinute.get(type).map(function (pair) { return {time: pair[0], n: pair[1]}; });
+      return {label: type, key: "n", rows: rows, gapMs: Infinity};
+    }));
   }
 
   function refresh() {
-    var error = document.getElementById("error");
-    return Promise.all([getJSON("../live/" + encodeURIComponent(tenant)), getJSON("../health")])
-      .then(function (answers) {
-        var live = answers[0];
-        if (live.status !== 200) {
-          error.hidden = false;
-          error.textContent = (live.body && live.body.error) || ("the live API answered " + live.status);
+    return fetch("../feed/" + encodeURIComponent(tenant), {
+      headers: {"Accept": "application/json", "Authorization": "Bearer " + token}, credentials: "omit", cache: "no-store"})
+      .then(function (r) { return r.json().then(function (body) { return {status: r.status, body: body}; }); })
+      .then(function (answer) {
+        if (answer.status === 401 || answer.status === 403) {
+          notice("This link no longer opens the page (" + (answer.body.error || "not valid") +
+                 "). Ask your contact at Fabrik for a new link.");
+        } else if (answer.status !== 200) {
+          notice("The live numbers are not available right now; the page tries again in 30 seconds.");
         } else {
-          error.hidden = true;
-          render(live.body);
+          notice("");
+          render(answer.body);
+          document.getElementById("updated").textContent = "Updated at " + clock(Date.now()) + ".";
+          app.dataset.drawn = String(Number(app.dataset.drawn || "0") + 1);
         }
-        showHealth(answers[1]);
-        document.getElementById("updated").textContent = "Updated " + new Date().toLocaleTimeString() + ".";
-        app.dataset.drawn = String(Number(app.dataset.drawn || "0") + 1);
       })
-      .catch(function (e) {
-        error.hidden = false;
-        error.textContent = "cannot reach the live API: " + e;
-      });
+      .catch(function () { notice("The page cannot reach the live numbers; it tries again in 30 seconds."); });
   }
 
+  if (!token) {
+    notice("This page needs the whole link you were given (it ends with #token=…). " +
+           "Ask your contact at Fabrik for a new link.");
+    return;
+  }
   refresh();
   window.setInterval(refresh, 30000);
 }());

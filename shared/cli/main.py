@@ -67,6 +67,9 @@ def build_parser(functions: dict[str, FunctionInfo]) -> argparse.ArgumentParser:
                                              "Google token endpoints, the Event Hub): one line each with what "
                                              "to fix. Exit 0 only when everything is reachable.")
     doctor.add_argument("--settings", metavar="FILE")
+    from shared.cli.share import add_parser as add_share
+
+    add_share(commands)
     return parser
 
 
@@ -91,6 +94,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             from shared.cli.doctor import doctor
 
             return doctor(functions, args)
+        if args.command == "share":
+            from shared.cli.env import load_env
+            from shared.cli.share import share
+
+            env = load_env(args.settings)
+            print(share(args, env=env, known=_known_tenants(env)))
+            return EXIT_OK
         return _status(functions, args)
     except ConfigError as exc:
         return _fail(EXIT_USAGE, str(exc) + _settings_hint(args))

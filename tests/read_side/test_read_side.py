@@ -22,6 +22,7 @@ from tests.helpers import ROOT, run_cli, write_settings
 from tests.matomo_live_poller.test_integration import SITES, TOKEN
 
 LEAK_IP = "198.51.100.23"
+VIEW_KEY = "dGVzdC12aWV3LXNpZ25pbmcta2V5LTAxMjM0NTY3ODlhYmNkZWY="  # base64 of 35 test bytes
 
 
 @pytest.fixture
@@ -33,7 +34,8 @@ def stack(base_env, httpserver, azurite_server, key_prefix):
     tenants = {"acme-fm": {"icecast": {"mounts": ["/acme.mp3", "/acme.aac"]}, "matomo": {"site_id": 3}},
                "metro-kids": {"matomo": {"site_id": 7}}}
     env = {**base_env, "TENANTS": json.dumps(tenants), "MATOMO_URL": httpserver.url_for("/"), "MATOMO_TOKEN": TOKEN,
-           "AzureWebJobsStorage": connection_string(azurite_server.port), "DEADLETTER_CONTAINER": f"d{key_prefix.lower()}"}
+           "AzureWebJobsStorage": connection_string(azurite_server.port), "DEADLETTER_CONTAINER": f"d{key_prefix.lower()}",
+           "VIEW_SIGNING_KEYS": VIEW_KEY}
     settings = load_store_settings(env)
     store = LiveStore(redis_lib.Redis.from_url(settings.redis_url, decode_responses=True), settings=settings)
     now = int(time.time() * 1000)
@@ -79,7 +81,7 @@ def test_one_redis_round_trip_per_request_whatever_the_series(stack):
             return super().send_packed_command(command, check_health)
 
     client = redis_lib.Redis.from_url(env["REDIS_URL"], decode_responses=True, connection_class=Counting)
-    client.ping()
+    read_side.live("acme-fm", {}, env=env, redis=client)  # once: Redis learns the read scripts
     Counting.sends = 0
     status, _, _ = read_side.live("acme-fm", {}, env=env, redis=client)
     assert status == 200 and Counting.sends == 1
@@ -93,6 +95,8 @@ def test_one_redis_round_trip_per_request_whatever_the_series(stack):
     ("/api/live/acme-fm?minutes=abc", 400, "parameter 'minutes'"),
     ("/api/live/%3Cscript%3Ealert(1)%3C%2Fscript%3E", 400, "tenant name must be"),
     ("/api/live/acme-fm%0A", 400, "tenant name must be"),
+    ("/api/live/acme-fm?minutes=%C2%B2", 400, "parameter 'minutes'"),  # "²": str.isdigit() says yes
+    ("/api/live/acme-fm?limit=5", 400, "unknown parameter 'limit'"),
 ])
 def test_bad_requests_say_what_is_wrong(stack, path, status, says):
     env, _, _ = stack
@@ -149,7 +153,8 @@ def test_the_page_escapes_the_tenant_and_sets_a_content_security_policy(stack):
     assert env["REDIS_URL"] not in text and TOKEN not in text
     status, headers, body = call(env, "/api/view/%3Cimg%20src%3Dx%20onerror%3Dalert(1)%3E")
     assert status == 400 and headers["Content-Type"].startswith("text/plain") and b"<img" not in body
-    assert call(env, "/api/view/nobody")[0] == 404
+    # the page is the same for every well-formed name: it tells nobody which tenants exist
+    assert call(env, "/api/view/nobody")[2] == call(env, "/api/view/acme-fm")[2].replace(b"acme-fm", b"nobody")
 
 
 def chromium() -> str:
@@ -168,25 +173,24 @@ def browse(url, tmp_path, *args):
 
 
 def test_the_page_draws_the_stored_values_in_a_real_browser(stack, tmp_path):
-    from lxml import html
+    from shared.view_tokens import issue, parse_keys
 
     env, _, _ = stack
     host = HttpHost(env=env).start()
     try:
-        url = f"{host.url}/api/view/acme-fm?code={host.key}"
-        dom = browse(url, tmp_path, "--dump-dom")
-        assert dom.returncode == 0, dom.stderr[-2000:]
-        page = html.fromstring(dom.stdout)
+        url = f"{host.url}/api/view/acme-fm#token={issue(parse_keys(VIEW_KEY), 'acme-fm', days=1)}"
+        page = page_dom(url, tmp_path)
         app = page.get_element_by_id("app")
-        assert int(app.get("data-drawn", "0")) >= 1, dom.stdout[:3000]
+        assert int(app.get("data-drawn", "0")) >= 1
         value = lambda i: page.get_element_by_id(i).get("data-value")
-        assert (value("now-icecast"), value("now-hls"), value("now-listeners")) == ("40", "7", "47")
-        assert value("now-visitors") == "12" and value("now-events") == "13"
+        assert (value("tile-icecast"), value("tile-hls"), value("tile-listeners")) == ("40", "7", "47")
+        assert value("tile-visitors") == "12" and value("tile-events") == "13"
         listeners = page.get_element_by_id("chart-listeners")
-        assert listeners.get("data-points") == "40" and listeners.get("data-last") == "Icecast=40|HLS=7"
+        assert listeners.get("data-points") == "40" and listeners.get("data-last") == "Audio stream=40|HLS player=7"
+        assert listeners.get("data-gaps") == "0"
         assert page.get_element_by_id("chart-mounts").get("data-last") == "/acme.aac=10|/acme.mp3=30"
         assert len(page.xpath("//div[@id='chart-listeners']//canvas")) == 1  # uPlot drew
-        assert app.get("data-health") == "ok" and "fresh" in page.get_element_by_id("health-state").text_content()
+        assert "up to date" in page.get_element_by_id("freshness-list").text_content()
         shot = tmp_path / "live-page.png"
         assert browse(url, tmp_path, f"--screenshot={shot}").returncode == 0 and shot.stat().st_size > 10_000
         artefacts = ROOT / ".devstack" / "artefacts"
@@ -194,3 +198,11 @@ def test_the_page_draws_the_stored_values_in_a_real_browser(stack, tmp_path):
         shutil.copy(shot, artefacts / "live-page.png")
     finally:
         host.stop()
+
+
+def page_dom(url, tmp_path):
+    from lxml import html
+
+    dom = browse(url, tmp_path, "--dump-dom")
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    return html.fromstring(dom.stdout)

@@ -1,0 +1,59 @@
+"""``python -m shared.cli share TENANT [--days N]``: a station's viewer link (docs/live-api.md).
+
+The link is ``<base URL>/api/view/<tenant>#token=<token>``: the token (signed with the first
+of ``VIEW_SIGNING_KEYS``) opens that tenant's page only, until it expires. The base URL is
+``--base-url``, else ``PUBLIC_BASE_URL``, else ``https://$WEBSITE_HOSTNAME`` (set on Azure),
+else the local host of ``make run``.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import time
+from typing import Mapping
+from urllib.parse import quote
+
+from shared.errors import ConfigError
+
+LOCAL_BASE = "http://127.0.0.1:7071"
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:
+    share = commands.add_parser("share", help="print a station's viewer link (its tenant only, expiring)",
+                                description=__doc__.split("\n\n")[0].replace("``", ""))
+    share.add_argument("tenant")
+    share.add_argument("--days", type=float, default=30, help="how long the link works (default 30, at most 366)")
+    share.add_argument("--base-url", help="the app's address, e.g. https://fabrik-live.azurewebsites.net")
+    share.add_argument("--settings", metavar="FILE")
+
+
+def base_url(args: argparse.Namespace, env: Mapping[str, str]) -> str:
+    if args.base_url:
+        return args.base_url.rstrip("/")
+    if env.get("PUBLIC_BASE_URL"):
+        return env["PUBLIC_BASE_URL"].rstrip("/")
+    if env.get("WEBSITE_HOSTNAME"):
+        return f"https://{env['WEBSITE_HOSTNAME']}"
+    return LOCAL_BASE
+
+
+def share(args: argparse.Namespace, *, env: Mapping[str, str], known: set[str] | None) -> str:
+    """The link; ConfigError naming what is wrong."""
+    from shared.tenants import name_problem
+    from shared.view_tokens import MAX_DAYS, issue, parse_keys
+
+    problem = name_problem(args.tenant)
+    if problem:
+        raise ConfigError({"tenant": f"tenant name {problem}"})
+    if known is not None and args.tenant not in known:
+        raise ConfigError({"tenant": f"unknown tenant {args.tenant!r}: TENANTS has {', '.join(sorted(known))}"})
+    if not 0 < args.days <= MAX_DAYS:
+        raise ConfigError({"--days": f"from more than 0 to {MAX_DAYS}"})
+    try:
+        keys = parse_keys(env.get("VIEW_SIGNING_KEYS", ""))
+    except ValueError as exc:
+        raise ConfigError({"VIEW_SIGNING_KEYS": str(exc)}) from None
+    now = time.time()
+    token = issue(keys, args.tenant, days=args.days, now=now)
+    until = dt.datetime.fromtimestamp(now + args.days * 86400, dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return f"{base_url(args, env)}/api/view/{quote(args.tenant, safe='')}#token={token}\n(valid until {until})"

@@ -1,0 +1,81 @@
+"""``GET /api/feed/{tenant}``: what a station's live page reads, with a viewer token (docs/live-api.md).
+
+Only the tenant's own numbers: its series, its events counted per type and minute (no bodies),
+and per series how fresh it is. Nothing internal: no health of other tenants, no source URLs or
+host names, no raw errors. The token is checked before anything else, so a token for one
+tenant learns nothing about another (403 whether or not it exists).
+"""
+from __future__ import annotations
+
+import time
+from typing import Any, Callable, Mapping
+
+from shared.errors import ConfigError, FabrikError
+from shared.health import schedule_interval_seconds
+from shared.live_store import SERIES
+from shared.read_side import Answer, BadRequest, json_answer, minutes_param, store_for, tenant_problem
+from shared.view_tokens import TokenRefused, bearer, parse_keys, verify
+
+FEED_PARAMETERS = {"minutes"}
+
+
+def intervals(env: Mapping[str, str]) -> dict[str, int]:
+    """Each series' expected interval in seconds, from the settings that pace it."""
+    icecast = schedule_interval_seconds(env.get("ICECAST_POLLER_SCHEDULE") or "*/30 * * * * *")
+    matomo = schedule_interval_seconds(env.get("MATOMO_LIVE_POLLER_SCHEDULE") or "0 * * * * *")
+    return {"icecast": icecast, "hls": 10, "matomo": matomo}
+
+
+def freshness(newest_ms: int | None, interval_s: int, now_ms: int) -> dict[str, Any]:
+    """``stale`` once the newest sample is older than two intervals and 30 s; the page breaks a
+    line where two samples are more than two and a half intervals apart."""
+    stale_after = 2 * interval_s + 30
+    state = "none" if newest_ms is None else "stale" if now_ms - newest_ms > stale_after * 1000 else "fresh"
+    return {"state": state, "newest": newest_ms, "interval_s": interval_s, "stale_after_s": stale_after,
+            "gap_after_s": interval_s * 5 // 2}
+
+
+def feed(tenant: str, params: Mapping[str, str], headers: Mapping[str, str], *, env: Mapping[str, str],
+         redis: Any = None, clock: Callable[[], float] = time.time) -> Answer:
+    try:
+        keys = parse_keys(env.get("VIEW_SIGNING_KEYS", ""))
+    except ValueError:
+        return json_answer(500, {"error": "server settings: VIEW_SIGNING_KEYS"})
+    token = bearer(headers)
+    if token is None:
+        return json_answer(401, {"error": "this page needs the token of its link (Authorization: Bearer)"})
+    try:
+        verify(keys, token, tenant)
+    except TokenRefused as exc:
+        return json_answer(exc.status, {"error": str(exc)})
+    try:
+        unknown = sorted(set(params) - FEED_PARAMETERS)
+        if unknown:
+            raise BadRequest(f"unknown parameter {unknown[0]!r}; the only one is 'minutes'")
+        problem = tenant_problem(tenant, env)
+        if problem:
+            return json_answer(404, {"error": "this page no longer exists"})
+        store = store_for(env, redis, clock)
+        minutes = minutes_param(params, store.window_ms // 60_000)
+        now_ms = int(clock() * 1000)
+        since = now_ms - minutes * 60_000
+        data, counts, _ = store.read_tenant(tenant, SERIES, since_ms=since, counts=True)
+    except BadRequest as exc:
+        return json_answer(400, {"error": str(exc)})
+    except ConfigError:
+        return json_answer(500, {"error": "the live page is not available right now"})
+    except FabrikError:
+        return json_answer(503, {"error": "the live numbers are not available right now; the page tries again"})
+    every = intervals(env)
+    return json_answer(200, {
+        "tenant": tenant, "from": since, "to": now_ms,
+        "series": {name: [{"time": s.time_ms, **s.metrics} for s in samples] for name, samples in data.items()},
+        "freshness": {name: freshness(samples[-1].time_ms if samples else None, every[name], now_ms)
+                      for name, samples in data.items()},
+        "visitor_window_minutes": _int(env.get("MATOMO_WINDOW_MINUTES"), 3),
+        "events": {"per_minute": counts.per_minute if counts else {}, "total": counts.total if counts else 0,
+                   "truncated": bool(counts and counts.truncated)}})
+
+
+def _int(text: str | None, default: int) -> int:
+    return int(text) if text and text.strip().isdigit() else default

@@ -1,0 +1,168 @@
+"""Issue 26: a live page a station can be given. Viewer links that open one tenant only, a feed
+with nothing of another tenant or of the app's insides, honest tiles and broken lines in a real
+Chromium, bounded work per request."""
+import base64
+import json
+import re
+import time
+
+import jwt
+import pytest
+
+from devstack.http_host import HttpHost
+from shared.live_feed import feed
+from shared.live_store import Event, Sample
+from shared.view_tokens import issue, parse_keys
+from tests.helpers import run_cli, write_settings
+from tests.read_side.test_read_side import VIEW_KEY, browse, page_dom, stack  # noqa: F401
+
+OLD_KEY = base64.b64encode(b"an-older-view-signing-key-0123456789").decode()
+KEYS = parse_keys(VIEW_KEY)
+
+
+def get_feed(env, tenant, token, query=""):
+    host = HttpHost(env=env)
+    status, _, body = host.handle("GET", f"/api/feed/{tenant}{query}",
+                                  {"authorization": f"Bearer {token}"} if token else {})
+    return status, json.loads(body) if body else None, body.decode()
+
+
+def test_a_link_opens_its_own_tenant_only(stack):
+    env, _, _ = stack
+    token = issue(KEYS, "acme-fm", days=1)
+    status, doc, _ = get_feed(env, "acme-fm", token)
+    assert status == 200 and doc["series"]["icecast"][-1]["listeners"] == 40
+    other, body, _ = get_feed(env, "metro-kids", token)
+    missing, body2, _ = get_feed(env, "no-such-station", token)
+    assert (other, missing) == (403, 403) and body == body2  # no hint whether the other tenant exists
+    assert get_feed(env, "acme-fm", None)[0] == 401
+
+
+def _altered(token):
+    head, payload, signature = token.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=="))
+    claims["sub"] = "metro-kids"
+    forged = base64.urlsafe_b64encode(json.dumps(claims).encode()).decode().rstrip("=")
+    return f"{head}.{forged}.{signature}"
+
+
+def test_forged_altered_expired_and_foreign_tokens_are_refused(stack):
+    env, _, _ = stack
+    now = time.time()
+    good = issue(KEYS, "metro-kids", days=1)
+    cases = {
+        "altered": _altered(issue(KEYS, "acme-fm", days=1)),
+        "expired": issue(KEYS, "metro-kids", days=1, now=now - 2 * 86400),
+        "foreign key": issue(parse_keys(base64.b64encode(b"x" * 40).decode()), "metro-kids", days=1),
+        "none algorithm": jwt.encode({"sub": "metro-kids", "aud": "fabrik-live-view", "iss": "fabrik-live-collectors",
+                                      "iat": int(now), "exp": int(now) + 60}, None, algorithm="none"),
+        "garbage": "not.a.token",
+        "no kid": jwt.encode({"sub": "metro-kids"}, base64.b64decode(VIEW_KEY), algorithm="HS256"),
+    }
+    for name, token in cases.items():
+        status, doc, _ = get_feed(env, "metro-kids", token)
+        assert status == 401, name
+    assert get_feed(env, "metro-kids", good)[0] == 200
+
+
+def test_keys_rotate_without_breaking_links(stack):
+    env, _, _ = stack
+    old_link = issue(parse_keys(OLD_KEY), "acme-fm", days=1)
+    rotated = {**env, "VIEW_SIGNING_KEYS": f"{VIEW_KEY},{OLD_KEY}"}  # the new key signs, both verify
+    assert get_feed(rotated, "acme-fm", old_link)[0] == 200
+    assert get_feed(rotated, "acme-fm", issue(parse_keys(rotated["VIEW_SIGNING_KEYS"]), "acme-fm", days=1))[0] == 200
+    assert get_feed(env, "acme-fm", old_link)[0] == 401  # the old key dropped: its links end
+
+
+def test_share_prints_a_link_the_page_accepts(stack, tmp_path):
+    env, _, _ = stack
+    settings = write_settings(tmp_path / "s.json", env)
+    done = run_cli("share", "acme-fm", "--days", "7", "--base-url", "https://live.example.org", settings=settings)
+    assert done.returncode == 0, done.stderr
+    link = re.search(r"https://live\.example\.org/api/view/acme-fm#token=(\S+)", done.stdout)
+    assert link and "valid until" in done.stdout
+    assert get_feed(env, "acme-fm", link[1])[0] == 200 and get_feed(env, "metro-kids", link[1])[0] == 403
+    unknown = run_cli("share", "nobody", settings=settings)
+    assert unknown.returncode == 2 and "unknown tenant 'nobody'" in unknown.stderr
+    nokey = run_cli("share", "acme-fm", settings=write_settings(tmp_path / "n.json", {**env, "VIEW_SIGNING_KEYS": ""}))
+    assert nokey.returncode == 2 and "VIEW_SIGNING_KEYS" in nokey.stderr
+
+
+def test_the_feed_holds_nothing_of_other_tenants_or_the_apps_insides(stack):
+    import matomo_live_poller
+
+    env, _, _ = stack
+    failing = {**env, "MATOMO_URL": env["MATOMO_URL"].replace("/index.php", "") + "nowhere/"}
+    matomo_live_poller.run(env=failing)  # metro-kids' and acme-fm's Matomo now fail, with an URL in the error
+    status, doc, text = get_feed(env, "acme-fm", issue(KEYS, "acme-fm", days=1))
+    assert status == 200
+    for leak in ("metro-kids", "127.0.0.1", "http", "matomo_live_poller", "198.51.100.23", "hmac:", "token"):
+        assert leak not in text.replace('"tenant":"acme-fm"', ""), leak
+    assert set(doc) == {"tenant", "from", "to", "series", "freshness", "visitor_window_minutes", "events"}
+
+
+@pytest.mark.parametrize("query,says", [("?minutes=%C2%B2", "parameter 'minutes'"), ("?series=icecast", "unknown parameter"),
+                                        ("?minutes=0", "parameter 'minutes'")])
+def test_odd_parameters_are_400(stack, query, says):
+    env, _, _ = stack
+    status, doc, _ = get_feed(env, "acme-fm", issue(KEYS, "acme-fm", days=1), query)
+    assert status == 400 and says in doc["error"]
+
+
+def test_events_are_counted_in_redis_over_the_asked_window_and_types_are_data(stack):
+    env, store, now = stack
+    odd = [Event("acme-fm", kind, now - 30_000 * i, "9", 9000 + 10 * i + j, "{}")
+           for i, kind in enumerate(["constructor", "__proto__", "time", "toString"]) for j in range(3)]
+    old = [Event("acme-fm", "app.play", now - 100 * 60_000 - i, "9", 9500 + i, '{"x":"' + "y" * 5000 + '"}')
+           for i in range(500)]
+    store.write(events=odd + old)
+    token = issue(KEYS, "acme-fm", days=1)
+    recent = get_feed(env, "acme-fm", token, "?minutes=10")[1]["events"]
+    assert {t: sum(n for _, n in pairs) for t, pairs in recent["per_minute"].items()
+            if t not in ("app.play", "app.stop")} == {"constructor": 3, "__proto__": 3, "time": 3, "toString": 3}
+    assert recent["total"] == 13 + 12 and not recent["truncated"]
+    assert get_feed(env, "acme-fm", token)[1]["events"]["total"] == 13 + 12 + 500
+
+
+def test_stale_series_partial_samples_and_gaps_are_shown_honestly(stack, tmp_path):
+    env, store, now = stack
+    store.redis.delete(*store.redis.keys(f"{env['REDIS_KEY_PREFIX']}:live:{{acme-fm}}:*"))
+    # audio stream: fresh, its newest sample partial, with a 90-minute silence; HLS: last heard 10 minutes ago
+    store.write(samples=[Sample("acme-fm", "icecast", now - 110 * 60_000 + i * 30_000, {"listeners": 50, "servers_failed": 0})
+                         for i in range(10)]
+                + [Sample("acme-fm", "icecast", now - 10 * 60_000 + i * 30_000,
+                          {"listeners": 60, "servers_failed": 1 if i == 19 else 0}) for i in range(20)]
+                + [Sample("acme-fm", "hls", now - 20 * 60_000 + i * 10_000, {"listeners": 9}, host="edge-1")
+                   for i in range(60)]
+                + [Sample("acme-fm", "matomo", now - 30_000, {"visitors": 4, "visits": 5, "actions": 6})],
+                events=[Event("acme-fm", "constructor", now - 60_000, "9", 1, "{}")])
+    host = HttpHost(env=env).start()
+    try:
+        page = page_dom(f"{host.url}/api/view/acme-fm#token={issue(KEYS, 'acme-fm', days=1)}", tmp_path)
+    finally:
+        host.stop()
+    tile = lambda i: page.get_element_by_id(i)
+    assert tile("tile-icecast").get("data-value") == "60" and tile("tile-icecast").get("data-partial") == "true"
+    assert "partial" in tile("tile-icecast").text_content()
+    assert tile("tile-hls").get("data-state") == "stale" and tile("tile-hls").get("data-value") == ""
+    assert "delayed since" in tile("tile-hls").text_content()
+    assert tile("tile-listeners").get("data-state") == "stale" and tile("tile-listeners").get("data-value") == ""
+    assert page.get_element_by_id("chart-listeners").get("data-gaps") == "1"  # the 90 minutes, not a straight line
+    assert "constructor=1" in page.get_element_by_id("chart-events").get("data-last")
+    listed = {li.get("data-series"): li.get("data-state") for li in page.xpath("//ul[@id='freshness-list']/li")}
+    assert listed == {"icecast": "fresh", "hls": "stale", "matomo": "fresh"}
+    clocks = re.findall(r"\b\d\d:\d\d\b", page.text_content())
+    assert clocks and not re.search(r"\d\d:\d\d:\d\d|AM|PM|T\d\d:", page.text_content())  # one time format
+
+
+def test_a_page_without_its_token_says_what_to_do(stack, tmp_path):
+    env, _, _ = stack
+    host = HttpHost(env=env).start()
+    try:
+        page = page_dom(f"{host.url}/api/view/acme-fm", tmp_path)
+        refused = page_dom(f"{host.url}/api/view/acme-fm#token={issue(KEYS, 'metro-kids', days=1)}", tmp_path / "b")
+    finally:
+        host.stop()
+    assert "needs the whole link" in page.get_element_by_id("notice").text_content()
+    assert "no longer opens the page" in refused.get_element_by_id("notice").text_content()
+    assert refused.get_element_by_id("tile-icecast").get("data-value") in (None, "")
