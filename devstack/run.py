@@ -8,6 +8,7 @@ open the live page it prints (served on ``PORT``, default 7071, as Core Tools wo
 """
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 import os
@@ -130,6 +131,7 @@ def main() -> int:
             "AzureWebJobsStorage": connection_string(blob.port),
             "REDIS_URL": f"redis://127.0.0.1:{redis.port}/0",
             "IDENTITY_HASH_KEY": os.urandom(24).hex(),
+            "VIEW_SIGNING_KEYS": base64.b64encode(os.urandom(32)).decode(),
             "TENANTS": json.dumps(tenants),
             "ICECAST_SERVERS": json.dumps([{"name": "local-icecast", "url": ice.url, "username": "admin",
                                             "password": "devstack-admin"}]),
@@ -167,10 +169,13 @@ def main() -> int:
         web = HttpHost(env=values, port=int(os.environ.get("PORT", "7071"))).start()
         stops.append(type("Stop", (), {"stop": staticmethod(web.stop)})())
         health = web.handle("GET", f"/api/health?code={web.key}", {})
-        print(f"\nThe read side (function key {web.key}):\n"
-              f"  live page   {web.url}/api/view/acme-fm?code={web.key}\n"
+        print("\nThe station's page (a viewer link for acme-fm only, 1 day):")
+        cli("share", "acme-fm", "--days", "1", "--base-url", web.url, *settings)
+        print(f"The operators' side (function key {web.key}):\n"
               f"  live API    {web.url}/api/live/acme-fm?code={web.key}\n"
               f"  health      {web.url}/api/health?code={web.key}   (now: {health[0]})")
+        if os.environ.get("KEEP") != "1":
+            print("These URLs stop working when this command ends. To keep everything running: KEEP=1 make run")
         if os.environ.get("KEEP") == "1":
             print("Everything keeps running; try: python -m shared.cli show acme-fm --json "
                   f"--settings {SETTINGS.relative_to(ROOT)}   (Ctrl-C to stop)")
