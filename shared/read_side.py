@@ -181,4 +181,11 @@ def store_for(env: Mapping[str, str], redis: Any, clock: Callable[[], float]) ->
 
 
 def json_answer(status: int, body: Any) -> Answer:
-    return status, dict(JSON_HEADERS), json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    """A JSON answer; an error's text has every known secret masked (whatever a server echoed)."""
+    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    if status >= 400:
+        from shared.logs import known_secrets
+        from shared.redact import redact_text
+
+        text = redact_text(text, known_secrets())
+    return status, dict(JSON_HEADERS), text.encode("utf-8")

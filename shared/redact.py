@@ -6,8 +6,9 @@ replaced wherever they appear (a password echoed back inside a server's error pa
 """
 from __future__ import annotations
 
+import json
 import re
-from typing import Iterable
+from typing import Iterable, Mapping
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 SECRET_PARAMS = re.compile(r"(token|auth|key|secret|pass|pwd|sig|signature|code|credential|session)",
@@ -54,3 +55,49 @@ def connection_string_secrets(connection: str) -> list[str]:
         if value and SECRET_PARAMS.search(name):
             out.append(value)
     return out
+
+
+_SECRET_NAME = re.compile(r"(TOKEN|KEY|PASSWORD|SECRET|CONNECTION|CREDENTIAL|SERVERS|PRIVATE|_SAS)", re.IGNORECASE)
+_USERINFO = re.compile(r"://([^/@\s]*)@")
+
+
+def secret_name(name: str) -> bool:
+    """Whether a setting's value is (or may hold) a secret: never shown, even in an error."""
+    return bool(_SECRET_NAME.search(name)) and not name.endswith(("_SECONDS", "_CONTAINER", "_NAME"))
+
+
+def settings_secrets(env: Mapping[str, str]) -> list[str]:
+    """Every secret value a set of settings holds: whole values of secret-named settings, the
+    keys inside connection strings, URL passwords (also behind a mistyped scheme) and the
+    passwords and private keys inside JSON settings."""
+    out: list[str] = []
+    for name, value in env.items():
+        if not isinstance(value, str) or not value:
+            continue
+        for userinfo in _USERINFO.findall(value):
+            out.append(userinfo.partition(":")[2] or userinfo)
+        if not secret_name(name):
+            continue
+        out.append(value)
+        out += connection_string_secrets(value)
+        if value.lstrip()[:1] in "[{":
+            try:
+                out += _json_secrets(json.loads(value))
+            except (ValueError, RecursionError):
+                pass
+    return [s for s in out if len(s) >= 4]
+
+
+def _json_secrets(doc: object) -> list[str]:
+    found, stack = [], [doc]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            for key, value in item.items():
+                if isinstance(value, str) and SECRET_PARAMS.search(str(key)) or str(key) == "private_key":
+                    found.append(str(value))
+                else:
+                    stack.append(value)
+        elif isinstance(item, list):
+            stack.extend(item)
+    return found

@@ -35,18 +35,20 @@ def get_redis(settings: StoreSettings) -> "redis.Redis":
             if client is None:
                 client = _clients[key] = connect(settings)
     provider = getattr(client, "fabrik_credentials", None)
-    if provider is not None and provider.refresh_due():
-        provider.refresh()
+    if provider is not None and provider.refresh_due() and provider.refresh():
         reconnect(client)
     return client
 
 
 def reconnect(client: Any) -> None:
-    """Close the pooled connections; the next command reconnects (and authenticates anew)."""
-    if hasattr(client, "disconnect_connection_pools"):
-        client.disconnect_connection_pools()
+    """Close the idle pooled connections; they reconnect (and authenticate anew) when next
+    used. Connections in use by another thread are left to finish their commands."""
+    if hasattr(client, "get_nodes"):  # a cluster: one pool per node
+        for node in client.get_nodes():
+            if node.redis_connection is not None:
+                node.redis_connection.connection_pool.disconnect(inuse_connections=False)
     else:
-        client.connection_pool.disconnect()
+        client.connection_pool.disconnect(inuse_connections=False)
 
 
 def connect(settings: StoreSettings, **overrides: Any) -> Any:

@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from shared.errors import ConfigError
 
@@ -43,7 +43,9 @@ class SettingsReader:
         try:
             return parse(raw.strip())
         except (ValueError, TypeError) as exc:
-            shown = "" if secret else f" (got {_shorten(raw)})"
+            from shared.redact import redact_text, secret_name
+
+            shown = "" if secret or secret_name(name) else f" (got {_shorten(redact_text(raw))})"
             self.problems[name] = f"{exc}{shown}"
             return None  # type: ignore[return-value]
         except RecursionError:  # JSON nested thousands deep
@@ -98,6 +100,11 @@ def redis_url(raw: str) -> str:
         raise ValueError("the port must be a number from 1 to 65535") from None
     if parts.scheme not in ("redis", "rediss", "unix"):
         raise ValueError("expected a redis://, rediss:// or unix:// URL")
+    query = {k.lower(): v.lower() for k, v in parse_qsl(parts.query)}
+    if query.get("ssl_cert_reqs", "required") not in ("required", "cert_required") or \
+            query.get("ssl_check_hostname", "true") in ("false", "0", "no"):
+        raise ValueError("certificate checks cannot be turned off (ssl_cert_reqs, ssl_check_hostname): "
+                         "for a private CA set REDIS_CA_FILE")
     if parts.scheme != "unix":
         if not parts.hostname:
             raise ValueError("the URL has no host")
@@ -169,6 +176,9 @@ def load_store_settings(env: Mapping[str, str] | None = None) -> StoreSettings:
     settings = read_store(reader)
     if settings.redis_credential and settings.redis_url and urlsplit(settings.redis_url).password:
         reader.fail("REDIS_URL", "carries a password: with REDIS_CREDENTIAL the identity's token is the password")
+    if settings.redis_credential and settings.redis_url and not settings.redis_url.startswith("rediss://"):
+        reader.fail("REDIS_CREDENTIAL", "needs a rediss:// REDIS_URL: the identity's token is the password and "
+                                         "would travel in clear")
     if settings.redis_ca_file and settings.redis_url and not settings.redis_url.startswith("rediss://"):
         reader.fail("REDIS_CA_FILE", "needs a rediss:// REDIS_URL (TLS)")
     reader.check()

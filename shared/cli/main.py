@@ -85,6 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from shared.logs import install
 
     install()
+    _redact_output()
     try:
         if args.command == "run":
             return _run(functions[args.function], args)
@@ -99,7 +100,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from shared.cli.share import share
 
             env = load_env(args.settings)
-            print(share(args, env=env, known=_known_tenants(env)))
+            link = share(args, env=env, known=_known_tenants(env))
+            sys.__stdout__.write(link + "\n")  # the one secret a command prints on purpose: past the redaction
             return EXIT_OK
         return _status(functions, args)
     except ConfigError as exc:
@@ -188,6 +190,30 @@ def _status(functions: dict[str, FunctionInfo], args: argparse.Namespace) -> int
     else:
         print(status_table(rows, now_ms=int(time.time() * 1000), show_gone=args.all))
     return EXIT_OK
+
+
+class _Redacting:
+    """A text stream that masks every known secret (settings, tokens, URL credentials) before
+    writing: whatever a server echoed into an error, it is not printed."""
+
+    def __init__(self, stream: Any):
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        from shared.logs import known_secrets
+        from shared.redact import redact_text
+
+        return self.stream.write(redact_text(text, known_secrets()))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stream, name)
+
+
+def _redact_output() -> None:
+    if not isinstance(sys.stdout, _Redacting):
+        sys.stdout = _Redacting(sys.stdout)
+    if not isinstance(sys.stderr, _Redacting):
+        sys.stderr = _Redacting(sys.stderr)
 
 
 def _fail(code: int, reason: str) -> int:

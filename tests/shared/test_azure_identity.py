@@ -5,6 +5,7 @@ IDENTITY_ENDPOINT/IDENTITY_HEADER; azure-identity reads them) issues short-lived
 ``oid`` claim; a real Redis with the default user off accepts each token as the password of the
 user named by that oid, and forgets old tokens as they rotate.
 """
+import base64
 import json
 import logging
 import time
@@ -25,9 +26,9 @@ HEADER = "identity-header-" + uuid.uuid4().hex
 class _AllNodes:
     """ACL commands to every node (ACLs are per node), reads through a cluster-aware client."""
 
-    def __init__(self, ports, cluster):
-        self.nodes = [redis_lib.Redis(port=p, username="admin", password="admin-pw-123456", decode_responses=True)
-                      for p in ports]
+    def __init__(self, ports, cluster, ca):
+        self.nodes = [redis_lib.Redis(port=p, username="admin", password="admin-pw-123456", decode_responses=True,
+                                      ssl=True, ssl_ca_certs=ca) for p in ports]
         self.reader = cluster or self.nodes[0]
 
     def execute_command(self, *args):
@@ -39,28 +40,32 @@ class _AllNodes:
 
 @pytest.fixture(params=["single", "cluster"])
 def entra_redis(request, tmp_path):
+    """TLS only, as Azure Managed Redis: a token is a password and never travels in clear."""
     from devstack.redis_servers import RedisCluster, redis_server
+    from devstack.tls import make_tls
 
+    tls = make_tls(tmp_path / "tls")
     if request.param == "single":
-        servers, url = [redis_server(tmp_path / "redis").start()], None
+        servers = [redis_server(tmp_path / "redis", tls=tls).start()]
         stop = servers[0].stop
     else:
-        cluster = RedisCluster(tmp_path / "cluster").start()
+        cluster = RedisCluster(tmp_path / "cluster", tls=tls).start()
         servers, stop = cluster.nodes, cluster.stop
     ports = [s.port for s in servers]
+    ca = str(tls.ca)
     for port in ports:
-        plain = redis_lib.Redis(port=port, decode_responses=True)
+        plain = redis_lib.Redis(port=port, decode_responses=True, ssl=True, ssl_ca_certs=ca)
         plain.execute_command("ACL", "SETUSER", "admin", "on", ">admin-pw-123456", "~*", "&*", "+@all")
     reader = None
     if request.param == "cluster":
         from redis.cluster import RedisCluster as ClusterClient
 
         reader = ClusterClient(host="127.0.0.1", port=ports[0], username="admin", password="admin-pw-123456",
-                               decode_responses=True)
-    admin = _AllNodes(ports, reader)
+                               decode_responses=True, ssl=True, ssl_ca_certs=ca)
+    admin = _AllNodes(ports, reader, ca)
     admin.execute_command("ACL", "SETUSER", "default", "off")  # keys are disabled, as security baselines require
-    url = f"redis://127.0.0.1:{ports[0]}/0"
-    yield url, admin, request.param == "cluster"
+    url = f"rediss://127.0.0.1:{ports[0]}/0"
+    yield url, admin, request.param == "cluster", ca
     stop()
 
 
@@ -69,7 +74,7 @@ def identity_endpoint(httpserver, monkeypatch, entra_redis):
     """The App Service identity endpoint (api-version 2019-08-01), as azure-identity calls it."""
     from werkzeug import Response
 
-    _, admin, _ = entra_redis
+    _, admin, _, _ = entra_redis
     issued = []
 
     def handler(request):
@@ -101,9 +106,9 @@ def test_the_collectors_write_with_rotating_entra_tokens_and_never_log_them(entr
     from devstack.azurite import connection_string
     from shared.redis_client import forget_clients
 
-    url, admin, cluster = entra_redis
+    url, admin, cluster, ca = entra_redis
     env = {**base_env, "REDIS_URL": url, "REDIS_CREDENTIAL": "managedidentity", "REDIS_CLUSTER": str(cluster).lower(),
-           "AzureWebJobsStorage": connection_string(azurite_server.port)}
+           "REDIS_CA_FILE": ca, "AzureWebJobsStorage": connection_string(azurite_server.port)}
     forget_clients()
     from shared.azure_auth import forget_credentials
 
@@ -198,3 +203,83 @@ def test_dead_letters_reach_blob_storage_with_the_apps_identity_and_no_key(stora
             list(known.get_container_client("dl-identity").list_blobs())
     finally:
         server.stop()
+
+
+def _env(entra_redis, base_env):
+    url, _, cluster, ca = entra_redis
+    return {**base_env, "REDIS_URL": url, "REDIS_CREDENTIAL": "managedidentity", "REDIS_CLUSTER": str(cluster).lower(),
+            "REDIS_CA_FILE": ca}
+
+
+def _fresh_clients():
+    from shared.azure_auth import forget_credentials
+    from shared.redis_client import forget_clients
+
+    forget_clients()
+    forget_credentials()
+
+
+def test_a_failing_identity_endpoint_keeps_the_valid_token(entra_redis, identity_endpoint, base_env, httpserver, caplog):
+    """Issue 26.6: the endpoint fails inside the token's last minutes: every call still works
+    with the current token, and the failure is one warning, not a raw azure exception."""
+    from werkzeug import Response
+
+    from shared import read_side
+
+    env = _env(entra_redis, base_env)
+    _fresh_clients()
+    assert read_side.live("acme-fm", {}, env={**env, "TENANTS": '{"acme-fm": {}}'})[0] == 200
+    httpserver.clear_all_handlers()
+    httpserver.expect_request("/msi/token").respond_with_handler(
+        lambda request: Response('{"error": "temporarily unavailable"}', status=500, content_type="application/json"))
+    with caplog.at_level(logging.WARNING):
+        answers = [read_side.live("acme-fm", {}, env={**env, "TENANTS": '{"acme-fm": {}}'})[0] for _ in range(20)]
+    assert answers == [200] * 20
+    assert "could not refresh the Entra ID token" in caplog.text and "Traceback" not in caplog.text
+    _fresh_clients()
+
+
+def test_refreshing_tokens_never_tears_a_connection_from_another_thread(entra_redis, identity_endpoint, base_env):
+    """Tokens here last 90 s, inside the 5-minute refresh margin: every call refreshes. Eight
+    threads reading at once lose no call."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from shared import read_side
+
+    env = {**_env(entra_redis, base_env), "TENANTS": '{"acme-fm": {}}'}
+    _fresh_clients()
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda _: read_side.live("acme-fm", {}, env=env)[0], range(200)))
+    assert answers.count(200) == 200, {s: answers.count(s) for s in set(answers)}
+    assert len(identity_endpoint) > 10  # the tokens really rotated meanwhile
+    _fresh_clients()
+
+
+def test_without_a_valid_token_the_error_is_one_clear_line():
+    from shared.errors import RetriableError
+    from shared.redis_auth import entra_provider
+
+    class Token:
+        def __init__(self, value, expires_on):
+            self.token, self.expires_on = value, expires_on
+
+    now = [1000.0]
+    calls = []
+
+    class FlakyCredential:  # azure-identity's interface: get_token(scope) -> AccessToken
+        def get_token(self, scope):
+            calls.append(now[0])
+            if len(calls) > 1:
+                raise OSError("identity endpoint unreachable")
+            payload = base64.urlsafe_b64encode(json.dumps({"oid": OID}).encode()).decode().rstrip("=")
+            return Token(f"h.{payload}.s", 1000.0 + 600)
+
+    provider = entra_provider(FlakyCredential(), clock=lambda: now[0])
+    assert provider.get_credentials()[0] == OID
+    now[0] = 1000.0 + 400  # inside the refresh margin: the refresh fails, the token is kept
+    assert provider.get_credentials()[0] == OID and len(calls) == 2
+    now[0] += 2  # backing off: not asked again at once
+    assert provider.get_credentials()[0] == OID and len(calls) == 2
+    now[0] = 1000.0 + 601  # expired, and still no new token
+    with pytest.raises(RetriableError, match="no Entra ID token"):
+        provider.get_credentials()
