@@ -60,11 +60,11 @@ def run(events: Sequence[Any], *, env: Mapping[str, str] | None = None, redis: A
                                body=body)
         counts = per_partition.setdefault(position.partition, {"events": 0, "hls": 0, "deadlettered": 0})
         counts["last_sequence"] = max(counts.get("last_sequence", -1), position.sequence)
+        if position.enqueued_ms is not None:
+            counts["last_enqueued_ms"] = max(counts.get("last_enqueued_ms", 0), position.enqueued_ms)
         if isinstance(result, Rejection):
             rejected.append(result)
             counts["deadlettered"] += 1
-            log.bind(source=f"partition:{position.partition}", tenant=None).warning(
-                "dead-lettered seq %s: %s", position.sequence, result.reason)
         elif isinstance(result, Sample):
             samples.append(result)
             counts["hls"] += 1
@@ -78,9 +78,13 @@ def run(events: Sequence[Any], *, env: Mapping[str, str] | None = None, redis: A
                 setting="DEADLETTER_STORAGE_CONNECTION")
             write_all(container, rejected, hasher=hasher)
         except FabrikError as exc:
-            log.error("dead letters not stored, the batch will be redelivered: %s", exc, extra={"cli_prints": True})
+            log.error("%d dead letters not stored, the batch will be redelivered: %s", len(rejected), exc,
+                      extra={"cli_prints": True})
             record_failure(FUNCTION, started.env, "deadletter", exc, redis=redis, clock=clock)
             raise
+        for rejection in rejected:  # said only now that they are stored
+            log.bind(source=f"partition:{rejection.position.partition}", tenant=None).warning(
+                "dead-lettered seq %s: %s", rejection.position.sequence, rejection.reason)
     # Valid but older than the window: not stored, so not counted as stored events.
     cutoff = now_ms - settings.store.window_seconds * 1000
     for event in stored:
@@ -89,9 +93,14 @@ def run(events: Sequence[Any], *, env: Mapping[str, str] | None = None, redis: A
             counts["events"] -= 1
             counts["too_old"] = counts.get("too_old", 0) + 1
     for partition, counts in per_partition.items():
+        if "last_enqueued_ms" in counts:  # how far behind the hub this batch was processed
+            counts["lag_ms"] = max(0, now_ms - counts["last_enqueued_ms"])
         report.succeed(f"partition:{partition}", **counts)
+        report.rolling[f"partition:{partition}"] = {
+            "messages": counts["events"] + counts["hls"] + counts["deadlettered"] + counts.get("too_old", 0),
+            "deadlettered": counts["deadlettered"]}
     return finish_run(report, samples, events=stored, store_settings=settings.store, redis=redis, clock=clock,
-                      log=log)
+                      log=log, env=started.env)
 
 
 def _body_of(event: Any) -> bytes:

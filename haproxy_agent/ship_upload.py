@@ -37,19 +37,15 @@ def open_container(config: ShipConfig) -> Any:
 
 
 def describe(exc: Exception, container: Any, what: str) -> str:
-    from azure.core.exceptions import HttpResponseError, ServiceRequestError
+    """The shared one-line description (endpoint and cause), with what to do for the usual refusals."""
+    from shared.blob import describe as base
 
+    code = str(getattr(exc, "error_code", "") or "")
+    hint = {"ContainerNotFound": " (create the container at deploy: docs/deploy.md)",
+            "AuthorizationPermissionMismatch": " (the SAS or role needs create and write on the container)",
+            "AuthenticationFailed": " (wrong key or SAS, or an expired SAS)"}.get(code, "")
     name = getattr(container, "container_name", "?")
-    if isinstance(exc, HttpResponseError):
-        code = getattr(exc, "error_code", None) or ""
-        hint = {"ContainerNotFound": " (create the container at deploy: docs/deploy.md)",
-                "AuthorizationPermissionMismatch": " (the SAS or role needs create and write on the container)",
-                "AuthenticationFailed": " (wrong key or SAS, or an expired SAS)"}.get(str(code), "")
-        return f"{what} in container {name}: HTTP {exc.status_code} {code}{hint}"
-    if isinstance(exc, ServiceRequestError):
-        url = getattr(container, "url", "")
-        return f"{what} in container {name}: cannot reach {url.split('?')[0]} ({str(exc).splitlines()[0][:160]})"
-    return f"{what} in container {name}: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
+    return base(exc, container, f"{what} in container {name}") + hint
 
 
 def upload_once(container: Any, name: str, data: IO[bytes]) -> bool:

@@ -59,4 +59,4 @@ def run(timer: Any = None, *, env: Mapping[str, str] | None = None, session: Any
         report.succeed("unclaimed-mounts", **result.unclaimed)
     for sample in result.samples:
         report.succeed(f"tenant:{sample.tenant}", listeners=sample.metrics["listeners"])
-    return finish_run(report, result.samples, store_settings=settings.store, redis=redis, clock=clock, log=log)
+    return finish_run(report, result.samples, store_settings=settings.store, redis=redis, clock=clock, log=log, env=started.env)

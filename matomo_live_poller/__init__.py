@@ -42,7 +42,7 @@ def run(timer: Any = None, *, env: Mapping[str, str] | None = None, session: Any
     except FabrikError as exc:
         for tenant in tenants:
             report.fail(f"tenant:{tenant.name}", exc)
-        return finish_run(report, [], store_settings=settings.store, redis=redis, clock=clock, log=log)
+        return finish_run(report, [], store_settings=settings.store, redis=redis, clock=clock, log=log, env=started.env)
     for tenant in tenants:
         site = tenant.matomo_site_id
         window = answers[(site, settings.window_minutes)]
@@ -56,4 +56,4 @@ def run(timer: Any = None, *, env: Mapping[str, str] | None = None, session: Any
                    "actions": minute.counters.actions}
         samples.append(Sample(tenant=tenant.name, series="matomo", time_ms=report.started_ms, metrics=metrics))
         report.succeed(source, site_id=site, **metrics)
-    return finish_run(report, samples, store_settings=settings.store, redis=redis, clock=clock, log=log)
+    return finish_run(report, samples, store_settings=settings.store, redis=redis, clock=clock, log=log, env=started.env)

@@ -2,14 +2,14 @@
 
 One ``ContainerClient`` per (connection, container) is cached for the worker's life. A
 connection is a connection string or an identity-based target (``shared.azure_auth``).
-Failures become RetriableError with no connection string or key in the text.
+Failures become StorageError (retriable) naming the endpoint and the cause, with no connection string or key.
 """
 from __future__ import annotations
 
 import threading
 from typing import TYPE_CHECKING, Any
 
-from shared.errors import ConfigError, RetriableError
+from shared.errors import ConfigError, StorageError
 
 if TYPE_CHECKING:
     from shared.azure_auth import BlobTarget
@@ -55,6 +55,35 @@ def _connect(target: "BlobTarget", container: str) -> Any:
     return client
 
 
+def describe(exc: BaseException, client: Any, what: str) -> str:
+    """One line naming the operation, the endpoint and the cause: refused, DNS, TLS, a timeout,
+    or the HTTP status with Azure's error code. Never the URL's query (a SAS) or a key."""
+    from urllib.parse import urlsplit
+
+    from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
+
+    parts = urlsplit(getattr(client, "url", "") or "")
+    endpoint = f"{parts.hostname}:{parts.port or (443 if parts.scheme == 'https' else 80)}" if parts.hostname else "?"
+    if isinstance(exc, HttpResponseError) and exc.status_code:
+        code = getattr(exc, "error_code", None) or ""
+        return f"{what} at {endpoint}: HTTP {exc.status_code} {code}".rstrip()
+    text = str(exc)
+    low = text.lower()
+    if "refused" in low:
+        cause = "connection refused"
+    elif "name or service not known" in low or "name resolution" in low or "nodename nor servname" in low:
+        cause = f"DNS: {parts.hostname} not found"
+    elif "certificate" in low or "ssl" in low:
+        cause = "TLS: " + ("certificate not trusted" if "verify" in low else "handshake failed")
+    elif "timed out" in low or "timeout" in low:
+        cause = "no answer in time"
+    elif isinstance(exc, (ServiceRequestError, ServiceResponseError)):
+        cause = f"{type(exc).__name__}: {text.splitlines()[0][:120] if text else 'no detail'}"
+    else:
+        cause = type(exc).__name__
+    return f"{what} at {endpoint}: {cause}"
+
+
 def _ensure_container(client: Any, container: str) -> None:
     from azure.core.exceptions import AzureError, ResourceExistsError
 
@@ -63,7 +92,7 @@ def _ensure_container(client: Any, container: str) -> None:
     except ResourceExistsError:
         pass
     except AzureError as exc:
-        raise RetriableError(f"blob container {container}: {type(exc).__name__}") from None
+        raise StorageError(describe(exc, client, f"blob container {container}")) from None
 
 
 def upload(client: Any, name: str, data: Any, *, content_type: str, overwrite: bool = True, **conditions: Any) -> bool:
@@ -77,12 +106,12 @@ def upload(client: Any, name: str, data: Any, *, content_type: str, overwrite: b
                            **conditions)
     except ResourceExistsError:
         if overwrite or conditions:
-            raise RetriableError(f"blob {client.container_name}/{name}: changed by someone else meanwhile") from None
+            raise StorageError(f"blob {client.container_name}/{name}: changed by someone else meanwhile") from None
         return False
     except AzureError as exc:
         if type(exc).__name__ == "ResourceModifiedError":
-            raise RetriableError(f"blob {client.container_name}/{name}: changed by someone else meanwhile") from None
-        raise RetriableError(f"blob {client.container_name}/{name}: {type(exc).__name__}") from None
+            raise StorageError(f"blob {client.container_name}/{name}: changed by someone else meanwhile") from None
+        raise StorageError(describe(exc, client, f"blob {client.container_name}/{name} (write)")) from None
     return True
 
 
@@ -96,5 +125,5 @@ def download(client: Any, name: str) -> tuple[bytes, str] | None:
     except ResourceNotFoundError:
         return None
     except AzureError as exc:
-        raise RetriableError(f"blob {client.container_name}/{name}: {type(exc).__name__}") from None
+        raise StorageError(describe(exc, client, f"blob {client.container_name}/{name} (read)")) from None
 

@@ -4,7 +4,7 @@ Callers branch on the class, never on message text:
 
 * ``RetriableError``: the same call may succeed later (timeouts, 429, 5xx, Redis unreachable).
   Timer runs record it and wait for the next tick; the Event Hub function raises it so the
-  host's retry policy redelivers the batch.
+  host's retry policy redelivers the batch. ``StorageError``, one of them: Blob Storage failed.
 * ``ConfigError``: a setting is missing or wrong; retrying cannot help until someone fixes it.
 * ``BadInputError``: a source sent something we cannot use (garbage XML, an invalid event).
   The input is recorded (status, dead letter) and the rest of the work goes on.
@@ -20,6 +20,11 @@ class FabrikError(Exception):
 
 class RetriableError(FabrikError):
     """A transient failure: the same request may succeed later."""
+
+
+class StorageError(RetriableError):
+    """Blob Storage could not be read or written (the message names endpoint and cause).
+    Retriable, but a run that cannot save its work stops rather than goes on."""
 
 
 class ConfigError(FabrikError):

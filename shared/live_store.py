@@ -29,7 +29,8 @@ if TYPE_CHECKING:
     from shared.status import RunReport
 
 SERIES = ("icecast", "hls", "matomo")
-AHEAD_MS = 60_000  # writes further ahead of now are refused (EVENT_MAX_FUTURE_SECONDS is at most this)
+AHEAD_MS = 60_000
+ROLLING_MS = 600_000  # status counters are added up per 10 minutes; readers take the last two buckets  # writes further ahead of now are refused (EVENT_MAX_FUTURE_SECONDS is at most this)
 _PLAIN = re.compile(r"[A-Za-z0-9._:-]*")  # needs no JSON escaping
 
 
@@ -62,6 +63,7 @@ class WriteResult:
     events: int = 0
     too_old: int = 0
     too_new: int = 0  # more than AHEAD_MS past the clock: refused
+    epoch_created: bool = False  # the status epoch was missing: a new install, or Redis lost its data
 
 
 class Keys:
@@ -81,6 +83,13 @@ class Keys:
 
     def status(self, function: str) -> str:
         return f"{self.prefix}:status:{function}"
+
+    def status_rolling(self, function: str, bucket: int) -> str:
+        """Counters per source added up over 10 minutes (``shared.status.ROLLING_MS``)."""
+        return f"{self.prefix}:status:{function}:rolling:{bucket}"
+
+    def epoch(self) -> str:
+        return f"{self.prefix}:status:_epoch"
 
     def hls_hosts(self, tenant: str) -> str:
         """The HAProxy edges that reported for a tenant (``shared.hls_edges``)."""
@@ -179,12 +188,21 @@ class LiveStore:
                 pipe.pexpire(key, self.window_ms)
             if report is not None:
                 pipe.hset(self.keys.status(report.function), mapping=report.status_fields())
+                bucket = now_ms // ROLLING_MS
+                for source, counters in report.rolling.items():
+                    for name, value in counters.items():
+                        pipe.hincrby(self.keys.status_rolling(report.function, bucket), f"{source}|{name}", value)
+                if report.rolling:
+                    pipe.pexpire(self.keys.status_rolling(report.function, bucket), 3 * ROLLING_MS)
+                pipe.hsetnx(self.keys.epoch(), "first_run", str(now_ms))  # last: its answer says if it was new
 
         n_samples = sum(len(v) for v in sample_values.values()) + len(per_edge)
         n_events = sum(len(v) for v in event_members.values())
+        answers: list[Any] = []
         if series_touched or per_edge or event_members or report is not None:
-            self._call(lambda: live_scripts.execute(fill, self.redis, (live_scripts.WRITE,)))
-        return WriteResult(samples=n_samples, events=n_events, too_old=too_old, too_new=too_new)
+            answers = self._call(lambda: live_scripts.execute(fill, self.redis, (live_scripts.WRITE,)))
+        return WriteResult(samples=n_samples, events=n_events, too_old=too_old, too_new=too_new,
+                           epoch_created=report is not None and bool(answers and answers[-1]))
 
     def _bucket_ttl(self, bucket: int, series: str, now_ms: int) -> int:
         """A bucket lives until its last sample leaves the window."""
@@ -264,12 +282,32 @@ class LiveStore:
         return [series for series, present in zip(SERIES, found) if present]
 
     def read_status(self, functions: Iterable[str]) -> dict[str, dict[str, str]]:
-        """The raw status hash of each function (one round trip); see shared.status.parse_status."""
+        """The raw status hash of each function, its rolling counters of the last 10-20 minutes
+        as ``<source>|rolling_<name>`` fields (one round trip); see shared.status.parse_status."""
+        return self.read_status_and_epoch(functions)[0]
+
+    def read_status_and_epoch(self, functions: Iterable[str]) -> tuple[dict[str, dict[str, str]], dict[str, str]]:
         functions = list(functions)
+        bucket = int(self.clock() * 1000) // ROLLING_MS
         pipe = self.redis.pipeline(transaction=False)
         for function in functions:
             pipe.hgetall(self.keys.status(function))
-        return {f: fields or {} for f, fields in zip(functions, self._execute(pipe))}
+            pipe.hgetall(self.keys.status_rolling(function, bucket - 1))
+            pipe.hgetall(self.keys.status_rolling(function, bucket))
+        pipe.hgetall(self.keys.epoch())
+        answers = self._execute(pipe)
+        out = {}
+        for i, function in enumerate(functions):
+            fields = dict(answers[3 * i] or {})
+            rolling: dict[str, int] = {}
+            for part in (answers[3 * i + 1] or {}, answers[3 * i + 2] or {}):
+                for name, value in part.items():
+                    source, _, what = name.rpartition("|")
+                    key = f"{source}|rolling_{what}"
+                    rolling[key] = rolling.get(key, 0) + int(value)
+            fields.update({k: str(v) for k, v in rolling.items()})
+            out[function] = fields
+        return out, dict(answers[-1] or {})
 
     def _low(self, since_ms: int | None) -> int:
         window_start = int(self.clock() * 1000) - self.window_ms

@@ -82,29 +82,43 @@ def payload(tenant: str, data: Mapping[str, list], counts: EventCounts, latest: 
 
 
 def health(*, env: Mapping[str, str], redis: Any = None, clock: Callable[[], float] = time.time) -> Answer:
-    """``GET /api/health``: 200 when every enabled collector and source is fresh, else 503."""
+    """``GET /api/health``: 503 when any enabled collector or source fails (shared.verdict: the
+    same judgement as ``status`` and ``doctor``), else 200; warnings and unknowns are listed."""
     from shared.functions import discover
-    from shared.health import enabled, evaluate
-    from shared.status import parse_status
+    from shared.health import enabled
+    from shared.verdict import iso
 
     try:
         functions = enabled(env, discover())
         store = store_for(env, redis, clock)
-        raw = store.read_status(functions)
-        findings = evaluate({f: parse_status(f, fields) for f, fields in raw.items()}, functions, env,
-                            now_ms=int(clock() * 1000))
+        verdicts, loss = judge_functions(store, functions, env, now_ms=int(clock() * 1000))
     except ValueError as exc:
         return json_answer(500, {"status": "error", "error": f"server settings: {exc}"})
     except ConfigError as exc:
         return json_answer(500, {"status": "error", "error": f"server settings: {', '.join(sorted(exc.problems))}"})
     except FabrikError as exc:
         return json_answer(503, {"status": "error", "error": f"status unavailable: {exc}"})
-    bad = [f for f in findings if f.state != "ok"]
-    body = {"status": "ok" if not bad else "failing", "functions": functions,
-            "problems": [f.as_json() for f in bad], "checked": [f.as_json() for f in findings]}
+    failing = [v for v in verdicts if v.state == "fail"]
+    body: dict[str, Any] = {"status": "failing" if failing else "ok", "functions": functions,
+                            "problems": [v.as_json() for v in verdicts if v.state != "ok"],
+                            "checked": [v.as_json() for v in verdicts]}
+    if loss is not None:
+        body["redis_lost_data_at"] = iso(loss.lost_at_ms)
     if not functions:
         body["note"] = "no collector is configured here"
-    return json_answer(200 if not bad else 503, body)
+    return json_answer(503 if failing else 200, body)
+
+
+def judge_functions(store: LiveStore, functions: list[str], env: Mapping[str, str], *, now_ms: int) -> tuple:
+    """``(verdicts, data loss or None)`` for ``functions``: status and epoch in one round trip."""
+    from shared import epoch
+    from shared.status import parse_status
+    from shared.verdict import judge
+
+    raw, epoch_fields = store.read_status_and_epoch(functions)
+    loss = epoch.loss_of(epoch_fields, env, store.redis, prefix=store.keys.prefix, now_ms=now_ms)
+    status = {f: parse_status(f, fields) for f, fields in raw.items()}
+    return judge(status, functions, env, now_ms=now_ms, loss=loss), loss
 
 
 def page(tenant: str) -> Answer:

@@ -47,8 +47,10 @@ def start_run(function: str, load_settings: Callable[[Mapping[str, str]], T], *,
 
 def finish_run(report: RunReport, samples: Iterable[Sample], *, events: Iterable[Event] = (),
                store_settings: StoreSettings, redis: Any = None, clock: Callable[[], float] = time.time,
-               log: ContextLogger) -> RunReport:
-    """Store samples, events and the run status in one round trip; raise RetriableError if Redis is down."""
+               log: ContextLogger, env: Mapping[str, str] | None = None) -> RunReport:
+    """Store samples, events and the run status in one round trip; raise RetriableError if Redis is down.
+    When that write finds no status epoch, tell a new install from a Redis that lost its data
+    (``shared.epoch``)."""
     samples, events = list(samples), list(events)
     store = LiveStore(redis if redis is not None else get_redis(store_settings), settings=store_settings,
                       clock=clock)
@@ -57,6 +59,18 @@ def finish_run(report: RunReport, samples: Iterable[Sample], *, events: Iterable
     except FabrikError as exc:
         log.error("could not store %d samples and %d events: %s", len(samples), len(events), exc)
         raise
+    if written.epoch_created:
+        from shared import epoch
+
+        try:
+            loss = epoch.settle(os.environ if env is None else env, store.redis, prefix=store.keys.prefix,
+                                now_ms=int(clock() * 1000))
+        except FabrikError as exc:
+            log.warning("could not check whether Redis lost its data: %s", exc)
+        else:
+            if loss is not None:
+                log.warning("Redis lost its data at about %s (no run status since); runs are recorded anew",
+                            _iso(loss.lost_at_ms))
     text = f"{written.samples} samples stored; "
     if events or written.too_old:
         text += f"{written.events} events stored; {written.too_old} older than the window skipped; "
@@ -66,6 +80,12 @@ def finish_run(report: RunReport, samples: Iterable[Sample], *, events: Iterable
     else:
         log.warning(text)
     return report
+
+
+def _iso(ms: int) -> str:
+    from shared.verdict import iso
+
+    return iso(ms) or "?"
 
 
 def record_config_error(function: str, env: Mapping[str, str], error: ConfigError, *,

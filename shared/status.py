@@ -36,8 +36,14 @@ def merge_reports(total: "RunReport", part: "RunReport") -> "RunReport":
         for key, value in outcome.counts.items():
             if key.startswith("last_"):
                 into.counts[key] = max(into.counts.get(key, value), value)
+            elif key == "lag_ms":
+                into.counts[key] = value  # how far behind the newest batch was
             else:
                 into.counts[key] = into.counts.get(key, 0) + value
+    for name, counters in part.rolling.items():
+        into_rolling = total.rolling.setdefault(name, {})
+        for key, value in counters.items():
+            into_rolling[key] = into_rolling.get(key, 0) + value
     return total
 
 
@@ -49,6 +55,9 @@ class RunReport:
     started_ms: int = field(default_factory=lambda: int(time.time() * 1000))
     finished_ms: int | None = None
     outcomes: dict[str, SourceOutcome] = field(default_factory=dict)
+    # Counters to add up over time per source (e.g. messages and dead letters per partition):
+    # kept per 10 minutes, so a replay in many batches and a busy partition show real totals.
+    rolling: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def source(self, name: str) -> SourceOutcome:
         return self.outcomes.setdefault(name, SourceOutcome(source=name))
@@ -153,6 +162,8 @@ def parse_status(function: str, fields: Mapping[str, str]) -> list[SourceStatus]
     run_last, run_success = _int(run.get("last_run")) or 0, _int(run.get("last_success")) or 0
     for source in sorted(grouped, key=lambda s: (s != "_run", s)):
         f = grouped[source]
+        if "last_run" not in f:
+            continue  # rolling counters only (written by a run whose status was since replaced)
         last_run = _int(f.get("last_run")) or 0
         failed_then_fixed = f.get("ok") != "1" and run_success > (_int(f.get("last_error_time")) or 0)
         gone = source != "_run" and last_run < run_last and (failed_then_fixed or run_last - last_run > GONE_AFTER_MS)
@@ -160,7 +171,8 @@ def parse_status(function: str, fields: Mapping[str, str]) -> list[SourceStatus]
             function=function, source=source, ok=f.get("ok") == "1",
             last_run=_int(f.get("last_run")), last_success=_int(f.get("last_success")),
             last_error=f.get("last_error"), last_error_time=_int(f.get("last_error_time")),
-            counts=json.loads(f["counts"]) if f.get("counts") else {}, gone=gone,
+            counts={**(json.loads(f["counts"]) if f.get("counts") else {}),
+                    **{k: int(v) for k, v in f.items() if k.startswith("rolling_")}}, gone=gone,
         ))
     return out
 

@@ -83,13 +83,13 @@ def _collect(settings: Any, report: RunReport, *, dates: Any, session: Any, cont
 
 def _guarded(report: RunReport, source: str, work: Callable[[], None]) -> None:
     """One store's unexpected failure is recorded and the run goes on; storage down still raises."""
-    from shared.errors import RetriableError
+    from shared.errors import RetriableError, StorageError
 
     try:
         work()
+    except StorageError:
+        raise  # Blob Storage unreachable: nothing can be saved, the host retries
     except RetriableError as exc:
-        if str(exc).startswith("blob "):
-            raise  # Blob Storage unreachable: nothing can be saved, the host retries
         report.fail(source, exc)
     except Exception as exc:  # a bug must cost this store's run, not the other store's or the state
         get_logger(FUNCTION, source=source).exception("%s failed", source)

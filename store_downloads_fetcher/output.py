@@ -15,8 +15,8 @@ import datetime as dt
 import json
 from typing import IO, Any, Callable
 
-from shared.blob import download, upload
-from shared.errors import RetriableError
+from shared.blob import describe, download, upload
+from shared.errors import RetriableError, StorageError
 from store_downloads_fetcher.normalised import Row, added_rows, render, version_digest
 
 STATE = "state/store_downloads_fetcher.json"
@@ -86,5 +86,6 @@ class Output:
         try:
             names = [b.name for b in self.container.list_blobs(name_starts_with=prefix)]
         except AzureError as exc:
-            raise RetriableError(f"blob {self.container.container_name}/{prefix}: {type(exc).__name__}") from None
+            raise StorageError(describe(exc, self.container, f"blob {self.container.container_name}/{prefix} (list)")) \
+                from None
         return max(names) if names else None

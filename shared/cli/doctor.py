@@ -28,15 +28,41 @@ class Check:
 
 
 def doctor(functions: Mapping[str, Any], args: argparse.Namespace) -> int:
+    """Exit 0 all ok; 2 a setting is wrong or missing (checked first); 3 a store or source is
+    unreachable; 1 everything is reachable but a run fails (the same verdicts as ``status``)."""
     from shared.cli.env import load_env
 
     env = load_env(args.settings)
+    if not env.get("REDIS_URL") and not any(env.get(k) for keys in IN_USE.values() for k in keys):
+        raise ConfigError({"settings": "nothing to check: no REDIS_URL and no collector's settings"})
     checks = list(run_checks(env, functions))
+    if all(c.ok for c in checks) and env.get("REDIS_URL"):
+        checks += list(run_verdicts(env, functions))
     for check in checks:
         print(check.line())
     failed = [c for c in checks if not c.ok]
     print(f"{len(checks) - len(failed)} ok, {len(failed)} failing")
-    return 0 if not failed else (2 if all(c.what.startswith("settings") for c in failed) else 3)
+    if not failed:
+        return 0
+    if any(c.what.startswith("settings") for c in failed):
+        return 2
+    return 1 if all(c.what.startswith("run ") for c in failed) else 3
+
+
+def run_verdicts(env: Mapping[str, str], functions: Iterable[str]) -> Iterable[Check]:
+    """The runs as ``status`` and health judge them (shared.verdict): one line per source."""
+    from shared.health import enabled
+    from shared.live_store import LiveStore
+    from shared.read_side import judge_functions
+    from shared.redis_client import get_redis
+    from shared.settings import load_store_settings
+
+    settings = load_store_settings(env)
+    store = LiveStore(get_redis(settings), settings=settings)
+    verdicts, _ = judge_functions(store, enabled(env, functions), env, now_ms=int(time.time() * 1000))
+    for v in verdicts:
+        yield Check(f"run {v.function} {v.source}", v.state in ("ok", "warn", "unknown"),
+                    f"{v.state}{': ' + v.reason if v.reason else ''}")
 
 
 def run_checks(env: Mapping[str, str], functions: Iterable[str]) -> Iterable[Check]:
@@ -49,8 +75,12 @@ def run_checks(env: Mapping[str, str], functions: Iterable[str]) -> Iterable[Che
             continue
         try:
             loaded[name] = importlib.import_module(f"{name}.settings").load_settings(env)
+            missing = _trigger_missing(name, env)
+            if missing:
+                raise ConfigError(missing)
             yield Check(f"settings {name}", True, "valid")
         except ConfigError as exc:
+            loaded.pop(name, None)
             yield Check(f"settings {name}", False, str(exc))
     if env.get("REDIS_URL"):
         yield _probe("redis", lambda: _redis(env))
@@ -73,6 +103,15 @@ def run_checks(env: Mapping[str, str], functions: Iterable[str]) -> Iterable[Che
         yield _probe("matomo", lambda: _matomo(loaded["matomo_live_poller"]))
 
 
+def _trigger_missing(name: str, env: Mapping[str, str]) -> dict[str, str]:
+    """What the host needs to start a trigger that the function's own settings do not check."""
+    if name == "eventhub_to_redis" and not (env.get("EVENTHUB_CONNECTION")
+                                            or env.get("EVENTHUB_CONNECTION__fullyQualifiedNamespace")):
+        return {"EVENTHUB_CONNECTION": "missing: the trigger cannot connect to the Event Hub (or set "
+                                       "EVENTHUB_CONNECTION__fullyQualifiedNamespace for the app's identity)"}
+    return {}
+
+
 def _probe(what: str, fn: Callable[[], str]) -> Check:
     started = time.monotonic()
     try:
@@ -90,8 +129,11 @@ def _redis(env: Mapping[str, str]) -> str:
     from shared.redis_client import connect, redis_call
     from shared.settings import load_store_settings
 
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
     settings = load_store_settings(env)
-    client = connect(settings)
+    client = connect(settings, retry=Retry(NoBackoff(), 0), socket_connect_timeout=2.0, socket_timeout=2.0)
     try:
         redis_call(client.ping, cluster=settings.redis_cluster)
         return "PING answered" + (" (cluster)" if settings.redis_cluster else "")
@@ -99,11 +141,30 @@ def _redis(env: Mapping[str, str]) -> str:
         client.close()
 
 
-def _container(connection: str, container: str) -> str:
-    from shared.blob import get_container
+def _container(connection: Any, container: str) -> str:
+    """One request, 3 s, no SDK retries: a storage that is down is said at once."""
+    from azure.core.exceptions import AzureError, ResourceExistsError
+    from azure.storage.blob import BlobServiceClient, LinearRetry
 
-    get_container(connection, container)
-    return "reachable, container exists"
+    from shared.azure_auth import BlobTarget, credential
+    from shared.blob import describe
+
+    target = connection if isinstance(connection, BlobTarget) else BlobTarget(setting="storage",
+                                                                              connection_string=connection)
+    options = dict(connection_timeout=3, read_timeout=3, retry_policy=LinearRetry(retry_total=0))
+    if target.connection_string is not None:
+        service = BlobServiceClient.from_connection_string(target.connection_string, **options)
+    else:
+        service = BlobServiceClient(target.account_url, credential=credential(target.credential_kind, target.client_id),
+                                    **options)
+    client = service.get_container_client(container)
+    try:
+        client.create_container()
+        return "reachable, container created"
+    except ResourceExistsError:
+        return "reachable, container exists"
+    except AzureError as exc:
+        raise FabrikError(describe(exc, client, f"blob container {container}")) from None
 
 
 def _eventhub(env: Mapping[str, str]) -> str:

@@ -178,18 +178,33 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _status(functions: dict[str, FunctionInfo], args: argparse.Namespace) -> int:
+    """Every enabled function and every source that reported, judged as health judges them
+    (shared.verdict); exit 0 only when everything shown is ok, 1 otherwise."""
+    from shared.cli.env import load_env
     from shared.cli.render import status_table
+    from shared.health import enabled
+    from shared.read_side import judge_functions
     from shared.status import parse_status
+    from shared.verdict import iso
 
-    rows = []
-    for name, fields in _store(args).read_status(functions).items():
-        rows.extend(parse_status(name, fields))
+    env = load_env(args.settings)
+    store = _store(args)
+    now_ms = int(time.time() * 1000)
+    raw = store.read_status(functions)
+    shown = sorted(set(enabled(env, functions)) | {f for f, fields in raw.items() if fields})
+    verdicts, loss = judge_functions(store, shown, env, now_ms=now_ms)
+    rows = [r for name in shown for r in parse_status(name, raw.get(name, {}))]
     if args.json:
-        print(json.dumps([r.__dict__ | {"counts": dict(r.counts), "state": "gone" if r.gone else r.state}
-                          for r in rows if args.all or not r.gone]))
+        print(json.dumps({"redis_lost_data_at": iso(loss.lost_at_ms) if loss else None,
+                          "sources": [v.as_json() for v in verdicts],
+                          "gone": [r.source for r in rows if r.gone] if args.all else []}))
     else:
-        print(status_table(rows, now_ms=int(time.time() * 1000), show_gone=args.all))
-    return EXIT_OK
+        if loss is not None:
+            print(f"Redis lost its data at about {iso(loss.lost_at_ms)} (first run recorded "
+                  f"{iso(loss.first_run_ms) or 'earlier'}): runs since then are shown; functions not run since are "
+                  "'unknown' for one freshness limit")
+        print(status_table(rows, verdicts, now_ms=now_ms, show_gone=args.all))
+    return EXIT_OK if all(v.state == "ok" for v in verdicts) else EXIT_FAILED
 
 
 class _Redacting:

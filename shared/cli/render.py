@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 from shared.live_store import Sample
 from shared.status import RunReport, SourceStatus
@@ -65,26 +65,24 @@ def report_text(report: RunReport) -> str:
     return "\n".join(lines)
 
 
-def status_table(rows: Iterable[SourceStatus], *, now_ms: int, show_gone: bool = False) -> str:
-    rows = list(rows)
-    if not rows:
-        return "no runs recorded yet"
-    hidden = [r for r in rows if r.gone and not show_gone]
-    rows = [r for r in rows if r not in hidden]
-    fw = max(len("function"), *(len(r.function) for r in rows))
-    sw = max(len("source"), *(len(r.source) for r in rows))
-    out = [f"{'function':<{fw}} {'source':<{sw}} {'state':<6} {'last success':<20} last error"]
-    for r in rows:
-        error = ""
-        if r.current_error:
-            error = f"{_ago(r.last_error_time, now_ms)}: {r.current_error}"
-        elif r.counts.get("deadlettered"):
-            error = f"{r.counts['deadlettered']} dead-lettered in the last batch (see the deadletter container)"
-        state = "gone" if r.gone else r.state
-        out.append(f"{r.function:<{fw}} {r.source:<{sw}} {state:<6} "
-                   f"{_ago(r.last_success, now_ms):<20} {error}")
-    if hidden:
-        out.append(f"({len(hidden)} sources not in their function's latest run hidden: fixed, removed or idle "
+def status_table(rows: Iterable[SourceStatus], verdicts: Iterable[Any], *, now_ms: int,
+                 show_gone: bool = False) -> str:
+    """One line per judged source (``shared.verdict``), gone sources only with ``show_gone``."""
+    verdicts = list(verdicts)
+    by_key = {(r.function, r.source): r for r in rows}
+    if not verdicts:
+        return "no runs recorded yet, and no collector configured in these settings"
+    gone = [r for r in by_key.values() if r.gone]
+    lines = [(v.function, v.source, v.state, _ago(v.last_success_ms, now_ms), v.reason) for v in verdicts]
+    if show_gone:
+        lines += [(r.function, r.source, "gone", _ago(r.last_success, now_ms), "") for r in gone]
+    fw = max(len("function"), *(len(x[0]) for x in lines))
+    sw = max(len("source"), *(len(x[1]) for x in lines))
+    out = [f"{'function':<{fw}} {'source':<{sw}} {'state':<7} {'last success':<20} why"]
+    for function, source, state, success, reason in lines:
+        out.append(f"{function:<{fw}} {source:<{sw}} {state:<7} {success:<20} {reason}".rstrip())
+    if gone and not show_gone:
+        out.append(f"({len(gone)} sources not in their function's latest run hidden: fixed, removed or idle "
                    f"for over an hour; --all shows them)")
     return "\n".join(out)
 

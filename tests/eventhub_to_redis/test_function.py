@@ -64,7 +64,7 @@ MIXED = [
 
 def test_mixed_batch_stores_the_valid_and_deadletters_the_rest(env, key_prefix):
     report = eventhub_to_redis.run(batch(MIXED), env=env)
-    assert report.outcomes["partition:0"].counts == {"events": 2, "hls": 1, "deadlettered": 3, "last_sequence": 105}
+    assert {k: v for k, v in report.outcomes["partition:0"].counts.items() if "enqueued" not in k and k != "lag_ms"} == {"events": 2, "hls": 1, "deadlettered": 3, "last_sequence": 105}
 
     store, client = store_of(env)
     events = store.read_events("acme-fm")

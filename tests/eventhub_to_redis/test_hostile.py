@@ -48,7 +48,7 @@ def test_2_names_are_whole_string_checks(env, field, value):
     without_tenants = {k: v for k, v in env.items() if k != "TENANTS"}
     body = {"tenant": "acme-fm", "type": "app.play", "time": iso(5), field: value}
     report = eventhub_to_redis.run(batch([body]), env=without_tenants)
-    assert report.outcomes["partition:0"].counts == {"events": 0, "hls": 0, "deadlettered": 1, "last_sequence": 100}
+    assert {k: v for k, v in report.outcomes["partition:0"].counts.items() if "enqueued" not in k and k != "lag_ms"} == {"events": 0, "hls": 0, "deadlettered": 1, "last_sequence": 100}
     _, client = store_of(env)
     assert value.strip() not in dump_redis(client, env["REDIS_KEY_PREFIX"]) or field == "type" and value == "app.play\n"
 

@@ -123,13 +123,14 @@ def test_health_is_ok_when_fresh_and_503_naming_what_is_stale(stack):
     status, _, body = call(env, "/api/health")
     doc = json.loads(body)
     assert status == 503 and doc["status"] == "failing"
-    assert any(p["function"] == "matomo_live_poller" and p["state"] == "failing" and "MATOMO_TOKEN" in p["error"]
+    assert any(p["function"] == "matomo_live_poller" and p["state"] == "fail" and "MATOMO_TOKEN" in p["reason"]
                for p in doc["problems"])
     stale = {**env, "HEALTH_MAX_AGE_MATOMO_LIVE_POLLER_SECONDS": "1"}
     assert matomo_live_poller.run(env=env).ok
-    time.sleep(1.2)
-    status, _, body = call(stale, "/api/health")
-    assert status == 503 and {p["state"] for p in json.loads(body)["problems"]} == {"stale"}
+    status, _, body = read_side.health(env=stale, clock=lambda: time.time() + 2)  # two seconds later
+    problems = json.loads(body)["problems"]
+    assert status == 503 and {p["state"] for p in problems} == {"fail"}
+    assert all("no success within 1 s" in p["reason"] for p in problems)
     assert "wrong-token-123" not in body.decode() and TOKEN not in body.decode()
 
 

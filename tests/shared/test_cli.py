@@ -67,15 +67,15 @@ def test_show_unknown_series_and_empty_tenant(base_env, tmp_path):
 
 def test_status_table_and_json(base_env, tmp_path):
     settings = write_settings(tmp_path / "s.json", base_env)
-    assert "no runs recorded yet" in run_cli("status", settings=settings).stdout
+    empty = run_cli("status", settings=settings)
+    assert "no runs recorded yet" in empty.stdout and empty.returncode == 0
     seed(base_env)
-    table = run_cli("status", settings=settings).stdout
-    row = next(l for l in table.splitlines() if "server:ice2" in l)
-    assert "FAIL" in row and "cannot connect" in row
-    rows = json.loads(run_cli("status", "--json", settings=settings).stdout)
+    shown = run_cli("status", settings=settings)
+    row = next(l for l in shown.stdout.splitlines() if "server:ice2" in l)
+    assert " fail " in row and "cannot connect" in row and shown.returncode == 1
+    rows = json.loads(run_cli("status", "--json", settings=settings).stdout)["sources"]
     by_source = {r["source"]: r for r in rows if r["function"] == "icecast_poller"}
-    assert by_source["server:ice1"]["ok"] and by_source["server:ice1"]["counts"] == {"listeners": 15}
-    assert by_source["_run"]["ok"] is False
+    assert by_source["server:ice1"]["state"] == "ok" and by_source["_run"]["state"] == "fail"
 
 
 def test_unreachable_redis_is_exit_3_with_one_line(tmp_path):

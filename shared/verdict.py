@@ -1,0 +1,113 @@
+"""One truth for on-call: every enabled function and source judged ``ok``, ``warn``,
+``unknown`` or ``fail``, the same way by ``status``, ``doctor`` and ``/api/health``.
+
+| state | when |
+|---|---|
+| ok | the last run succeeded within the freshness limit, nothing below applies |
+| warn | it succeeded, but dead-lettered some messages (below the ratio limit) |
+| unknown | Redis lost its data (restart without persistence, failover, flush) and the function has not run since, for one freshness limit after the loss |
+| fail | the last run failed; no success within the limit; never ran (fresh install); the dead-letter ratio over the last 10-20 minutes is above `HEALTH_MAX_DEADLETTER_RATIO`; the Event Hub function is further behind than `HEALTH_MAX_EVENTHUB_LAG_SECONDS` |
+
+Pure: status records, settings, the data-loss note and a time in, verdicts out.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Iterable, Mapping
+
+from shared.health import max_age_seconds
+from shared.status import SourceStatus
+
+DEFAULT_MAX_DEADLETTER_RATIO = 0.05
+MIN_EVENTS_FOR_RATIO = 20  # fewer messages than this in the window: a single bad one is not a ratio
+DEFAULT_MAX_LAG_S = 300
+
+
+@dataclass(frozen=True)
+class DataLoss:
+    """Redis lost the status it held: when (about), and when the app noticed."""
+
+    lost_at_ms: int
+    first_run_ms: int | None = None
+
+
+@dataclass(frozen=True)
+class Verdict:
+    function: str
+    source: str
+    state: str  # ok | warn | unknown | fail
+    reason: str
+    max_age_s: int
+    last_success_ms: int | None = None
+
+    def as_json(self) -> dict:
+        return {"function": self.function, "source": self.source, "state": self.state, "reason": self.reason,
+                "max_age_s": self.max_age_s, "last_success": iso(self.last_success_ms)}
+
+
+def limits(env: Mapping[str, str]) -> tuple[float, int]:
+    """``(dead-letter ratio, lag seconds)`` from the settings; ValueError naming a bad one."""
+    raw_ratio = env.get("HEALTH_MAX_DEADLETTER_RATIO", "").strip()
+    raw_lag = env.get("HEALTH_MAX_EVENTHUB_LAG_SECONDS", "").strip()
+    try:
+        ratio = float(raw_ratio) if raw_ratio else DEFAULT_MAX_DEADLETTER_RATIO
+        if not 0 <= ratio <= 1:
+            raise ValueError
+    except ValueError:
+        raise ValueError("HEALTH_MAX_DEADLETTER_RATIO: a number from 0 to 1, e.g. 0.05") from None
+    if raw_lag and (not raw_lag.isdigit() or int(raw_lag) < 1):
+        raise ValueError("HEALTH_MAX_EVENTHUB_LAG_SECONDS: a whole number of seconds, at least 1")
+    return ratio, int(raw_lag) if raw_lag else DEFAULT_MAX_LAG_S
+
+
+def judge(status: Mapping[str, list[SourceStatus]], functions: Iterable[str], env: Mapping[str, str], *,
+          now_ms: int, loss: DataLoss | None = None) -> list[Verdict]:
+    max_ratio, max_lag_s = limits(env)
+    out = []
+    for function in functions:
+        limit = max_age_seconds(function, env)
+        rows = [r for r in status.get(function, []) if not r.gone]
+        if not rows:
+            out.append(_never(function, limit, now_ms, loss))
+            continue
+        for row in rows:
+            out.append(_one(row, limit, now_ms, max_ratio, max_lag_s))
+    return out
+
+
+def _never(function: str, limit: int, now_ms: int, loss: DataLoss | None) -> Verdict:
+    if loss is None:
+        return Verdict(function, "_run", "fail", "no run recorded (a new install that has not run yet, or a "
+                                                 "function that never starts)", limit)
+    when = iso(loss.lost_at_ms)
+    if now_ms - loss.lost_at_ms <= limit * 1000:
+        return Verdict(function, "_run", "unknown", f"Redis lost its data at about {when}; not run since", limit)
+    return Verdict(function, "_run", "fail", f"no run since Redis lost its data at about {when}", limit)
+
+
+def _one(row: SourceStatus, limit: int, now_ms: int, max_ratio: float, max_lag_s: int) -> Verdict:
+    make = lambda state, reason: Verdict(row.function, row.source, state, reason, limit, row.last_success)  # noqa: E731
+    if not row.ok:
+        return make("fail", row.current_error or "the last run failed")
+    if row.last_success is None or now_ms - row.last_success > limit * 1000:
+        return make("fail", f"no success within {limit} s (last: {iso(row.last_success) or 'never'})")
+    lag_ms = row.counts.get("lag_ms")
+    if lag_ms is not None and lag_ms > max_lag_s * 1000:
+        return make("fail", f"{lag_ms // 1000} s behind the Event Hub (limit {max_lag_s} s)")
+    seen, dead = row.counts.get("rolling_messages", 0), row.counts.get("rolling_deadlettered", 0)
+    if dead:
+        share = dead / seen if seen else 1.0
+        text = f"{dead} of {seen} messages dead-lettered in the last 10-20 minutes ({share:.0%})"
+        if seen >= MIN_EVENTS_FOR_RATIO and share > max_ratio:
+            return make("fail", f"{text}: above HEALTH_MAX_DEADLETTER_RATIO {max_ratio:g}; see the deadletter container")
+        return make("warn", f"{text}; see the deadletter container")
+    if row.counts.get("deadlettered"):
+        return make("warn", f"{row.counts['deadlettered']} dead-lettered in the last batch")
+    return make("ok", "")
+
+
+def iso(ms: int | None) -> str | None:
+    if ms is None:
+        return None
+    return dt.datetime.fromtimestamp(ms / 1000, dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
