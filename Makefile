@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 PYTEST_ARGS ?= -n auto
 PYTHON_VERSION ?= 3.11
 
-.PHONY: setup test test-313 test-consumers bench run package lint-workflows clean help
+.PHONY: setup test test-313 test-consumers bench run stop package lint-workflows clean help
 PY313 ?= $(shell ls -d $(HOME)/.pyenv/versions/3.13*/bin/python3.13 2>/dev/null | tail -1 || true)
 ifeq ($(PY313),)
 PY313 := $(shell python3.13 -c 'import sys; print(sys.executable)' 2>/dev/null)
@@ -12,6 +12,7 @@ endif
 
 help:
 	@echo "make run    start local Redis, Azurite, Icecast and API stand-ins; run every collector once; show the data"
+	@echo "make stop   stop a stack kept running with KEEP=1 make run"
 	@echo "make test   install what is missing and run the whole test suite"
 	@echo "make test-313  the same suite on Python 3.13 (azure-functions 2.x)"
 	@echo "make test-consumers  the batch side's readers (DuckDB, Spark Structured Streaming) on what the app writes"
@@ -41,6 +42,10 @@ bench: setup
 
 run: setup
 	$(PY) -m devstack.run
+
+# Stop a stack kept running with KEEP=1 make run (or left behind): every process in .devstack/pids.
+stop:
+	@python3 -m devstack.stop
 
 package:
 	python3 scripts/package.py --python-version $(PYTHON_VERSION)

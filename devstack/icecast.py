@@ -26,7 +26,7 @@ CONFIG = """<icecast>
   <authentication><source-password>{source_password}</source-password>
     <admin-user>{admin_user}</admin-user><admin-password>{admin_password}</admin-password></authentication>
   <hostname>127.0.0.1</hostname>
-  <listen-socket><port>{port}</port><bind-address>0.0.0.0</bind-address></listen-socket>
+  <listen-socket><port>{port}</port><bind-address>127.0.0.1</bind-address></listen-socket>
   <fileserve>1</fileserve>
   <paths><basedir>/usr/share/icecast2</basedir><logdir>{logdir}</logdir>
     <webroot>/usr/share/icecast2/web</webroot><adminroot>/usr/share/icecast2/admin</adminroot>
@@ -79,14 +79,16 @@ class Icecast:
         self.server.start()
         return self
 
-    def add_source(self, mount: str, *, content_type: str = "audio/mpeg") -> "SourceClient":
-        source = SourceClient(self.port, mount, self.source_password, content_type=content_type)
+    def add_source(self, mount: str, *, content_type: str = "audio/mpeg", timeout: float = 10.0) -> "SourceClient":
+        """``timeout``: for connecting and Icecast's answer (a busy machine with many parallel sources needs more)."""
+        source = SourceClient(self.port, mount, self.source_password, content_type=content_type, timeout=timeout)
         source.start()
         self.sources.append(source)
         return source
 
-    def add_listener(self, mount: str, *, user_agent: str, address: str = "127.0.0.1") -> "Listener":
-        listener = Listener(self.port, mount, user_agent=user_agent, address=address)
+    def add_listener(self, mount: str, *, user_agent: str, address: str = "127.0.0.1",
+                     timeout: float = 10.0) -> "Listener":
+        listener = Listener(self.port, mount, user_agent=user_agent, address=address, timeout=timeout)
         listener.start()
         self.listeners.append(listener)
         return listener
@@ -159,13 +161,14 @@ class _Client:
 
 
 class SourceClient(_Client):
-    def __init__(self, port: int, mount: str, password: str, *, content_type: str):
+    def __init__(self, port: int, mount: str, password: str, *, content_type: str, timeout: float = 10.0):
         super().__init__()
         self.port, self.mount, self.password, self.content_type = port, mount, password, content_type
+        self.timeout = timeout
 
     def start(self) -> None:
         auth = base64.b64encode(f"source:{self.password}".encode()).decode()
-        self.sock = socket.create_connection(("127.0.0.1", self.port), timeout=10)
+        self.sock = socket.create_connection(("127.0.0.1", self.port), timeout=self.timeout)
         self.sock.sendall((f"PUT {self.mount} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Basic {auth}\r\n"
                            f"Content-Type: {self.content_type}\r\nIce-Public: 0\r\nIce-Name: devstack\r\n"
                            f"Ice-Bitrate: 128\r\nTransfer-Encoding: identity\r\n\r\n").encode())
@@ -186,12 +189,13 @@ class SourceClient(_Client):
 
 
 class Listener(_Client):
-    def __init__(self, port: int, mount: str, *, user_agent: str, address: str):
+    def __init__(self, port: int, mount: str, *, user_agent: str, address: str, timeout: float = 10.0):
         super().__init__()
         self.port, self.mount, self.user_agent, self.address = port, mount, user_agent, address
+        self.timeout = timeout
 
     def start(self) -> None:
-        self.sock = socket.create_connection(("127.0.0.1", self.port), timeout=10,
+        self.sock = socket.create_connection(("127.0.0.1", self.port), timeout=self.timeout,
                                              source_address=(self.address, 0))
         self.sock.sendall(f"GET {self.mount} HTTP/1.0\r\nHost: 127.0.0.1\r\nUser-Agent: {self.user_agent}\r\n\r\n"
                           .encode())

@@ -13,6 +13,7 @@ import datetime as dt
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -25,7 +26,7 @@ from devstack.matomo import matomo_handler
 from devstack.redis_servers import redis_server
 
 ROOT = Path(__file__).resolve().parent.parent
-STATE = ROOT / ".devstack"
+STATE = Path(os.environ.get("DEVSTACK_DIR") or ROOT / ".devstack")  # DEVSTACK_DIR: a stack elsewhere (tests)
 SETTINGS = STATE / "local.settings.json"
 LISTENERS = [  # (mount, User-Agent, source address)
     ("/acme.mp3", "AcmeRadio/3.2 (iPhone; iOS 17.1) CFNetwork/1474", "127.0.0.2"),
@@ -101,17 +102,66 @@ def show_downloads(connection: str) -> None:
         print(container.download_blob(latest[-1]).readall().decode())
 
 
+PIDS = STATE / "pids"
+
+
+def _shown(path: Path) -> str:
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
+def write_pids(own: int, *servers: Any) -> None:
+    """``.devstack/pids``: this process first, then every server it started (``make stop`` reads it)."""
+    pids = [own] + [s.proc.pid for s in servers if getattr(s, "proc", None) is not None]
+    PIDS.write_text("\n".join(str(p) for p in pids) + "\n")
+
+
+def stop_kept_stack() -> int:
+    """Stop a stack left running (``KEEP=1 make run``, or one whose parent was killed): SIGTERM to
+    its runner, then to each server's process group. Returns how many processes were signalled."""
+    try:
+        pids = [int(p) for p in PIDS.read_text().split()]
+    except (OSError, ValueError):
+        return 0
+    signalled = 0
+    for index, pid in enumerate(pids):
+        try:
+            if index == 0:
+                os.kill(pid, signal.SIGTERM)
+            else:
+                os.killpg(pid, signal.SIGTERM)
+            signalled += 1
+        except (ProcessLookupError, PermissionError):
+            continue
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_alive(p) for p in pids):
+        time.sleep(0.1)
+    PIDS.unlink(missing_ok=True)
+    return signalled
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
+
+
 def main() -> int:
     from pytest_httpserver import HTTPServer
 
     import logging
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    stop_kept_stack()
     shutil.rmtree(STATE, ignore_errors=True)
     STATE.mkdir(parents=True)
+    # SIGTERM (make stop, a supervisor) ends the stack as Ctrl-C does: every child stopped.
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     redis = redis_server(STATE / "redis").start()
     blob = azurite(STATE / "azurite").start()
     ice = Icecast(STATE / "icecast", admin_password="devstack-admin").start()
+    write_pids(os.getpid(), redis, blob, ice.server)
     matomo = HTTPServer(host="127.0.0.1", port=0)
     matomo.expect_request("/index.php", method="POST").respond_with_handler(matomo_handler(
         {3: {3: {"visits": 14, "visitors": 11, "actions": 52}, 1: {"visits": 5, "visitors": 5, "actions": 17}},
@@ -163,7 +213,7 @@ def main() -> int:
         cli("show", "acme-fm", *settings)
         cli("show", "metro-kids", *settings)
         cli("status", *settings)
-        print(f"\nSettings of this stack: {SETTINGS.relative_to(ROOT)} (Redis on port {redis.port}).")
+        print(f"\nSettings of this stack: {_shown(SETTINGS)} (Redis on port {redis.port}).")
         from devstack.http_host import HttpHost
 
         web = HttpHost(env=values, port=int(os.environ.get("PORT", "7071"))).start()
@@ -178,19 +228,21 @@ def main() -> int:
             print("These URLs stop working when this command ends. To keep everything running: KEEP=1 make run")
         if os.environ.get("KEEP") == "1":
             print("Everything keeps running; try: python -m shared.cli show acme-fm --json "
-                  f"--settings {SETTINGS.relative_to(ROOT)}   (Ctrl-C to stop)")
+                  f"--settings {_shown(SETTINGS)}   (Ctrl-C or make stop to stop)")
             while True:
                 time.sleep(3600)
         return 0
     except KeyboardInterrupt:
         return 0
     finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
         for server in stops:
             server.stop()
         matomo.stop()
         ice.stop()
         blob.stop()
         redis.stop()
+        PIDS.unlink(missing_ok=True)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Replay a batch into eventhub_to_redis, from a file or from a range of the Event Hub.
 
---input FILE: JSON Lines (split on "\n" only), or one JSON array. Each line is a message body
+--input FILE: JSON Lines (split on line feeds only), or one JSON array. Each line is a message body
 exactly as sent, or {"body": ..., "position": {"partition": "0", "sequence": 42}}. Lines
 without a position get partition "replay:<file name>@<digest of its path>" and their line
 number as sequence, so replaying the same file twice stores nothing twice. The file is read

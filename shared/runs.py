@@ -57,7 +57,9 @@ def finish_run(report: RunReport, samples: Iterable[Sample], *, events: Iterable
     try:
         written = store.write(samples=samples, events=events, report=report.finish(int(clock() * 1000)))
     except FabrikError as exc:
-        log.error("could not store %d samples and %d events: %s", len(samples), len(events), exc)
+        # Marked so the CLI, which prints the same error as its one "error:" line, does not repeat it.
+        log.error("could not store %d samples and %d events: %s", len(samples), len(events), exc,
+                  extra={"cli_prints": True})
         raise
     if written.epoch_created:
         from shared import epoch

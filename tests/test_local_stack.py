@@ -1,0 +1,64 @@
+"""Issue 28.7: the local stack (`make run`) binds to loopback only, records its processes, and
+stops every one of them on SIGTERM (as `make stop` sends it)."""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from tests.helpers import ROOT
+
+
+def _listening_ports_of(pids):
+    """``(address, port)`` of every listening TCP socket the processes hold (from /proc)."""
+    inodes = set()
+    for pid in pids:
+        try:
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                target = os.readlink(f"/proc/{pid}/fd/{fd}")
+                if target.startswith("socket:["):
+                    inodes.add(target[8:-1])
+        except OSError:
+            continue
+    found = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in open(table).read().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "0A" and fields[9] in inodes:  # LISTEN
+                address, port = fields[1].split(":")
+                found.append((address, int(port, 16)))
+    return found
+
+
+def test_the_stack_listens_on_loopback_and_stops_every_child_on_sigterm(tmp_path):
+    pids_file = tmp_path / "stack" / "pids"
+    env = {**os.environ, "KEEP": "1", "PORT": "0", "DEVSTACK_DIR": str(tmp_path / "stack")}
+    runner = subprocess.Popen([sys.executable, "-m", "devstack.run"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        out = []
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline:
+            line = runner.stdout.readline()
+            if not line:
+                break
+            out.append(line)
+            if "Everything keeps running" in line:
+                break
+        assert any("Everything keeps running" in l for l in out), "".join(out)[-3000:]
+        pids = [int(p) for p in pids_file.read_text().split()]
+        assert pids[0] == runner.pid and len(pids) >= 4
+        children = pids[1:]
+        listening = _listening_ports_of(children)
+        assert listening and all(address in ("0100007F", "00000000000000000000000001000000") for address, _ in listening), \
+            listening  # 127.0.0.1 or ::1 only
+        runner.send_signal(signal.SIGTERM)
+        runner.wait(timeout=60)
+        time.sleep(0.5)
+        alive = [p for p in children if os.path.exists(f"/proc/{p}") and
+                 "zombie" not in open(f"/proc/{p}/status").read().lower()]
+        assert not alive, alive
+        assert not pids_file.exists()
+    finally:
+        if runner.poll() is None:
+            os.killpg(runner.pid, signal.SIGKILL)
