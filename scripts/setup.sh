@@ -46,6 +46,8 @@ want=$(cat requirements.txt requirements-dev.txt | sha256sum | cut -d' ' -f1)
 if [ ! -x $VENV/bin/python ] || [ "$(cat $stamp 2>/dev/null)" != "$want" ]; then
   echo "setup: creating $VENV with requirements.txt and requirements-dev.txt"
   [ -x $VENV/bin/python ] || "$PYTHON" -m venv $VENV
+  # A current pip: the package build resolves for the target Python with it (scripts/package.py).
+  $VENV/bin/python -m pip install -q --disable-pip-version-check --upgrade "pip>=24.2"
   $VENV/bin/python -m pip install -q --disable-pip-version-check -r requirements-dev.txt
   echo "$want" > $stamp
 fi

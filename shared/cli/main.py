@@ -26,7 +26,10 @@ def build_parser(functions: dict[str, FunctionInfo]) -> argparse.ArgumentParser:
         epilog="Settings come from --settings FILE (default ./local.settings.json, its \"Values\") "
                "under the environment, which wins. Exit codes: 0 ok, 1 a source failed, 2 bad usage or "
                "settings, 3 Redis or storage unreachable. See docs/cli.md.")
+    from shared.version import VERSION
+
     parser.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level to stderr")
+    parser.add_argument("--version", action="version", version=f"fabrik live collectors {VERSION}")
     parser.add_argument("--settings", dest="settings_top", metavar="FILE",
                         help="local.settings.json to read Values from (default ./local.settings.json); "
                              "also accepted after the command")

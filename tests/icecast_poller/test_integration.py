@@ -116,5 +116,6 @@ def test_settings_error_reaches_status_and_names_keys(base_env, tmp_path):
     assert "ICECAST_SERVERS" in done.stderr and "IDENTITY_HASH_KEY" in done.stderr
     assert "short" not in done.stderr.replace("shorten", "")
     status = run_cli("status", "--json", settings=tmp_path / "s.json")
-    rows = [r for r in json.loads(status.stdout) if r["function"] == "icecast_poller" and r["source"] == "settings"]
-    assert rows and "ICECAST_SERVERS" in rows[0]["last_error"]
+    rows = [r for r in json.loads(status.stdout)["sources"] if r["function"] == "icecast_poller"
+            and r["source"] == "settings"]
+    assert rows and rows[0]["state"] == "fail" and "ICECAST_SERVERS" in rows[0]["reason"]
