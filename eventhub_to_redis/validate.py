@@ -99,15 +99,40 @@ def check(body: bytes, position: Position, *, now_ms: int, hasher: IdentityHashe
         host = doc.get("host", "-")  # "-": an agent from before the field, one host
         if "host" in doc and (not isinstance(host, str) or name_problem(host)):
             return reject("field 'host' must be a short host name of 1-64 letters, digits and . _ - (not an address)")
+        metrics = {"listeners": listeners}
+        if "countries" in doc:
+            countries = _countries(doc["countries"])
+            if countries is None:
+                return reject("field 'countries' must be an object of at most 52 country codes (two capital "
+                              "letters, 'other', 'unknown') to whole numbers from 0 to 10000000")
+            metrics.update({f"country:{code}": n for code, n in countries.items()})
         reference = position.enqueued_ms if position.enqueued_ms is not None else now_ms
         if time_ms > reference + HLS_AHEAD_MS:
             time_ms = reference
-        return Sample(tenant=tenant, series="hls", time_ms=time_ms, metrics={"listeners": listeners}, host=host)
+        return Sample(tenant=tenant, series="hls", time_ms=time_ms, metrics=metrics, host=host)
     stored = without_personal_data(doc, text, hasher)
     if stored is None:
         return reject("a string holds a lone UTF-16 surrogate (\\ud800-\\udfff escape): not valid Unicode")
     return Event(tenant=tenant, type=kind, time_ms=time_ms, partition=position.partition,
                  sequence=position.sequence, body=stored)
+
+
+_COUNTRY_KEY = re.compile(r"[A-Z]{2}|other|unknown")
+
+
+def _countries(value: Any) -> dict[str, int] | None:
+    """An ``hls.listeners`` message's ``countries`` (listeners per country), or None when invalid."""
+    if not isinstance(value, dict) or len(value) > 52:
+        return None
+    out = {}
+    for code, count in value.items():
+        if isinstance(count, float) and count.is_integer():
+            count = int(count)
+        if not (isinstance(code, str) and _COUNTRY_KEY.fullmatch(code)) or isinstance(count, bool) \
+                or not isinstance(count, int) or not 0 <= count <= MAX_LISTENERS:
+            return None
+        out[code] = count
+    return out
 
 
 def parse_time(value: Any) -> int | None:

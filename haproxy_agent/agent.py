@@ -34,7 +34,8 @@ class Agent:
         """Returns the messages sent, or None when nothing could be read or sent."""
         try:
             answer = self.query(self.config.socket, f"show table {self.config.table}")
-            counts = parse_show_table(answer, separator=self.config.key_separator)
+            counts = parse_show_table(answer, separator=self.config.key_separator,
+                                      keep_clients=self.config.geoip is not None)
         except AgentError as exc:
             log.error("reading table %s: %s", self.config.table, exc)
             return None
@@ -56,6 +57,9 @@ class Agent:
         when = when.replace("+00:00", "Z")
         messages = [{"type": "hls.listeners", "tenant": t, "time": when, "listeners": counts.listeners.get(t, 0),
                      "host": self.config.host} for t in sorted(tenants)]
+        if self.config.geoip is not None:  # addresses stay here: only counts per country are sent
+            for message in messages:
+                message["countries"] = countries_of(self.config.geoip, counts.clients.get(message["tenant"], []))
         self.known = {t for t in tenants if counts.listeners.get(t, 0) > 0}
         if not messages:
             return []
@@ -91,3 +95,13 @@ class Agent:
             self.tick()
             next_tick += self.config.interval_seconds
             time.sleep(max(0.0, next_tick - time.monotonic()))
+
+
+def countries_of(geoip: object, clients: list[str]) -> dict[str, int]:
+    """``{"DE": 12, "other": 3, "unknown": 1}``: the top countries of a tenant's listeners (the
+    message's ``countries``), from the table's client addresses. The keys in the table are the
+    addresses as HAProxy saw them (``src``), IPv4 or IPv6."""
+    from shared.geoip import country_metrics
+
+    metrics = country_metrics(geoip.countries(clients), top=geoip.top)  # type: ignore[attr-defined]
+    return {key.removeprefix("country:"): value for key, value in metrics.items()}

@@ -27,7 +27,8 @@ from haproxy_agent.table import TENANT
 KEYS = {"HAPROXY_SOCKET": "socket", "HAPROXY_TABLE": "table", "AGENT_INTERVAL_SECONDS": "interval_seconds",
         "AGENT_TENANTS": "tenants", "AGENT_KEY_SEPARATOR": "key_separator", "AGENT_ANY_TENANT": "any_tenant",
         "AGENT_HOST": "host",
-        "EVENTHUB_CONNECTION": "eventhub_connection", "EVENTHUB_NAME": "eventhub_name"}
+        "EVENTHUB_CONNECTION": "eventhub_connection", "EVENTHUB_NAME": "eventhub_name",
+        "GEOIP_DATABASE": "geoip_database", "GEOIP_TOP_COUNTRIES": "geoip_top_countries"}
 
 
 class ConfigProblem(ValueError):
@@ -51,6 +52,7 @@ class AgentConfig:
     eventhub_namespace: str = ""
     eventhub_credential: str = ""
     eventhub_client_id: str = ""
+    geoip: Any = None  # shared.geoip.GeoIP: listeners by country in each message; None: none
 
 
 def _tenants(value: Any, app_tenants: str) -> tuple[str, ...]:
@@ -123,9 +125,19 @@ def load(env: Mapping[str, str], path: str | None = None, *, need_eventhub: bool
             problems.append("eventhub_connection (EVENTHUB_CONNECTION): missing or not an Event Hubs connection string")
         if not name and "EntityPath=" not in connection and not (namespace and name):
             problems.append("eventhub_name (EVENTHUB_NAME): missing")
+    geoip = None
+    if raw.get("geoip_database"):
+        from shared.errors import ConfigError
+        from shared.geoip import read_geoip
+
+        try:
+            geoip = read_geoip({"GEOIP_DATABASE": str(raw["geoip_database"]),
+                                "GEOIP_TOP_COUNTRIES": str(raw.get("geoip_top_countries", ""))})
+        except ConfigError as exc:
+            problems += [f"{k}: {v}" for k, v in exc.problems.items()]
     if problems:
         raise ConfigProblem("; ".join(problems))
-    return AgentConfig(socket=str(raw.get("socket", AgentConfig.socket)), table=table, interval_seconds=interval,
+    return AgentConfig(geoip=geoip, socket=str(raw.get("socket", AgentConfig.socket)), table=table, interval_seconds=interval,
                        tenants=tenants, any_tenant=any_tenant, host=host, key_separator=str(raw.get("key_separator", "|")) or "|",
                        eventhub_connection=connection, eventhub_name=name, eventhub_namespace=namespace,
                        eventhub_credential=env.get("EVENTHUB_CONNECTION__credential", ""),

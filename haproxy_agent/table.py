@@ -27,10 +27,12 @@ class TableCounts:
     size: int | None = None  # entries it can hold: when full, HAProxy evicts the oldest
     listeners: Counter = field(default_factory=Counter)
     skipped: int = 0  # entries whose key is not ``<tenant><sep><client>`` with a valid tenant
+    clients: dict[str, list[str]] = field(default_factory=dict)  # tenant -> addresses (only when asked)
 
 
-def parse_show_table(text: str, *, separator: str = "|") -> TableCounts:
-    """Count entries per tenant. Raises BadAnswer for an error or a table we may not read."""
+def parse_show_table(text: str, *, separator: str = "|", keep_clients: bool = False) -> TableCounts:
+    """Count entries per tenant; with ``keep_clients`` also list each tenant's client addresses
+    (for the country lookup, in memory only). Raises BadAnswer for an error or a table we may not read."""
     counts = TableCounts()
     saw_header = False
     for line in text.splitlines():
@@ -55,6 +57,8 @@ def parse_show_table(text: str, *, separator: str = "|") -> TableCounts:
             counts.skipped += 1
             continue
         counts.listeners[tenant] += 1
+        if keep_clients:
+            counts.clients.setdefault(tenant, []).append(client)
     if not saw_header:
         raise BadAnswer("empty answer (is this a HAProxy stats socket?)")
     return counts

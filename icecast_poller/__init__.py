@@ -36,9 +36,11 @@ def run(timer: Any = None, *, env: Mapping[str, str] | None = None, session: Any
     results = poll_servers(settings.servers, session=session,
                            wants_mount=lambda m: settings.tenants.tenant_for_mount(m) is not None,
                            ip_tokens=settings.hasher.ip_tokens, max_parallel=settings.max_parallel,
-                           deadline=time.monotonic() + settings.deadline_seconds)
+                           deadline=time.monotonic() + settings.deadline_seconds,
+                           countries=settings.geoip.countries if settings.geoip else None)
     relay_ips = frozenset(settings.hasher.ip_tokens([a for s in settings.servers for a in s.relay_addresses]))
-    result = aggregate(results, settings.tenants, time_ms=report.started_ms, relay_ip_tokens=relay_ips)
+    result = aggregate(results, settings.tenants, time_ms=report.started_ms, relay_ip_tokens=relay_ips,
+                       top_countries=settings.geoip.top if settings.geoip else None)
     for r in results:
         source = f"server:{r.server.name}"
         if r.error:
@@ -59,4 +61,5 @@ def run(timer: Any = None, *, env: Mapping[str, str] | None = None, session: Any
         report.succeed("unclaimed-mounts", **result.unclaimed)
     for sample in result.samples:
         report.succeed(f"tenant:{sample.tenant}", listeners=sample.metrics["listeners"])
-    return finish_run(report, result.samples, store_settings=settings.store, redis=redis, clock=clock, log=log, env=started.env)
+    return finish_run(report, result.samples, store_settings=settings.store, redis=redis, clock=clock, log=log,
+                      env=started.env)

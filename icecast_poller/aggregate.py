@@ -15,6 +15,7 @@ from typing import Iterable
 
 from icecast_poller.classify import CLIENT_TYPES, client_type
 from icecast_poller.fetch import ServerResult
+from shared.geoip import country_metrics
 from shared.live_store import Sample
 from shared.tenants import Tenants
 
@@ -26,6 +27,7 @@ class _Tenant:
     ips: set = field(default_factory=set)
     durations: list = field(default_factory=list)
     relays: int = 0
+    countries: Counter = field(default_factory=Counter)  # only with GEOIP_DATABASE
 
 
 @dataclass(frozen=True)
@@ -36,7 +38,7 @@ class Aggregate:
 
 
 def aggregate(results: Iterable[ServerResult], tenants: Tenants, *, time_ms: int,
-              relay_ip_tokens: frozenset[bytes] = frozenset()) -> Aggregate:
+              relay_ip_tokens: frozenset[bytes] = frozenset(), top_countries: int | None = None) -> Aggregate:
     """One rule for every count: a mount's figure is its listeners less the relays pulling it,
     and a tenant's ``listeners`` is the sum of its mounts' figures (own mounts and fallbacks
     only it declares), so ``mount:<m>`` values add up to ``listeners``."""
@@ -76,6 +78,8 @@ def aggregate(results: Iterable[ServerResult], tenants: Tenants, *, time_ms: int
                     relays += 1
                     continue
                 tenant.clients[kind] += 1
+                if rec.country is not None:
+                    tenant.countries[rec.country] += 1
                 if rec.ip_token:
                     tenant.ips.add(rec.ip_token)
                 if rec.connected_seconds is not None:
@@ -99,5 +103,7 @@ def aggregate(results: Iterable[ServerResult], tenants: Tenants, *, time_ms: int
         }
         metrics.update({f"client:{kind}": tenant.clients[kind] for kind in CLIENT_TYPES})
         metrics.update({f"mount:{m}": tenant.mounts[m] for m in counted})
+        if top_countries is not None:  # of the listeners listed (a mount without its list is not placed)
+            metrics.update(country_metrics(tenant.countries.elements(), top=top_countries))
         samples.append(Sample(tenant=name, series="icecast", time_ms=time_ms, metrics=metrics))
     return Aggregate(samples=samples, unclaimed=dict(unclaimed), servers_failed=failed)

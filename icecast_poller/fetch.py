@@ -37,8 +37,10 @@ class ServerResult:
 
 
 def poll_servers(servers: Iterable[IcecastServer], *, session: Any, wants_mount: Callable[[str], bool],
-                 ip_tokens: Callable[[Sequence[str]], list[bytes]], max_parallel: int, deadline: float) -> list[ServerResult]:
-    """Poll every server; never raises for a server's failure (it is in its ServerResult)."""
+                 ip_tokens: Callable[[Sequence[str]], list[bytes]], max_parallel: int, deadline: float,
+                 countries: Callable[[Sequence[str]], list[str]] | None = None) -> list[ServerResult]:
+    """Poll every server; never raises for a server's failure (it is in its ServerResult).
+    ``countries`` (GEOIP_DATABASE set): each listener's country, looked up while its address is read."""
     results = {s.name: ServerResult(server=s) for s in servers}
     started = time.monotonic()
     pool = ThreadPoolExecutor(max_workers=max_parallel, thread_name_prefix="icecast")
@@ -69,7 +71,8 @@ def poll_servers(servers: Iterable[IcecastServer], *, session: Any, wants_mount:
                     result.elapsed_ms = int((time.monotonic() - started) * 1000)
                     for m in value.mounts:
                         if m.has_source and wants_mount(m.mount):  # no source: nobody to list
-                            f = pool.submit(fetch_listclients, session, server, m.mount, ip_tokens, deadline)
+                            f = pool.submit(fetch_listclients, session, server, m.mount, ip_tokens, deadline,
+                                            countries)
                             jobs[f] = (server, m.mount)
                             pending.add(f)
                 else:
@@ -96,11 +99,12 @@ def fetch_stats(session: Any, server: IcecastServer, deadline: float) -> ServerS
 
 
 def fetch_listclients(session: Any, server: IcecastServer, mount: str, ip_tokens: Callable[[Sequence[str]], list[bytes]],
-                      deadline: float) -> list[ListenerRecord]:
+                      deadline: float, countries: Callable[[Sequence[str]], list[str]] | None = None
+                      ) -> list[ListenerRecord]:
     what = f"icecast {server.name} listclients {mount}"
     url = f"{server.url}/admin/listclients?mount={quote(mount, safe='/')}"
     body = _get(session, server, url, what, MAX_LISTCLIENTS_BYTES, deadline)
-    return parse_listclients(body, ip_tokens=ip_tokens, what=what)
+    return parse_listclients(body, ip_tokens=ip_tokens, countries=countries, what=what)
 
 
 def _get(session: Any, server: IcecastServer, url: str, what: str, max_bytes: int, deadline: float) -> bytes:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import partial
+from itertools import repeat
 from typing import Callable, NamedTuple, Sequence
 
 from lxml import etree
@@ -55,9 +56,10 @@ class ListenerRecord(NamedTuple):
     ip_token: bytes | None  # IdentityHasher.ip_tokens: tells listeners apart within a run; never stored
     user_agent: str  # "" when the client sent none (Icecast writes "Unknown")
     connected_seconds: int | None  # <Connected>: seconds since the listener connected
+    country: str | None = None  # ISO code (or "unknown") when GEOIP_DATABASE is set; the address is not kept
 
 
-# ListenerRecord from a 3-tuple without NamedTuple's Python-level __new__ (a third of the cost).
+# ListenerRecord from a tuple without NamedTuple's Python-level __new__ (a third of the cost).
 _new_record = partial(tuple.__new__, ListenerRecord)
 
 
@@ -97,15 +99,17 @@ def parse_stats(data: bytes, *, what: str = "icecast /admin/stats") -> ServerSta
 
 
 def parse_listclients(data: bytes, *, ip_tokens: Callable[[Sequence[str]], list[bytes]],
+                      countries: Callable[[Sequence[str]], list[str]] | None = None,
                       what: str = "icecast /admin/listclients") -> list[ListenerRecord]:
     """Every listener of the document's source(s). ``ip_tokens`` turns the IPs into keyed
-    tokens as they are read (all at once: one call per document), so no record holds a raw
-    address."""
+    tokens as they are read (all at once: one call per document), and ``countries`` (when
+    given) into country codes, so no record holds a raw address."""
     root = parse_xml(data, what=what, root="icestats")
     fast = _read_columns(root)
     if fast is not None:
         ips, agents, connected = fast
-        return list(map(_new_record, zip(ip_tokens(ips), agents, connected)))
+        codes = repeat(None) if countries is None else countries(ips)  # every record has all four fields
+        return list(map(_new_record, zip(ip_tokens(ips), agents, connected, codes)))
     rows = []
     # Any other shape (a listener without one of the fields, mixed case, empty text): per element.
     for listener in root.iter("listener"):
@@ -122,8 +126,12 @@ def parse_listclients(data: bytes, *, ip_tokens: Callable[[Sequence[str]], list[
             elif tag == "connected":
                 connected = (child.text or "").strip()
         rows.append((ip, "" if agent in (None, "Unknown") else agent, _count(connected)))
-    tokens = iter(ip_tokens([ip for ip, _, _ in rows if ip]))
-    return [ListenerRecord(next(tokens) if ip else None, agent, seconds) for ip, agent, seconds in rows]
+    present = [ip for ip, _, _ in rows if ip]
+    tokens = iter(ip_tokens(present))
+    codes = iter(countries(present)) if countries is not None else None
+    return [ListenerRecord(next(tokens) if ip else None, agent, seconds,
+                           (next(codes) if ip else "unknown") if codes is not None else None)
+            for ip, agent, seconds in rows]
 
 
 def _read_columns(root: etree._Element) -> tuple[list[str], list[str], list[int]] | None:

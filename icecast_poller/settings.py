@@ -5,6 +5,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Mapping
 
+from shared.errors import ConfigError
+from shared.geoip import GeoIP, read_geoip
 from shared.identity import IdentityHasher
 from shared.logs import register_secrets
 from shared.settings import (SettingsReader, StoreSettings, cached_loader, http_url, positive_int,
@@ -34,6 +36,7 @@ class IcecastSettings:
     read_timeout: float = 5.0
     max_parallel: int = 64
     deadline_seconds: int = 20
+    geoip: GeoIP | None = None  # GEOIP_DATABASE: listeners by country; None: no country metrics
 
 
 def _is_ip(text: str) -> bool:
@@ -105,11 +108,17 @@ def _load(env: Mapping[str, str]) -> IcecastSettings:
     deadline = reader.get("ICECAST_RUN_DEADLINE_SECONDS", positive_int, default=20)
     if connect and read and deadline and deadline < connect + read:
         reader.fail("ICECAST_RUN_DEADLINE_SECONDS", "must be at least connect + read timeout")
+    geoip = None
+    try:
+        geoip = read_geoip(env)
+    except ConfigError as exc:
+        for name, why in exc.problems.items():
+            reader.fail(name, why)
     reader.check()
     register_secrets(s.password for s in servers)
     return IcecastSettings(store=store, tenants=tenants, hasher=hasher, servers=servers,
                            connect_timeout=float(connect), read_timeout=float(read),
-                           max_parallel=parallel, deadline_seconds=deadline)
+                           max_parallel=parallel, deadline_seconds=deadline, geoip=geoip)
 
 
 load_settings = cached_loader(_load)

@@ -13,7 +13,8 @@ per tenant, in the read's one round trip (docs/decisions.md, measured in ``make 
 
 Keys (one tenant's hash tag: one slot): ``fabrik:live:{tenant}:hls:hosts`` (hash: edge -> the
 newest write's time, ms) and ``fabrik:live:{tenant}:hls:host:<edge>:<bucket>`` (hash: ms into
-the 30-minute bucket -> count). Redis 6.0 commands only.
+the 30-minute bucket -> the count, followed by the listeners per country when the agent sends
+them: ``12`` or ``12,DE:9,AT:2,unknown:1``). Redis 6.0 commands only.
 """
 from __future__ import annotations
 
@@ -54,14 +55,14 @@ def bucket_prefix(prefix: str, tenant: str) -> str:
 
 def add_writes(pipe: Any, samples: Iterable[Any], *, prefix: str, now_ms: int, keep_ms: int) -> int:
     """Each edge's counts into its buckets: HSET + PEXPIRE per bucket, and the edges hash."""
-    buckets: dict[str, dict[int, int]] = {}
+    buckets: dict[str, dict[int, str]] = {}
     edges: dict[str, dict[str, int]] = {}
     written = 0
     for sample in samples:
         edge = sample.host or "-"
         bucket = sample.time_ms // BUCKET_MS
         key = f"{bucket_prefix(prefix, sample.tenant)}{edge}:{bucket}"
-        buckets.setdefault(key, {})[sample.time_ms - bucket * BUCKET_MS] = int(sample.metrics.get("listeners", 0))
+        buckets.setdefault(key, {})[sample.time_ms - bucket * BUCKET_MS] = encode(sample.metrics)
         seen = edges.setdefault(hosts_key(prefix, sample.tenant), {})
         seen[edge] = max(seen.get(edge, 0), sample.time_ms)
         written += 1
@@ -82,52 +83,75 @@ def add_read(pipe: Any, *, prefix: str, tenant: str, low_ms: int, high_ms: int, 
                          (low_ms - stale_ms) // BUCKET_MS, high_ms // BUCKET_MS)
 
 
-def decode(answer: Sequence[Any]) -> dict[str, list[tuple[int, int]]]:
-    """The script's answer as each edge's ``(time ms, count)``, oldest first; damaged fields are skipped."""
-    edges: dict[str, list[tuple[int, int]]] = {}
+def encode(metrics: Mapping[str, int]) -> str:
+    """``<listeners>[,<country>:<n>...]``: the count first, so a plain count stays a plain number."""
+    parts = [str(int(metrics.get("listeners", 0)))]
+    parts += [f"{name[8:]}:{int(n)}" for name, n in sorted(metrics.items()) if name.startswith("country:")]
+    return ",".join(parts)
+
+
+def decode_value(text: str) -> dict[str, int]:
+    head, *rest = text.split(",")
+    metrics = {"listeners": int(head)}
+    for part in rest:
+        code, _, n = part.partition(":")
+        metrics[f"country:{code}"] = int(n)
+    return metrics
+
+
+def decode(answer: Sequence[Any]) -> dict[str, list[tuple[int, dict[str, int]]]]:
+    """The script's answer as each edge's ``(time ms, metrics)``, oldest first; damaged fields are skipped."""
+    edges: dict[str, list[tuple[int, dict[str, int]]]] = {}
     for i in range(0, len(answer) - 2, 3):
         edge, bucket, entries = _text(answer[i]), int(answer[i + 1]), answer[i + 2]
         base = bucket * BUCKET_MS
         counts = edges.setdefault(edge, [])
         for j in range(0, len(entries) - 1, 2):
             try:
-                counts.append((base + int(entries[j]), int(entries[j + 1])))
+                counts.append((base + int(entries[j]), decode_value(_text(entries[j + 1]))))
             except ValueError:
                 continue
     for counts in edges.values():
-        counts.sort()
+        counts.sort(key=lambda pair: pair[0])
     return edges
 
 
-def sums(edges: Mapping[str, Sequence[tuple[int, int]]], *, stale_ms: int, low_ms: int,
+def sums(edges: Mapping[str, Sequence[tuple[int, Any]]], *, stale_ms: int, low_ms: int,
          high_ms: int) -> list[tuple[int, dict[str, int]]]:
     """The definition, evaluated at every reported time in ``[low_ms, high_ms]``: ``hosts``
-    counted and the sum of their ``listeners``. A sweep over each count's span of validity
-    (from its time until the edge's next count, or ``stale_ms`` later inclusive): O(n log n)."""
-    changes: list[tuple[int, int, int]] = []  # (time, listeners delta, hosts delta)
+    counted and the sum of each metric (``listeners``, and ``country:<code>`` when edges send
+    them). A sweep over each count's span of validity (from its time until the edge's next
+    count, or ``stale_ms`` later inclusive): O(n log n). A count may be a plain number."""
+    changes: list[tuple[int, int, Any]] = []  # (time, hosts delta, metrics delta: an int or a dict)
     times: set[int] = set()
     for counts in edges.values():
         last = len(counts) - 1
-        for i, (when, count) in enumerate(counts):
+        for i, (when, value) in enumerate(counts):
             following = counts[i + 1][0] if i < last else None
             if following == when:
                 continue  # two values at one millisecond: the later entry stands
             until = when + stale_ms + 1
             if following is not None and following < until:
                 until = following
-            changes.append((when, count, 1))
-            changes.append((until, -count, -1))
+            changes.append((when, 1, value))
+            changes.append((until, -1, value))
             if low_ms <= when <= high_ms:
                 times.add(when)
-    changes.sort()
+    changes.sort(key=lambda change: (change[0], change[1]))
     out = []
-    total = hosts = position = 0
+    totals: dict[str, int] = {"listeners": 0}
+    hosts = position = 0
     for when in sorted(times):
         while position < len(changes) and changes[position][0] <= when:
-            total += changes[position][1]
-            hosts += changes[position][2]
+            _, sign, value = changes[position]
+            hosts += sign
+            if isinstance(value, int):
+                totals["listeners"] += sign * value
+            else:
+                for name, n in value.items():
+                    totals[name] = totals.get(name, 0) + sign * n
             position += 1
-        out.append((when, {"hosts": hosts, "listeners": total}))
+        out.append((when, {"hosts": hosts, **{k: v for k, v in totals.items() if v or k == "listeners"}}))
     return out
 
 

@@ -17,6 +17,10 @@
   var clockFormat = new Intl.DateTimeFormat(undefined, {hour: "2-digit", minute: "2-digit", hourCycle: "h23"});
   var WORDS = {icecast: "Listener numbers, audio stream", hls: "Listener numbers, HLS player",
                matomo: "Website visitors"};
+  var PLAYERS = [["client:app", "Your app"], ["client:browser", "Web browsers"],
+                 ["client:player", "Media players (VLC, iTunes, radios)"], ["client:other", "Other"]];
+  var regionNames = typeof Intl.DisplayNames === "function" ?
+    new Intl.DisplayNames([navigator.language || "en"], {type: "region"}) : null;
   var COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2"];
 
   function clock(ms) { return clockFormat.format(new Date(ms)); }
@@ -105,6 +109,65 @@
     charts.set(id, {signature: signature, plot: new uPlot(opts, data, el)});
   }
 
+  function countryName(code) {
+    if (code === "other") { return "Other countries"; }
+    if (code === "unknown") { return "Not known"; }
+    try { return (regionNames && regionNames.of(code)) || code; } catch (e) { return code; }
+  }
+
+  // A list of labelled bars, largest first; data-key/data-value per item for people and tests.
+  function bars(id, items, empty) {
+    var list = document.getElementById(id);
+    list.textContent = "";
+    var shown = items.filter(function (item) { return item[2] > 0; });
+    if (!shown.length) {
+      var none = document.createElement("li");
+      none.className = "empty";
+      none.textContent = empty;
+      list.appendChild(none);
+      return;
+    }
+    var most = Math.max.apply(null, shown.map(function (item) { return item[2]; }));
+    shown.forEach(function (item) {
+      var li = document.createElement("li");
+      li.dataset.key = item[0];
+      li.dataset.value = String(item[2]);
+      var label = document.createElement("span");
+      label.textContent = item[1];
+      var bar = document.createElement("span");
+      bar.className = "bar";
+      bar.style.width = Math.max(2, Math.round(100 * item[2] / most)) + "%";
+      var n = document.createElement("span");
+      n.className = "n";
+      n.textContent = String(item[2]);
+      li.append(label, bar, n);
+      list.appendChild(li);
+    });
+  }
+
+  // Countries of the up-to-date samples only (audio stream and HLS added up; never an old one).
+  function showWhere(parts) {
+    var totals = new Map();
+    parts.forEach(function (p) {
+      if (p[0].state !== "fresh" || !p[1]) { return; }
+      Object.keys(p[1]).forEach(function (key) {
+        if (key.indexOf("country:") === 0) { totals.set(key.slice(8), (totals.get(key.slice(8)) || 0) + p[1][key]); }
+      });
+    });
+    var items = Array.from(totals.entries()).map(function (e) { return [e[0], countryName(e[0]), e[1]]; });
+    items.sort(function (a, b) {
+      var rank = function (c) { return c === "other" || c === "unknown" ? 1 : 0; };
+      return rank(a[0]) - rank(b[0]) || b[2] - a[2] || a[1].localeCompare(b[1]);
+    });
+    bars("countries", items, "No countries yet (they need the country database, and up-to-date numbers).");
+  }
+
+  function showPlayers(fresh, row) {
+    var items = fresh.state === "fresh" && row ? PLAYERS.map(function (p) { return [p[0], p[1], row[p[0]] || 0]; }) : [];
+    items.sort(function (a, b) { return b[2] - a[2]; });
+    bars("players", items, "No up-to-date numbers from the audio stream.");
+  }
+
   function showFreshness(freshness) {
     var list = document.getElementById("freshness-list");
     list.textContent = "";
@@ -145,6 +208,8 @@
     var events = feed.events || {total: 0, per_minute: {}};
     tile("tile-events", events.total, "fresh", events.truncated ? "at least this many" : "", false);
     showFreshness(fresh);
+    showWhere([[fIce, iceRow], [fHls, hlsRow]]);
+    showPlayers(fIce, iceRow);
 
     var gap = function (f) { return (f.gap_after_s || 75) * 1000; };
     draw("chart-listeners", [{label: "Audio stream", key: "listeners", rows: ice, gapMs: gap(fIce)},

@@ -166,3 +166,23 @@ def test_a_page_without_its_token_says_what_to_do(stack, tmp_path):
     assert "needs the whole link" in page.get_element_by_id("notice").text_content()
     assert "no longer opens the page" in refused.get_element_by_id("notice").text_content()
     assert refused.get_element_by_id("tile-icecast").get("data-value") in (None, "")
+
+
+def test_the_page_shows_where_and_on_what_they_listen_in_words(stack, tmp_path):
+    env, store, now = stack
+    store.redis.delete(*store.redis.keys(f"{env['REDIS_KEY_PREFIX']}:live:{{acme-fm}}:*"))
+    store.write(samples=[Sample("acme-fm", "icecast", now - 20_000, {
+        "listeners": 10, "servers_failed": 0, "client:app": 6, "client:browser": 3, "client:player": 1,
+        "client:other": 0, "country:DE": 7, "country:AT": 2, "country:unknown": 1})]
+        + [Sample("acme-fm", "hls", now - 5_000, {"listeners": 4, "country:DE": 1, "country:FR": 3}, host="edge-1")])
+    host = HttpHost(env=env).start()
+    try:
+        page = page_dom(f"{host.url}/api/view/acme-fm#token={issue(KEYS, 'acme-fm', days=1)}", tmp_path)
+    finally:
+        host.stop()
+    where = [(li.get("data-key"), li.get("data-value"), li.text_content()) for li in page.xpath("//ol[@id='countries']/li")]
+    assert [(k, v) for k, v, _ in where] == [("DE", "8"), ("FR", "3"), ("AT", "2"), ("unknown", "1")]
+    assert "Germany" in where[0][2] and "Not known" in where[-1][2]  # names, not codes
+    players = [(li.get("data-key"), li.get("data-value"), li.text_content()) for li in page.xpath("//ol[@id='players']/li")]
+    assert [(k, v) for k, v, _ in players] == [("client:app", "6"), ("client:browser", "3"), ("client:player", "1")]
+    assert "Your app" in players[0][2] and "client:" not in page.get_element_by_id("players").text_content()
