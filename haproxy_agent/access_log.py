@@ -31,6 +31,7 @@ import datetime as dt
 import json
 import re
 import time as _time
+from typing import Callable
 
 from shared.identity import IdentityHasher
 from shared.privacy import scrub_text, strip_port
@@ -86,6 +87,20 @@ def clean_path(path: str) -> str:
     return "/".join(out) or "/"
 
 
+class _Bounded(dict):
+    """A cache that makes missing values with ``make`` and empties itself when full (flat memory)."""
+
+    def __init__(self, make: Callable[[str], str]):
+        super().__init__()
+        self.make = make
+
+    def __missing__(self, key: str) -> str:
+        if len(self) >= CACHE_LIMIT:
+            self.clear()
+        value = self[key] = self.make(key)
+        return value
+
+
 class LineParser:
     """One file's parser: caches what a listener repeats on every segment request (the address
     hash, the path, the User-Agent), bounded so memory stays flat."""
@@ -94,9 +109,10 @@ class LineParser:
         self.hasher = hasher
         self.host_json = json.dumps(host)
         self.year_hint = year_hint or dt.datetime.now(dt.timezone.utc).year
-        self._ips: dict[str, str] = {}
-        self._paths: dict[str, str] = {}
-        self._agents: dict[str, str] = {}
+        # A hit is a dict lookup in C; only a miss runs Python.
+        self.ip = _Bounded(lambda address: client_hash(address, hasher)).__getitem__
+        self.path = _Bounded(lambda path: json.dumps(clean_path(path), ensure_ascii=False)).__getitem__
+        self.agent = _Bounded(lambda agent: json.dumps(clean_agent(agent, hasher), ensure_ascii=False)).__getitem__
         self._second = ""
         self._second_text = ""
 
@@ -172,30 +188,6 @@ class LineParser:
                 f'"format":"httplog","tenant":{json.dumps(tenant)},"client":"{self.ip(strip_port(match["client"]))}",'
                 f'{numbers},"path":{path},"method":{json.dumps(method if METHOD.fullmatch(method) else "*")},'
                 f'"frontend":{names[0]},"backend":{names[1]}}}', int(when.timestamp()))
-
-    def ip(self, address: str) -> str:
-        found = self._ips.get(address)
-        if found is None:
-            if len(self._ips) >= CACHE_LIMIT:
-                self._ips.clear()
-            found = self._ips[address] = client_hash(address, self.hasher)
-        return found
-
-    def path(self, path: str) -> str:
-        found = self._paths.get(path)
-        if found is None:
-            if len(self._paths) >= CACHE_LIMIT:
-                self._paths.clear()
-            found = self._paths[path] = json.dumps(clean_path(path), ensure_ascii=False)
-        return found
-
-    def agent(self, agent: str) -> str:
-        found = self._agents.get(agent)
-        if found is None:
-            if len(self._agents) >= CACHE_LIMIT:
-                self._agents.clear()
-            found = self._agents[agent] = json.dumps(clean_agent(agent, self.hasher), ensure_ascii=False)
-        return found
 
     def _header_time(self, head: str) -> int | None:
         match = RFC3339.match(head)
