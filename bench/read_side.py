@@ -29,7 +29,7 @@ def run(redis_url: str) -> list[Row]:
     now = int(time.time() * 1000)
     samples = [Sample("acme-fm", "icecast", now - i * 30_000, {"listeners": i, "mount:/a.mp3": i, "relays": 0})
                for i in range(240)]
-    samples += [Sample("acme-fm", "hls", now - i * 10_000, {"hosts": 1, "listeners": i}) for i in range(720)]
+    samples += [Sample("acme-fm", "hls", now - i * 10_000, {"listeners": i}, host="edge-1") for i in range(720)]
     samples += [Sample("acme-fm", "matomo", now - i * 60_000, {"visitors": i, "visits": i, "actions": i})
                 for i in range(120)]
     events = [Event("acme-fm", f"app.{i % 4}", now - i * 3_000, "0", i, '{"station":"x"}') for i in range(2400)]
@@ -40,17 +40,37 @@ def run(redis_url: str) -> list[Row]:
         assert status == 200
 
     def naive() -> None:
+        from collections import Counter
+
+        from shared import hls_edges
+        from shared.event_counts import EventCounts
+
         low = now - settings.window_seconds * 1000
         data = {}
         for series in SERIES:  # one command, one round trip, per key
-            fields = client.hgetall(store.keys.live_fields("acme-fm", series))
-            rows = []
-            for bucket in codec.buckets_between(low, now + 3_600_000, series):
-                mapping = client.hgetall(store.keys.live_hash_bucket("acme-fm", series, bucket))
-                rows += codec.decode_bucket(bucket, series, mapping, fields, low=low, high=now + 3_600_000)
-            data[series] = [Sample("acme-fm", series, t, m) for t, m in sorted(rows)]
-        got = _events("acme-fm", client.zrangebyscore(store.keys.events("acme-fm"), low, "+inf"))
-        json.dumps(read_side.payload("acme-fm", data, got, since_ms=low, now_ms=now))  # the same answer
+            if series == "hls":
+                edges = {}
+                for edge in client.hkeys(store.keys.hls_hosts("acme-fm")):
+                    answer = []
+                    for bucket in range((low - 30_000) // hls_edges.BUCKET_MS, now // hls_edges.BUCKET_MS + 1):
+                        entries = client.hgetall(store.keys.hls_edge_bucket("acme-fm", edge, bucket))
+                        answer += [edge, bucket, [x for pair in entries.items() for x in pair]]
+                    edges.update(hls_edges.decode(answer))
+                rows = hls_edges.sums(edges, stale_ms=30_000, low_ms=low, high_ms=now)
+            else:
+                fields = client.hgetall(store.keys.live_fields("acme-fm", series))
+                rows = []
+                for bucket in codec.buckets_between(low, now, series):
+                    mapping = client.hgetall(store.keys.live_hash_bucket("acme-fm", series, bucket))
+                    rows += codec.decode_bucket(bucket, series, mapping, fields, low=low, high=now)
+                rows.sort(key=lambda row: row[0])
+            data[series] = [Sample("acme-fm", series, t, m) for t, m in rows]
+        got = _events("acme-fm", client.zrangebyscore(store.keys.events("acme-fm"), low, now))  # every body
+        per_minute: dict = {}
+        for event in got:
+            per_minute.setdefault(event.type, Counter())[event.time_ms // 60_000 * 60_000] += 1
+        counts = EventCounts({t: sorted([m, n] for m, n in c.items()) for t, c in per_minute.items()}, len(got))
+        json.dumps(read_side.payload("acme-fm", data, counts, got[-20:], since_ms=low, now_ms=now))  # the same answer
 
     results = {}
     for name, fn in (("ours", ours), ("naive", naive)):
