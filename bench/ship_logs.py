@@ -114,4 +114,4 @@ def run() -> list[Row]:
                 "flat, the file is streamed; ours parses, hashes every address, writes JSON and gzips per hour"),
             Row("ship-logs", "compressed output, same file", ours_bytes / 2**20, gz_bytes / 2**20, "MiB",
                 "gzip -6 of the raw log", higher_is_better=False,
-                note="the records, not the raw lines: addresses become 32-hex hashes")]
+                note="the records, not the raw lines: addresses become 16-hex hashes")]
