@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 PYTEST_ARGS ?= -n auto
 PYTHON_VERSION ?= 3.11
 
-.PHONY: setup test test-313 test-consumers bench run stop package lint-workflows clean help
+.PHONY: setup lint test test-313 test-consumers bench run stop package lint-workflows clean help
 PY313 ?= $(shell ls -d $(HOME)/.pyenv/versions/3.13*/bin/python3.13 2>/dev/null | tail -1 || true)
 ifeq ($(PY313),)
 PY313 := $(shell python3.13 -c 'import sys; print(sys.executable)' 2>/dev/null)
@@ -22,7 +22,12 @@ help:
 setup:
 	@scripts/setup.sh
 
-test: setup
+# ruff: formatting and lint rules in pyproject.toml; `ruff format .` fixes the formatting.
+lint: setup
+	$(PY) -m ruff format --check .
+	$(PY) -m ruff check .
+
+test: setup lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # The same suite on Python 3.13 (azure-functions 2.x), in its own venv; CI runs both.

@@ -1,4 +1,5 @@
 """``python -m bench``: every benchmark, one table. Starts its own Redis."""
+
 from __future__ import annotations
 
 import platform
@@ -33,8 +34,10 @@ def main() -> int:
             print(table(rows))
         finally:
             server.stop()
-    print(f"\nmachine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-          f"{platform.platform()}")
+    print(
+        f"\nmachine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"{platform.platform()}"
+    )
     return 0
 
 

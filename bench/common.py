@@ -1,4 +1,5 @@
 """Timing helpers and the result table."""
+
 from __future__ import annotations
 
 import statistics
@@ -8,13 +9,13 @@ from typing import Callable
 
 
 # Pasted into the scripts that benchmarks run in fresh interpreters, to report peak memory.
-HWM_SNIPPET = '''
+HWM_SNIPPET = """
 def hwm_kib():
     # VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the parent across fork and exec
     for line in open("/proc/self/status"):
         if line.startswith("VmHWM:"):
             return int(line.split()[1])
-'''
+"""
 
 
 @dataclass
@@ -62,8 +63,10 @@ def interleaved(fns: list[Callable[[], object]], *, rounds: int = 5) -> list[flo
 
 def table(rows: list[Row]) -> str:
     head = ("area", "case", "ours", "baseline", "unit", "vs baseline", "baseline is")
-    lines = [[r.area, r.case, _fmt(r.ours), _fmt(r.baseline), r.unit, f"{r.ratio:.1f}x better", r.baseline_name]
-             for r in rows]
+    lines = [
+        [r.area, r.case, _fmt(r.ours), _fmt(r.baseline), r.unit, f"{r.ratio:.1f}x better", r.baseline_name]
+        for r in rows
+    ]
     widths = [max(len(head[i]), *(len(l[i]) for l in lines)) for i in range(len(head))]
     out = ["  ".join(h.ljust(w) for h, w in zip(head, widths)), "  ".join("-" * w for w in widths)]
     out += ["  ".join(c.ljust(w) for c, w in zip(l, widths)) for l in lines]

@@ -1,4 +1,5 @@
 """eventhub_to_redis: events/s by batch size, against a per-event write loop and a bare pipeline."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -31,13 +32,27 @@ def make_batches(size: int, total: int) -> list[list[func.EventHubEvent]]:
     for _ in range(max(1, total // size)):
         batch = []
         for _ in range(size):
-            body = {"tenant": f"tenant-{seq % 20}", "type": "app.play", "station": "acme", "time":
-                    (now - dt.timedelta(milliseconds=seq)).isoformat()}
+            body = {
+                "tenant": f"tenant-{seq % 20}",
+                "type": "app.play",
+                "station": "acme",
+                "time": (now - dt.timedelta(milliseconds=seq)).isoformat(),
+            }
             if seq % 10 == 0:
-                body = {"type": "hls.listeners", "tenant": f"tenant-{seq % 20}", "time": body["time"],
-                        "listeners": seq % 300}
-            batch.append(func.EventHubEvent(body=json.dumps(body).encode(), trigger_metadata={"PartitionContext": context},
-                                            sequence_number=seq, enqueued_time=now))
+                body = {
+                    "type": "hls.listeners",
+                    "tenant": f"tenant-{seq % 20}",
+                    "time": body["time"],
+                    "listeners": seq % 300,
+                }
+            batch.append(
+                func.EventHubEvent(
+                    body=json.dumps(body).encode(),
+                    trigger_metadata={"PartitionContext": context},
+                    sequence_number=seq,
+                    enqueued_time=now,
+                )
+            )
             seq += 1
         batches.append(batch)
     return batches
@@ -89,8 +104,12 @@ def run(redis_url: str, *, sizes: tuple[int, ...] = BATCH_SIZES, total: int = EV
     rows = []
     for size in sizes:
         prefix = f"b{uuid.uuid4().hex[:8]}"
-        env = {"REDIS_URL": redis_url, "REDIS_KEY_PREFIX": prefix, "IDENTITY_HASH_KEY": "bench-key-0123456789abcdef",
-               "AzureWebJobsStorage": "UseDevelopmentStorage=true"}
+        env = {
+            "REDIS_URL": redis_url,
+            "REDIS_KEY_PREFIX": prefix,
+            "IDENTITY_HASH_KEY": "bench-key-0123456789abcdef",
+            "AzureWebJobsStorage": "UseDevelopmentStorage=true",
+        }
         client = connect(load_store_settings(env), connection_class=CountingConnection)
         plain = redis.Redis.from_url(redis_url, decode_responses=True)
         batches = make_batches(size, total)
@@ -112,10 +131,17 @@ def run(redis_url: str, *, sizes: tuple[int, ...] = BATCH_SIZES, total: int = EV
         CountingConnection.sends = 0
         eventhub_to_redis.run(batches[0], env=env, redis=client)
         trips = CountingConnection.sends
-        rows.append(Row("eventhub_to_redis", f"batch {size}", n / t_ours, n / t_naive, "events/s",
-                        "per-event ZADD+trim+PEXPIRE loop",
-                        note=f"bare pipeline (no checks) {n / t_floor:,.0f} events/s; "
-                             f"Redis round trips per batch: {trips}"))
+        rows.append(
+            Row(
+                "eventhub_to_redis",
+                f"batch {size}",
+                n / t_ours,
+                n / t_naive,
+                "events/s",
+                "per-event ZADD+trim+PEXPIRE loop",
+                note=f"bare pipeline (no checks) {n / t_floor:,.0f} events/s; Redis round trips per batch: {trips}",
+            )
+        )
         store = LiveStore(plain, settings=load_store_settings(env))
         assert sum(len(store.read_events(f"tenant-{i}")) for i in range(20)) == n - n // 10
     return rows

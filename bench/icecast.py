@@ -1,4 +1,5 @@
 """icecast_poller: many servers with latency, concurrent vs serial; parse time vs bare lxml."""
+
 from __future__ import annotations
 
 import threading
@@ -13,22 +14,30 @@ LISTENERS_PER_MOUNT = 20
 
 
 def listclients_xml(mount: str, n: int) -> bytes:
-    rows = "".join(f"<listener><IP>10.{i // 65536 % 256}.{i // 256 % 256}.{i % 256}</IP>"
-                   f"<UserAgent>{'VLC/3.0.20 LibVLC/3.0.20' if i % 3 else 'Mozilla/5.0 Chrome/120 Safari/537.36'}"
-                   f"</UserAgent><Connected>{i * 7 % 5000}</Connected><ID>{i}</ID></listener>" for i in range(n))
-    return (f'<?xml version="1.0"?>\n<icestats><source mount="{mount}"><Listeners>{n}</Listeners>{rows}'
-            f"</source></icestats>").encode()
+    rows = "".join(
+        f"<listener><IP>10.{i // 65536 % 256}.{i // 256 % 256}.{i % 256}</IP>"
+        f"<UserAgent>{'VLC/3.0.20 LibVLC/3.0.20' if i % 3 else 'Mozilla/5.0 Chrome/120 Safari/537.36'}"
+        f"</UserAgent><Connected>{i * 7 % 5000}</Connected><ID>{i}</ID></listener>"
+        for i in range(n)
+    )
+    return (
+        f'<?xml version="1.0"?>\n<icestats><source mount="{mount}"><Listeners>{n}</Listeners>{rows}</source></icestats>'
+    ).encode()
 
 
 def stats_xml(index: int) -> bytes:
-    sources = "".join(f'<source mount="/s{index}-{m}.mp3"><listeners>{LISTENERS_PER_MOUNT}</listeners>'
-                      f"<listener_peak>30</listener_peak><bitrate>128</bitrate></source>" for m in range(2))
+    sources = "".join(
+        f'<source mount="/s{index}-{m}.mp3"><listeners>{LISTENERS_PER_MOUNT}</listeners>'
+        f"<listener_peak>30</listener_peak><bitrate>128</bitrate></source>"
+        for m in range(2)
+    )
     return f'<?xml version="1.0"?>\n<icestats><listeners>40</listeners>{sources}</icestats>'.encode()
 
 
 def start_servers(count: int) -> list[ThreadingHTTPServer]:
     servers = []
     for index in range(count):
+
         class Handler(BaseHTTPRequestHandler):
             server_index = index
 
@@ -65,13 +74,21 @@ def run() -> list[Row]:
     hasher = IdentityHasher(b"bench-key-0123456789abcdef")
     http_servers = start_servers(SERVERS)
     try:
-        targets = [IcecastServer(name=f"s{i}", url=f"http://127.0.0.1:{s.server_port}", username="admin",
-                                 password="x") for i, s in enumerate(http_servers)]
+        targets = [
+            IcecastServer(name=f"s{i}", url=f"http://127.0.0.1:{s.server_port}", username="admin", password="x")
+            for i, s in enumerate(http_servers)
+        ]
         session = make_session(HttpOptions(pool_size=64))
 
         def ours():
-            results = poll_servers(targets, session=session, wants_mount=lambda m: True, ip_tokens=hasher.ip_tokens,
-                                   max_parallel=64, deadline=time.monotonic() + 60)
+            results = poll_servers(
+                targets,
+                session=session,
+                wants_mount=lambda m: True,
+                ip_tokens=hasher.ip_tokens,
+                max_parallel=64,
+                deadline=time.monotonic() + 60,
+            )
             assert all(r.error is None and len(r.listeners) == 2 for r in results)
 
         def serial():
@@ -86,9 +103,18 @@ def run() -> list[Row]:
     finally:
         for s in http_servers:
             s.shutdown()
-    rows = [Row("icecast_poller", f"{SERVERS} servers x 2 mounts, {LATENCY * 1000:.0f} ms latency", t_ours * 1000,
-                t_serial * 1000, "ms per run", "serial polling", higher_is_better=False,
-                note=f"the slowest single server takes 2 x {LATENCY * 1000:.0f} ms (stats, then listclients)")]
+    rows = [
+        Row(
+            "icecast_poller",
+            f"{SERVERS} servers x 2 mounts, {LATENCY * 1000:.0f} ms latency",
+            t_ours * 1000,
+            t_serial * 1000,
+            "ms per run",
+            "serial polling",
+            higher_is_better=False,
+            note=f"the slowest single server takes 2 x {LATENCY * 1000:.0f} ms (stats, then listclients)",
+        )
+    ]
 
     from lxml import etree
 
@@ -102,10 +128,20 @@ def run() -> list[Row]:
 
     t_parse = best_of(ours_parse, repeat=5)
     t_bare = best_of(bare, repeat=5)
-    rows.append(Row("icecast_poller", f"parse listclients, 20,000 listeners ({len(big) // 1024} KiB)", t_parse * 1000,
-                    t_bare * 1000, "ms", "bare lxml parse (no records, no hashing)", higher_is_better=False,
-                    note="ours also turns 20,000 IPs into keyed tokens (BLAKE2b) and builds typed records; the ratio is a cost, "
-                         "not a speed-up"))
+    rows.append(
+        Row(
+            "icecast_poller",
+            f"parse listclients, 20,000 listeners ({len(big) // 1024} KiB)",
+            t_parse * 1000,
+            t_bare * 1000,
+            "ms",
+            "bare lxml parse (no records, no hashing)",
+            higher_is_better=False,
+            note="ours also turns 20,000 IPs into keyed tokens (BLAKE2b) and builds typed records; "
+            "the ratio is a cost, "
+            "not a speed-up",
+        )
+    )
     rows.append(_with_countries(big, hasher, t_parse))
     return rows
 
@@ -130,6 +166,13 @@ def _with_countries(big: bytes, hasher, t_parse: float) -> Row:
             assert len(records) == 20_000 and records[0].country == "DE"
 
         t_geo = best_of(with_countries, repeat=5)
-    return Row("icecast_poller", "parse listclients with countries (GEOIP_DATABASE), 20,000 listeners", t_geo * 1000,
-               t_parse * 1000, "ms", "the same parse without countries", higher_is_better=False,
-               note=f"the lookups cost {(t_geo - t_parse) * 1000:.0f} ms a poll of 20,000 listeners")
+    return Row(
+        "icecast_poller",
+        "parse listclients with countries (GEOIP_DATABASE), 20,000 listeners",
+        t_geo * 1000,
+        t_parse * 1000,
+        "ms",
+        "the same parse without countries",
+        higher_is_better=False,
+        note=f"the lookups cost {(t_geo - t_parse) * 1000:.0f} ms a poll of 20,000 listeners",
+    )

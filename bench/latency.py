@@ -4,6 +4,7 @@ Loopback answers in ~50 µs; Redis in the same Azure region answers in ~0.5-1 ms
 are what batching saves, so benchmarks that compare batching with per-item round trips are
 also run through this, to show the ratio a deployment sees. (tc netem is not available here.)
 """
+
 from __future__ import annotations
 
 import asyncio

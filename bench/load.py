@@ -1,5 +1,6 @@
 """Load: 200,000 events through eventhub_to_redis; icecast_poller over a real Icecast with 200
 mounts. Each in a fresh process, reporting throughput and peak memory (growth of max RSS)."""
+
 from __future__ import annotations
 
 import subprocess
@@ -10,7 +11,9 @@ from bench.common import HWM_SNIPPET, Row
 
 ROOT = Path(__file__).resolve().parent.parent
 
-EVENTS = HWM_SNIPPET + r"""
+EVENTS = (
+    HWM_SNIPPET
+    + r"""
 import resource, sys, time
 sys.path.insert(0, sys.argv[2])
 from tests.eventhub_to_redis.test_function import batch, iso
@@ -31,8 +34,11 @@ for start in range(0, total, 1000):
         per_event_loop(client, "loadnaive", events)
 print(total / (time.perf_counter() - t), hwm_kib() / 1024)
 """
+)
 
-REPLAY = HWM_SNIPPET + r"""
+REPLAY = (
+    HWM_SNIPPET
+    + r"""
 import argparse, datetime as dt, json, os, sys, tempfile, time
 sys.path.insert(0, sys.argv[2])
 url, mode, total = sys.argv[1], sys.argv[3], int(sys.argv[4])
@@ -57,8 +63,11 @@ else:  # the pre-streaming reader: the whole file, every line an event, one batc
     eventhub_to_redis.run(batch([line.encode() for line in lines], partition="replay"), env=env)
 print(total / (time.perf_counter() - t), hwm_kib() / 1024, os.path.getsize(path) / 2**20)
 """
+)
 
-ICECAST = HWM_SNIPPET + r"""
+ICECAST = (
+    HWM_SNIPPET
+    + r"""
 import json, resource, statistics, sys, tempfile, time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -95,6 +104,7 @@ with Icecast(Path(tempfile.mkdtemp())) as ice:
         serial.append(time.perf_counter() - t)
 print(statistics.median(times) * 1000, statistics.median(serial) * 1000, grow)
 """
+)
 
 
 def _run(script: str, *args: str) -> list[float]:
@@ -108,15 +118,36 @@ def run(redis_url: str) -> list[Row]:
     ice_ms, serial_ms, ice_mb = _run(ICECAST, redis_url, str(ROOT))
     replay, replay_mb, file_mb = _run(REPLAY, redis_url, str(ROOT), "ours", "1000000")
     whole, whole_mb, whole_file_mb = _run(REPLAY, redis_url, str(ROOT), "whole", "200000")
-    return [Row("load", f"replay --input, 1,000,000-line file ({file_mb:.0f} MiB), peak RSS", replay_mb, whole_mb, "MiB",
-                f"reading the whole file as one batch (200,000 lines, {whole_file_mb:.0f} MiB)",
-                higher_is_better=False,
-                note=f"streamed in batches of 100: {replay:,.0f} events/s (whole-file reader: {whole:,.0f} events/s); "
-                     "peak RSS stays flat as the file grows"),
-            Row("load", "eventhub_to_redis, 200,000 events in batches of 1,000", ours, naive, "events/s",
-                "per-event loop (over 20,000 events)",
-                note=f"peak RSS {ours_mb:.0f} MiB (the per-event loop: {naive_mb:.0f} MiB), interpreter included"),
-            Row("load", "icecast_poller, real Icecast, 200 mounts x 1 listener, 20 tenants", ice_ms, serial_ms,
-                "ms per run", "the same requests one after another", higher_is_better=False,
-                note=f"peak RSS {ice_mb:.0f} MiB, including the Icecast clients the benchmark runs in the same "
-                     "process; the run includes the Redis write")]
+    return [
+        Row(
+            "load",
+            f"replay --input, 1,000,000-line file ({file_mb:.0f} MiB), peak RSS",
+            replay_mb,
+            whole_mb,
+            "MiB",
+            f"reading the whole file as one batch (200,000 lines, {whole_file_mb:.0f} MiB)",
+            higher_is_better=False,
+            note=f"streamed in batches of 100: {replay:,.0f} events/s (whole-file reader: {whole:,.0f} events/s); "
+            "peak RSS stays flat as the file grows",
+        ),
+        Row(
+            "load",
+            "eventhub_to_redis, 200,000 events in batches of 1,000",
+            ours,
+            naive,
+            "events/s",
+            "per-event loop (over 20,000 events)",
+            note=f"peak RSS {ours_mb:.0f} MiB (the per-event loop: {naive_mb:.0f} MiB), interpreter included",
+        ),
+        Row(
+            "load",
+            "icecast_poller, real Icecast, 200 mounts x 1 listener, 20 tenants",
+            ice_ms,
+            serial_ms,
+            "ms per run",
+            "the same requests one after another",
+            higher_is_better=False,
+            note=f"peak RSS {ice_mb:.0f} MiB, including the Icecast clients the benchmark runs in the same "
+            "process; the run includes the Redis write",
+        ),
+    ]

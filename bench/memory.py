@@ -7,6 +7,7 @@ message and Redis's own time per message (``INFO commandstats``), and the time o
 of the whole window. Icecast also with a long value (4 mounts, ~20,000 listeners: over
 the 64 bytes of the hash compact encoding).
 """
+
 from __future__ import annotations
 
 import json
@@ -17,15 +18,40 @@ import redis
 
 from bench.common import Row, best_of
 
-ICECAST = {"listeners": 1234, "unique_listeners": 1100, "median_listening_seconds": 1800, "relays": 0,
-           "servers_failed": 0, "client:app": 600, "client:browser": 300, "client:player": 300,
-           "client:other": 34, "mount:/acme.mp3": 900, "mount:/acme.aac": 334, "on_fallback": 0,
-           "fallback_listeners": 0}
-BIG_ICECAST = {**ICECAST, "listeners": 21234, "unique_listeners": 20100, "median_listening_seconds": 12345,
-               "client:app": 10600, "client:browser": 5300, "client:player": 4300, "client:other": 1034,
-               "mount:/acme.mp3": 10000, "mount:/acme.aac": 6334, "mount:/acme-hi.aac": 3000, "mount:/acme-lo.mp3": 1900}
-SERIES = {"icecast": (30_000, ICECAST), "icecast, 4 mounts and ~20,000 listeners": (30_000, BIG_ICECAST),
-          "matomo": (60_000, {"visitors": 321, "visits": 345, "actions": 1234})}
+ICECAST = {
+    "listeners": 1234,
+    "unique_listeners": 1100,
+    "median_listening_seconds": 1800,
+    "relays": 0,
+    "servers_failed": 0,
+    "client:app": 600,
+    "client:browser": 300,
+    "client:player": 300,
+    "client:other": 34,
+    "mount:/acme.mp3": 900,
+    "mount:/acme.aac": 334,
+    "on_fallback": 0,
+    "fallback_listeners": 0,
+}
+BIG_ICECAST = {
+    **ICECAST,
+    "listeners": 21234,
+    "unique_listeners": 20100,
+    "median_listening_seconds": 12345,
+    "client:app": 10600,
+    "client:browser": 5300,
+    "client:player": 4300,
+    "client:other": 1034,
+    "mount:/acme.mp3": 10000,
+    "mount:/acme.aac": 6334,
+    "mount:/acme-hi.aac": 3000,
+    "mount:/acme-lo.mp3": 1900,
+}
+SERIES = {
+    "icecast": (30_000, ICECAST),
+    "icecast, 4 mounts and ~20,000 listeners": (30_000, BIG_ICECAST),
+    "matomo": (60_000, {"visitors": 321, "visits": 345, "actions": 1234}),
+}
 
 
 def _usage(client: redis.Redis, keys: list[str]) -> int:
@@ -33,8 +59,13 @@ def _usage(client: redis.Redis, keys: list[str]) -> int:
 
 
 def _naive(client: redis.Redis, key: str, samples: list) -> None:
-    client.zadd(key, {f"{x.time_ms}|{json.dumps(dict(x.metrics), separators=(',', ':'), sort_keys=True)}": x.time_ms
-                      for x in samples})
+    client.zadd(
+        key,
+        {
+            f"{x.time_ms}|{json.dumps(dict(x.metrics), separators=(',', ':'), sort_keys=True)}": x.time_ms
+            for x in samples
+        },
+    )
 
 
 def _store(client: redis.Redis, redis_url: str):
@@ -55,25 +86,41 @@ def run(redis_url: str) -> list[Row]:
         series = name.split(",")[0]
         prefix, store = _store(client, redis_url)
         n = 7_200_000 // every_ms
-        samples = [Sample("acme-fm", series, now - i * every_ms, {**metrics, "listeners": metrics.get("listeners", 0) + i}
-                          if "listeners" in metrics else {**metrics, "visitors": 300 + i}) for i in range(n)]
+        samples = [
+            Sample(
+                "acme-fm",
+                series,
+                now - i * every_ms,
+                {**metrics, "listeners": metrics.get("listeners", 0) + i}
+                if "listeners" in metrics
+                else {**metrics, "visitors": 300 + i},
+            )
+            for i in range(n)
+        ]
         store.write(samples=samples)
         ours = client.keys(f"{prefix}:live:*")
         naive_key = f"{prefix}:naive:{{acme-fm}}:{series}"
         _naive(client, naive_key, samples)
         size, naive = _usage(client, ours), _usage(client, [naive_key])
         encoding = client.object("encoding", next(k for k in ours if not k.endswith(":fields")))
-        rows.append(Row("redis memory", f"{name}: 2 h at {every_ms // 1000} s ({n} samples, {len(metrics)} metrics), "
-                                        "bytes a sample", size / n, naive / n, "bytes",
-                        "one sorted set, JSON members", higher_is_better=False,
-                        note=f"per tenant {size:,} bytes (naive: {naive:,}); bucket encoding: {encoding}"))
+        rows.append(
+            Row(
+                "redis memory",
+                f"{name}: 2 h at {every_ms // 1000} s ({n} samples, {len(metrics)} metrics), bytes a sample",
+                size / n,
+                naive / n,
+                "bytes",
+                "one sorted set, JSON members",
+                higher_is_better=False,
+                note=f"per tenant {size:,} bytes (naive: {naive:,}); bucket encoding: {encoding}",
+            )
+        )
         client.delete(*ours, naive_key)
     per_sample = {}
     for edges in (1, 3, 20):
         row, per_sample[edges] = _hls_from_edges(client, redis_url, now, edges)
         rows += row
-    rows[-2].note += (f"; 20 edges cost {per_sample[20] / per_sample[3]:.2f}x the 3-edge bytes a message "
-                      "(the bound: 2x)")
+    rows[-2].note += f"; 20 edges cost {per_sample[20] / per_sample[3]:.2f}x the 3-edge bytes a message (the bound: 2x)"
     return rows
 
 
@@ -86,11 +133,14 @@ def _hls_from_edges(client: redis.Redis, redis_url: str, now: int, edges: int) -
     from shared.live_store import Sample
 
     prefix, store = _store(client, redis_url)
-    messages = [Sample("acme-fm", "hls", now - i * 10_000 - 397 * h, {"listeners": 2000 + i + h}, host=f"edge-{h + 1}")
-                for i in range(719, -1, -1) for h in range(edges)]
+    messages = [
+        Sample("acme-fm", "hls", now - i * 10_000 - 397 * h, {"listeners": 2000 + i + h}, host=f"edge-{h + 1}")
+        for i in range(719, -1, -1)
+        for h in range(edges)
+    ]
     before = _redis_usec(client)
     for i in range(0, len(messages), 100):
-        store.write(samples=messages[i:i + 100])
+        store.write(samples=messages[i : i + 100])
     usec = (_redis_usec(client) - before) / len(messages)
     ours = client.keys(f"{prefix}:*")
     naive_key = f"{prefix}:naive:{{acme-fm}}:hls"
@@ -105,11 +155,26 @@ def _hls_from_edges(client: redis.Redis, redis_url: str, now: int, edges: int) -
     points = len(store.read_series("acme-fm", "hls"))
     client.delete(*ours, naive_key)
     n = len(messages)
-    return [Row("redis memory", f"hls from {edges} HAProxy edge{'s' if edges > 1 else ''}, 2 h at 10 s ({n} messages), "
-                                "bytes a message", size / n, naive / n, "bytes",
-                "one sorted set of host|time|count", higher_is_better=False,
-                note=f"per tenant {size:,} bytes; Redis time {usec:.1f} µs a message (commandstats); "
-                     f"encodings {', '.join(encodings)}"),
-            Row("hls read", f"{edges} edge{'s' if edges > 1 else ''}: the whole window summed ({points} points)",
-                read * 1000, raw * 1000, "ms", "fetching the naive sorted set alone, no sums",
-                higher_is_better=False, note=f"Redis busy {read_usec / 1000:.2f} ms for the read")], size / n
+    return [
+        Row(
+            "redis memory",
+            f"hls from {edges} HAProxy edge{'s' if edges > 1 else ''}, 2 h at 10 s ({n} messages), bytes a message",
+            size / n,
+            naive / n,
+            "bytes",
+            "one sorted set of host|time|count",
+            higher_is_better=False,
+            note=f"per tenant {size:,} bytes; Redis time {usec:.1f} µs a message (commandstats); "
+            f"encodings {', '.join(encodings)}",
+        ),
+        Row(
+            "hls read",
+            f"{edges} edge{'s' if edges > 1 else ''}: the whole window summed ({points} points)",
+            read * 1000,
+            raw * 1000,
+            "ms",
+            "fetching the naive sorted set alone, no sums",
+            higher_is_better=False,
+            note=f"Redis busy {read_usec / 1000:.2f} ms for the read",
+        ),
+    ], size / n

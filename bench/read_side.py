@@ -1,6 +1,7 @@
 """The live API for one tenant with a full two-hour window of every series: per request
 latency (median, p95) and Redis round trips, against reading the same keys one command at a
 time (what a dashboard's naive API does)."""
+
 from __future__ import annotations
 
 import json
@@ -27,11 +28,14 @@ def run(redis_url: str) -> list[Row]:
     client = redis.Redis.from_url(redis_url, decode_responses=True, connection_class=Counting)
     store = LiveStore(client, settings=settings)
     now = int(time.time() * 1000)
-    samples = [Sample("acme-fm", "icecast", now - i * 30_000, {"listeners": i, "mount:/a.mp3": i, "relays": 0})
-               for i in range(240)]
+    samples = [
+        Sample("acme-fm", "icecast", now - i * 30_000, {"listeners": i, "mount:/a.mp3": i, "relays": 0})
+        for i in range(240)
+    ]
     samples += [Sample("acme-fm", "hls", now - i * 10_000, {"listeners": i}, host="edge-1") for i in range(720)]
-    samples += [Sample("acme-fm", "matomo", now - i * 60_000, {"visitors": i, "visits": i, "actions": i})
-                for i in range(120)]
+    samples += [
+        Sample("acme-fm", "matomo", now - i * 60_000, {"visitors": i, "visits": i, "actions": i}) for i in range(120)
+    ]
     events = [Event("acme-fm", f"app.{i % 4}", now - i * 3_000, "0", i, '{"station":"x"}') for i in range(2400)]
     store.write(samples=samples, events=events)
 
@@ -87,7 +91,16 @@ def run(redis_url: str) -> list[Row]:
         results[name] = (statistics.median(times), times[int(len(times) * 0.95) - 1], trips)
     (m_ours, p_ours, t_ours), (m_naive, p_naive, t_naive) = results["ours"], results["naive"]
     client.delete(*client.keys(f"{prefix}:*"))
-    return [Row("live API", "GET /api/live/{tenant}, full 2 h of 3 series + 2,400 events: median", m_ours, m_naive,
-                "ms", "one command per key, same answer built", higher_is_better=False,
-                note=f"p95 {p_ours:.1f} ms (naive {p_naive:.1f} ms); Redis round trips per request: {t_ours} "
-                     f"(naive {t_naive}); includes building the JSON answer")]
+    return [
+        Row(
+            "live API",
+            "GET /api/live/{tenant}, full 2 h of 3 series + 2,400 events: median",
+            m_ours,
+            m_naive,
+            "ms",
+            "one command per key, same answer built",
+            higher_is_better=False,
+            note=f"p95 {p_ours:.1f} ms (naive {p_naive:.1f} ms); Redis round trips per request: {t_ours} "
+            f"(naive {t_naive}); includes building the JSON answer",
+        )
+    ]

@@ -1,5 +1,6 @@
 """A small MaxMind-format country database the tests write themselves (``mmdb-writer``), so the
 real ``maxminddb`` reader is exercised without a licensed download."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -12,8 +13,13 @@ def write_country_db(path: Path, networks: Mapping[str, str]) -> Path:
     from mmdb_writer import MMDBWriter
     from netaddr import IPSet
 
-    writer = MMDBWriter(ip_version=6, ipv4_compatible=True, database_type="GeoLite2-Country", languages=["en"],
-                        description="fabrik test countries")
+    writer = MMDBWriter(
+        ip_version=6,
+        ipv4_compatible=True,
+        database_type="GeoLite2-Country",
+        languages=["en"],
+        description="fabrik test countries",
+    )
     for network, code in networks.items():
         writer.insert_network(IPSet([network]), {"country": {"iso_code": code}})
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -3,6 +3,7 @@
 The snippet is used as shipped; only the socket path, the listening port and the origin's
 address are rewritten for the test, and a ``defaults`` section is added.
 """
+
 from __future__ import annotations
 
 import re
@@ -45,7 +46,9 @@ class HAProxy:
         self.socket = str(workdir / "fabrik.sock")
         self.origin = ThreadingHTTPServer(("127.0.0.1", 0), _Origin)
         text = SNIPPET.read_text()
-        text = re.sub(r"stats socket /run/haproxy/fabrik.sock[^\n]*", f"stats socket {self.socket} mode 600 level operator", text)
+        text = re.sub(
+            r"stats socket /run/haproxy/fabrik.sock[^\n]*", f"stats socket {self.socket} mode 600 level operator", text
+        )
         text = text.replace("bind :8080", f"bind 127.0.0.1:{self.port}")
         target = f"log {log_socket} local0" if log_socket else "log stdout format raw local0"  # else: into self.log
         text = text.replace("log /dev/log local0", target)
@@ -59,8 +62,12 @@ class HAProxy:
         config = workdir / "haproxy.cfg"
         config.write_text(text)
         # Master-worker mode, as systemd runs it: SIGUSR2 to the master is `systemctl reload`.
-        self.server = Server([find_binary("haproxy"), "-Ws", "-f", str(config)], port=self.port,
-                             workdir=workdir, name=f"haproxy-{self.port}")
+        self.server = Server(
+            [find_binary("haproxy"), "-Ws", "-f", str(config)],
+            port=self.port,
+            workdir=workdir,
+            name=f"haproxy-{self.port}",
+        )
 
     @property
     def url(self) -> str:

@@ -5,6 +5,7 @@ Core Tools cannot run here; this is what ``make run`` serves and what the tests 
 and auth levels come from each ``function.json``: ``authLevel: function`` needs the key as
 ``?code=`` or ``x-functions-key`` (the host's two ways), ``anonymous`` does not.
 """
+
 from __future__ import annotations
 
 import json
@@ -56,11 +57,13 @@ class HttpHost:
             if not match:
                 continue
             if auth != "anonymous" and not secrets.compare_digest(
-                    params.get("code", "") or headers.get("x-functions-key", ""), self.key):
+                params.get("code", "") or headers.get("x-functions-key", ""), self.key
+            ):
                 return 401, {}, b""
             route = {k: unquote(v) for k, v in match.groupdict().items()}
-            request = func.HttpRequest(method, f"{self.url}{target}", headers=dict(headers), params=params,
-                                       route_params=route, body=b"")
+            request = func.HttpRequest(
+                method, f"{self.url}{target}", headers=dict(headers), params=params, route_params=route, body=b""
+            )
             with self._lock:  # the function reads os.environ, as on Azure: these are its app settings
                 saved = dict(os.environ)
                 if self.env is not None:

@@ -4,6 +4,7 @@ The source speaks Icecast's HTTP PUT source protocol (2.4+) and sends silence-si
 each listener is a plain HTTP GET from a chosen loopback address (127.0.0.2, 127.0.0.3, …)
 with a chosen User-Agent, reading in a thread so Icecast never drops it as slow.
 """
+
 from __future__ import annotations
 
 import base64
@@ -38,9 +39,18 @@ CONFIG = """<icecast>
 
 
 class Icecast:
-    def __init__(self, workdir: Path, *, admin_user: str = "admin", admin_password: str = "hackme-admin",
-                 source_password: str = "hackme-source", port: int | None = None, server_id: str | None = None,
-                 fallbacks: dict[str, str] | None = None, relays: list[tuple[int, str]] | None = None):
+    def __init__(
+        self,
+        workdir: Path,
+        *,
+        admin_user: str = "admin",
+        admin_password: str = "hackme-admin",
+        source_password: str = "hackme-source",
+        port: int | None = None,
+        server_id: str | None = None,
+        fallbacks: dict[str, str] | None = None,
+        relays: list[tuple[int, str]] | None = None,
+    ):
         """``fallbacks``: mount -> its <fallback-mount>; ``relays``: (master port, mount) pulled
         from a master on this machine; ``server_id``: <server-id>, what relays send as User-Agent."""
         self.workdir, self.port = workdir, port or free_port()
@@ -59,17 +69,30 @@ class Icecast:
             os.chmod(logdir, 0o777)
         extra = f"  <server-id>{escape(server_id)}</server-id>\n" if server_id else ""
         for mount, fallback in (fallbacks or {}).items():
-            extra += (f"  <mount><mount-name>{escape(mount)}</mount-name><fallback-mount>{escape(fallback)}"
-                      "</fallback-mount><fallback-override>1</fallback-override></mount>\n")
+            extra += (
+                f"  <mount><mount-name>{escape(mount)}</mount-name><fallback-mount>{escape(fallback)}"
+                "</fallback-mount><fallback-override>1</fallback-override></mount>\n"
+            )
         for master_port, mount in relays or []:
-            extra += (f"  <relay><server>127.0.0.1</server><port>{master_port}</port><mount>{escape(mount)}</mount>"
-                      f"<local-mount>{escape(mount)}</local-mount><on-demand>0</on-demand></relay>\n")
+            extra += (
+                f"  <relay><server>127.0.0.1</server><port>{master_port}</port><mount>{escape(mount)}</mount>"
+                f"<local-mount>{escape(mount)}</local-mount><on-demand>0</on-demand></relay>\n"
+            )
         config = workdir / "icecast.xml"
-        config.write_text(CONFIG.format(port=self.port, logdir=escape(str(logdir)), changeowner=changeowner,
-                                        admin_user=escape(admin_user), admin_password=escape(admin_password),
-                                        source_password=escape(source_password), extra=extra))
-        self.server = Server([find_binary("icecast2"), "-c", str(config)], port=self.port, workdir=workdir,
-                             name=f"icecast-{self.port}")
+        config.write_text(
+            CONFIG.format(
+                port=self.port,
+                logdir=escape(str(logdir)),
+                changeowner=changeowner,
+                admin_user=escape(admin_user),
+                admin_password=escape(admin_password),
+                source_password=escape(source_password),
+                extra=extra,
+            )
+        )
+        self.server = Server(
+            [find_binary("icecast2"), "-c", str(config)], port=self.port, workdir=workdir, name=f"icecast-{self.port}"
+        )
 
     @property
     def url(self) -> str:
@@ -86,8 +109,9 @@ class Icecast:
         self.sources.append(source)
         return source
 
-    def add_listener(self, mount: str, *, user_agent: str, address: str = "127.0.0.1",
-                     timeout: float = 10.0) -> "Listener":
+    def add_listener(
+        self, mount: str, *, user_agent: str, address: str = "127.0.0.1", timeout: float = 10.0
+    ) -> "Listener":
         listener = Listener(self.port, mount, user_agent=user_agent, address=address, timeout=timeout)
         listener.start()
         self.listeners.append(listener)
@@ -104,8 +128,10 @@ class Icecast:
         while time.monotonic() < deadline:
             req = urllib.request.Request(f"{self.url}/admin/stats", headers={"Authorization": f"Basic {auth}"})
             with urllib.request.urlopen(req, timeout=5) as answer:
-                total = sum(int(n) for n in re.findall(rb"<source mount=[^>]*>.*?<listeners>(\d+)</listeners>",
-                                                       answer.read(), re.S))
+                total = sum(
+                    int(n)
+                    for n in re.findall(rb"<source mount=[^>]*>.*?<listeners>(\d+)</listeners>", answer.read(), re.S)
+                )
             if total >= want:
                 return
             time.sleep(0.1)
@@ -169,9 +195,13 @@ class SourceClient(_Client):
     def start(self) -> None:
         auth = base64.b64encode(f"source:{self.password}".encode()).decode()
         self.sock = socket.create_connection(("127.0.0.1", self.port), timeout=self.timeout)
-        self.sock.sendall((f"PUT {self.mount} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Basic {auth}\r\n"
-                           f"Content-Type: {self.content_type}\r\nIce-Public: 0\r\nIce-Name: devstack\r\n"
-                           f"Ice-Bitrate: 128\r\nTransfer-Encoding: identity\r\n\r\n").encode())
+        self.sock.sendall(
+            (
+                f"PUT {self.mount} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Basic {auth}\r\n"
+                f"Content-Type: {self.content_type}\r\nIce-Public: 0\r\nIce-Name: devstack\r\n"
+                f"Ice-Bitrate: 128\r\nTransfer-Encoding: identity\r\n\r\n"
+            ).encode()
+        )
         answer = self.sock.recv(1024)
         if b" 200" not in answer.split(b"\r\n", 1)[0]:
             raise RuntimeError(f"icecast refused source {self.mount}: {answer[:200]!r}")
@@ -195,10 +225,12 @@ class Listener(_Client):
         self.timeout = timeout
 
     def start(self) -> None:
-        self.sock = socket.create_connection(("127.0.0.1", self.port), timeout=self.timeout,
-                                             source_address=(self.address, 0))
-        self.sock.sendall(f"GET {self.mount} HTTP/1.0\r\nHost: 127.0.0.1\r\nUser-Agent: {self.user_agent}\r\n\r\n"
-                          .encode())
+        self.sock = socket.create_connection(
+            ("127.0.0.1", self.port), timeout=self.timeout, source_address=(self.address, 0)
+        )
+        self.sock.sendall(
+            f"GET {self.mount} HTTP/1.0\r\nHost: 127.0.0.1\r\nUser-Agent: {self.user_agent}\r\n\r\n".encode()
+        )
         head = self.sock.recv(1024)
         if b" 200" not in head.split(b"\r\n", 1)[0]:
             raise RuntimeError(f"icecast refused listener on {self.mount}: {head[:200]!r}")

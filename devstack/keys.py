@@ -1,4 +1,5 @@
 """Throwaway key pairs for the store stand-ins (never real credentials)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -13,10 +14,14 @@ class KeyPair:
 def _pair(key) -> KeyPair:
     from cryptography.hazmat.primitives import serialization
 
-    private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption()).decode()
-    public = key.public_key().public_bytes(serialization.Encoding.PEM,
-                                           serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    private = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    public = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
     return KeyPair(private=private, public=public)
 
 

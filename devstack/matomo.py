@@ -4,6 +4,7 @@ Behaviour as Matomo 5 documents and implements it: POST form parameters, ``token
 accepted only from the body (a token in the query string is refused as insecure), errors as
 ``{"result": "error", "message": ...}`` with HTTP 200, 401 for a wrong token, counts as strings.
 """
+
 from __future__ import annotations
 
 import json
@@ -13,8 +14,9 @@ from urllib.parse import parse_qsl
 from werkzeug import Request, Response
 
 
-def matomo_handler(sites: Mapping[int, Mapping[int, dict]], *, token: str,
-                   seen: list | None = None) -> Callable[[Request], Response]:
+def matomo_handler(
+    sites: Mapping[int, Mapping[int, dict]], *, token: str, seen: list | None = None
+) -> Callable[[Request], Response]:
     """``sites[id][lastMinutes]`` gives ``{"visits", "visitors", "actions"}`` for that window."""
 
     def answer(params: Mapping[str, str]) -> object:
@@ -27,8 +29,10 @@ def matomo_handler(sites: Mapping[int, Mapping[int, dict]], *, token: str,
         if not 1 <= minutes <= 2880:
             return {"result": "error", "message": "lastMinutes only accepts values between 1 and 2880"}
         if site not in sites:
-            return {"result": "error",
-                    "message": f"You can't access this resource as it requires 'view' access for the website id = {site}."}
+            return {
+                "result": "error",
+                "message": f"You can't access this resource as it requires 'view' access for the website id = {site}.",
+            }
         counts = sites[site].get(minutes, {"visits": 0, "visitors": 0, "actions": 0})
         if not counts.get("visits"):
             return [{"visits": 0, "actions": 0, "visitors": 0, "visitsConverted": 0}]
@@ -36,8 +40,14 @@ def matomo_handler(sites: Mapping[int, Mapping[int, dict]], *, token: str,
 
     def handler(request: Request) -> Response:
         if seen is not None:
-            seen.append({"method": request.method, "url": request.url, "form": request.form.to_dict(),
-                         "query": request.args.to_dict()})
+            seen.append(
+                {
+                    "method": request.method,
+                    "url": request.url,
+                    "form": request.form.to_dict(),
+                    "query": request.args.to_dict(),
+                }
+            )
         if "token_auth" in request.args:
             return _json({"result": "error", "message": "token_auth must be sent by POST"}, 401)
         if request.form.get("token_auth") != token:

@@ -1,4 +1,5 @@
 """Start a server process on loopback, wait until it listens, stop it cleanly."""
+
 from __future__ import annotations
 
 import os
@@ -10,8 +11,10 @@ import time
 from pathlib import Path
 from typing import Sequence
 
-INSTALL_HINT = ("install it with: apt-get install -y redis-server icecast2 haproxy; "
-                "npm ci (for azurite) — or run 'make test' as root, which does it")
+INSTALL_HINT = (
+    "install it with: apt-get install -y redis-server icecast2 haproxy; "
+    "npm ci (for azurite) — or run 'make test' as root, which does it"
+)
 
 
 class MissingComponent(RuntimeError):
@@ -32,8 +35,14 @@ def free_port(host: str = "127.0.0.1") -> int:
         return s.getsockname()[1]
 
 
-def wait_for_port(port: int, *, host: str = "127.0.0.1", timeout: float = 20.0,
-                  proc: subprocess.Popen | None = None, log: Path | None = None) -> None:
+def wait_for_port(
+    port: int,
+    *,
+    host: str = "127.0.0.1",
+    timeout: float = 20.0,
+    proc: subprocess.Popen | None = None,
+    log: Path | None = None,
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
@@ -50,8 +59,16 @@ def wait_for_port(port: int, *, host: str = "127.0.0.1", timeout: float = 20.0,
 class Server:
     """A child process with a log file; ``stop()`` then ``start()`` restarts it on the same port."""
 
-    def __init__(self, argv: Sequence[str], *, port: int, workdir: Path, name: str,
-                 env: dict[str, str] | None = None, ready_timeout: float = 20.0):
+    def __init__(
+        self,
+        argv: Sequence[str],
+        *,
+        port: int,
+        workdir: Path,
+        name: str,
+        env: dict[str, str] | None = None,
+        ready_timeout: float = 20.0,
+    ):
         self.argv, self.port, self.workdir, self.name = list(argv), port, workdir, name
         self.env, self.ready_timeout = env, ready_timeout
         self.log = workdir / f"{name}.log"
@@ -60,8 +77,9 @@ class Server:
     def start(self) -> "Server":
         self.workdir.mkdir(parents=True, exist_ok=True)
         with open(self.log, "ab") as out:
-            self.proc = subprocess.Popen(self.argv, stdout=out, stderr=subprocess.STDOUT, cwd=self.workdir,
-                                         env=self.env, start_new_session=True)
+            self.proc = subprocess.Popen(
+                self.argv, stdout=out, stderr=subprocess.STDOUT, cwd=self.workdir, env=self.env, start_new_session=True
+            )
         try:
             wait_for_port(self.port, proc=self.proc, log=self.log, timeout=self.ready_timeout)
         except BaseException:

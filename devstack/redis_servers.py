@@ -1,4 +1,5 @@
 """A throwaway ``redis-server`` and a three-node Redis Cluster on loopback, no persistence."""
+
 from __future__ import annotations
 
 import random
@@ -29,22 +30,60 @@ def _is_free(port: int) -> bool:
     return True
 
 
-def redis_server(workdir: Path, *, port: int | None = None, cluster: bool = False,
-                 persistent: bool = False, tls: "TlsFiles | None" = None) -> Server:
+def redis_server(
+    workdir: Path,
+    *,
+    port: int | None = None,
+    cluster: bool = False,
+    persistent: bool = False,
+    tls: "TlsFiles | None" = None,
+) -> Server:
     """``persistent`` keeps data across stop/start (append-only file), as a managed Redis does.
     ``tls``: TLS only (no plain port), as Azure Managed Redis listens."""
     port = port or (cluster_port() if cluster else free_port())
-    listen = ["--port", str(port)] if tls is None else [
-        "--port", "0", "--tls-port", str(port), "--tls-cert-file", str(tls.cert), "--tls-key-file", str(tls.key),
-        "--tls-ca-cert-file", str(tls.ca), "--tls-auth-clients", "no"]
+    listen = (
+        ["--port", str(port)]
+        if tls is None
+        else [
+            "--port",
+            "0",
+            "--tls-port",
+            str(port),
+            "--tls-cert-file",
+            str(tls.cert),
+            "--tls-key-file",
+            str(tls.key),
+            "--tls-ca-cert-file",
+            str(tls.ca),
+            "--tls-auth-clients",
+            "no",
+        ]
+    )
     if tls is not None and cluster:
         listen += ["--tls-cluster", "yes", "--tls-replication", "yes"]
-    argv = [find_binary("redis-server"), *listen, "--bind", "127.0.0.1",
-            "--save", "", "--appendonly", "yes" if persistent else "no",
-            "--dir", str(workdir), "--protected-mode", "no"]
+    argv = [
+        find_binary("redis-server"),
+        *listen,
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "yes" if persistent else "no",
+        "--dir",
+        str(workdir),
+        "--protected-mode",
+        "no",
+    ]
     if cluster:
-        argv += ["--cluster-enabled", "yes", "--cluster-config-file", f"nodes-{port}.conf",
-                 "--cluster-node-timeout", "2000"]
+        argv += [
+            "--cluster-enabled",
+            "yes",
+            "--cluster-config-file",
+            f"nodes-{port}.conf",
+            "--cluster-node-timeout",
+            "2000",
+        ]
     return Server(argv, port=port, workdir=workdir, name=f"redis-{port}")
 
 
@@ -54,8 +93,7 @@ class RedisCluster:
     def __init__(self, workdir: Path, *, nodes: int = 3, tls: TlsFiles | None = None):
         self.workdir, self.tls = workdir, tls
         # persistent, so a restarted node comes back with its data, as a managed cluster node does
-        self.nodes = [redis_server(workdir / f"node{i}", cluster=True, persistent=True, tls=tls)
-                      for i in range(nodes)]
+        self.nodes = [redis_server(workdir / f"node{i}", cluster=True, persistent=True, tls=tls) for i in range(nodes)]
 
     @property
     def url(self) -> str:
@@ -69,9 +107,20 @@ class RedisCluster:
         try:
             for node in self.nodes:
                 node.start()
-            subprocess.run([*self._cli(), "--cluster", "create", *(f"127.0.0.1:{n.port}" for n in self.nodes),
-                            "--cluster-replicas", "0", "--cluster-yes"],
-                           check=True, capture_output=True, timeout=60)
+            subprocess.run(
+                [
+                    *self._cli(),
+                    "--cluster",
+                    "create",
+                    *(f"127.0.0.1:{n.port}" for n in self.nodes),
+                    "--cluster-replicas",
+                    "0",
+                    "--cluster-yes",
+                ],
+                check=True,
+                capture_output=True,
+                timeout=60,
+            )
             self.wait_ok()
         except BaseException:
             self.stop()
@@ -81,8 +130,13 @@ class RedisCluster:
     def wait_ok(self, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            states = [subprocess.run([*self._cli(), "-p", str(n.port), "cluster", "info"], capture_output=True,
-                                     text=True, timeout=5).stdout for n in self.nodes if n.running]
+            states = [
+                subprocess.run(
+                    [*self._cli(), "-p", str(n.port), "cluster", "info"], capture_output=True, text=True, timeout=5
+                ).stdout
+                for n in self.nodes
+                if n.running
+            ]
             if states and all("cluster_state:ok" in s for s in states):
                 return
             time.sleep(0.1)

@@ -4,6 +4,7 @@ shipped rule (haproxy_agent/rsyslog-fabrik-hls.conf) with only the log file's pa
 HAProxy sends to the socket as it sends to ``/dev/log`` on an edge; rsyslog writes the file
 with the rule's named template, exactly as on Debian 12.
 """
+
 from __future__ import annotations
 
 import os
@@ -37,14 +38,14 @@ class Rsyslog:
         # Debian's rsyslog.conf in what matters here: file modes, the drop-in folder, and a catch-all
         # after it (as Debian's 49-haproxy.conf and 50-default.conf): "& stop" must keep lines out of it.
         self.config.write_text(f"""
-global(workDirectory="{workdir / 'spool'}")
+global(workDirectory="{workdir / "spool"}")
 module(load="imuxsock" SysSock.Use="off")
 input(type="imuxsock" Socket="{self.socket}" CreatePath="on")
 $FileOwner root
 $FileGroup adm
 $FileCreateMode 0640
 $DirCreateMode 0755
-$IncludeConfig {workdir / 'rsyslog.d'}/*.conf
+$IncludeConfig {workdir / "rsyslog.d"}/*.conf
 *.* {self.other_file}
 """)
         self.proc: subprocess.Popen | None = None
@@ -54,9 +55,12 @@ $IncludeConfig {workdir / 'rsyslog.d'}/*.conf
         check = subprocess.run([binary, "-N1", "-f", str(self.config)], capture_output=True, text=True)
         if check.returncode != 0:
             raise MissingComponent(f"rsyslogd refused the configuration: {check.stderr[-1000:]}")
-        self.proc = subprocess.Popen([binary, "-n", "-f", str(self.config), "-i", str(self.pidfile)],
-                                     stdout=subprocess.DEVNULL, stderr=open(self.workdir / "rsyslogd.out", "ab"),
-                                     start_new_session=True)
+        self.proc = subprocess.Popen(
+            [binary, "-n", "-f", str(self.config), "-i", str(self.pidfile)],
+            stdout=subprocess.DEVNULL,
+            stderr=open(self.workdir / "rsyslogd.out", "ab"),
+            start_new_session=True,
+        )
         deadline = time.monotonic() + 20
         while not (self.socket.exists() and self.pidfile.exists()):
             if self.proc.poll() is not None or time.monotonic() > deadline:

@@ -6,6 +6,7 @@ the CLI exactly as on-call would; then shows each tenant's live data and the run
 ``KEEP=1 make run`` leaves everything running until Ctrl-C so you can try the CLI yourself and
 open the live page it prints (served on ``PORT``, default 7071, as Core Tools would).
 """
+
 from __future__ import annotations
 
 import base64
@@ -30,8 +31,11 @@ STATE = Path(os.environ.get("DEVSTACK_DIR") or ROOT / ".devstack")  # DEVSTACK_D
 SETTINGS = STATE / "local.settings.json"
 LISTENERS = [  # (mount, User-Agent, source address)
     ("/acme.mp3", "AcmeRadio/3.2 (iPhone; iOS 17.1) CFNetwork/1474", "127.0.0.2"),
-    ("/acme.mp3", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36",
-     "127.0.0.3"),
+    (
+        "/acme.mp3",
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36",
+        "127.0.0.3",
+    ),
     ("/acme.aac", "VLC/3.0.20 LibVLC/3.0.20", "127.0.0.4"),
     ("/metro.mp3", "AppleCoreMedia/1.0.0.21G93 (iPhone; U; CPU OS 17_6 like Mac OS X)", "127.0.0.5"),
     ("/acme.mp3", "AcmeRadio/3.2 (Android 14) ExoPlayerLib/2.19.1", "127.0.0.6"),
@@ -59,32 +63,60 @@ def downloads_stand_ins(api: Any, values: dict, now: dt.datetime) -> list:
 
     apple_key, google_key = new_apple_key(), new_google_key()
     yesterday = (now - dt.timedelta(days=1)).date().isoformat()
-    days = {yesterday: apple_tsv(yesterday, [("1234567890", "1F", "DE", 42), ("1234567890", "3", "DE", 5),
-                                             ("1234567890", "7", "AT", 80), ("1234567890", "1T", "AT", 9)])}
-    api.expect_request("/v1/salesReports").respond_with_handler(appstore_handler(
-        apple_key.public, issuer="devstack-issuer", key_id="DEVSTACK01", vendor="85000000", days=days))
+    days = {
+        yesterday: apple_tsv(
+            yesterday,
+            [
+                ("1234567890", "1F", "DE", 42),
+                ("1234567890", "3", "DE", 5),
+                ("1234567890", "7", "AT", 80),
+                ("1234567890", "1T", "AT", 9),
+            ],
+        )
+    }
+    api.expect_request("/v1/salesReports").respond_with_handler(
+        appstore_handler(apple_key.public, issuer="devstack-issuer", key_id="DEVSTACK01", vendor="85000000", days=days)
+    )
     email = "reports@devstack.iam.gserviceaccount.com"
-    api.expect_request("/token", method="POST").respond_with_handler(google_token_handler(
-        google_key.public, client_email=email, token_url=api.url_for("/token")))
+    api.expect_request("/token", method="POST").respond_with_handler(
+        google_token_handler(google_key.public, client_email=email, token_url=api.url_for("/token"))
+    )
     port = free_port()
     gcs = create_server("127.0.0.1", port, in_memory=True, default_bucket="pubsite_prod_rev_devstack")
     gcs.start()
-    csv_text = ("Date,Package name,Country,Daily Device Installs,Daily Device Upgrades,Install events\r\n"
-                + "".join(f"{(now - dt.timedelta(days=k)).date()},com.acme.radio,{c},{n},{n * 3},{n}\r\n"
-                          for k in range(3, 6) for c, n in (("DE", 10 + k), ("AT", k))))
+    csv_text = "Date,Package name,Country,Daily Device Installs,Daily Device Upgrades,Install events\r\n" + "".join(
+        f"{(now - dt.timedelta(days=k)).date()},com.acme.radio,{c},{n},{n * 3},{n}\r\n"
+        for k in range(3, 6)
+        for c, n in (("DE", 10 + k), ("AT", k))
+    )
     name = f"stats/installs/installs_com.acme.radio_{now:%Y%m}_country.csv"
     import requests
 
-    requests.post(f"http://127.0.0.1:{port}/upload/storage/v1/b/pubsite_prod_rev_devstack/o",
-                  params={"uploadType": "media", "name": name},
-                  data=codecs.BOM_UTF16_LE + csv_text.encode("utf-16-le"), timeout=10).raise_for_status()
-    values.update({
-        "APPLE_ISSUER_ID": "devstack-issuer", "APPLE_KEY_ID": "DEVSTACK01", "APPLE_PRIVATE_KEY": apple_key.private,
-        "APPLE_VENDOR_NUMBER": "85000000", "APPLE_API_URL": api.url_for("/").rstrip("/"),
-        "GOOGLE_SERVICE_ACCOUNT_JSON": json.dumps({"type": "service_account", "client_email": email,
-                                                   "private_key": google_key.private, "token_uri": api.url_for("/token")}),
-        "GOOGLE_PLAY_BUCKET": "pubsite_prod_rev_devstack", "GOOGLE_STORAGE_URL": f"http://127.0.0.1:{port}",
-    })
+    requests.post(
+        f"http://127.0.0.1:{port}/upload/storage/v1/b/pubsite_prod_rev_devstack/o",
+        params={"uploadType": "media", "name": name},
+        data=codecs.BOM_UTF16_LE + csv_text.encode("utf-16-le"),
+        timeout=10,
+    ).raise_for_status()
+    values.update(
+        {
+            "APPLE_ISSUER_ID": "devstack-issuer",
+            "APPLE_KEY_ID": "DEVSTACK01",
+            "APPLE_PRIVATE_KEY": apple_key.private,
+            "APPLE_VENDOR_NUMBER": "85000000",
+            "APPLE_API_URL": api.url_for("/").rstrip("/"),
+            "GOOGLE_SERVICE_ACCOUNT_JSON": json.dumps(
+                {
+                    "type": "service_account",
+                    "client_email": email,
+                    "private_key": google_key.private,
+                    "token_uri": api.url_for("/token"),
+                }
+            ),
+            "GOOGLE_PLAY_BUCKET": "pubsite_prod_rev_devstack",
+            "GOOGLE_STORAGE_URL": f"http://127.0.0.1:{port}",
+        }
+    )
     return [gcs]
 
 
@@ -163,19 +195,29 @@ def main() -> int:
     ice = Icecast(STATE / "icecast", admin_password="devstack-admin").start()
     write_pids(os.getpid(), redis, blob, ice.server)
     matomo = HTTPServer(host="127.0.0.1", port=0)
-    matomo.expect_request("/index.php", method="POST").respond_with_handler(matomo_handler(
-        {3: {3: {"visits": 14, "visitors": 11, "actions": 52}, 1: {"visits": 5, "visitors": 5, "actions": 17}},
-         7: {3: {"visits": 4, "visitors": 4, "actions": 9}, 1: {"visits": 1, "visitors": 1, "actions": 2}}},
-        token="devstack-matomo-token"))
+    matomo.expect_request("/index.php", method="POST").respond_with_handler(
+        matomo_handler(
+            {
+                3: {3: {"visits": 14, "visitors": 11, "actions": 52}, 1: {"visits": 5, "visitors": 5, "actions": 17}},
+                7: {3: {"visits": 4, "visitors": 4, "actions": 9}, 1: {"visits": 1, "visitors": 1, "actions": 2}},
+            },
+            token="devstack-matomo-token",
+        )
+    )
     matomo.start()
     stops = []
     try:
         for mount in ("/acme.mp3", "/acme.aac", "/metro.mp3"):
             ice.add_source(mount)
-        tenants = {"acme-fm": {"icecast": {"mounts": ["/acme.mp3", "/acme.aac"], "app_user_agent": "^AcmeRadio/"},
-                               "matomo": {"site_id": 3}, "apple": {"app_id": "1234567890"},
-                               "google": {"package": "com.acme.radio"}},
-                   "metro-kids": {"icecast": {"mounts": ["/metro.mp3"]}, "matomo": {"site_id": 7}}}
+        tenants = {
+            "acme-fm": {
+                "icecast": {"mounts": ["/acme.mp3", "/acme.aac"], "app_user_agent": "^AcmeRadio/"},
+                "matomo": {"site_id": 3},
+                "apple": {"app_id": "1234567890"},
+                "google": {"package": "com.acme.radio"},
+            },
+            "metro-kids": {"icecast": {"mounts": ["/metro.mp3"]}, "matomo": {"site_id": 7}},
+        }
         values = {
             "FUNCTIONS_WORKER_RUNTIME": "python",
             "AzureWebJobsStorage": connection_string(blob.port),
@@ -183,10 +225,13 @@ def main() -> int:
             "IDENTITY_HASH_KEY": os.urandom(24).hex(),
             "VIEW_SIGNING_KEYS": base64.b64encode(os.urandom(32)).decode(),
             "TENANTS": json.dumps(tenants),
-            "ICECAST_SERVERS": json.dumps([{"name": "local-icecast", "url": ice.url, "username": "admin",
-                                            "password": "devstack-admin"}]),
-            "MATOMO_URL": matomo.url_for("/"), "MATOMO_TOKEN": "devstack-matomo-token",
-            "EVENTHUB_NAME": "fabrik-events", "EVENTHUB_CONSUMER_GROUP": "live-collectors",
+            "ICECAST_SERVERS": json.dumps(
+                [{"name": "local-icecast", "url": ice.url, "username": "admin", "password": "devstack-admin"}]
+            ),
+            "MATOMO_URL": matomo.url_for("/"),
+            "MATOMO_TOKEN": "devstack-matomo-token",
+            "EVENTHUB_NAME": "fabrik-events",
+            "EVENTHUB_CONSUMER_GROUP": "live-collectors",
         }
         # Apple's "yesterday" is a Pacific-time day: 09:00 UTC is still the day before in Cupertino.
         stops += downloads_stand_ins(matomo, values, dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=9))
@@ -202,10 +247,14 @@ def main() -> int:
         cli("run", "matomo_live_poller", *settings)
         events = STATE / "events.jsonl"
         now = dt.datetime.now(dt.timezone.utc)
-        lines = [{"type": "hls.listeners", "tenant": t, "time": (now - dt.timedelta(seconds=s)).isoformat(),
-                  "listeners": n} for s, (t, n) in enumerate([("acme-fm", 21), ("acme-fm", 23), ("metro-kids", 4)])]
-        lines += [{"tenant": "acme-fm", "type": "app.play", "time": now.isoformat(), "ip": "192.0.2.10"},
-                  "not json: shows up in the deadletter container"]
+        lines = [
+            {"type": "hls.listeners", "tenant": t, "time": (now - dt.timedelta(seconds=s)).isoformat(), "listeners": n}
+            for s, (t, n) in enumerate([("acme-fm", 21), ("acme-fm", 23), ("metro-kids", 4)])
+        ]
+        lines += [
+            {"tenant": "acme-fm", "type": "app.play", "time": now.isoformat(), "ip": "192.0.2.10"},
+            "not json: shows up in the deadletter container",
+        ]
         events.write_text("\n".join(x if isinstance(x, str) else json.dumps(x) for x in lines) + "\n")
         cli("run", "eventhub_to_redis", "--input", str(events), *settings)
         cli("run", "store_downloads_fetcher", *settings)
@@ -221,14 +270,18 @@ def main() -> int:
         health = web.handle("GET", f"/api/health?code={web.key}", {})
         print("\nThe station's page (a viewer link for acme-fm only, 1 day):")
         cli("share", "acme-fm", "--days", "1", "--base-url", web.url, *settings)
-        print(f"The operators' side (function key {web.key}):\n"
-              f"  live API    {web.url}/api/live/acme-fm?code={web.key}\n"
-              f"  health      {web.url}/api/health?code={web.key}   (now: {health[0]})")
+        print(
+            f"The operators' side (function key {web.key}):\n"
+            f"  live API    {web.url}/api/live/acme-fm?code={web.key}\n"
+            f"  health      {web.url}/api/health?code={web.key}   (now: {health[0]})"
+        )
         if os.environ.get("KEEP") != "1":
             print("These URLs stop working when this command ends. To keep everything running: KEEP=1 make run")
         if os.environ.get("KEEP") == "1":
-            print("Everything keeps running; try: python -m shared.cli show acme-fm --json "
-                  f"--settings {_shown(SETTINGS)}   (Ctrl-C or make stop to stop)")
+            print(
+                "Everything keeps running; try: python -m shared.cli show acme-fm --json "
+                f"--settings {_shown(SETTINGS)}   (Ctrl-C or make stop to stop)"
+            )
             while True:
                 time.sleep(3600)
         return 0

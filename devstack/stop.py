@@ -1,4 +1,5 @@
 """``make stop``: stop a stack kept running with ``KEEP=1 make run`` (every process in ``.devstack/pids``)."""
+
 from __future__ import annotations
 
 import sys

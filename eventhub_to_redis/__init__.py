@@ -1,4 +1,5 @@
 """eventhub_to_redis: platform events and HLS listener counts from the Event Hub into Redis."""
+
 from __future__ import annotations
 
 import time
@@ -17,9 +18,15 @@ def main(events: List[func.EventHubEvent]) -> None:
     run(events)
 
 
-def run(events: Sequence[Any], *, env: Mapping[str, str] | None = None, redis: Any = None,
-        deadletter: Any = None, clock: Callable[[], float] = time.time,
-        rejected: Sequence[Any] = ()) -> RunReport:
+def run(
+    events: Sequence[Any],
+    *,
+    env: Mapping[str, str] | None = None,
+    redis: Any = None,
+    deadletter: Any = None,
+    clock: Callable[[], float] = time.time,
+    rejected: Sequence[Any] = (),
+) -> RunReport:
     """Store one batch: valid events and HLS samples to Redis, invalid messages to dead letters.
 
     ``rejected`` are messages already known to be invalid (a replay file's unreadable lines):
@@ -51,13 +58,18 @@ def run(events: Sequence[Any], *, env: Mapping[str, str] | None = None, redis: A
         body = b""
         try:
             body = _body_of(event)
-            result = check(body, position, now_ms=now_ms, hasher=hasher,
-                           max_bytes=settings.max_event_bytes, max_future_ms=settings.max_future_seconds * 1000,
-                           tenants=tenants)
+            result = check(
+                body,
+                position,
+                now_ms=now_ms,
+                hasher=hasher,
+                max_bytes=settings.max_event_bytes,
+                max_future_ms=settings.max_future_seconds * 1000,
+                tenants=tenants,
+            )
         except Exception as exc:  # a bug must cost one message (dead-lettered), not the batch
             log.bind(source=f"partition:{position.partition}").exception("checking seq %s failed", position.sequence)
-            result = Rejection(position=position, reason=f"internal error: {type(exc).__name__}",
-                               body=body)
+            result = Rejection(position=position, reason=f"internal error: {type(exc).__name__}", body=body)
         counts = per_partition.setdefault(position.partition, {"events": 0, "hls": 0, "deadlettered": 0})
         counts["last_sequence"] = max(counts.get("last_sequence", -1), position.sequence)
         if position.enqueued_ms is not None:
@@ -73,18 +85,29 @@ def run(events: Sequence[Any], *, env: Mapping[str, str] | None = None, redis: A
             counts["events"] += 1
     if rejected:
         try:
-            container = deadletter if deadletter is not None else get_container(
-                settings.deadletter_connection, settings.deadletter_container,
-                setting="DEADLETTER_STORAGE_CONNECTION")
+            container = (
+                deadletter
+                if deadletter is not None
+                else get_container(
+                    settings.deadletter_connection,
+                    settings.deadletter_container,
+                    setting="DEADLETTER_STORAGE_CONNECTION",
+                )
+            )
             write_all(container, rejected, hasher=hasher)
         except FabrikError as exc:
-            log.error("%d dead letters not stored, the batch will be redelivered: %s", len(rejected), exc,
-                      extra={"cli_prints": True})
+            log.error(
+                "%d dead letters not stored, the batch will be redelivered: %s",
+                len(rejected),
+                exc,
+                extra={"cli_prints": True},
+            )
             record_failure(FUNCTION, started.env, "deadletter", exc, redis=redis, clock=clock)
             raise
         for rejection in rejected:  # said only now that they are stored
             log.bind(source=f"partition:{rejection.position.partition}", tenant=None).warning(
-                "dead-lettered seq %s: %s", rejection.position.sequence, rejection.reason)
+                "dead-lettered seq %s: %s", rejection.position.sequence, rejection.reason
+            )
     # Valid but older than the window: not stored, so not counted as stored events.
     cutoff = now_ms - settings.store.window_seconds * 1000
     for event in stored:
@@ -98,9 +121,18 @@ def run(events: Sequence[Any], *, env: Mapping[str, str] | None = None, redis: A
         report.succeed(f"partition:{partition}", **counts)
         report.rolling[f"partition:{partition}"] = {
             "messages": counts["events"] + counts["hls"] + counts["deadlettered"] + counts.get("too_old", 0),
-            "deadlettered": counts["deadlettered"]}
-    return finish_run(report, samples, events=stored, store_settings=settings.store, redis=redis, clock=clock,
-                      log=log, env=started.env)
+            "deadlettered": counts["deadlettered"],
+        }
+    return finish_run(
+        report,
+        samples,
+        events=stored,
+        store_settings=settings.store,
+        redis=redis,
+        clock=clock,
+        log=log,
+        env=started.env,
+    )
 
 
 def _body_of(event: Any) -> bytes:

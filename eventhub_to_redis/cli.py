@@ -12,6 +12,7 @@ sequence number N (inclusive) with azure-eventhub, using EVENTHUB_CONNECTION and
 and the on-call consumer group (--consumer-group, default fabrik-oncall: never the function's
 own EVENTHUB_CONSUMER_GROUP, which the host holds), then run them as one batch as the host would.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,9 +38,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sequence", type=int, help="first sequence number, inclusive (with --from-eventhub)")
     parser.add_argument("--count", type=int, default=100, help="how many events (with --from-eventhub)")
     parser.add_argument("--wait", type=float, default=30.0, help="seconds to wait for the range to arrive")
-    parser.add_argument("--consumer-group", default="fabrik-oncall",
-                        help="consumer group to read with (with --from-eventhub; default fabrik-oncall, never the "
-                             "function's own EVENTHUB_CONSUMER_GROUP)")
+    parser.add_argument(
+        "--consumer-group",
+        default="fabrik-oncall",
+        help="consumer group to read with (with --from-eventhub; default fabrik-oncall, never the "
+        "function's own EVENTHUB_CONSUMER_GROUP)",
+    )
 
 
 def invoke(args: argparse.Namespace, *, env: Mapping[str, str]) -> RunReport:
@@ -54,8 +58,14 @@ def invoke(args: argparse.Namespace, *, env: Mapping[str, str]) -> RunReport:
         raise ConfigError({"--partition/--sequence": "both are required with --from-eventhub"})
     from eventhub_to_redis.replay import read_range
 
-    events = read_range(env, partition=args.partition, sequence=args.sequence, count=args.count,
-                        wait=args.wait, consumer_group=args.consumer_group)
+    events = read_range(
+        env,
+        partition=args.partition,
+        sequence=args.sequence,
+        count=args.count,
+        wait=args.wait,
+        consumer_group=args.consumer_group,
+    )
     return eventhub_to_redis.run(events, env=env)
 
 
@@ -69,15 +79,18 @@ def read_batches(path: Path, *, batch_size: int = BATCH_SIZE) -> Iterator[Batch]
         handle = path.open("rb")
     except OSError as exc:
         raise ConfigError({"--input": f"cannot read {path}: {exc.strerror}"}) from None
-    default = f"replay:{path.name}@{hashlib.sha256(str(path.resolve()).encode('utf-8', 'surrogateescape')).hexdigest()[:8]}"
+    default = (
+        f"replay:{path.name}@{hashlib.sha256(str(path.resolve()).encode('utf-8', 'surrogateescape')).hexdigest()[:8]}"
+    )
     with handle:
         events: list[Any] = []
         rejected: list[Rejection] = []
         partition = None
         for item in _items(handle, path):
             if isinstance(item, Rejection):
-                rejected.append(Rejection(Position(default, item.position.sequence, enqueued_ms=_now_ms()),
-                                          item.reason, item.body))
+                rejected.append(
+                    Rejection(Position(default, item.position.sequence, enqueued_ms=_now_ms()), item.reason, item.body)
+                )
             else:
                 number, body, position = item
                 part = str(position["partition"]) if position else default
@@ -126,8 +139,9 @@ def _item(number: int, value: Any, raw: bytes | None, unit: str) -> Any:
         position = value.get("position")
         problem = _position_problem(position)
         if problem:
-            return Rejection(Position("", number), f"{unit} {number}: {problem}",
-                             raw if raw is not None else _dumps(value))
+            return Rejection(
+                Position("", number), f"{unit} {number}: {problem}", raw if raw is not None else _dumps(value)
+            )
         body = value["body"]
         body = body.encode("utf-8", "surrogatepass") if isinstance(body, str) else _dumps(body)
         return number, body, position
@@ -138,7 +152,7 @@ def _item(number: int, value: Any, raw: bytes | None, unit: str) -> Any:
 
 def _position_problem(position: Any) -> str | None:
     if position is None:
-        return "position is missing (give {\"partition\": \"0\", \"sequence\": 42} or leave out both)"
+        return 'position is missing (give {"partition": "0", "sequence": 42} or leave out both)'
     if not isinstance(position, dict) or set(position) - {"partition", "sequence"}:
         return "position must be an object with partition and sequence"
     part, seq = position.get("partition"), position.get("sequence")
@@ -162,5 +176,10 @@ def _event(body: bytes, partition: str, sequence: int) -> Any:
     from azure.functions import meta
 
     context = meta.Datum(json.dumps({"PartitionId": partition}), "json")
-    return func.EventHubEvent(body=body, trigger_metadata={"PartitionContext": context}, sequence_number=sequence,
-                              enqueued_time=dt.datetime.now(dt.timezone.utc), partition_key=None)
+    return func.EventHubEvent(
+        body=body,
+        trigger_metadata={"PartitionContext": context},
+        sequence_number=sequence,
+        enqueued_time=dt.datetime.now(dt.timezone.utc),
+        partition_key=None,
+    )

@@ -9,6 +9,7 @@ Writing is bounded in time: after the first failed upload no further upload star
 whole batch gives up after ``DEADLINE_SECONDS``, so an unreachable storage account costs the
 batch well under a minute before the host's retry policy redelivers it.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -72,8 +73,9 @@ def _clean_body(text: str, hasher: IdentityHasher) -> str:
     return clean
 
 
-def write_all(container: Any, rejections: Sequence[Rejection], *, hasher: IdentityHasher,
-              deadline_s: float = DEADLINE_SECONDS) -> None:
+def write_all(
+    container: Any, rejections: Sequence[Rejection], *, hasher: IdentityHasher, deadline_s: float = DEADLINE_SECONDS
+) -> None:
     """Upload every dead letter; raises RetriableError on the first failure (the batch retries)."""
     if not rejections:
         return
@@ -101,7 +103,8 @@ def write_all(container: Any, rejections: Sequence[Rejection], *, hasher: Identi
                 raise future.exception()  # type: ignore[misc]
         if pending:
             failed.set()
-            raise RetriableError(f"dead-letter storage: {len(pending)} of {len(jobs)} uploads not done "
-                                 f"after {deadline_s:.0f} s")
+            raise RetriableError(
+                f"dead-letter storage: {len(pending)} of {len(jobs)} uploads not done after {deadline_s:.0f} s"
+            )
     finally:
         pool.shutdown(wait=False, cancel_futures=True)

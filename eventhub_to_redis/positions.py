@@ -3,6 +3,7 @@
 The partition id is not on ``EventHubEvent`` itself: the host puts it in the batch's trigger
 metadata (``PartitionContext.PartitionId``), shared by every event of the batch.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -26,14 +27,16 @@ def positions_of(events: Sequence[Any]) -> list[Position]:
     for i, event in enumerate(events):
         enqueued = getattr(event, "enqueued_time", None)
         sequence = getattr(event, "sequence_number", None)
-        out.append(Position(
-            # Without the host's metadata (a hand-made event), the partition key stands in:
-            # the stored member still carries the body, so nothing distinct can collapse.
-            partition=partition if partition is not None else f"key:{getattr(event, 'partition_key', None) or '-'}",
-            sequence=int(sequence) if sequence is not None else i,
-            offset=None if getattr(event, "offset", None) is None else str(event.offset),
-            enqueued_ms=_epoch_ms(enqueued),
-        ))
+        out.append(
+            Position(
+                # Without the host's metadata (a hand-made event), the partition key stands in:
+                # the stored member still carries the body, so nothing distinct can collapse.
+                partition=partition if partition is not None else f"key:{getattr(event, 'partition_key', None) or '-'}",
+                sequence=int(sequence) if sequence is not None else i,
+                offset=None if getattr(event, "offset", None) is None else str(event.offset),
+                enqueued_ms=_epoch_ms(enqueued),
+            )
+        )
     return out
 
 

@@ -2,6 +2,7 @@
 
 Imported only here: the SDK (and its AMQP stack) stays out of the function's cold start.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -17,8 +18,16 @@ from shared.redact import connection_string_secrets
 ONCALL_GROUP = "fabrik-oncall"
 
 
-def read_range(env: Mapping[str, str], *, partition: str, sequence: int, count: int, wait: float = 30.0,
-               consumer_group: str = ONCALL_GROUP, client_factory: Callable[..., Any] | None = None) -> list[Any]:
+def read_range(
+    env: Mapping[str, str],
+    *,
+    partition: str,
+    sequence: int,
+    count: int,
+    wait: float = 30.0,
+    consumer_group: str = ONCALL_GROUP,
+    client_factory: Callable[..., Any] | None = None,
+) -> list[Any]:
     """Events ``sequence .. sequence+count-1`` of ``partition`` as host-shaped EventHubEvents.
 
     Read with an on-call consumer group, never the function's: Event Hubs lets one epoch
@@ -33,12 +42,16 @@ def read_range(env: Mapping[str, str], *, partition: str, sequence: int, count: 
 
     identity = eventhub_namespace(env, "EVENTHUB_CONNECTION")
     if group == function_group:
-        problems["--consumer-group"] = (f"{group!r} is the function's own group (EVENTHUB_CONSUMER_GROUP): Event Hubs "
-                                        f"refuses a second reader while the host owns the partition; use "
-                                        f"{ONCALL_GROUP!r} (create it once on the hub) or another group")
+        problems["--consumer-group"] = (
+            f"{group!r} is the function's own group (EVENTHUB_CONSUMER_GROUP): Event Hubs "
+            f"refuses a second reader while the host owns the partition; use "
+            f"{ONCALL_GROUP!r} (create it once on the hub) or another group"
+        )
     if "Endpoint=" not in connection and identity is None:
-        problems["EVENTHUB_CONNECTION"] = ("missing or not an Event Hubs connection string (or set "
-                                           "EVENTHUB_CONNECTION__fullyQualifiedNamespace for an identity)")
+        problems["EVENTHUB_CONNECTION"] = (
+            "missing or not an Event Hubs connection string (or set "
+            "EVENTHUB_CONNECTION__fullyQualifiedNamespace for an identity)"
+        )
     if not name and "EntityPath=" not in connection:
         problems["EVENTHUB_NAME"] = "missing (and the connection string has no EntityPath)"
     if count <= 0 or sequence < 0:
@@ -56,6 +69,7 @@ def read_range(env: Mapping[str, str], *, partition: str, sequence: int, count: 
 
             def client_factory(_connection: str, **kwargs: Any) -> Any:
                 return EventHubConsumerClient(fully_qualified_namespace=namespace, credential=credential, **kwargs)
+
     client = client_factory(connection, consumer_group=group, eventhub_name=name or None)
     collected: list[Any] = []
     done = threading.Event()
@@ -72,16 +86,27 @@ def read_range(env: Mapping[str, str], *, partition: str, sequence: int, count: 
         failure.append(error)
         done.set()
 
-    receiver = threading.Thread(target=client.receive_batch, daemon=True, kwargs=dict(
-        on_event_batch=on_batch, on_error=on_error, partition_id=str(partition), starting_position=sequence,
-        starting_position_inclusive=True, max_batch_size=min(count, 300), max_wait_time=1.0))
+    receiver = threading.Thread(
+        target=client.receive_batch,
+        daemon=True,
+        kwargs=dict(
+            on_event_batch=on_batch,
+            on_error=on_error,
+            partition_id=str(partition),
+            starting_position=sequence,
+            starting_position_inclusive=True,
+            max_batch_size=min(count, 300),
+            max_wait_time=1.0,
+        ),
+    )
     receiver.start()
     done.wait(wait)
     client.close()
     receiver.join(timeout=10)
     if failure and not collected:
-        raise RetriableError(f"event hub partition {partition} (consumer group {group}): Event Hubs answered: "
-                             f"{_said(failure[0])}")
+        raise RetriableError(
+            f"event hub partition {partition} (consumer group {group}): Event Hubs answered: {_said(failure[0])}"
+        )
     return to_trigger_events(collected[:count], partition=str(partition))
 
 
@@ -103,10 +128,15 @@ def partition_ids(env: Mapping[str, str], *, timeout: float = 10.0) -> list[str]
     if "Endpoint=" in connection:
         register_secrets([connection, *connection_string_secrets(connection)])
         client = EventHubProducerClient.from_connection_string(
-            connection, eventhub_name=env.get("EVENTHUB_NAME") or None, retry_total=0)
+            connection, eventhub_name=env.get("EVENTHUB_NAME") or None, retry_total=0
+        )
     elif identity is not None:
-        client = EventHubProducerClient(fully_qualified_namespace=identity[0], credential=identity[1],
-                                        eventhub_name=env.get("EVENTHUB_NAME", ""), retry_total=0)
+        client = EventHubProducerClient(
+            fully_qualified_namespace=identity[0],
+            credential=identity[1],
+            eventhub_name=env.get("EVENTHUB_NAME", ""),
+            retry_total=0,
+        )
     else:
         raise ConfigError({"EVENTHUB_CONNECTION": "missing: a connection string, or __fullyQualifiedNamespace"})
     result: list[Any] = []
@@ -142,9 +172,16 @@ def to_trigger_events(events: list[Any], *, partition: str) -> list[Any]:
         enqueued = event.enqueued_time
         if isinstance(enqueued, dt.datetime) and enqueued.tzinfo is None:
             enqueued = enqueued.replace(tzinfo=dt.timezone.utc)
-        out.append(func.EventHubEvent(body=b"".join(_chunks(event.body)), trigger_metadata={"PartitionContext": context},
-                                      sequence_number=event.sequence_number, offset=event.offset,
-                                      enqueued_time=enqueued, partition_key=_text(event.partition_key)))
+        out.append(
+            func.EventHubEvent(
+                body=b"".join(_chunks(event.body)),
+                trigger_metadata={"PartitionContext": context},
+                sequence_number=event.sequence_number,
+                offset=event.offset,
+                enqueued_time=enqueued,
+                partition_key=_text(event.partition_key),
+            )
+        )
     return out
 
 

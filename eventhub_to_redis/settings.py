@@ -1,4 +1,5 @@
 """Settings of eventhub_to_redis (the trigger's own EVENTHUB_* settings are read by the host)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -6,8 +7,16 @@ from typing import Mapping
 
 from shared.azure_auth import BlobTarget
 from shared.identity import IdentityHasher
-from shared.settings import (SettingsReader, StoreSettings, cached_loader, positive_int, read_identity, read_storage,
-                             read_store, read_tenants)
+from shared.settings import (
+    SettingsReader,
+    StoreSettings,
+    cached_loader,
+    positive_int,
+    read_identity,
+    read_storage,
+    read_store,
+    read_tenants,
+)
 from shared.tenants import Tenants
 
 
@@ -32,8 +41,15 @@ def _load(env: Mapping[str, str]) -> EventHubSettings:
     max_bytes = reader.get("EVENT_MAX_BYTES", positive_int, default=65536)
     future = reader.get("EVENT_MAX_FUTURE_SECONDS", _at_most_a_minute, default=60)
     reader.check()
-    return EventHubSettings(store=store, hasher=hasher, tenants=tenants, deadletter_connection=connection,
-                            deadletter_container=container, max_event_bytes=max_bytes, max_future_seconds=future)
+    return EventHubSettings(
+        store=store,
+        hasher=hasher,
+        tenants=tenants,
+        deadletter_connection=connection,
+        deadletter_container=container,
+        max_event_bytes=max_bytes,
+        max_future_seconds=future,
+    )
 
 
 def _at_most_a_minute(raw: str) -> int:

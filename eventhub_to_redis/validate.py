@@ -8,6 +8,7 @@ Personal data is hashed before the body is kept (shared.privacy: address-shaped 
 depth, and the whole value of personal field names), so the stored body carries no raw
 identifier.
 """
+
 from __future__ import annotations
 
 import json
@@ -29,8 +30,10 @@ MAX_LISTENERS = 10_000_000
 # to the enqueued time (docs/eventhub-messages.md).
 HLS_AHEAD_MS = 5_000
 # RFC 3339 date-time, as the schema's pattern says; ranges are checked in _parse_time.
-TIME_PATTERN = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt]([0-9]{2}):([0-9]{2}):([0-9]{2})(\.[0-9]+)?"
-                          r"(?:[Zz]|([+-])([0-9]{2}):([0-9]{2}))")
+TIME_PATTERN = re.compile(
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt]([0-9]{2}):([0-9]{2}):([0-9]{2})(\.[0-9]+)?"
+    r"(?:[Zz]|([+-])([0-9]{2}):([0-9]{2}))"
+)
 _DAYS_IN_MONTH = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
@@ -51,12 +54,21 @@ class Rejection:
     body: bytes
 
 
-def check(body: bytes, position: Position, *, now_ms: int, hasher: IdentityHasher,
-          max_bytes: int, max_future_ms: int, tenants: Collection[str] | None = None) -> Event | Sample | Rejection:
+def check(
+    body: bytes,
+    position: Position,
+    *,
+    now_ms: int,
+    hasher: IdentityHasher,
+    max_bytes: int,
+    max_future_ms: int,
+    tenants: Collection[str] | None = None,
+) -> Event | Sample | Rejection:
     """Classify one message; a Rejection says, in one line, what is wrong and where.
 
     Reasons never quote the message: a rejected message may carry personal data.
     """
+
     def reject(reason: str) -> Rejection:
         return Rejection(position=position, reason=reason, body=body)
 
@@ -103,8 +115,10 @@ def check(body: bytes, position: Position, *, now_ms: int, hasher: IdentityHashe
         if "countries" in doc:
             countries = _countries(doc["countries"])
             if countries is None:
-                return reject("field 'countries' must be an object of at most 52 country codes (two capital "
-                              "letters, 'other', 'unknown') to whole numbers from 0 to 10000000")
+                return reject(
+                    "field 'countries' must be an object of at most 52 country codes (two capital "
+                    "letters, 'other', 'unknown') to whole numbers from 0 to 10000000"
+                )
             metrics.update({f"country:{code}": n for code, n in countries.items()})
         reference = position.enqueued_ms if position.enqueued_ms is not None else now_ms
         if time_ms > reference + HLS_AHEAD_MS:
@@ -113,8 +127,9 @@ def check(body: bytes, position: Position, *, now_ms: int, hasher: IdentityHashe
     stored = without_personal_data(doc, text, hasher)
     if stored is None:
         return reject("a string holds a lone UTF-16 surrogate (\\ud800-\\udfff escape): not valid Unicode")
-    return Event(tenant=tenant, type=kind, time_ms=time_ms, partition=position.partition,
-                 sequence=position.sequence, body=stored)
+    return Event(
+        tenant=tenant, type=kind, time_ms=time_ms, partition=position.partition, sequence=position.sequence, body=stored
+    )
 
 
 _COUNTRY_KEY = re.compile(r"[A-Z]{2}|other|unknown")
@@ -128,8 +143,12 @@ def _countries(value: Any) -> dict[str, int] | None:
     for code, count in value.items():
         if isinstance(count, float) and count.is_integer():
             count = int(count)
-        if not (isinstance(code, str) and _COUNTRY_KEY.fullmatch(code)) or isinstance(count, bool) \
-                or not isinstance(count, int) or not 0 <= count <= MAX_LISTENERS:
+        if (
+            not (isinstance(code, str) and _COUNTRY_KEY.fullmatch(code))
+            or isinstance(count, bool)
+            or not isinstance(count, int)
+            or not 0 <= count <= MAX_LISTENERS
+        ):
             return None
         out[code] = count
     return out
@@ -181,8 +200,7 @@ def without_personal_data(doc: dict, text: str, hasher: IdentityHasher) -> str |
     field name) is what almost every event takes: a few C-level scans, no walk. None when a
     string is not valid Unicode (a lone surrogate), which no store or dashboard can carry.
     """
-    if "\\" not in text and not looks_personal(text) and not any(
-            personal_kind(key) for key in _KEY.findall(text)):
+    if "\\" not in text and not looks_personal(text) and not any(personal_kind(key) for key in _KEY.findall(text)):
         return text
     clean = json.dumps(scrub_document(doc, hasher), ensure_ascii=False, separators=(",", ":"))
     try:

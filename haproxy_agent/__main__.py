@@ -2,6 +2,7 @@
 seconds and send one ``hls.listeners`` message per tenant to the Event Hub.
 ``python -m haproxy_agent ship-logs FILE...``: ship rotated access logs, addresses hashed;
 ``python -m haproxy_agent derive-logs-key``: the edge's LOGS_HASH_KEY from the app's key."""
+
 from __future__ import annotations
 
 import argparse
@@ -16,13 +17,21 @@ from haproxy_agent.senders import EventHubSender, PrintSender
 
 
 def ship_logs(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m haproxy_agent ship-logs",
-                                     description="Ship rotated HAProxy access logs to Blob Storage, every address "
-                                                 "hashed on this host (the fabrik-ship-logs.service runs this hourly).")
-    parser.add_argument("files", nargs="*", metavar="FILE",
-                        help="rotated log files or glob patterns (plain or gzip), e.g. '/var/log/fabrik-hls/*.log-*'")
+    parser = argparse.ArgumentParser(
+        prog="python -m haproxy_agent ship-logs",
+        description="Ship rotated HAProxy access logs to Blob Storage, every address "
+        "hashed on this host (the fabrik-ship-logs.service runs this hourly).",
+    )
+    parser.add_argument(
+        "files",
+        nargs="*",
+        metavar="FILE",
+        help="rotated log files or glob patterns (plain or gzip), e.g. '/var/log/fabrik-hls/*.log-*'",
+    )
     parser.add_argument("--env-file", metavar="FILE", help="KEY=VALUE lines, read as systemd reads EnvironmentFile")
-    parser.add_argument("--check", action="store_true", help="validate the settings and write a probe blob, ship nothing")
+    parser.add_argument(
+        "--check", action="store_true", help="validate the settings and write a probe blob, ship nothing"
+    )
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
     _quiet_logging(args.verbose, ("azure.core", "azure.storage", "azure.identity"))
@@ -60,14 +69,18 @@ def check_shipping(env: dict[str, str]) -> int:
     except UploadFailed as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 3
-    print(f"ok: host {config.host}, LOGS_HASH_KEY fingerprint {config.key_fingerprint}, wrote {config.container}/{name}")
+    print(
+        f"ok: host {config.host}, LOGS_HASH_KEY fingerprint {config.key_fingerprint}, wrote {config.container}/{name}"
+    )
     return 0
 
 
 def derive_logs_key(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m haproxy_agent derive-logs-key",
-                                     description="Print the edge's LOGS_HASH_KEY for the app's IDENTITY_HASH_KEY "
-                                                 "(read from that variable, or from standard input).")
+    parser = argparse.ArgumentParser(
+        prog="python -m haproxy_agent derive-logs-key",
+        description="Print the edge's LOGS_HASH_KEY for the app's IDENTITY_HASH_KEY "
+        "(read from that variable, or from standard input).",
+    )
     parser.parse_args(argv)
     from haproxy_agent.ship_config import derive_logs_key as derive
 
@@ -80,8 +93,11 @@ def derive_logs_key(argv: list[str]) -> int:
 
 
 def _quiet_logging(verbose: bool, noisy: tuple[str, ...]) -> None:
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(message)s",
+    )
     for name in noisy:  # the SDKs log a line per request or AMQP frame at INFO
         logging.getLogger(name).setLevel(logging.WARNING)
 
@@ -92,9 +108,11 @@ def main(argv: list[str] | None = None) -> int:
         return ship_logs(argv[1:])
     if argv[:1] == ["derive-logs-key"]:
         return derive_logs_key(argv[1:])
-    parser = argparse.ArgumentParser(prog="python -m haproxy_agent", description=__doc__,
-                                     epilog="Settings: haproxy_agent/README.md (a JSON --config file, "
-                                            "environment variables on top).")
+    parser = argparse.ArgumentParser(
+        prog="python -m haproxy_agent",
+        description=__doc__,
+        epilog="Settings: haproxy_agent/README.md (a JSON --config file, environment variables on top).",
+    )
     parser.add_argument("--config", metavar="FILE", help="JSON settings file")
     parser.add_argument("--once", action="store_true", help="one tick, then exit (non-zero if it failed)")
     parser.add_argument("--dry-run", action="store_true", help="print the messages as JSON lines; send nothing")
@@ -106,9 +124,17 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigProblem as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    sender = PrintSender() if args.dry_run else EventHubSender(
-        config.eventhub_connection, config.eventhub_name, namespace=config.eventhub_namespace,
-        credential_kind=config.eventhub_credential, client_id=config.eventhub_client_id)
+    sender = (
+        PrintSender()
+        if args.dry_run
+        else EventHubSender(
+            config.eventhub_connection,
+            config.eventhub_name,
+            namespace=config.eventhub_namespace,
+            credential_kind=config.eventhub_credential,
+            client_id=config.eventhub_client_id,
+        )
+    )
     agent = Agent(config=config, sender=sender)
     agent.check_reload_handover()
     if args.once:

@@ -11,7 +11,8 @@ Two formats are understood (records: docs/logs.md):
 * HAProxy's default HTTP format (``option httplog``), its time the HAProxy host's local time
   (run HAProxy in UTC)::
 
-    203.0.113.7:53532 [28/Nov/2026:10:15:00.123] fe_hls be/srv 0/0/0/1/41 200 18800 - - ---- 1/1/0/0/0 0/0 "GET /acme-fm/live/seg1.ts HTTP/1.1"
+    203.0.113.7:53532 [28/Nov/2026:10:15:00.123] fe_hls be/srv 0/0/0/1/41 200 18800 - - ---- 1/1/0/0/0 0/0 \
+        "GET /acme-fm/live/seg1.ts HTTP/1.1"
 
 each behind whatever syslog header the writer put before it: rsyslog's RFC 3339 one
 (``2026-11-29T18:31:59.126220+00:00 edge1 haproxy[18208]: ``, Debian 12's default), the
@@ -25,6 +26,7 @@ in neither format ships no text at all: only its length and, where a header had 
 What the shape rule cannot tell apart: a secret shaped like a word followed by a number
 (``abcdefgh1234``) is kept, as ``seg1234`` is; real tokens (hex, base64) are not shaped so.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -38,17 +40,21 @@ from shared.privacy import scrub_text, strip_port
 
 MAX_LINE = 1024 * 1024  # an access log line is a few hundred bytes; longer is garbage
 _MARK = "fabrik-hls "
-HTTPLOG = re.compile(r"(?P<client>\S+):\d+ \[(?P<time>[^\]]+)\] (?P<frontend>\S+) (?P<backend>\S+) "
-                     r"-?\d+/-?\d+/-?\d+/-?\d+/(?P<duration>-?\d+) (?P<status>-?\d+) (?P<bytes>\d+) "
-                     r'\S+ \S+ \S+ \S+ \S+(?: \{[^}]*\})* "(?P<request>.*)"$')
+HTTPLOG = re.compile(
+    r"(?P<client>\S+):\d+ \[(?P<time>[^\]]+)\] (?P<frontend>\S+) (?P<backend>\S+) "
+    r"-?\d+/-?\d+/-?\d+/-?\d+/(?P<duration>-?\d+) (?P<status>-?\d+) (?P<bytes>\d+) "
+    r'\S+ \S+ \S+ \S+ \S+(?: \{[^}]*\})* "(?P<request>.*)"$'
+)
 RFC3339 = re.compile(r"(?:<\d{1,3}>)?(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:Z|[+-]\d\d:?\d\d)) ")
 TRADITIONAL = re.compile(r"(?:<\d{1,3}>)?([A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d) ")
 # A chunk of a path segment: a word then digits (seg12, index, Main2), an abbreviation then
 # digits (AAC96), digits (0001, an epoch in ms), or digits then a short unit (128k, 1080p).
 # Chunks are joined by "-" or "_". Tokens and ids do not read that way: hex and base64 mix
 # letters and digits, or cases, or run longer (a 12-byte token is 24 hex or 16 base64 characters).
-_CHUNK = (r"(?:[a-z]{1,16}[0-9]{0,13}|[A-Z][a-z]{0,15}[0-9]{0,13}|[A-Z]{1,8}[0-9]{0,13}|[0-9]{1,13}"
-          r"|[0-9]{1,6}[a-z]{1,4})")
+_CHUNK = (
+    r"(?:[a-z]{1,16}[0-9]{0,13}|[A-Z][a-z]{0,15}[0-9]{0,13}|[A-Z]{1,8}[0-9]{0,13}|[0-9]{1,13}"
+    r"|[0-9]{1,6}[a-z]{1,4})"
+)
 SEGMENT = re.compile(rf"{_CHUNK}(?:[_-]{_CHUNK}){{0,7}}")
 FILE_NAME = re.compile(rf"{_CHUNK}(?:[_-]{_CHUNK}){{0,7}}\.(?:m3u8|m3u|ts|m4s|aac|mp4|m4a|mp3|vtt|key|webvtt)")
 TENANT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
@@ -56,8 +62,9 @@ NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
 METHOD = re.compile(r"[A-Z]{1,12}")
 # E-mail addresses, also percent-encoded ("alice%40example.com"), which scrub_text's pattern misses.
 ENCODED_EMAIL = re.compile(r"[^\s\"<>(),;:\[\]\\/?&=]{1,64}%40[^\s\"<>(),;:\[\]\\/?&=]{1,255}", re.IGNORECASE)
-MONTHS = {m: i for i, m in enumerate(("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
-                                      "Nov", "Dec"), 1)}
+MONTHS = {
+    m: i for i, m in enumerate(("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1)
+}
 CACHE_LIMIT = 200_000
 
 
@@ -123,7 +130,7 @@ class LineParser:
         text = text.rstrip("\r\n")
         at = text.find(_MARK)
         if at >= 0:
-            found = self._fabrik(text[at + 11:])
+            found = self._fabrik(text[at + 11 :])
             if found is not None:
                 return found[0], found[1], True
         match = HTTPLOG.search(text, 0, 400) if "[" in text else None
@@ -161,21 +168,25 @@ class LineParser:
         if second != self._second:
             self._second, self._second_text = second, _iso(int(second))
         tenant_json = f'"{tenant}"' if TENANT.fullmatch(tenant) else "null"
-        xff = rest[xff_start + 3:-1]
+        xff = rest[xff_start + 3 : -1]
         forwarded = ""
         if xff and xff != "-":
             hashes = ",".join(f'"{self.ip(part)}"' for part in xff.split(",") if part.strip())
             forwarded = f',"forwarded_for":[{hashes}]' if hashes else ""
-        return (f'{{"time":"{self._second_text}.{millis}Z","host":{self.host_json},"format":"fabrik",'
-                f'"tenant":{tenant_json},"client":"{self.ip(client)}",{numbers},'
-                f'"path":{self.path(rest[1:path_end])},"user_agent":{self.agent(rest[path_end + 3:xff_start])}'
-                f"{forwarded}}}", int(second))
+        return (
+            f'{{"time":"{self._second_text}.{millis}Z","host":{self.host_json},"format":"fabrik",'
+            f'"tenant":{tenant_json},"client":"{self.ip(client)}",{numbers},'
+            f'"path":{self.path(rest[1:path_end])},"user_agent":{self.agent(rest[path_end + 3 : xff_start])}'
+            f"{forwarded}}}",
+            int(second),
+        )
 
     def _httplog(self, match: re.Match[str]) -> tuple[str, int] | None:
         try:
             when = dt.datetime.strptime(match["time"], "%d/%b/%Y:%H:%M:%S.%f").replace(tzinfo=dt.timezone.utc)
-            numbers = (f'"status":{int(match["status"])},"bytes":{int(match["bytes"])},'
-                       f'"duration_ms":{int(match["duration"])}')
+            numbers = (
+                f'"status":{int(match["status"])},"bytes":{int(match["bytes"])},"duration_ms":{int(match["duration"])}'
+            )
         except ValueError:
             return None
         method, _, rest = match["request"].partition(" ")
@@ -184,10 +195,13 @@ class LineParser:
         segments = json.loads(path).split("/")
         tenant = segments[1] if len(segments) > 2 and segments[1] not in ("", "*") else None
         names = [json.dumps(v if NAME.fullmatch(v) else "*") for v in (match["frontend"], match["backend"])]
-        return (f'{{"time":"{when.isoformat(timespec="milliseconds")[:23]}Z","host":{self.host_json},'
-                f'"format":"httplog","tenant":{json.dumps(tenant)},"client":"{self.ip(strip_port(match["client"]))}",'
-                f'{numbers},"path":{path},"method":{json.dumps(method if METHOD.fullmatch(method) else "*")},'
-                f'"frontend":{names[0]},"backend":{names[1]}}}', int(when.timestamp()))
+        return (
+            f'{{"time":"{when.isoformat(timespec="milliseconds")[:23]}Z","host":{self.host_json},'
+            f'"format":"httplog","tenant":{json.dumps(tenant)},"client":"{self.ip(strip_port(match["client"]))}",'
+            f'{numbers},"path":{path},"method":{json.dumps(method if METHOD.fullmatch(method) else "*")},'
+            f'"frontend":{names[0]},"backend":{names[1]}}}',
+            int(when.timestamp()),
+        )
 
     def _header_time(self, head: str) -> int | None:
         match = RFC3339.match(head)
@@ -201,8 +215,9 @@ class LineParser:
             try:
                 month, day, clock = match[1].split(None, 2)
                 hours, minutes, seconds = (int(x) for x in clock.split(":"))
-                when = dt.datetime(self.year_hint, MONTHS[month], int(day), hours, minutes, seconds,
-                                   tzinfo=dt.timezone.utc)
+                when = dt.datetime(
+                    self.year_hint, MONTHS[month], int(day), hours, minutes, seconds, tzinfo=dt.timezone.utc
+                )
             except (KeyError, ValueError):
                 return None
             return int(when.timestamp())
@@ -223,8 +238,9 @@ def clean_agent(agent: str, hasher: IdentityHasher) -> str:
     """A User-Agent, cut at 512 characters, with addresses and e-mails (also ``%40``-encoded) hashed."""
     agent = agent[:512]
     if "%40" in agent:
-        agent = ENCODED_EMAIL.sub(lambda m: f"email:{hasher.hash(m.group(0).lower().replace('%40', '@'), kind='email')}",
-                                  agent)
+        agent = ENCODED_EMAIL.sub(
+            lambda m: f"email:{hasher.hash(m.group(0).lower().replace('%40', '@'), kind='email')}", agent
+        )
     return scrub_text(agent, hasher)
 
 

@@ -4,6 +4,7 @@ A tick never raises: a bad socket answer or a failed send is logged and the next
 Tenants that were counted before (or are configured) and have no entries now get a 0, so a
 dashboard sees listeners drop to zero instead of the last count lingering.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -34,29 +35,50 @@ class Agent:
         """Returns the messages sent, or None when nothing could be read or sent."""
         try:
             answer = self.query(self.config.socket, f"show table {self.config.table}")
-            counts = parse_show_table(answer, separator=self.config.key_separator,
-                                      keep_clients=self.config.geoip is not None)
+            counts = parse_show_table(
+                answer, separator=self.config.key_separator, keep_clients=self.config.geoip is not None
+            )
         except AgentError as exc:
             log.error("reading table %s: %s", self.config.table, exc)
             return None
         if counts.skipped:
-            log.warning("%d entries of %s have no '<tenant>%s<client>' key; not counted", counts.skipped,
-                        self.config.table, self.config.key_separator)
+            log.warning(
+                "%d entries of %s have no '<tenant>%s<client>' key; not counted",
+                counts.skipped,
+                self.config.table,
+                self.config.key_separator,
+            )
         if counts.size and counts.used is not None and counts.used >= FULL_SHARE * counts.size:
-            log.warning("table %s is %d%% full (%d of %d entries): HAProxy evicts the oldest when it is full, so "
-                        "listeners go uncounted; raise its size", self.config.table,
-                        100 * counts.used // counts.size, counts.used, counts.size)
+            log.warning(
+                "table %s is %d%% full (%d of %d entries): HAProxy evicts the oldest when it is full, so "
+                "listeners go uncounted; raise its size",
+                self.config.table,
+                100 * counts.used // counts.size,
+                counts.used,
+                counts.size,
+            )
         tenants = set(counts.listeners) | self.known | set(self.config.tenants)
         if not self.config.any_tenant:
             unknown = {t: n for t, n in counts.listeners.items() if t not in self.config.tenants}
             if unknown:
-                log.info("unknown: %d listeners under %d paths that are not tenants (not sent)",
-                         sum(unknown.values()), len(unknown))
+                log.info(
+                    "unknown: %d listeners under %d paths that are not tenants (not sent)",
+                    sum(unknown.values()),
+                    len(unknown),
+                )
             tenants &= set(self.config.tenants)
         when = dt.datetime.fromtimestamp(self.clock(), dt.timezone.utc).isoformat(timespec="milliseconds")
         when = when.replace("+00:00", "Z")
-        messages = [{"type": "hls.listeners", "tenant": t, "time": when, "listeners": counts.listeners.get(t, 0),
-                     "host": self.config.host} for t in sorted(tenants)]
+        messages = [
+            {
+                "type": "hls.listeners",
+                "tenant": t,
+                "time": when,
+                "listeners": counts.listeners.get(t, 0),
+                "host": self.config.host,
+            }
+            for t in sorted(tenants)
+        ]
         if self.config.geoip is not None:  # addresses stay here: only counts per country are sent
             for message in messages:
                 message["countries"] = countries_of(self.config.geoip, counts.clients.get(message["tenant"], []))
@@ -84,9 +106,11 @@ class Agent:
             return False
         if f" id={self.config.table} " in answer:
             return True
-        log.warning("table %s is not shared with a peers section: every HAProxy reload empties it and listeners "
-                    "count from zero for up to one playlist refresh; add the snippet's localpeer and peers lines",
-                    self.config.table)
+        log.warning(
+            "table %s is not shared with a peers section: every HAProxy reload empties it and listeners "
+            "count from zero for up to one playlist refresh; add the snippet's localpeer and peers lines",
+            self.config.table,
+        )
         return False
 
     def run_forever(self, *, stop: Callable[[], bool] = lambda: False) -> None:

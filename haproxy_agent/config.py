@@ -13,6 +13,7 @@
 | EVENTHUB_CONNECTION | eventhub_connection | required unless --dry-run |
 | EVENTHUB_NAME | eventhub_name | required unless --dry-run (or EntityPath in the connection) |
 """
+
 from __future__ import annotations
 
 import json
@@ -24,11 +25,19 @@ from typing import Any, Mapping
 
 from haproxy_agent.table import TENANT
 
-KEYS = {"HAPROXY_SOCKET": "socket", "HAPROXY_TABLE": "table", "AGENT_INTERVAL_SECONDS": "interval_seconds",
-        "AGENT_TENANTS": "tenants", "AGENT_KEY_SEPARATOR": "key_separator", "AGENT_ANY_TENANT": "any_tenant",
-        "AGENT_HOST": "host",
-        "EVENTHUB_CONNECTION": "eventhub_connection", "EVENTHUB_NAME": "eventhub_name",
-        "GEOIP_DATABASE": "geoip_database", "GEOIP_TOP_COUNTRIES": "geoip_top_countries"}
+KEYS = {
+    "HAPROXY_SOCKET": "socket",
+    "HAPROXY_TABLE": "table",
+    "AGENT_INTERVAL_SECONDS": "interval_seconds",
+    "AGENT_TENANTS": "tenants",
+    "AGENT_KEY_SEPARATOR": "key_separator",
+    "AGENT_ANY_TENANT": "any_tenant",
+    "AGENT_HOST": "host",
+    "EVENTHUB_CONNECTION": "eventhub_connection",
+    "EVENTHUB_NAME": "eventhub_name",
+    "GEOIP_DATABASE": "geoip_database",
+    "GEOIP_TOP_COUNTRIES": "geoip_top_countries",
+}
 
 
 class ConfigProblem(ValueError):
@@ -102,8 +111,10 @@ def load(env: Mapping[str, str], path: str | None = None, *, need_eventhub: bool
         problems.append(f"tenants: invalid names {bad}")
     any_tenant = str(raw.get("any_tenant", "false")).lower() in ("1", "true", "yes", "on")
     if not tenants and not any_tenant:
-        problems.append("tenants (AGENT_TENANTS, or TENANTS as the app has it): which tenants to count; every other "
-                        "path is counted as unknown and not sent (AGENT_ANY_TENANT=true sends whatever appears)")
+        problems.append(
+            "tenants (AGENT_TENANTS, or TENANTS as the app has it): which tenants to count; every other "
+            "path is counted as unknown and not sent (AGENT_ANY_TENANT=true sends whatever appears)"
+        )
     host = str(raw.get("host") or socket.gethostname().split(".")[0])
     if not TENANT.fullmatch(host) or re.search(r"[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+", host):
         problems.append("host (AGENT_HOST): a short host name of A-Z a-z 0-9 . _ - (not an address)")
@@ -131,14 +142,28 @@ def load(env: Mapping[str, str], path: str | None = None, *, need_eventhub: bool
         from shared.geoip import read_geoip
 
         try:
-            geoip = read_geoip({"GEOIP_DATABASE": str(raw["geoip_database"]),
-                                "GEOIP_TOP_COUNTRIES": str(raw.get("geoip_top_countries", ""))})
+            geoip = read_geoip(
+                {
+                    "GEOIP_DATABASE": str(raw["geoip_database"]),
+                    "GEOIP_TOP_COUNTRIES": str(raw.get("geoip_top_countries", "")),
+                }
+            )
         except ConfigError as exc:
             problems += [f"{k}: {v}" for k, v in exc.problems.items()]
     if problems:
         raise ConfigProblem("; ".join(problems))
-    return AgentConfig(geoip=geoip, socket=str(raw.get("socket", AgentConfig.socket)), table=table, interval_seconds=interval,
-                       tenants=tenants, any_tenant=any_tenant, host=host, key_separator=str(raw.get("key_separator", "|")) or "|",
-                       eventhub_connection=connection, eventhub_name=name, eventhub_namespace=namespace,
-                       eventhub_credential=env.get("EVENTHUB_CONNECTION__credential", ""),
-                       eventhub_client_id=env.get("EVENTHUB_CONNECTION__clientId", ""))
+    return AgentConfig(
+        geoip=geoip,
+        socket=str(raw.get("socket", AgentConfig.socket)),
+        table=table,
+        interval_seconds=interval,
+        tenants=tenants,
+        any_tenant=any_tenant,
+        host=host,
+        key_separator=str(raw.get("key_separator", "|")) or "|",
+        eventhub_connection=connection,
+        eventhub_name=name,
+        eventhub_namespace=namespace,
+        eventhub_credential=env.get("EVENTHUB_CONNECTION__credential", ""),
+        eventhub_client_id=env.get("EVENTHUB_CONNECTION__clientId", ""),
+    )

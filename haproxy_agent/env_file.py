@@ -10,6 +10,7 @@ next character, and a final backslash continues the line. What cannot be read th
 unterminated quote, text after a closing quote, a key that is not a name) is refused, naming the
 line and the key, never guessed.
 """
+
 from __future__ import annotations
 
 import re
@@ -71,8 +72,10 @@ def _value(text: str, pos: int, line_no: int, source: str, key: str) -> tuple[st
         end = text.find("\n", pos)
         end = size if end < 0 else end
         if text[pos:end].strip(WHITE):
-            raise EnvFileError(f"{source}, line {line_no}: {key}: text after the closing {quote} quote "
-                               "(systemd would read this differently; quote the whole value)")
+            raise EnvFileError(
+                f"{source}, line {line_no}: {key}: text after the closing {quote} quote "
+                "(systemd would read this differently; quote the whole value)"
+            )
         return "".join(out), end + 1, line_no + 1
     while pos < size and text[pos] != "\n":
         char = text[pos]

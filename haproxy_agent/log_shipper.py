@@ -11,6 +11,7 @@ A run never creates the container (a SAS with create and write is enough), stops
 storage failure (one failed connection per run, not one per file), deletes only files that were
 shipped completely, and leaves ``status.json`` in the state folder.
 """
+
 from __future__ import annotations
 
 import glob
@@ -65,8 +66,10 @@ class _Hour:
         self.raw.write(self.zip.flush())
         self.raw.seek(0)
         when = time.gmtime(self.first)
-        return (f"host={host}/date={time.strftime('%Y-%m-%d', when)}/hour={time.strftime('%H', when)}/"
-                f"{host}-{time.strftime('%Y%m%dT%H%M%SZ', when)}-{self.digest.hexdigest()[:12]}.jsonl.gz"), self.raw
+        return (
+            f"host={host}/date={time.strftime('%Y-%m-%d', when)}/hour={time.strftime('%H', when)}/"
+            f"{host}-{time.strftime('%Y%m%dT%H%M%SZ', when)}-{self.digest.hexdigest()[:12]}.jsonl.gz"
+        ), self.raw
 
 
 def expand(patterns: list[str]) -> list[Path]:
@@ -79,8 +82,9 @@ def expand(patterns: list[str]) -> list[Path]:
     return [found[name] for name in sorted(found)]
 
 
-def ship(patterns: list[str], config: ShipConfig, *, container: Any = None,
-         clock: Callable[[], float] = time.time) -> list[FileResult]:
+def ship(
+    patterns: list[str], config: ShipConfig, *, container: Any = None, clock: Callable[[], float] = time.time
+) -> list[FileResult]:
     state = ShipState(config.state_dir)
     results: list[FileResult] = []
     failure: str | None = None
@@ -99,8 +103,15 @@ def ship(patterns: list[str], config: ShipConfig, *, container: Any = None,
             if container is None:
                 container = open_container(config)
             ship_file(path, config, container, result, start=marker.offset, to_end=settled)
-            state.save(path, Marker(offset=marker.offset + result.bytes_read, lines=marker.lines + result.lines,
-                                    complete=settled, blobs=marker.blobs + result.uploaded))
+            state.save(
+                path,
+                Marker(
+                    offset=marker.offset + result.bytes_read,
+                    lines=marker.lines + result.lines,
+                    complete=settled,
+                    blobs=marker.blobs + result.uploaded,
+                ),
+            )
             result.complete = settled
         except OSError as exc:
             result.error = f"cannot read {path}: {exc.strerror or exc}"
@@ -110,8 +121,9 @@ def ship(patterns: list[str], config: ShipConfig, *, container: Any = None,
     return results
 
 
-def ship_file(path: Path, config: ShipConfig, container: Any, result: FileResult, *, start: int = 0,
-              to_end: bool = True) -> None:
+def ship_file(
+    path: Path, config: ShipConfig, container: Any, result: FileResult, *, start: int = 0, to_end: bool = True
+) -> None:
     """Ship ``path`` from byte ``start``: to its end when ``to_end``, else to its last line end
     (a writer may be in the middle of a line)."""
     hours: dict[int, _Hour] = {}
@@ -220,8 +232,12 @@ def main(patterns: list[str], env: Mapping[str, str] = os.environ, *, clock: Cal
     except ConfigProblem as exc:
         log.error("%s", exc)
         return 2
-    log.info("ship-logs: host %s, container %s, LOGS_HASH_KEY fingerprint %s", config.host, config.container,
-             config.key_fingerprint)
+    log.info(
+        "ship-logs: host %s, container %s, LOGS_HASH_KEY fingerprint %s",
+        config.host,
+        config.container,
+        config.key_fingerprint,
+    )
     results = ship(patterns, config, clock=clock)
     failed = 0
     for result in results:
@@ -233,15 +249,25 @@ def main(patterns: list[str], env: Mapping[str, str] = os.environ, *, clock: Cal
             log.error("%s: not shipped, left for the next run: %s", result.path, result.error)
         else:
             share = 100.0 * result.unparsed / result.lines if result.lines else 0.0
-            log.info("%s: %d lines (%d not parsed) -> %d blobs uploaded, %d already there%s", result.path,
-                     result.lines, result.unparsed, result.uploaded, result.already,
-                     "" if result.complete else "; still being written, the rest goes on the next run")
+            log.info(
+                "%s: %d lines (%d not parsed) -> %d blobs uploaded, %d already there%s",
+                result.path,
+                result.lines,
+                result.unparsed,
+                result.uploaded,
+                result.already,
+                "" if result.complete else "; still being written, the rest goes on the next run",
+            )
             if result.lines >= 20 and share > config.max_unparsed_percent:
                 failed += 1
                 result.too_unparsed = True
-                log.error("%s: %.1f %% of the lines could not be parsed (limit %g %%): is the rsyslog rule's "
-                          "template or HAProxy's log-format the shipped one?", result.path, share,
-                          config.max_unparsed_percent)
+                log.error(
+                    "%s: %.1f %% of the lines could not be parsed (limit %g %%): is the rsyslog rule's "
+                    "template or HAProxy's log-format the shipped one?",
+                    result.path,
+                    share,
+                    config.max_unparsed_percent,
+                )
     _status(results, config, clock())
     return 1 if failed else 0
 
@@ -251,12 +277,19 @@ def _status(results: list[FileResult], config: ShipConfig, now: float) -> None:
     oldest = min(pending, key=lambda r: Path(r.path).stat().st_mtime, default=None)
     errors = [r.error for r in results if r.error]
     unparsed = [r.path for r in results if r.too_unparsed]
-    status = {"finished_at": now_text(now), "files_seen": len(results), "files_pending": len(pending),
-              "oldest_pending": oldest.path if oldest else None,
-              "oldest_pending_since": now_text(Path(oldest.path).stat().st_mtime) if oldest else None,
-              "lines_shipped": sum(r.lines for r in results), "lines_unparsed": sum(r.unparsed for r in results),
-              "files_over_unparsed_limit": unparsed, "key_fingerprint": config.key_fingerprint,
-              "last_error": errors[0] if errors else None, "last_error_at": now_text(now) if errors else None}
+    status = {
+        "finished_at": now_text(now),
+        "files_seen": len(results),
+        "files_pending": len(pending),
+        "oldest_pending": oldest.path if oldest else None,
+        "oldest_pending_since": now_text(Path(oldest.path).stat().st_mtime) if oldest else None,
+        "lines_shipped": sum(r.lines for r in results),
+        "lines_unparsed": sum(r.unparsed for r in results),
+        "files_over_unparsed_limit": unparsed,
+        "key_fingerprint": config.key_fingerprint,
+        "last_error": errors[0] if errors else None,
+        "last_error_at": now_text(now) if errors else None,
+    }
     try:
         ShipState(config.state_dir).write_status(status)
     except OSError as exc:

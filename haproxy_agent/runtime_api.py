@@ -4,6 +4,7 @@ Non-interactive mode: send one line, HAProxy answers and closes (management.txt 
 The socket is a UNIX path (``/run/haproxy/fabrik.sock``) or ``tcp://127.0.0.1:9999``
 (also accepted: HAProxy's own ``ipv4@127.0.0.1:9999``).
 """
+
 from __future__ import annotations
 
 import socket
@@ -17,7 +18,7 @@ MAX_ANSWER = 256 * 1024 * 1024  # 200k entries of ~120 bytes is ~24 MB
 def address(spec: str) -> tuple[int, object]:
     for prefix in ("tcp://", "ipv4@"):
         if spec.startswith(prefix):
-            host, _, port = spec[len(prefix):].rpartition(":")
+            host, _, port = spec[len(prefix) :].rpartition(":")
             return socket.AF_INET, (host or "127.0.0.1", int(port))
     return socket.AF_UNIX, spec.removeprefix("unix://").removeprefix("unix@")
 

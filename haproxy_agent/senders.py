@@ -1,5 +1,6 @@
 """Where messages go: the Event Hub (one batch per tenant, partition key = tenant, so one
 tenant's counts stay in order), or standard output for ``--dry-run``."""
+
 from __future__ import annotations
 
 import json
@@ -29,9 +30,19 @@ class PrintSender:
 class EventHubSender:
     """Sends with ``azure.eventhub.EventHubProducerClient``, retrying with back-off."""
 
-    def __init__(self, connection: str, eventhub_name: str, *, attempts: int = 3, backoff: float = 1.0,
-                 client_factory: Callable[..., Any] | None = None, sleep: Callable[[float], None] = time.sleep,
-                 namespace: str = "", credential_kind: str = "", client_id: str = ""):
+    def __init__(
+        self,
+        connection: str,
+        eventhub_name: str,
+        *,
+        attempts: int = 3,
+        backoff: float = 1.0,
+        client_factory: Callable[..., Any] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        namespace: str = "",
+        credential_kind: str = "",
+        client_id: str = "",
+    ):
         if client_factory is None:
             from azure.eventhub import EventHubProducerClient
 
@@ -43,6 +54,7 @@ class EventHubSender:
 
                 def client_factory(_connection: str, **kwargs: Any) -> Any:
                     return EventHubProducerClient(fully_qualified_namespace=namespace, credential=token, **kwargs)
+
         self.client = client_factory(connection, eventhub_name=eventhub_name or None)
         self.attempts, self.backoff, self.sleep = attempts, backoff, sleep
 

@@ -6,6 +6,7 @@ whole system (2^32 tries is about an hour of one core). ``LOGS_HASH_KEY`` is der
 app's key one way (HMAC-SHA-256 with a fixed label), so the app can recompute it and the edge
 cannot go back: a stolen edge key reveals only what the logs hold.
 """
+
 from __future__ import annotations
 
 import base64
@@ -62,26 +63,38 @@ def load_config(env: Mapping[str, str]) -> ShipConfig:
     text = connection.connection_string if connection is not None else None
     pairs = dict(p.split("=", 1) for p in (text or "").split(";") if "=" in p)
     if connection is None and not problems:
-        problems.append("LOGS_STORAGE_CONNECTION: missing (a connection string, a SAS connection string "
-                        "'BlobEndpoint=...;SharedAccessSignature=...', or LOGS_STORAGE_CONNECTION__blobServiceUri"
-                        " / __accountName for a managed identity or the AZURE_* service principal variables)")
-    elif text is not None and text.strip().lower() != "usedevelopmentstorage=true" and not (
-            {"AccountName", "BlobEndpoint"} & set(pairs)):
+        problems.append(
+            "LOGS_STORAGE_CONNECTION: missing (a connection string, a SAS connection string "
+            "'BlobEndpoint=...;SharedAccessSignature=...', or LOGS_STORAGE_CONNECTION__blobServiceUri"
+            " / __accountName for a managed identity or the AZURE_* service principal variables)"
+        )
+    elif (
+        text is not None
+        and text.strip().lower() != "usedevelopmentstorage=true"
+        and not ({"AccountName", "BlobEndpoint"} & set(pairs))
+    ):
         problems.append("LOGS_STORAGE_CONNECTION: not a storage connection string")
     key = env.get("LOGS_HASH_KEY", "")
     if len(key.encode("utf-8")) < 16:
-        problems.append("LOGS_HASH_KEY: missing or shorter than 16 characters (derive it from the app's key: "
-                        "python -m haproxy_agent derive-logs-key)")
+        problems.append(
+            "LOGS_HASH_KEY: missing or shorter than 16 characters (derive it from the app's key: "
+            "python -m haproxy_agent derive-logs-key)"
+        )
     elif env.get("IDENTITY_HASH_KEY") and key == env["IDENTITY_HASH_KEY"]:
-        problems.append("LOGS_HASH_KEY: is the app's IDENTITY_HASH_KEY itself; put the derived key on the edge "
-                        "(python -m haproxy_agent derive-logs-key) and remove IDENTITY_HASH_KEY from it")
+        problems.append(
+            "LOGS_HASH_KEY: is the app's IDENTITY_HASH_KEY itself; put the derived key on the edge "
+            "(python -m haproxy_agent derive-logs-key) and remove IDENTITY_HASH_KEY from it"
+        )
     container = env.get("LOGS_CONTAINER") or "haproxy-logs"
     host = env.get("AGENT_HOST") or socket.gethostname().split(".")[0]
     if not host or not all(c.isascii() and (c.isalnum() or c in "._-") for c in host):
         problems.append("AGENT_HOST: a short host name of A-Z a-z 0-9 . _ -")
     numbers = {}
-    for name, default, low, high in (("LOGS_SETTLE_SECONDS", "120", 1, 86400), ("LOGS_KEEP_HOURS", "24", 0, 8760),
-                                     ("LOGS_MAX_UNPARSED_PERCENT", "5", 0, 100)):
+    for name, default, low, high in (
+        ("LOGS_SETTLE_SECONDS", "120", 1, 86400),
+        ("LOGS_KEEP_HOURS", "24", 0, 8760),
+        ("LOGS_MAX_UNPARSED_PERCENT", "5", 0, 100),
+    ):
         try:
             numbers[name] = float(env.get(name) or default)
             if not low <= numbers[name] <= high:
@@ -90,7 +103,14 @@ def load_config(env: Mapping[str, str]) -> ShipConfig:
             problems.append(f"{name}: a number from {low} to {high}, not {env.get(name)!r}")
     if problems:
         raise ConfigProblem("; ".join(problems))
-    return ShipConfig(connection=connection, container=container, host=host, hasher=IdentityHasher(key.encode()),
-                      state_dir=Path(env.get("AGENT_STATE_DIR") or DEFAULT_STATE_DIR), key_fingerprint=fingerprint(key),
-                      settle_seconds=numbers["LOGS_SETTLE_SECONDS"], keep_hours=numbers["LOGS_KEEP_HOURS"],
-                      max_unparsed_percent=numbers["LOGS_MAX_UNPARSED_PERCENT"])
+    return ShipConfig(
+        connection=connection,
+        container=container,
+        host=host,
+        hasher=IdentityHasher(key.encode()),
+        state_dir=Path(env.get("AGENT_STATE_DIR") or DEFAULT_STATE_DIR),
+        key_fingerprint=fingerprint(key),
+        settle_seconds=numbers["LOGS_SETTLE_SECONDS"],
+        keep_hours=numbers["LOGS_KEEP_HOURS"],
+        max_unparsed_percent=numbers["LOGS_MAX_UNPARSED_PERCENT"],
+    )

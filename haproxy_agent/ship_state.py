@@ -6,6 +6,7 @@ appending to the renamed file until it is told to reopen. A file is therefore sh
 last complete line, and marked *complete* only once it has been unchanged for
 ``settle_seconds``; a line appended after a first run is shipped by a later one.
 """
+
 from __future__ import annotations
 
 import datetime as dt

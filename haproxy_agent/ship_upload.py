@@ -5,6 +5,7 @@ Why no ``create_container()`` at run time: it needs a right the edge should not 
 container is created once at deploy (docs/deploy.md); the edge then needs only *create* and
 *write* on it, which a container SAS or a role limited to that container gives.
 """
+
 from __future__ import annotations
 
 from typing import IO, Any
@@ -26,13 +27,19 @@ def open_container(config: ShipConfig) -> Any:
 
     target = config.connection
     # One retry: an outage should cost a run seconds, not minutes per file (the next run retries).
-    options = dict(connection_timeout=10, read_timeout=60, max_block_size=BLOCK, max_single_put_size=BLOCK,
-                   retry_policy=ExponentialRetry(initial_backoff=1, increment_base=2, retry_total=1))
+    options = dict(
+        connection_timeout=10,
+        read_timeout=60,
+        max_block_size=BLOCK,
+        max_single_put_size=BLOCK,
+        retry_policy=ExponentialRetry(initial_backoff=1, increment_base=2, retry_total=1),
+    )
     if target.connection_string is not None:
         service = BlobServiceClient.from_connection_string(target.connection_string, **options)
     else:
-        service = BlobServiceClient(target.account_url, credential=credential(target.credential_kind, target.client_id),
-                                    **options)
+        service = BlobServiceClient(
+            target.account_url, credential=credential(target.credential_kind, target.client_id), **options
+        )
     return service.get_container_client(config.container)
 
 
@@ -41,9 +48,11 @@ def describe(exc: Exception, container: Any, what: str) -> str:
     from shared.blob import describe as base
 
     code = str(getattr(exc, "error_code", "") or "")
-    hint = {"ContainerNotFound": " (create the container at deploy: docs/deploy.md)",
-            "AuthorizationPermissionMismatch": " (the SAS or role needs create and write on the container)",
-            "AuthenticationFailed": " (wrong key or SAS, or an expired SAS)"}.get(code, "")
+    hint = {
+        "ContainerNotFound": " (create the container at deploy: docs/deploy.md)",
+        "AuthorizationPermissionMismatch": " (the SAS or role needs create and write on the container)",
+        "AuthenticationFailed": " (wrong key or SAS, or an expired SAS)",
+    }.get(code, "")
     name = getattr(container, "container_name", "?")
     return base(exc, container, f"{what} in container {name}") + hint
 
@@ -54,8 +63,13 @@ def upload_once(container: Any, name: str, data: IO[bytes]) -> bool:
     from azure.storage.blob import ContentSettings
 
     try:
-        container.upload_blob(name, data, overwrite=False, max_concurrency=2,
-                              content_settings=ContentSettings(content_type="application/gzip"))
+        container.upload_blob(
+            name,
+            data,
+            overwrite=False,
+            max_concurrency=2,
+            content_settings=ContentSettings(content_type="application/gzip"),
+        )
     except ResourceExistsError:
         return False
     except AzureError as exc:
@@ -70,8 +84,9 @@ def check(config: ShipConfig) -> str:
     container = open_container(config)
     name = CHECK_BLOB.format(host=config.host)
     try:
-        container.upload_blob(name, f"ship-logs check from {config.host}, key {config.key_fingerprint}\n".encode(),
-                              overwrite=True)
+        container.upload_blob(
+            name, f"ship-logs check from {config.host}, key {config.key_fingerprint}\n".encode(), overwrite=True
+        )
     except AzureError as exc:
         raise UploadFailed(describe(exc, container, f"write of {name}")) from None
     return name

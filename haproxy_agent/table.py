@@ -5,6 +5,7 @@ then one line per entry, ``<ptr>: key=<key> use=<n> exp=<ms> [shard=<n>] <store>
 with store columns in the table's order (rates as ``name(<period>)=v``), then an empty line.
 Keys are escaped by ``dump_text``: space as ``\\ ``, ``=`` as ``\\=``, backslash as ``\\\\``.
 """
+
 from __future__ import annotations
 
 import re
@@ -76,5 +77,4 @@ def _entry(line: str) -> str | None:
 
 
 def _unescape(key: str) -> str:
-    return re.sub(r"\\(.)", lambda m: {"t": "\t", "n": "\n", "r": "\r", "e": "\x1b"}.get(m.group(1), m.group(1)),
-                  key)
+    return re.sub(r"\\(.)", lambda m: {"t": "\t", "n": "\n", "r": "\r", "e": "\x1b"}.get(m.group(1), m.group(1)), key)

@@ -1,4 +1,5 @@
 """health_check: ``GET /api/health``, 200 when every enabled collector is fresh, else 503 (docs/live-api.md)."""
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """icecast_poller: live listeners from Icecast servers into each tenant's ``icecast`` series."""
+
 from __future__ import annotations
 
 import time
@@ -16,8 +17,14 @@ def main(timer: func.TimerRequest) -> None:
     run(timer)
 
 
-def run(timer: Any = None, *, env: Mapping[str, str] | None = None, session: Any = None, redis: Any = None,
-        clock: Callable[[], float] = time.time) -> RunReport:
+def run(
+    timer: Any = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    session: Any = None,
+    redis: Any = None,
+    clock: Callable[[], float] = time.time,
+) -> RunReport:
     """Poll every server once and store one sample per tenant. Returns what happened."""
     from icecast_poller.aggregate import aggregate
     from icecast_poller.fetch import poll_servers
@@ -30,36 +37,58 @@ def run(timer: Any = None, *, env: Mapping[str, str] | None = None, session: Any
     if getattr(timer, "past_due", False):
         log.warning("timer is past due; polling now")
     if session is None:
-        session = get_session(HttpOptions(connect_timeout=settings.connect_timeout,
-                                          read_timeout=settings.read_timeout, retries=1,
-                                          pool_size=settings.max_parallel))
-    results = poll_servers(settings.servers, session=session,
-                           wants_mount=lambda m: settings.tenants.tenant_for_mount(m) is not None,
-                           ip_tokens=settings.hasher.ip_tokens, max_parallel=settings.max_parallel,
-                           deadline=time.monotonic() + settings.deadline_seconds,
-                           countries=settings.geoip.countries if settings.geoip else None)
+        session = get_session(
+            HttpOptions(
+                connect_timeout=settings.connect_timeout,
+                read_timeout=settings.read_timeout,
+                retries=1,
+                pool_size=settings.max_parallel,
+            )
+        )
+    results = poll_servers(
+        settings.servers,
+        session=session,
+        wants_mount=lambda m: settings.tenants.tenant_for_mount(m) is not None,
+        ip_tokens=settings.hasher.ip_tokens,
+        max_parallel=settings.max_parallel,
+        deadline=time.monotonic() + settings.deadline_seconds,
+        countries=settings.geoip.countries if settings.geoip else None,
+    )
     relay_ips = frozenset(settings.hasher.ip_tokens([a for s in settings.servers for a in s.relay_addresses]))
-    result = aggregate(results, settings.tenants, time_ms=report.started_ms, relay_ip_tokens=relay_ips,
-                       top_countries=settings.geoip.top if settings.geoip else None)
+    result = aggregate(
+        results,
+        settings.tenants,
+        time_ms=report.started_ms,
+        relay_ip_tokens=relay_ips,
+        top_countries=settings.geoip.top if settings.geoip else None,
+    )
     for r in results:
         source = f"server:{r.server.name}"
         if r.error:
             report.fail(source, r.error)
             continue
         listeners = sum(len(v) for v in r.listeners.values())
-        counts = {"mounts": len(r.stats.mounts), "listeners": sum(m.listeners for m in r.stats.mounts),
-                  "clients_listed": listeners, "elapsed_ms": r.elapsed_ms,
-                  "mounts_without_source": sum(1 for m in r.stats.mounts if not m.has_source)}
+        counts = {
+            "mounts": len(r.stats.mounts),
+            "listeners": sum(m.listeners for m in r.stats.mounts),
+            "clients_listed": listeners,
+            "elapsed_ms": r.elapsed_ms,
+            "mounts_without_source": sum(1 for m in r.stats.mounts if not m.has_source),
+        }
         if r.mount_errors:  # the server answered: a mount without its breakdown is only noted
             counts["mounts_without_breakdown"] = len(r.mount_errors)
-            log.bind(source=source).info("no listener breakdown for %s", "; ".join(
-                f"{m}: {e}" for m, e in sorted(r.mount_errors.items())))
+            log.bind(source=source).info(
+                "no listener breakdown for %s", "; ".join(f"{m}: {e}" for m, e in sorted(r.mount_errors.items()))
+            )
         report.succeed(source, **counts)
     if result.unclaimed:
-        log.warning("mounts no tenant claims: %s", ", ".join(f"{m} ({n} listeners)"
-                                                             for m, n in sorted(result.unclaimed.items())))
+        log.warning(
+            "mounts no tenant claims: %s",
+            ", ".join(f"{m} ({n} listeners)" for m, n in sorted(result.unclaimed.items())),
+        )
         report.succeed("unclaimed-mounts", **result.unclaimed)
     for sample in result.samples:
         report.succeed(f"tenant:{sample.tenant}", listeners=sample.metrics["listeners"])
-    return finish_run(report, result.samples, store_settings=settings.store, redis=redis, clock=clock, log=log,
-                      env=started.env)
+    return finish_run(
+        report, result.samples, store_settings=settings.store, redis=redis, clock=clock, log=log, env=started.env
+    )

@@ -6,6 +6,7 @@ listeners and would otherwise be counted twice. During a failover Icecast moves 
 the mount's fallback: a fallback only this tenant declares counts as its own; one shared by
 several tenants is reported per tenant as ``on_fallback``/``fallback_listeners`` instead.
 """
+
 from __future__ import annotations
 
 import statistics
@@ -37,8 +38,14 @@ class Aggregate:
     servers_failed: int
 
 
-def aggregate(results: Iterable[ServerResult], tenants: Tenants, *, time_ms: int,
-              relay_ip_tokens: frozenset[bytes] = frozenset(), top_countries: int | None = None) -> Aggregate:
+def aggregate(
+    results: Iterable[ServerResult],
+    tenants: Tenants,
+    *,
+    time_ms: int,
+    relay_ip_tokens: frozenset[bytes] = frozenset(),
+    top_countries: int | None = None,
+) -> Aggregate:
     """One rule for every count: a mount's figure is its listeners less the relays pulling it,
     and a tenant's ``listeners`` is the sum of its mounts' figures (own mounts and fallbacks
     only it declares), so ``mount:<m>`` values add up to ``listeners``."""
@@ -99,7 +106,8 @@ def aggregate(results: Iterable[ServerResult], tenants: Tenants, *, time_ms: int
             "servers_failed": failed,
             "on_fallback": on_fallback,
             "fallback_listeners": sum(shared[m] for m in spec.fallback_mounts if tenants.fallback_sharers(m))
-            if on_fallback else 0,
+            if on_fallback
+            else 0,
         }
         metrics.update({f"client:{kind}": tenant.clients[kind] for kind in CLIENT_TYPES})
         metrics.update({f"mount:{m}": tenant.mounts[m] for m in counted})

@@ -4,6 +4,7 @@ Order matters and is deliberate: the tenant's own app first (apps embed player l
 and browser engines in their User-Agent), then Icecast relays, then dedicated players and
 platform media stacks, then browsers. Rules are documented in icecast_poller/README.md.
 """
+
 from __future__ import annotations
 
 import re
@@ -16,7 +17,8 @@ PLAYER = re.compile(
     r"exoplayer(lib)?|stagefright|nsplayer|windows-media-player|wmplayer|bass|sonos|"
     r"alexamediaplayer|roku|tunein|radio\.(de|net|at|fr|es|it|pt|pl|dk|se)|radioplayer|"
     r"audacious|rhythmbox|clementine|strawberry|xbmc|kodi|streamripper|music/\d|podcasts?)\b",
-    re.IGNORECASE)
+    re.IGNORECASE,
+)
 BROWSER = re.compile(r"^mozilla/\d.*\b(chrome|chromium|firefox|safari|edg|opr|trident|gecko)\b", re.IGNORECASE)
 
 

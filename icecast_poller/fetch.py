@@ -6,6 +6,7 @@ slowest server's stats + listclients, not the sum over servers. A hard run deadl
 what per-read timeouts cannot (a server that trickles bytes); requests still running then
 are reported as timed out and abandoned, and the results so far are kept.
 """
+
 from __future__ import annotations
 
 import time
@@ -36,9 +37,16 @@ class ServerResult:
     elapsed_ms: int = 0
 
 
-def poll_servers(servers: Iterable[IcecastServer], *, session: Any, wants_mount: Callable[[str], bool],
-                 ip_tokens: Callable[[Sequence[str]], list[bytes]], max_parallel: int, deadline: float,
-                 countries: Callable[[Sequence[str]], list[str]] | None = None) -> list[ServerResult]:
+def poll_servers(
+    servers: Iterable[IcecastServer],
+    *,
+    session: Any,
+    wants_mount: Callable[[str], bool],
+    ip_tokens: Callable[[Sequence[str]], list[bytes]],
+    max_parallel: int,
+    deadline: float,
+    countries: Callable[[Sequence[str]], list[str]] | None = None,
+) -> list[ServerResult]:
     """Poll every server; never raises for a server's failure (it is in its ServerResult).
     ``countries`` (GEOIP_DATABASE set): each listener's country, looked up while its address is read."""
     results = {s.name: ServerResult(server=s) for s in servers}
@@ -71,8 +79,7 @@ def poll_servers(servers: Iterable[IcecastServer], *, session: Any, wants_mount:
                     result.elapsed_ms = int((time.monotonic() - started) * 1000)
                     for m in value.mounts:
                         if m.has_source and wants_mount(m.mount):  # no source: nobody to list
-                            f = pool.submit(fetch_listclients, session, server, m.mount, ip_tokens, deadline,
-                                            countries)
+                            f = pool.submit(fetch_listclients, session, server, m.mount, ip_tokens, deadline, countries)
                             jobs[f] = (server, m.mount)
                             pending.add(f)
                 else:
@@ -98,9 +105,14 @@ def fetch_stats(session: Any, server: IcecastServer, deadline: float) -> ServerS
     return parse_stats(body, what=what)
 
 
-def fetch_listclients(session: Any, server: IcecastServer, mount: str, ip_tokens: Callable[[Sequence[str]], list[bytes]],
-                      deadline: float, countries: Callable[[Sequence[str]], list[str]] | None = None
-                      ) -> list[ListenerRecord]:
+def fetch_listclients(
+    session: Any,
+    server: IcecastServer,
+    mount: str,
+    ip_tokens: Callable[[Sequence[str]], list[bytes]],
+    deadline: float,
+    countries: Callable[[Sequence[str]], list[str]] | None = None,
+) -> list[ListenerRecord]:
     what = f"icecast {server.name} listclients {mount}"
     url = f"{server.url}/admin/listclients?mount={quote(mount, safe='/')}"
     body = _get(session, server, url, what, MAX_LISTCLIENTS_BYTES, deadline)
@@ -108,6 +120,13 @@ def fetch_listclients(session: Any, server: IcecastServer, mount: str, ip_tokens
 
 
 def _get(session: Any, server: IcecastServer, url: str, what: str, max_bytes: int, deadline: float) -> bytes:
-    response = request(session, "GET", url, what=what, auth_setting="ICECAST_SERVERS",
-                       auth=(server.username, server.password), stream=True)
+    response = request(
+        session,
+        "GET",
+        url,
+        what=what,
+        auth_setting="ICECAST_SERVERS",
+        auth=(server.username, server.password),
+        stream=True,
+    )
     return read_body(response, what=what, max_bytes=max_bytes, deadline=deadline)

@@ -5,6 +5,7 @@ Handles Icecast 2.4 (``<Listeners>``, ``<IP>``, ``<UserAgent>``, ``<Connected>``
 ``<Referer>``) by looking children up case-insensitively. Field sources are named in each
 record's docstring as ``icestats/source/<name>``.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -83,24 +84,31 @@ def parse_stats(data: bytes, *, what: str = "icecast /admin/stats") -> ServerSta
         if not mount:
             continue
         fields = children_by_name(node)
-        mounts.append(MountStats(
-            mount=mount,
-            listeners=_count(text_of(fields, "listeners")) or 0,
-            listener_peak=_count(text_of(fields, "listener_peak")),
-            bitrate=_count(text_of(fields, "bitrate", "ice-bitrate", "audio_bitrate")),
-            stream_start=text_of(fields, "stream_start_iso8601", "stream_start") or None,
-            content_type=text_of(fields, "server_type", "content-type") or None,
-            # A source brings its own fields (bitrate, server_type, stream_start …); without one
-            # Icecast lists the configured mount with these three only.
-            has_source=not {n.lower() for n in fields} <= _SOURCELESS,
-        ))
-    return ServerStats(server_id=text_of(top, "server_id") or None,
-                       listeners=_count(text_of(top, "listeners")), mounts=tuple(mounts))
+        mounts.append(
+            MountStats(
+                mount=mount,
+                listeners=_count(text_of(fields, "listeners")) or 0,
+                listener_peak=_count(text_of(fields, "listener_peak")),
+                bitrate=_count(text_of(fields, "bitrate", "ice-bitrate", "audio_bitrate")),
+                stream_start=text_of(fields, "stream_start_iso8601", "stream_start") or None,
+                content_type=text_of(fields, "server_type", "content-type") or None,
+                # A source brings its own fields (bitrate, server_type, stream_start …); without one
+                # Icecast lists the configured mount with these three only.
+                has_source=not {n.lower() for n in fields} <= _SOURCELESS,
+            )
+        )
+    return ServerStats(
+        server_id=text_of(top, "server_id") or None, listeners=_count(text_of(top, "listeners")), mounts=tuple(mounts)
+    )
 
 
-def parse_listclients(data: bytes, *, ip_tokens: Callable[[Sequence[str]], list[bytes]],
-                      countries: Callable[[Sequence[str]], list[str]] | None = None,
-                      what: str = "icecast /admin/listclients") -> list[ListenerRecord]:
+def parse_listclients(
+    data: bytes,
+    *,
+    ip_tokens: Callable[[Sequence[str]], list[bytes]],
+    countries: Callable[[Sequence[str]], list[str]] | None = None,
+    what: str = "icecast /admin/listclients",
+) -> list[ListenerRecord]:
     """Every listener of the document's source(s). ``ip_tokens`` turns the IPs into keyed
     tokens as they are read (all at once: one call per document), and ``countries`` (when
     given) into country codes, so no record holds a raw address."""
@@ -129,9 +137,15 @@ def parse_listclients(data: bytes, *, ip_tokens: Callable[[Sequence[str]], list[
     present = [ip for ip, _, _ in rows if ip]
     tokens = iter(ip_tokens(present))
     codes = iter(countries(present)) if countries is not None else None
-    return [ListenerRecord(next(tokens) if ip else None, agent, seconds,
-                           (next(codes) if ip else "unknown") if codes is not None else None)
-            for ip, agent, seconds in rows]
+    return [
+        ListenerRecord(
+            next(tokens) if ip else None,
+            agent,
+            seconds,
+            (next(codes) if ip else "unknown") if codes is not None else None,
+        )
+        for ip, agent, seconds in rows
+    ]
 
 
 def _read_columns(root: etree._Element) -> tuple[list[str], list[str], list[int]] | None:

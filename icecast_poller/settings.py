@@ -1,4 +1,5 @@
 """Settings of icecast_poller: only what it needs (it never asks for Apple keys)."""
+
 from __future__ import annotations
 
 import json
@@ -9,8 +10,16 @@ from shared.errors import ConfigError
 from shared.geoip import GeoIP, read_geoip
 from shared.identity import IdentityHasher
 from shared.logs import register_secrets
-from shared.settings import (SettingsReader, StoreSettings, cached_loader, http_url, positive_int,
-                             read_identity, read_store, read_tenants)
+from shared.settings import (
+    SettingsReader,
+    StoreSettings,
+    cached_loader,
+    http_url,
+    positive_int,
+    read_identity,
+    read_store,
+    read_tenants,
+)
 from shared.tenants import Tenants
 
 
@@ -88,9 +97,16 @@ def parse_servers(raw: str) -> tuple[IcecastServer, ...]:
         if name in names:
             problems.append(f"{where}.name: {name!r} is used twice")
         names.add(name)
-        servers.append(IcecastServer(name=name, url=url, username=str(item.get("username") or "admin"),
-                                     password=item["password"], relay_agents=tuple(agents),
-                                     relay_addresses=tuple(addresses)))
+        servers.append(
+            IcecastServer(
+                name=name,
+                url=url,
+                username=str(item.get("username") or "admin"),
+                password=item["password"],
+                relay_agents=tuple(agents),
+                relay_addresses=tuple(addresses),
+            )
+        )
     if problems:
         raise ValueError("; ".join(problems))
     return tuple(servers)
@@ -116,9 +132,17 @@ def _load(env: Mapping[str, str]) -> IcecastSettings:
             reader.fail(name, why)
     reader.check()
     register_secrets(s.password for s in servers)
-    return IcecastSettings(store=store, tenants=tenants, hasher=hasher, servers=servers,
-                           connect_timeout=float(connect), read_timeout=float(read),
-                           max_parallel=parallel, deadline_seconds=deadline, geoip=geoip)
+    return IcecastSettings(
+        store=store,
+        tenants=tenants,
+        hasher=hasher,
+        servers=servers,
+        connect_timeout=float(connect),
+        read_timeout=float(read),
+        max_parallel=parallel,
+        deadline_seconds=deadline,
+        geoip=geoip,
+    )
 
 
 load_settings = cached_loader(_load)

@@ -1,4 +1,5 @@
 """live_api: ``GET /api/live/{tenant}``, a tenant's live series and recent events (docs/live-api.md)."""
+
 from __future__ import annotations
 
 import os

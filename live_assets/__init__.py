@@ -1,4 +1,6 @@
-"""live_assets: ``GET /api/assets/{name}``, the live page's script, style and vendored uPlot (anonymous: code, no data)."""
+"""live_assets: ``GET /api/assets/{name}``, the live page's script, style and vendored uPlot
+(anonymous: code, no data)."""
+
 from __future__ import annotations
 
 import azure.functions as func

@@ -1,5 +1,6 @@
 """live_feed: ``GET /api/feed/{tenant}``, a station's live numbers for its page, with the viewer
 token of its link (``Authorization: Bearer``); anonymous to the host, checked by the app."""
+
 from __future__ import annotations
 
 import os

@@ -1,5 +1,6 @@
 """live_view: ``GET /api/view/{tenant}``, the live page (anonymous: the page holds no data; its
 script reads ``/api/feed/{tenant}`` with the token of the link it was opened with)."""
+
 from __future__ import annotations
 
 import azure.functions as func

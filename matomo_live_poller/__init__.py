@@ -1,4 +1,5 @@
 """matomo_live_poller: live visitors, visits and actions from Matomo into each tenant's ``matomo`` series."""
+
 from __future__ import annotations
 
 import time
@@ -16,8 +17,14 @@ def main(timer: func.TimerRequest) -> None:
     run(timer)
 
 
-def run(timer: Any = None, *, env: Mapping[str, str] | None = None, session: Any = None, redis: Any = None,
-        clock: Callable[[], float] = time.time) -> RunReport:
+def run(
+    timer: Any = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    session: Any = None,
+    redis: Any = None,
+    clock: Callable[[], float] = time.time,
+) -> RunReport:
     """Ask Matomo once for every tenant's site and store one sample per tenant."""
     from matomo_live_poller.fetch import fetch_counters
     from matomo_live_poller.parse import sub_requests
@@ -33,12 +40,19 @@ def run(timer: Any = None, *, env: Mapping[str, str] | None = None, session: Any
     sites = sorted({t.matomo_site_id for t in tenants})
     queries = sub_requests(sites, window_minutes=settings.window_minutes)
     if session is None:
-        session = get_session(HttpOptions(read_timeout=settings.timeout_seconds, retries=1,
-                                          retry_methods=frozenset({"GET", "POST"})))
+        session = get_session(
+            HttpOptions(read_timeout=settings.timeout_seconds, retries=1, retry_methods=frozenset({"GET", "POST"}))
+        )
     samples = []
     try:
-        answers = dict(zip(queries, fetch_counters(session, url=settings.url, token=settings.token,
-                                                   queries=queries, timeout=settings.timeout_seconds)))
+        answers = dict(
+            zip(
+                queries,
+                fetch_counters(
+                    session, url=settings.url, token=settings.token, queries=queries, timeout=settings.timeout_seconds
+                ),
+            )
+        )
     except FabrikError as exc:
         for tenant in tenants:
             report.fail(f"tenant:{tenant.name}", exc)
@@ -52,8 +66,13 @@ def run(timer: Any = None, *, env: Mapping[str, str] | None = None, session: Any
         if failed:
             report.fail(source, f"site {site}: Matomo said: {failed}", site_id=site)
             continue
-        metrics = {"visitors": window.counters.visitors, "visits": window.counters.visits,
-                   "actions": minute.counters.actions}
+        metrics = {
+            "visitors": window.counters.visitors,
+            "visits": window.counters.visits,
+            "actions": minute.counters.actions,
+        }
         samples.append(Sample(tenant=tenant.name, series="matomo", time_ms=report.started_ms, metrics=metrics))
         report.succeed(source, site_id=site, **metrics)
-    return finish_run(report, samples, store_settings=settings.store, redis=redis, clock=clock, log=log, env=started.env)
+    return finish_run(
+        report, samples, store_settings=settings.store, redis=redis, clock=clock, log=log, env=started.env
+    )

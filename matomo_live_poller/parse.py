@@ -4,6 +4,7 @@ Matomo reports most errors with HTTP 200 and ``{"result": "error", "message": ..
 its counters come back as strings (``"17"``) or numbers depending on version and on whether
 there were visits, so every value is checked and coerced here.
 """
+
 from __future__ import annotations
 
 import json
@@ -37,8 +38,10 @@ def load_json(data: bytes, *, what: str) -> Any:
         return json.loads(data)
     except (ValueError, RecursionError):  # JSONDecodeError, bad UTF-8, >4300-digit numbers
         head = data[:40].decode("utf-8", "replace").strip().replace("\n", " ")
-        raise BadInputError(f"{what}: answer is not JSON (starts with {head!r}); "
-                            f"is MATOMO_URL the Matomo root, and is it reachable without a login page?") from None
+        raise BadInputError(
+            f"{what}: answer is not JSON (starts with {head!r}); "
+            f"is MATOMO_URL the Matomo root, and is it reachable without a login page?"
+        ) from None
 
 
 def top_level_error(doc: Any) -> str | None:
@@ -56,8 +59,11 @@ def parse_counters(doc: Any) -> SiteAnswer:
     if not isinstance(row, dict):
         return SiteAnswer(error=f"unexpected answer shape ({type(doc).__name__})")
     try:
-        return SiteAnswer(counters=Counters(visits=_count(row, "visits"), visitors=_count(row, "visitors"),
-                                            actions=_count(row, "actions")))
+        return SiteAnswer(
+            counters=Counters(
+                visits=_count(row, "visits"), visitors=_count(row, "visitors"), actions=_count(row, "actions")
+            )
+        )
     except ValueError as exc:
         return SiteAnswer(error=str(exc))
 

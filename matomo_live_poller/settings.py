@@ -1,12 +1,20 @@
 """Settings of matomo_live_poller."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Mapping
 
 from shared.logs import register_secrets
-from shared.settings import (SettingsReader, StoreSettings, cached_loader, http_url, positive_int, read_store,
-                             read_tenants)
+from shared.settings import (
+    SettingsReader,
+    StoreSettings,
+    cached_loader,
+    http_url,
+    positive_int,
+    read_store,
+    read_tenants,
+)
 from shared.tenants import Tenants
 
 
@@ -40,8 +48,9 @@ def _load(env: Mapping[str, str]) -> MatomoSettings:
     reader.check()
     register_secrets([token])
     endpoint = url if url.endswith(".php") else f"{url}/index.php"
-    return MatomoSettings(store=store, tenants=tenants, url=endpoint, token=token, window_minutes=minutes,
-                          timeout_seconds=timeout)
+    return MatomoSettings(
+        store=store, tenants=tenants, url=endpoint, token=token, window_minutes=minutes, timeout_seconds=timeout
+    )
 
 
 load_settings = cached_loader(_load)

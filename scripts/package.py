@@ -5,6 +5,7 @@ and the runtime dependencies installed for Linux x86-64 and the target Python in
 
 Usage: python scripts/package.py [--python-version 3.11] [--out dist/functionapp.zip]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,8 +42,13 @@ def excluded(path: str, patterns: list[str]) -> bool:
 
 def app_files(root: Path = ROOT) -> list[str]:
     try:
-        listed = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=root,
-                                capture_output=True, text=True, check=True).stdout.splitlines()
+        listed = subprocess.run(
+            ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.splitlines()
     except (OSError, subprocess.CalledProcessError):
         listed = [str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()]
     patterns = ignore_patterns(root)
@@ -55,10 +61,16 @@ def requirements_for(python_version: str, text: str) -> list[str]:
     from pip._vendor.packaging.markers import Marker  # pip's own copy: no extra dependency
 
     major, minor = (int(x) for x in python_version.split(".")[:2])
-    environment = {"python_version": f"{major}.{minor}", "python_full_version": f"{major}.{minor}.0",
-                   "implementation_name": "cpython", "platform_python_implementation": "CPython",
-                   "sys_platform": "linux", "platform_system": "Linux", "os_name": "posix",
-                   "platform_machine": "x86_64"}
+    environment = {
+        "python_version": f"{major}.{minor}",
+        "python_full_version": f"{major}.{minor}.0",
+        "implementation_name": "cpython",
+        "platform_python_implementation": "CPython",
+        "sys_platform": "linux",
+        "platform_system": "Linux",
+        "os_name": "posix",
+        "platform_machine": "x86_64",
+    }
     lines = []
     for raw in text.splitlines():
         line = raw.split(" #", 1)[0].strip()
@@ -77,19 +89,53 @@ def build(python_version: str, out: Path) -> Path:
             target = stage / rel
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / rel, target)
-        target_args = [*(a for p in PLATFORMS for a in ("--platform", p)), "--implementation", "cp",
-                       "--python-version", python_version, "--only-binary=:all:"]
+        target_args = [
+            *(a for p in PLATFORMS for a in ("--platform", p)),
+            "--implementation",
+            "cp",
+            "--python-version",
+            python_version,
+            "--only-binary=:all:",
+        ]
         wheels = Path(tmp) / "wheels"
         # Resolve with `pip download`, which checks Requires-Python against the target; `pip install`
         # checks it against the Python running pip (so it picked azure-functions 1.x for 3.13). Then
         # install exactly those wheels, the check already done for the target.
         wanted = requirements_for(python_version, (ROOT / "requirements.txt").read_text())
-        subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
-                        "--dest", str(wheels), *target_args, *wanted], check=True)
-        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                        "--no-compile", "--no-deps", "--no-index", "--ignore-requires-python", "--target",
-                        str(stage / SITE), *target_args,
-                        *map(str, sorted(wheels.glob("*.whl")))], check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--quiet",
+                "--disable-pip-version-check",
+                "--dest",
+                str(wheels),
+                *target_args,
+                *wanted,
+            ],
+            check=True,
+        )
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "--no-compile",
+                "--no-deps",
+                "--no-index",
+                "--ignore-requires-python",
+                "--target",
+                str(stage / SITE),
+                *target_args,
+                *map(str, sorted(wheels.glob("*.whl"))),
+            ],
+            check=True,
+        )
         for cache in stage.rglob("__pycache__"):
             shutil.rmtree(cache, ignore_errors=True)
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -109,8 +155,10 @@ def main() -> int:
     parser.add_argument("--out", default=str(ROOT / "dist" / "functionapp.zip"))
     args = parser.parse_args()
     out = build(args.python_version, Path(args.out))
-    print(f"{out.relative_to(ROOT) if out.is_relative_to(ROOT) else out}: {out.stat().st_size / 1e6:.1f} MB "
-          f"for Python {args.python_version} on Linux x86-64")
+    print(
+        f"{out.relative_to(ROOT) if out.is_relative_to(ROOT) else out}: {out.stat().st_size / 1e6:.1f} MB "
+        f"for Python {args.python_version} on Linux x86-64"
+    )
     return 0
 
 

@@ -8,6 +8,7 @@ for Blob Storage, ``NAME__fullyQualifiedNamespace`` for Event Hubs, each with an
 module reads the same settings for the clients the app builds itself, so one set of app
 settings serves the host and the app. ``azure-identity`` is imported on first use only.
 """
+
 from __future__ import annotations
 
 import threading
@@ -48,8 +49,12 @@ def blob_target(env: Mapping[str, str], name: str) -> BlobTarget | None:
         return None
     if not url.startswith("https://"):
         raise ConfigError({f"{name}__blobServiceUri": "must be an https:// URL (tokens are never sent in clear)"})
-    return BlobTarget(setting=name, account_url=url.rstrip("/"), credential_kind=env.get(f"{name}__credential", ""),
-                      client_id=env.get(f"{name}__clientId", ""))
+    return BlobTarget(
+        setting=name,
+        account_url=url.rstrip("/"),
+        credential_kind=env.get(f"{name}__credential", ""),
+        client_id=env.get(f"{name}__clientId", ""),
+    )
 
 
 def eventhub_namespace(env: Mapping[str, str], name: str) -> tuple[str, Any] | None:
@@ -81,7 +86,9 @@ def _make_credential(kind: str, client_id: str) -> Any:
 
     if kind == "managedidentity":
         return ManagedIdentityCredential(client_id=client_id or None)
-    return DefaultAzureCredential(managed_identity_client_id=client_id or None, exclude_interactive_browser_credential=True)
+    return DefaultAzureCredential(
+        managed_identity_client_id=client_id or None, exclude_interactive_browser_credential=True
+    )
 
 
 def forget_credentials() -> None:

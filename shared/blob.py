@@ -4,6 +4,7 @@ One ``ContainerClient`` per (connection, container) is cached for the worker's l
 connection is a connection string or an identity-based target (``shared.azure_auth``).
 Failures become StorageError (retriable) naming the endpoint and the cause, with no connection string or key.
 """
+
 from __future__ import annotations
 
 import threading
@@ -21,8 +22,9 @@ _lock = threading.Lock()
 def get_container(connection: "BlobTarget | str", container: str, *, setting: str = "AzureWebJobsStorage") -> Any:
     from shared.azure_auth import BlobTarget
 
-    target = connection if isinstance(connection, BlobTarget) else BlobTarget(setting=setting,
-                                                                              connection_string=connection)
+    target = (
+        connection if isinstance(connection, BlobTarget) else BlobTarget(setting=setting, connection_string=connection)
+    )
     key = (target.cache_key, container)
     client = _containers.get(key)
     if client is None:
@@ -46,8 +48,9 @@ def _connect(target: "BlobTarget", container: str) -> Any:
         if target.connection_string is not None:
             service = BlobServiceClient.from_connection_string(target.connection_string, **options)
         else:
-            service = BlobServiceClient(target.account_url, credential=credential(target.credential_kind,
-                                                                                  target.client_id), **options)
+            service = BlobServiceClient(
+                target.account_url, credential=credential(target.credential_kind, target.client_id), **options
+            )
     except ValueError:
         raise ConfigError({target.setting: "not a valid storage connection string"}) from None
     client = service.get_container_client(container)
@@ -102,8 +105,9 @@ def upload(client: Any, name: str, data: Any, *, content_type: str, overwrite: b
     from azure.storage.blob import ContentSettings
 
     try:
-        client.upload_blob(name, data, overwrite=overwrite, content_settings=ContentSettings(content_type=content_type),
-                           **conditions)
+        client.upload_blob(
+            name, data, overwrite=overwrite, content_settings=ContentSettings(content_type=content_type), **conditions
+        )
     except ResourceExistsError:
         if overwrite or conditions:
             raise StorageError(f"blob {client.container_name}/{name}: changed by someone else meanwhile") from None
@@ -126,4 +130,3 @@ def download(client: Any, name: str) -> tuple[bytes, str] | None:
         return None
     except AzureError as exc:
         raise StorageError(describe(exc, client, f"blob {client.container_name}/{name} (read)")) from None
-

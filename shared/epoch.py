@@ -15,6 +15,7 @@ Redis server's start when it restarted since, else now). Readers that find no ke
 blob the same way. Without ``AzureWebJobsStorage`` (a local CLI without storage) nothing is
 told apart, as before.
 """
+
 from __future__ import annotations
 
 import json
@@ -23,6 +24,8 @@ from typing import Any, Mapping
 from shared.verdict import DataLoss
 
 CONTAINER = "fabrik-status"
+
+
 def blob_name(prefix: str) -> str:
     return f"first-run/{prefix}.json"  # per key prefix: apps sharing a storage account stay apart
 
@@ -35,8 +38,11 @@ def _marker_container(env: Mapping[str, str]) -> Any:
     from shared.blob import get_container
     from shared.settings import SettingsReader, read_storage
 
-    if not (env.get("AzureWebJobsStorage") or env.get("AzureWebJobsStorage__blobServiceUri")
-            or env.get("AzureWebJobsStorage__accountName")):
+    if not (
+        env.get("AzureWebJobsStorage")
+        or env.get("AzureWebJobsStorage__blobServiceUri")
+        or env.get("AzureWebJobsStorage__accountName")
+    ):
         return None
     reader = SettingsReader(env)
     target = read_storage(reader, "AzureWebJobsStorage")
@@ -67,8 +73,13 @@ def settle(env: Mapping[str, str], redis: Any, *, prefix: str, now_ms: int) -> D
         return None
     first = read_marker(env, prefix)
     if first is None:
-        upload(container, blob_name(prefix), json.dumps({"first_run": now_ms}).encode(), content_type="application/json",
-               overwrite=False)
+        upload(
+            container,
+            blob_name(prefix),
+            json.dumps({"first_run": now_ms}).encode(),
+            content_type="application/json",
+            overwrite=False,
+        )
         return None
     lost_at = restarted_at(redis, now_ms, first)
     redis.hset(epoch_key(prefix), mapping={"first_run": str(first), "lost_at": str(lost_at)})
@@ -85,8 +96,9 @@ def restarted_at(redis: Any, now_ms: int, first_run_ms: int) -> int:
     return started if started > first_run_ms else now_ms
 
 
-def loss_of(epoch: Mapping[str, str], env: Mapping[str, str], redis: Any, *, prefix: str,
-            now_ms: int) -> DataLoss | None:
+def loss_of(
+    epoch: Mapping[str, str], env: Mapping[str, str], redis: Any, *, prefix: str, now_ms: int
+) -> DataLoss | None:
     """For readers: the data loss the epoch records, or (no epoch at all) the one the marker reveals."""
     if epoch.get("lost_at"):
         return DataLoss(lost_at_ms=int(epoch["lost_at"]), first_run_ms=int(epoch.get("first_run") or 0) or None)

@@ -11,6 +11,7 @@ Callers branch on the class, never on message text:
 
 Messages never contain secrets: they are built from redacted URLs and setting *names*.
 """
+
 from __future__ import annotations
 
 

@@ -8,6 +8,7 @@ line only (``{"partition":…,"sequence":…,"type":"<type>","time":<ms>}``, wri
 kilobytes, whatever the log holds. It counts at most ``limit`` events, newest first, and says
 when it stopped there.
 """
+
 from __future__ import annotations
 
 import hashlib

@@ -4,6 +4,7 @@ The CLI dispatches through this, so a new collector plugs in by existing: no cen
 A function package exposes ``run(trigger, *, env=...) -> RunReport`` (``main`` is the host's
 entry and calls it); an optional ``<function>/cli.py`` adds its own arguments and input.
 """
+
 from __future__ import annotations
 
 import importlib

@@ -7,6 +7,7 @@ table) and only counts leave: ``country:<ISO code>`` for the ``GEOIP_TOP_COUNTRI
 largest, ``country:other`` for the rest, ``country:unknown`` for addresses the database cannot
 place. A sample keeps at most 12 country metrics, so the encoding stays compact.
 """
+
 from __future__ import annotations
 
 import os
@@ -72,8 +73,12 @@ def _open(path: str, setting: str) -> Any:
         reader = maxminddb.open_database(path, maxminddb.MODE_AUTO)
         kind = reader.metadata().database_type
     except (OSError, ValueError, maxminddb.InvalidDatabaseError) as exc:
-        raise ConfigError({setting: f"{path} is not a MaxMind-format database ({type(exc).__name__}): "
-                                    "use a GeoLite2-Country or DB-IP Lite Country .mmdb"}) from None
+        raise ConfigError(
+            {
+                setting: f"{path} is not a MaxMind-format database ({type(exc).__name__}): "
+                "use a GeoLite2-Country or DB-IP Lite Country .mmdb"
+            }
+        ) from None
     if "country" not in kind.lower() and "city" not in kind.lower():
         raise ConfigError({setting: f"{path} is a {kind!r} database; a country (or city) database is needed"})
     return reader

@@ -11,16 +11,23 @@ some collectors). Each enabled function, and each of its sources still part of i
 
 Pure: settings in, names and limits out.
 """
+
 from __future__ import annotations
 
 from typing import Iterable, Mapping
 
 # The settings that say a function is in use here: none of them set -> not enabled.
-IN_USE = {"icecast_poller": ("ICECAST_SERVERS",), "matomo_live_poller": ("MATOMO_URL", "MATOMO_TOKEN"),
-          "eventhub_to_redis": ("EVENTHUB_CONNECTION", "EVENTHUB_CONNECTION__fullyQualifiedNamespace", "EVENTHUB_NAME"),
-          "store_downloads_fetcher": ("APPLE_KEY_ID", "APPLE_VENDOR_NUMBER", "GOOGLE_SERVICE_ACCOUNT_JSON")}
-DEFAULT_SCHEDULES = {"icecast_poller": "*/30 * * * * *", "matomo_live_poller": "0 * * * * *",
-                     "store_downloads_fetcher": "0 30 16 * * *"}
+IN_USE = {
+    "icecast_poller": ("ICECAST_SERVERS",),
+    "matomo_live_poller": ("MATOMO_URL", "MATOMO_TOKEN"),
+    "eventhub_to_redis": ("EVENTHUB_CONNECTION", "EVENTHUB_CONNECTION__fullyQualifiedNamespace", "EVENTHUB_NAME"),
+    "store_downloads_fetcher": ("APPLE_KEY_ID", "APPLE_VENDOR_NUMBER", "GOOGLE_SERVICE_ACCOUNT_JSON"),
+}
+DEFAULT_SCHEDULES = {
+    "icecast_poller": "*/30 * * * * *",
+    "matomo_live_poller": "0 * * * * *",
+    "store_downloads_fetcher": "0 30 16 * * *",
+}
 EVENTHUB_MAX_AGE_S = 600
 
 

@@ -16,6 +16,7 @@ newest write's time, ms) and ``fabrik:live:{tenant}:hls:host:<edge>:<bucket>`` (
 the 30-minute bucket -> the count, followed by the listeners per country when the agent sends
 them: ``12`` or ``12,DE:9,AT:2,unknown:1``). Redis 6.0 commands only.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -79,8 +80,15 @@ def add_writes(pipe: Any, samples: Iterable[Any], *, prefix: str, now_ms: int, k
 def add_read(pipe: Any, *, prefix: str, tenant: str, low_ms: int, high_ms: int, stale_ms: int) -> None:
     """Queue the read of every edge's counts from ``stale_ms`` before ``low_ms`` to ``high_ms``."""
     # execute_command: redis-py's cluster pipeline has no evalsha(), but routes EVALSHA by its keys
-    pipe.execute_command("EVALSHA", READ_SHA, 1, hosts_key(prefix, tenant), bucket_prefix(prefix, tenant),
-                         (low_ms - stale_ms) // BUCKET_MS, high_ms // BUCKET_MS)
+    pipe.execute_command(
+        "EVALSHA",
+        READ_SHA,
+        1,
+        hosts_key(prefix, tenant),
+        bucket_prefix(prefix, tenant),
+        (low_ms - stale_ms) // BUCKET_MS,
+        high_ms // BUCKET_MS,
+    )
 
 
 def encode(metrics: Mapping[str, int]) -> str:
@@ -116,8 +124,9 @@ def decode(answer: Sequence[Any]) -> dict[str, list[tuple[int, dict[str, int]]]]
     return edges
 
 
-def sums(edges: Mapping[str, Sequence[tuple[int, Any]]], *, stale_ms: int, low_ms: int,
-         high_ms: int) -> list[tuple[int, dict[str, int]]]:
+def sums(
+    edges: Mapping[str, Sequence[tuple[int, Any]]], *, stale_ms: int, low_ms: int, high_ms: int
+) -> list[tuple[int, dict[str, int]]]:
     """The definition, evaluated at every reported time in ``[low_ms, high_ms]``: ``hosts``
     counted and the sum of each metric (``listeners``, and ``country:<code>`` when edges send
     them). A sweep over each count's span of validity (from its time until the edge's next

@@ -9,6 +9,7 @@
 ``requests`` is imported on first use, not at import time: it is cold-start cost that a
 worker pays only when a collector actually makes a request.
 """
+
 from __future__ import annotations
 
 import logging
@@ -62,9 +63,14 @@ def make_session(options: HttpOptions = HttpOptions(), *, user_agent: str = USER
     # read=False: a server that accepted the connection and then said nothing is hanging;
     # asking it again would only double the wait (and the run's time).
     retry = _CappedRetry(
-        total=options.retries, connect=options.retries, read=False, status=options.retries,
-        backoff_factor=options.backoff, status_forcelist=RETRY_STATUSES,
-        allowed_methods=options.retry_methods, respect_retry_after_header=True,
+        total=options.retries,
+        connect=options.retries,
+        read=False,
+        status=options.retries,
+        backoff_factor=options.backoff,
+        status_forcelist=RETRY_STATUSES,
+        allowed_methods=options.retry_methods,
+        respect_retry_after_header=True,
         raise_on_status=False,
     )
     session = _Session()
@@ -79,12 +85,18 @@ def make_session(options: HttpOptions = HttpOptions(), *, user_agent: str = USER
 
 def _log_response(response: Any, *args: Any, **kwargs: Any) -> None:
     if log.isEnabledFor(logging.DEBUG):
-        log.debug("%s %s -> %s in %.0f ms", response.request.method, redact_url(response.url),
-                  response.status_code, response.elapsed.total_seconds() * 1000)
+        log.debug(
+            "%s %s -> %s in %.0f ms",
+            response.request.method,
+            redact_url(response.url),
+            response.status_code,
+            response.elapsed.total_seconds() * 1000,
+        )
 
 
-def request(session: "requests.Session", method: str, url: str, *, what: str,
-            auth_setting: str = "credentials", **kwargs: Any) -> "requests.Response":
+def request(
+    session: "requests.Session", method: str, url: str, *, what: str, auth_setting: str = "credentials", **kwargs: Any
+) -> "requests.Response":
     """Send a request and classify failure: returns only 2xx responses.
 
     ``what`` names the source for messages (``icecast ice1 /admin/stats``). Raises
@@ -96,11 +108,15 @@ def request(session: "requests.Session", method: str, url: str, *, what: str,
     try:
         response = session.request(method, url, **kwargs)
     except requests.exceptions.ConnectTimeout:
-        raise RetriableError(f"{what}: cannot connect: no answer to the connection within "
-                             f"{_timeout(session, kwargs, 0)} ({redact_url(url)})") from None
+        raise RetriableError(
+            f"{what}: cannot connect: no answer to the connection within "
+            f"{_timeout(session, kwargs, 0)} ({redact_url(url)})"
+        ) from None
     except requests.exceptions.Timeout:
-        raise RetriableError(f"{what}: connected, but no answer within {_timeout(session, kwargs, 1)} "
-                             f"(the server hangs; {redact_url(url)})") from None
+        raise RetriableError(
+            f"{what}: connected, but no answer within {_timeout(session, kwargs, 1)} "
+            f"(the server hangs; {redact_url(url)})"
+        ) from None
     except requests.exceptions.ConnectionError as exc:
         raise RetriableError(f"{what}: cannot connect ({_reason(exc)}; {redact_url(url)})") from None
     except requests.exceptions.RequestException as exc:
@@ -132,8 +148,14 @@ def read_body(response: "requests.Response", *, what: str, max_bytes: int, deadl
     return b"".join(_chunks(response, what=what, max_bytes=max_bytes, deadline=deadline))
 
 
-def spool_body(response: "requests.Response", *, what: str, max_bytes: int, deadline: float | None = None,
-               in_memory: int = 8 * 1024 * 1024) -> IO[bytes]:
+def spool_body(
+    response: "requests.Response",
+    *,
+    what: str,
+    max_bytes: int,
+    deadline: float | None = None,
+    in_memory: int = 8 * 1024 * 1024,
+) -> IO[bytes]:
     """Like read_body, into a temporary file that stays in memory up to ``in_memory`` bytes:
     a large report costs disk, not memory. The file is positioned at its start."""
     import tempfile
@@ -173,8 +195,15 @@ def _chunks(response: "requests.Response", *, what: str, max_bytes: int, deadlin
 
 def _reason(exc: Exception) -> str:
     text = str(exc)
-    for marker in ("Connection refused", "Name or service not known", "Connection reset",
-                   "Read timed out", "Remote end closed", "timed out", "No route to host"):
+    for marker in (
+        "Connection refused",
+        "Name or service not known",
+        "Connection reset",
+        "Read timed out",
+        "Remote end closed",
+        "timed out",
+        "No route to host",
+    ):
         if marker in text:
             return marker.lower()
     return type(exc).__name__

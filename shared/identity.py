@@ -4,6 +4,7 @@ A plain SHA-256 of an IPv4 address is reversible by trying all 2^32 addresses; a
 a secret key is not, without the key. Addresses are normalised first so that the same
 listener over IPv4 and IPv4-mapped IPv6 (``::ffff:1.2.3.4``) hashes the same.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -44,8 +45,9 @@ class IdentityHasher:
         return self._mac(f"{kind}\x00{value}".encode("utf-8", "surrogatepass"))
 
     def hash_ip(self, address: str) -> str:
-        """``hash(normalise_ip(address), kind="ip")``, inlined for dotted quads: this runs once
-        per listener per poll (tens of thousands), and two calls per address cost a third more."""
+        """``hash(normalise_ip(address), kind="ip")``, inlined for dotted quads: the stored hash
+        of an address (event fields, dead letters), where a batch may hash thousands. (The
+        Icecast poller tells listeners apart with ``ip_tokens`` instead, and stores no hash.)"""
         if ":" in address or address[:1] == "0" or address.count(".") != 3 or not address.replace(".", "").isdigit():
             address = normalise_ip(address)
         return self._mac(b"ip\x00" + address.encode("utf-8", "surrogatepass"))

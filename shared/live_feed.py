@@ -5,6 +5,7 @@ and per series how fresh it is. Nothing internal: no health of other tenants, no
 host names, no raw errors. The token is checked before anything else, so a token for one
 tenant learns nothing about another (403 whether or not it exists).
 """
+
 from __future__ import annotations
 
 import time
@@ -31,12 +32,24 @@ def freshness(newest_ms: int | None, interval_s: int, now_ms: int) -> dict[str, 
     line where two samples are more than two and a half intervals apart."""
     stale_after = 2 * interval_s + 30
     state = "none" if newest_ms is None else "stale" if now_ms - newest_ms > stale_after * 1000 else "fresh"
-    return {"state": state, "newest": newest_ms, "interval_s": interval_s, "stale_after_s": stale_after,
-            "gap_after_s": interval_s * 5 // 2}
+    return {
+        "state": state,
+        "newest": newest_ms,
+        "interval_s": interval_s,
+        "stale_after_s": stale_after,
+        "gap_after_s": interval_s * 5 // 2,
+    }
 
 
-def feed(tenant: str, params: Mapping[str, str], headers: Mapping[str, str], *, env: Mapping[str, str],
-         redis: Any = None, clock: Callable[[], float] = time.time) -> Answer:
+def feed(
+    tenant: str,
+    params: Mapping[str, str],
+    headers: Mapping[str, str],
+    *,
+    env: Mapping[str, str],
+    redis: Any = None,
+    clock: Callable[[], float] = time.time,
+) -> Answer:
     try:
         keys = parse_keys(env.get("VIEW_SIGNING_KEYS", ""))
     except ValueError:
@@ -67,14 +80,25 @@ def feed(tenant: str, params: Mapping[str, str], headers: Mapping[str, str], *, 
     except FabrikError:
         return json_answer(503, {"error": "the live numbers are not available right now; the page tries again"})
     every = intervals(env)
-    return json_answer(200, {
-        "tenant": tenant, "from": since, "to": now_ms,
-        "series": {name: [{"time": s.time_ms, **s.metrics} for s in samples] for name, samples in data.items()},
-        "freshness": {name: freshness(samples[-1].time_ms if samples else None, every[name], now_ms)
-                      for name, samples in data.items()},
-        "visitor_window_minutes": _int(env.get("MATOMO_WINDOW_MINUTES"), 3),
-        "events": {"per_minute": counts.per_minute if counts else {}, "total": counts.total if counts else 0,
-                   "truncated": bool(counts and counts.truncated)}})
+    return json_answer(
+        200,
+        {
+            "tenant": tenant,
+            "from": since,
+            "to": now_ms,
+            "series": {name: [{"time": s.time_ms, **s.metrics} for s in samples] for name, samples in data.items()},
+            "freshness": {
+                name: freshness(samples[-1].time_ms if samples else None, every[name], now_ms)
+                for name, samples in data.items()
+            },
+            "visitor_window_minutes": _int(env.get("MATOMO_WINDOW_MINUTES"), 3),
+            "events": {
+                "per_minute": counts.per_minute if counts else {},
+                "total": counts.total if counts else 0,
+                "truncated": bool(counts and counts.truncated),
+            },
+        },
+    )
 
 
 def _int(text: str | None, default: int) -> int:

@@ -7,6 +7,7 @@ the batch's one round trip. Sent by SHA; the text only when Redis does not know 
 restart, a failover, on a new node). Every script takes its keys as KEYS (one tenant's hash
 tag): cluster-safe. Redis 6.0 commands only.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -29,7 +30,9 @@ local function schema_prefix(key, sid)
 end
 """
 
-WRITE = SCHEMA_PREFIX + """
+WRITE = (
+    SCHEMA_PREFIX
+    + """
 local key, sid, cutoff = KEYS[1], ARGV[1], tonumber(ARGV[3])
 if cutoff >= 0 then
   for _, f in ipairs(redis.call('HKEYS', key)) do
@@ -46,11 +49,13 @@ if #ARGV > 3 then
 end
 return 1
 """
+)
 WRITE_SHA = hashlib.sha1(WRITE.encode()).hexdigest()
 
 
-def add_write(pipe: Any, key: str, *, sid: str, ttl_ms: int, values: Iterable[tuple[int, str]] = (),
-              cutoff: int = -1) -> None:
+def add_write(
+    pipe: Any, key: str, *, sid: str, ttl_ms: int, values: Iterable[tuple[int, str]] = (), cutoff: int = -1
+) -> None:
     """Write ``(ms into the bucket, values)`` pairs of one schema to one bucket; with ``cutoff``,
     first drop the bucket's samples before that offset (the bucket the window starts in)."""
     args: list[Any] = [sid, ttl_ms, cutoff]

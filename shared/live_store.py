@@ -14,6 +14,7 @@ HLS counts are kept per HAProxy edge and summed when read (``shared.hls_edges``)
 Times: a write more than ``AHEAD_MS`` past the store's clock is refused (counted, not stored),
 and reads end at now: a clock that runs ahead never puts numbers in the future.
 """
+
 from __future__ import annotations
 
 import json
@@ -29,8 +30,8 @@ if TYPE_CHECKING:
     from shared.status import RunReport
 
 SERIES = ("icecast", "hls", "matomo")
-AHEAD_MS = 60_000
-ROLLING_MS = 600_000  # status counters are added up per 10 minutes; readers take the last two buckets  # writes further ahead of now are refused (EVENT_MAX_FUTURE_SECONDS is at most this)
+AHEAD_MS = 60_000  # writes further ahead of now are refused (EVENT_MAX_FUTURE_SECONDS is at most this)
+ROLLING_MS = 600_000  # status counters are added up per 10 minutes; readers take the last two buckets
 _PLAIN = re.compile(r"[A-Za-z0-9._:-]*")  # needs no JSON escaping
 
 
@@ -103,12 +104,15 @@ class Keys:
 def event_member(event: Event) -> str:
     # Position first: the member is identical on every redelivery of the same event.
     # Same bytes as json.dumps(..., separators=(",", ":")), built directly: this runs per event.
-    return (f'{{"partition":{_json_str(event.partition)},"sequence":{int(event.sequence)},'
-            f'"type":{_json_str(event.type)},"time":{int(event.time_ms)}}}\n{event.body}')
+    return (
+        f'{{"partition":{_json_str(event.partition)},"sequence":{int(event.sequence)},'
+        f'"type":{_json_str(event.type)},"time":{int(event.time_ms)}}}\n{event.body}'
+    )
 
 
 def _json_str(text: str) -> str:
-    return f'"{text}"' if text.isalnum() or _PLAIN.fullmatch(text) else json.dumps(text)
+    # ASCII only: json.dumps escapes every other character (its default ensure_ascii)
+    return f'"{text}"' if text.isascii() and (text.isalnum() or _PLAIN.fullmatch(text)) else json.dumps(text)
 
 
 class LiveStore:
@@ -121,8 +125,9 @@ class LiveStore:
         self.host_stale_ms = settings.hls_host_stale_seconds * 1000
         self.clock = clock
 
-    def write(self, *, samples: Iterable[Sample] = (), events: Iterable[Event] = (),
-              report: "RunReport | None" = None) -> WriteResult:
+    def write(
+        self, *, samples: Iterable[Sample] = (), events: Iterable[Event] = (), report: "RunReport | None" = None
+    ) -> WriteResult:
         """Store samples, events and the run's status in one pipeline.
 
         A sample replaces any sample of the same series at the same millisecond (a retried or
@@ -175,14 +180,20 @@ class LiveStore:
                 pipe.pexpire(key, self.window_ms)
             for key, members in event_members.items():
                 pipe.zadd(key, members)
-            hls_edges.add_writes(pipe, per_edge, prefix=self.keys.prefix, now_ms=now_ms,
-                                 keep_ms=self.window_ms + self.host_stale_ms)
+            hls_edges.add_writes(
+                pipe, per_edge, prefix=self.keys.prefix, now_ms=now_ms, keep_ms=self.window_ms + self.host_stale_ms
+            )
             # Exact trimming: buckets wholly older than the window have expired; the one the cutoff
             # falls in loses its older samples here.
             for tenant, series in sorted(series_touched):
                 edge = codec.bucket_of(cutoff, series)
-                live_scripts.add_write(pipe, self.keys.live_hash_bucket(tenant, series, edge), sid="", ttl_ms=0,
-                                       cutoff=cutoff - edge * codec.bucket_ms(series))
+                live_scripts.add_write(
+                    pipe,
+                    self.keys.live_hash_bucket(tenant, series, edge),
+                    sid="",
+                    ttl_ms=0,
+                    cutoff=cutoff - edge * codec.bucket_ms(series),
+                )
             for key in sorted(event_members):
                 pipe.zremrangebyscore(key, "-inf", f"({cutoff}")
                 pipe.pexpire(key, self.window_ms)
@@ -201,26 +212,40 @@ class LiveStore:
         answers: list[Any] = []
         if series_touched or per_edge or event_members or report is not None:
             answers = self._call(lambda: live_scripts.execute(fill, self.redis, (live_scripts.WRITE,)))
-        return WriteResult(samples=n_samples, events=n_events, too_old=too_old, too_new=too_new,
-                           epoch_created=report is not None and bool(answers and answers[-1]))
+        return WriteResult(
+            samples=n_samples,
+            events=n_events,
+            too_old=too_old,
+            too_new=too_new,
+            epoch_created=report is not None and bool(answers and answers[-1]),
+        )
 
     def _bucket_ttl(self, bucket: int, series: str, now_ms: int) -> int:
         """A bucket lives until its last sample leaves the window."""
         return max(1, (bucket + 1) * codec.bucket_ms(series) + self.window_ms - now_ms)
 
-    def read_series(self, tenant: str, series: str, *, since_ms: int | None = None,
-                    until_ms: int | None = None) -> list[Sample]:
+    def read_series(
+        self, tenant: str, series: str, *, since_ms: int | None = None, until_ms: int | None = None
+    ) -> list[Sample]:
         """Samples of one series between ``since_ms`` and ``until_ms`` (inclusive), oldest first."""
         return self.read_many(tenant, [series], since_ms=since_ms, until_ms=until_ms)[series]
 
-    def read_many(self, tenant: str, series: Iterable[str], *, since_ms: int | None = None,
-                  until_ms: int | None = None) -> dict[str, list[Sample]]:
+    def read_many(
+        self, tenant: str, series: Iterable[str], *, since_ms: int | None = None, until_ms: int | None = None
+    ) -> dict[str, list[Sample]]:
         """Several series of one tenant in one round trip (docs/redis-schema.md)."""
         return self.read_tenant(tenant, series, since_ms=since_ms, until_ms=until_ms)[0]
 
-    def read_tenant(self, tenant: str, series: Iterable[str], *, since_ms: int | None = None,
-                    until_ms: int | None = None, counts: bool = False,
-                    latest: int = 0) -> tuple[dict[str, list[Sample]], "event_counts.EventCounts | None", list[Event]]:
+    def read_tenant(
+        self,
+        tenant: str,
+        series: Iterable[str],
+        *,
+        since_ms: int | None = None,
+        until_ms: int | None = None,
+        counts: bool = False,
+        latest: int = 0,
+    ) -> tuple[dict[str, list[Sample]], "event_counts.EventCounts | None", list[Event]]:
         """Series of one tenant, with ``counts`` its events per type and minute (counted in Redis),
         with ``latest`` its newest events (bodies): one pipeline, one round trip."""
         series = list(series)
@@ -231,8 +256,14 @@ class LiveStore:
         def fill(pipe: Any) -> None:
             for name in series:
                 if name == "hls":
-                    hls_edges.add_read(pipe, prefix=self.keys.prefix, tenant=tenant, low_ms=low, high_ms=high,
-                                       stale_ms=self.host_stale_ms)
+                    hls_edges.add_read(
+                        pipe,
+                        prefix=self.keys.prefix,
+                        tenant=tenant,
+                        low_ms=low,
+                        high_ms=high,
+                        stale_ms=self.host_stale_ms,
+                    )
                     continue
                 for bucket in codec.buckets_between(low, high, name):
                     pipe.hgetall(self.keys.live_hash_bucket(tenant, name, bucket))
@@ -242,30 +273,42 @@ class LiveStore:
             if latest:
                 pipe.zrevrangebyscore(self.keys.events(tenant), high, low, start=0, num=latest)
 
-        answers = iter(self._call(lambda: live_scripts.execute(fill, self.redis, (hls_edges.READ, event_counts.SCRIPT)))
-                       if series or counts or latest else ())
+        answers = iter(
+            self._call(lambda: live_scripts.execute(fill, self.redis, (hls_edges.READ, event_counts.SCRIPT)))
+            if series or counts or latest
+            else ()
+        )
         out: dict[str, list[Sample]] = {}
         for name in series:
             if name == "hls":
-                rows = hls_edges.sums(hls_edges.decode(next(answers)), stale_ms=self.host_stale_ms, low_ms=low,
-                                      high_ms=high)
+                rows = hls_edges.sums(
+                    hls_edges.decode(next(answers)), stale_ms=self.host_stale_ms, low_ms=low, high_ms=high
+                )
             else:
                 buckets = codec.buckets_between(low, high, name)
                 hashes = [next(answers) or {} for _ in buckets]
                 fields = next(answers) or {}
-                rows = sorted((row for bucket, mapping in zip(buckets, hashes)
-                               for row in codec.decode_bucket(bucket, name, mapping, fields, low=low, high=high)),
-                              key=lambda row: row[0])
+                rows = sorted(
+                    (
+                        row
+                        for bucket, mapping in zip(buckets, hashes)
+                        for row in codec.decode_bucket(bucket, name, mapping, fields, low=low, high=high)
+                    ),
+                    key=lambda row: row[0],
+                )
             out[name] = [Sample(tenant=tenant, series=name, time_ms=t, metrics=metrics) for t, metrics in rows]
         summary = event_counts.decode(next(answers)) if counts else None
         newest = sorted(_events(tenant, next(answers)), key=lambda e: e.time_ms) if latest else []
         return out, summary, newest
 
-    def read_events(self, tenant: str, *, since_ms: int | None = None,
-                    until_ms: int | None = None) -> list[Event]:
+    def read_events(self, tenant: str, *, since_ms: int | None = None, until_ms: int | None = None) -> list[Event]:
         now = int(self.clock() * 1000)
-        members = self._call(self.redis.zrangebyscore, self.keys.events(tenant), self._low(since_ms),
-                             now if until_ms is None else min(until_ms, now))
+        members = self._call(
+            self.redis.zrangebyscore,
+            self.keys.events(tenant),
+            self._low(since_ms),
+            now if until_ms is None else min(until_ms, now),
+        )
         return _events(tenant, members)
 
     def series_present(self, tenant: str) -> list[str]:
@@ -329,8 +372,16 @@ def _events(tenant: str, members: Iterable[str]) -> list[Event]:
         head, _, body = member.partition("\n")
         try:  # one damaged member (written by hand, or by an older bug) costs only itself
             meta = json.loads(head)
-            out.append(Event(tenant=tenant, type=str(meta["type"]), time_ms=int(meta["time"]),
-                             partition=str(meta["partition"]), sequence=int(meta["sequence"]), body=body))
+            out.append(
+                Event(
+                    tenant=tenant,
+                    type=str(meta["type"]),
+                    time_ms=int(meta["time"]),
+                    partition=str(meta["partition"]),
+                    sequence=int(meta["sequence"]),
+                    body=body,
+                )
+            )
         except (ValueError, KeyError, TypeError):
             continue
     return out

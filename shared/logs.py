@@ -4,6 +4,7 @@ The Functions host forwards the root logger to Application Insights as plain mes
 the context is rendered into the message text (``[icecast_poller tenant=acme source=ice1]``)
 as well as kept in ``record.fabrik`` for structured handlers.
 """
+
 from __future__ import annotations
 
 import logging
@@ -93,5 +94,6 @@ class ContextLogger(logging.LoggerAdapter):
 
 def get_logger(function: str, *, tenant: str | None = None, source: str | None = None) -> ContextLogger:
     install()
-    return ContextLogger(logging.getLogger(f"{LOGGER_NAME}.{function}"),
-                         {"function": function, "tenant": tenant, "source": source})
+    return ContextLogger(
+        logging.getLogger(f"{LOGGER_NAME}.{function}"), {"function": function, "tenant": tenant, "source": source}
+    )

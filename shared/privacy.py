@@ -13,6 +13,7 @@ Two rules, applied to every string at any depth (keys included) and to free text
 Hashes are the keyed HMAC of :mod:`shared.identity`, so the same listener hashes the same
 here, in the Icecast samples and in the shipped HAProxy logs.
 """
+
 from __future__ import annotations
 
 import re
@@ -25,8 +26,10 @@ from shared.identity import IdentityHasher
 # eight; "08:00:00" in a time has three and is left alone), optionally bracketed, with a zone.
 _H = r"[0-9A-Fa-f]{1,4}"
 _V4 = r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}"
-_IPV6 = (rf"\[?(?:(?:{_H}(?::{_H})*)?::(?:(?:{_H}:)*{_V4}|{_H}(?::{_H})*)?"  # compressed, mapped
-         rf"|{_H}(?::{_H}){{2,}}:{_V4}|{_H}(?::{_H}){{3,}})(?:%[0-9A-Za-z._-]+)?\]?")  # full
+_IPV6 = (
+    rf"\[?(?:(?:{_H}(?::{_H})*)?::(?:(?:{_H}:)*{_V4}|{_H}(?::{_H})*)?"  # compressed, mapped
+    rf"|{_H}(?::{_H}){{2,}}:{_V4}|{_H}(?::{_H}){{3,}})(?:%[0-9A-Za-z._-]+)?\]?"
+)  # full
 _IPV4 = r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}"  # no digit boundaries: "1.2.3.4567" is hashed too
 # Bounded as RFC 5321 bounds them (local part 64, domain 255): unbounded runs would make a
 # long line without spaces quadratic to scan.
@@ -38,18 +41,60 @@ _NO_EMAIL = re.compile(f"(?P<email>(?!))|(?P<v6>{_IPV6})|(?P<v4>{_IPV4})")
 _EMAIL_ONLY = re.compile(_EMAIL)
 # Anchored on the separators, not on every digit or hex letter: the same strings match (a run
 # of four dotted groups holds "d.ddd.ddd.d", four colon groups "h:hhhh:hhhh:h"), three times faster.
-_V4_OR_FULL_V6 = re.compile(r"[0-9]\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]|[0-9A-Fa-f]:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]")
+_V4_OR_FULL_V6 = re.compile(
+    r"[0-9]\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]|[0-9A-Fa-f]:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]"
+)
 
-_IP_WORDS = frozenset({"ip", "ips", "ipv4", "ipv6", "ipaddr", "ipaddress", "addr", "address", "xff",
-                       "forwarded", "forwardedfor", "remoteaddr", "remoteaddress", "clientaddress"})
-_IP_SUFFIX_NOT = frozenset({"zip", "tip", "trip", "ship", "skip", "clip", "chip", "strip", "flip", "slip",
-                            "grip", "drip", "equip", "whip", "dip", "hip", "lip", "rip", "sip", "nip"})
-_DEVICE_WORDS = frozenset({"deviceid", "idfa", "idfv", "gaid", "adid", "advertisingid", "androidid", "imei",
-                           "msisdn", "mac", "macaddress"})
+_IP_WORDS = frozenset(
+    {
+        "ip",
+        "ips",
+        "ipv4",
+        "ipv6",
+        "ipaddr",
+        "ipaddress",
+        "addr",
+        "address",
+        "xff",
+        "forwarded",
+        "forwardedfor",
+        "remoteaddr",
+        "remoteaddress",
+        "clientaddress",
+    }
+)
+_IP_SUFFIX_NOT = frozenset(
+    {
+        "zip",
+        "tip",
+        "trip",
+        "ship",
+        "skip",
+        "clip",
+        "chip",
+        "strip",
+        "flip",
+        "slip",
+        "grip",
+        "drip",
+        "equip",
+        "whip",
+        "dip",
+        "hip",
+        "lip",
+        "rip",
+        "sip",
+        "nip",
+    }
+)
+_DEVICE_WORDS = frozenset(
+    {"deviceid", "idfa", "idfv", "gaid", "adid", "advertisingid", "androidid", "imei", "msisdn", "mac", "macaddress"}
+)
 _EMAIL_WORDS = frozenset({"email", "mail", "emailaddress", "phone", "phonenumber"})
 _SPLIT = re.compile(r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 PERSONAL_WORD_HINT = re.compile(
-    r"ip|addr|forward|xff|mail|phone|device|idf|gaid|adid|advertising|android|imei|msisdn|mac", re.IGNORECASE)
+    r"ip|addr|forward|xff|mail|phone|device|idf|gaid|adid|advertising|android|imei|msisdn|mac", re.IGNORECASE
+)
 
 
 @lru_cache(maxsize=4096)
@@ -68,8 +113,7 @@ def personal_kind(key: str) -> str | None:
         return "device"
     if candidates & _EMAIL_WORDS:
         return "email"
-    if candidates & _IP_WORDS or any(
-            w.endswith("ip") and len(w) <= 9 and w not in _IP_SUFFIX_NOT for w in words):
+    if candidates & _IP_WORDS or any(w.endswith("ip") and len(w) <= 9 and w not in _IP_SUFFIX_NOT for w in words):
         return "ip"
     return None
 
@@ -87,6 +131,7 @@ def scrub_text(text: str, hasher: IdentityHasher) -> str:
     """``text`` with every address-shaped part replaced by ``ip:<hash>`` / ``email:<hash>``."""
     if not looks_personal(text):
         return text  # the common case, at the cost of three C-level scans
+
     def _sub(match: re.Match[str]) -> str:
         if match.group("email") is not None:
             return f"email:{hasher.hash(match.group(0).lower(), kind='email')}"

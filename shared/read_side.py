@@ -5,6 +5,7 @@ returns ``(status, headers, body)``; the HTTP functions wrap that in ``func.Http
 No raw IP or secret is in any answer: events are stored with personal data hashed, errors are
 built from setting names and the app's own messages.
 """
+
 from __future__ import annotations
 
 import html
@@ -21,22 +22,41 @@ from shared.tenants import name_problem
 
 Answer = tuple[int, dict[str, str], bytes]
 STATIC = Path(__file__).resolve().parent.parent / "live_assets" / "static"
-ASSETS = {"live.js": "text/javascript", "live.css": "text/css", "uplot.js": "text/javascript",
-          "uplot.css": "text/css", "uplot-LICENSE.txt": "text/plain"}
-_FILES = {"uplot.js": "vendor/uplot-1.6.32/uPlot.iife.min.js", "uplot.css": "vendor/uplot-1.6.32/uPlot.min.css",
-          "uplot-LICENSE.txt": "vendor/uplot-1.6.32/LICENSE"}
+ASSETS = {
+    "live.js": "text/javascript",
+    "live.css": "text/css",
+    "uplot.js": "text/javascript",
+    "uplot.css": "text/css",
+    "uplot-LICENSE.txt": "text/plain",
+}
+_FILES = {
+    "uplot.js": "vendor/uplot-1.6.32/uPlot.iife.min.js",
+    "uplot.css": "vendor/uplot-1.6.32/uPlot.min.css",
+    "uplot-LICENSE.txt": "vendor/uplot-1.6.32/LICENSE",
+}
 LATEST_EVENTS = 20
-JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-store",
-                "X-Content-Type-Options": "nosniff"}
-PAGE_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; "
-            "base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+JSON_HEADERS = {
+    "Content-Type": "application/json; charset=utf-8",
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+}
+PAGE_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
 # The parameters the live API takes; "code" is the host's function key (the host checks it).
 LIVE_PARAMETERS = {"series", "minutes", "code"}
 _WHOLE = re.compile(r"[0-9]{1,6}")  # ASCII digits only: str.isdigit() accepts "²"
 
 
-def live(tenant: str, params: Mapping[str, str], *, env: Mapping[str, str], redis: Any = None,
-         clock: Callable[[], float] = time.time) -> Answer:
+def live(
+    tenant: str,
+    params: Mapping[str, str],
+    *,
+    env: Mapping[str, str],
+    redis: Any = None,
+    clock: Callable[[], float] = time.time,
+) -> Answer:
     """``GET /api/live/{tenant}?series=icecast,hls&minutes=30``: one Redis round trip, the
     events counted inside Redis over the requested window only."""
     try:
@@ -59,13 +79,19 @@ def live(tenant: str, params: Mapping[str, str], *, env: Mapping[str, str], redi
     except (RetriableError, FabrikError) as exc:
         return json_answer(503, {"error": f"live data unavailable: {exc}"})
     if "TENANTS" not in env and not (counts and counts.total) and not any(data.values()):
-        return json_answer(404, {"error": f"no live data for tenant {tenant!r} in the last {minutes} minutes "
-                                          "(and TENANTS is not set, so the name cannot be checked)"})
+        return json_answer(
+            404,
+            {
+                "error": f"no live data for tenant {tenant!r} in the last {minutes} minutes "
+                "(and TENANTS is not set, so the name cannot be checked)"
+            },
+        )
     return json_answer(200, payload(tenant, data, counts or EventCounts(), latest, since_ms=since, now_ms=now_ms))
 
 
-def payload(tenant: str, data: Mapping[str, list], counts: EventCounts, latest: list[Event], *, since_ms: int,
-            now_ms: int) -> dict:
+def payload(
+    tenant: str, data: Mapping[str, list], counts: EventCounts, latest: list[Event], *, since_ms: int, now_ms: int
+) -> dict:
     """``series`` is exactly what ``show --json`` prints; ``events`` counts per type per minute
     and the latest few, bodies as stored (personal fields already hashed)."""
     newest = []
@@ -75,10 +101,18 @@ def payload(tenant: str, data: Mapping[str, list], counts: EventCounts, latest: 
         except ValueError:
             body = event.body
         newest.append({"time": event.time_ms, "type": event.type, "body": body})
-    return {"tenant": tenant, "from": since_ms, "to": now_ms,
-            "series": {name: [{"time": s.time_ms, **s.metrics} for s in samples] for name, samples in data.items()},
-            "events": {"per_minute": dict(sorted(counts.per_minute.items())), "latest": newest,
-                       "total": counts.total, "truncated": counts.truncated}}
+    return {
+        "tenant": tenant,
+        "from": since_ms,
+        "to": now_ms,
+        "series": {name: [{"time": s.time_ms, **s.metrics} for s in samples] for name, samples in data.items()},
+        "events": {
+            "per_minute": dict(sorted(counts.per_minute.items())),
+            "latest": newest,
+            "total": counts.total,
+            "truncated": counts.truncated,
+        },
+    }
 
 
 def health(*, env: Mapping[str, str], redis: Any = None, clock: Callable[[], float] = time.time) -> Answer:
@@ -101,9 +135,13 @@ def health(*, env: Mapping[str, str], redis: Any = None, clock: Callable[[], flo
     failing = [v for v in verdicts if v.state == "fail"]
     from shared.version import VERSION
 
-    body: dict[str, Any] = {"status": "failing" if failing else "ok", "version": VERSION, "functions": functions,
-                            "problems": [v.as_json() for v in verdicts if v.state != "ok"],
-                            "checked": [v.as_json() for v in verdicts]}
+    body: dict[str, Any] = {
+        "status": "failing" if failing else "ok",
+        "version": VERSION,
+        "functions": functions,
+        "problems": [v.as_json() for v in verdicts if v.state != "ok"],
+        "checked": [v.as_json() for v in verdicts],
+    }
     if loss is not None:
         body["redis_lost_data_at"] = iso(loss.lost_at_ms)
     if not functions:
@@ -130,12 +168,20 @@ def page(tenant: str) -> Answer:
     itself tells nobody which tenants exist."""
     problem = name_problem(tenant)
     if problem:
-        return 400, {"Content-Type": "text/plain; charset=utf-8", "X-Content-Type-Options": "nosniff"}, \
-            f"tenant name {problem}".encode("utf-8")
+        return (
+            400,
+            {"Content-Type": "text/plain; charset=utf-8", "X-Content-Type-Options": "nosniff"},
+            f"tenant name {problem}".encode("utf-8"),
+        )
     template = (STATIC / "live.html").read_text(encoding="utf-8")
     text = template.replace("{{tenant}}", html.escape(tenant, quote=True))
-    headers = {"Content-Type": "text/html; charset=utf-8", "Content-Security-Policy": PAGE_CSP,
-               "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
+    headers = {
+        "Content-Type": "text/html; charset=utf-8",
+        "Content-Security-Policy": PAGE_CSP,
+        "Cache-Control": "no-store",
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+    }
     return 200, headers, text.encode("utf-8")
 
 
@@ -146,8 +192,15 @@ def asset(name: str) -> Answer:
     if kind is None:
         return 404, {"Content-Type": "text/plain; charset=utf-8"}, b"no such asset"
     data = (STATIC / _FILES.get(name, name)).read_bytes()
-    return 200, {"Content-Type": f"{kind}; charset=utf-8", "Cache-Control": "public, max-age=3600",
-                 "X-Content-Type-Options": "nosniff"}, data
+    return (
+        200,
+        {
+            "Content-Type": f"{kind}; charset=utf-8",
+            "Cache-Control": "public, max-age=3600",
+            "X-Content-Type-Options": "nosniff",
+        },
+        data,
+    )
 
 
 class BadRequest(ValueError):
@@ -159,8 +212,10 @@ def series_param(params: Mapping[str, str]) -> list[str]:
     wanted = [s.strip() for s in params.get("series", "").split(",") if s.strip()]
     unknown = [s for s in wanted if s not in SERIES]
     if unknown:
-        raise BadRequest(f"parameter 'series': unknown {', '.join(repr(s[:40]) for s in unknown[:3])}; "
-                         f"choose from {', '.join(SERIES)}")
+        raise BadRequest(
+            f"parameter 'series': unknown {', '.join(repr(s[:40]) for s in unknown[:3])}; "
+            f"choose from {', '.join(SERIES)}"
+        )
     return list(dict.fromkeys(wanted)) or list(SERIES)
 
 

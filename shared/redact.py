@@ -4,6 +4,7 @@ Two layers, because either alone leaks: URLs are rewritten structurally (userinf
 values of secret-looking query parameters), and known secret values from the settings are
 replaced wherever they appear (a password echoed back inside a server's error page).
 """
+
 from __future__ import annotations
 
 import json
@@ -11,12 +12,12 @@ import re
 from typing import Iterable, Mapping
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-SECRET_PARAMS = re.compile(r"(token|auth|key|secret|pass|pwd|sig|signature|code|credential|session)",
-                           re.IGNORECASE)
+SECRET_PARAMS = re.compile(r"(token|auth|key|secret|pass|pwd|sig|signature|code|credential|session)", re.IGNORECASE)
 _URL = re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s'\"<>]+", re.IGNORECASE)
 _KV_SECRET = re.compile(
     r"(?i)\b([\w.-]*(?:token|password|passwd|secret|api[_-]?key|sharedaccesskey|accountkey)[\w.-]*)"
-    r"(\s*[=:]\s*)(\"[^\"]*\"|'[^']*'|[^\s&;,]+)")
+    r"(\s*[=:]\s*)(\"[^\"]*\"|'[^']*'|[^\s&;,]+)"
+)
 _BEARER = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}")
 MASK = "***"
 

@@ -20,6 +20,7 @@ thread, a second moving part in a worker that already runs each invocation to co
 and it pins ``redis`` to a narrower range than the app supports. ``azure-identity`` does the
 token work (managed identity, service principal); this is the remaining forty lines.
 """
+
 from __future__ import annotations
 
 import base64
@@ -41,8 +42,9 @@ def object_id(token: str) -> str:
         claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
         oid = claims["oid"]
     except (IndexError, ValueError, KeyError, TypeError):
-        raise ConfigError({"REDIS_CREDENTIAL": "the identity's token has no oid claim (is it an Entra ID token?)"}) \
-            from None
+        raise ConfigError(
+            {"REDIS_CREDENTIAL": "the identity's token has no oid claim (is it an Entra ID token?)"}
+        ) from None
     return str(oid)
 
 
@@ -89,12 +91,18 @@ def entra_provider(credential: Any, *, clock: Callable[[], float] = time.time) -
                 except Exception as exc:  # azure-identity's errors, a hung or failing identity endpoint
                     why = f"{type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else ''}"
                     if not valid:
-                        raise RetriableError(f"redis: no Entra ID token (the identity endpoint failed: {why})") \
-                            from None
+                        raise RetriableError(
+                            f"redis: no Entra ID token (the identity endpoint failed: {why})"
+                        ) from None
                     self._failures += 1
                     self._next_try = now + min(60.0, 5.0 * 2 ** (self._failures - 1))
-                    log.warning("redis: could not refresh the Entra ID token (%s); the current one is valid "
-                                "for %d s more, next try in %d s", why, token.expires_on - now, self._next_try - now)
+                    log.warning(
+                        "redis: could not refresh the Entra ID token (%s); the current one is valid "
+                        "for %d s more, next try in %d s",
+                        why,
+                        token.expires_on - now,
+                        self._next_try - now,
+                    )
                     return token
                 self._token, self._failures, self._next_try = fresh, 0, 0.0
                 self.generation += 1

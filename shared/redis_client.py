@@ -5,6 +5,7 @@ well inside its schedule, and the Event Hub function should fail fast so the hos
 policy (not a hidden client loop) decides when to try again. ``redis`` is imported here,
 lazily, because it is a large share of a cold start.
 """
+
 from __future__ import annotations
 
 import threading
@@ -57,8 +58,11 @@ def connect(settings: StoreSettings, **overrides: Any) -> Any:
     from redis.retry import Retry
 
     options: dict[str, Any] = dict(
-        socket_timeout=5.0, socket_connect_timeout=3.0, health_check_interval=30,
-        retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 2), decode_responses=True,
+        socket_timeout=5.0,
+        socket_connect_timeout=3.0,
+        health_check_interval=30,
+        retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 2),
+        decode_responses=True,
     )
     provider = None
     if settings.redis_credential:
@@ -66,8 +70,10 @@ def connect(settings: StoreSettings, **overrides: Any) -> Any:
         from shared.redis_auth import entra_provider
 
         provider = options["credential_provider"] = entra_provider(
-            credential("managedidentity" if settings.redis_credential == "managedidentity" else "",
-                       settings.redis_client_id))
+            credential(
+                "managedidentity" if settings.redis_credential == "managedidentity" else "", settings.redis_client_id
+            )
+        )
     if settings.redis_ca_file:
         options["ssl_ca_certs"] = settings.redis_ca_file
     options.update(overrides)
@@ -90,8 +96,14 @@ def _client(settings: StoreSettings, options: dict[str, Any]) -> Any:
 def redis_call(fn: Callable[[], T], *, cluster: bool = False) -> T:
     """Run a Redis call, turning the client's exceptions into the app's: refused credentials
     are a settings error (retrying cannot help), anything else is retriable."""
-    from redis.exceptions import (AuthenticationError, ConnectionError, RedisClusterException, RedisError,
-                                  ResponseError, TimeoutError)
+    from redis.exceptions import (
+        AuthenticationError,
+        ConnectionError,
+        RedisClusterException,
+        RedisError,
+        ResponseError,
+        TimeoutError,
+    )
 
     try:
         return fn()
@@ -112,8 +124,9 @@ def redis_call(fn: Callable[[], T], *, cluster: bool = False) -> T:
         raise
     except Exception as exc:
         if type(exc).__module__.startswith("azure."):  # the identity could not get a token
-            raise RetriableError(f"redis: no Entra ID token: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}") \
-                from None
+            raise RetriableError(
+                f"redis: no Entra ID token: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
+            ) from None
         raise
 
 

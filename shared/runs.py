@@ -3,6 +3,7 @@
 Kept here so each function's ``__init__`` stays wiring, and every collector reports the same
 way: a run whose sources partly failed still writes what it has, and says what failed.
 """
+
 from __future__ import annotations
 
 import os
@@ -30,9 +31,14 @@ class Started(Generic[T]):
     settings: T
 
 
-def start_run(function: str, load_settings: Callable[[Mapping[str, str]], T], *,
-              env: Mapping[str, str] | None, redis: Any = None,
-              clock: Callable[[], float] = time.time) -> Started[T]:
+def start_run(
+    function: str,
+    load_settings: Callable[[Mapping[str, str]], T],
+    *,
+    env: Mapping[str, str] | None,
+    redis: Any = None,
+    clock: Callable[[], float] = time.time,
+) -> Started[T]:
     """Load the function's settings; a settings error is logged, put in the status, and raised."""
     env = os.environ if env is None else env
     log = get_logger(function)
@@ -45,34 +51,45 @@ def start_run(function: str, load_settings: Callable[[Mapping[str, str]], T], *,
     return Started(env=env, log=log, report=report, settings=settings)
 
 
-def finish_run(report: RunReport, samples: Iterable[Sample], *, events: Iterable[Event] = (),
-               store_settings: StoreSettings, redis: Any = None, clock: Callable[[], float] = time.time,
-               log: ContextLogger, env: Mapping[str, str] | None = None) -> RunReport:
+def finish_run(
+    report: RunReport,
+    samples: Iterable[Sample],
+    *,
+    events: Iterable[Event] = (),
+    store_settings: StoreSettings,
+    redis: Any = None,
+    clock: Callable[[], float] = time.time,
+    log: ContextLogger,
+    env: Mapping[str, str] | None = None,
+) -> RunReport:
     """Store samples, events and the run status in one round trip; raise RetriableError if Redis is down.
     When that write finds no status epoch, tell a new install from a Redis that lost its data
     (``shared.epoch``)."""
     samples, events = list(samples), list(events)
-    store = LiveStore(redis if redis is not None else get_redis(store_settings), settings=store_settings,
-                      clock=clock)
+    store = LiveStore(redis if redis is not None else get_redis(store_settings), settings=store_settings, clock=clock)
     try:
         written = store.write(samples=samples, events=events, report=report.finish(int(clock() * 1000)))
     except FabrikError as exc:
         # Marked so the CLI, which prints the same error as its one "error:" line, does not repeat it.
-        log.error("could not store %d samples and %d events: %s", len(samples), len(events), exc,
-                  extra={"cli_prints": True})
+        log.error(
+            "could not store %d samples and %d events: %s", len(samples), len(events), exc, extra={"cli_prints": True}
+        )
         raise
     if written.epoch_created:
         from shared import epoch
 
         try:
-            loss = epoch.settle(os.environ if env is None else env, store.redis, prefix=store.keys.prefix,
-                                now_ms=int(clock() * 1000))
+            loss = epoch.settle(
+                os.environ if env is None else env, store.redis, prefix=store.keys.prefix, now_ms=int(clock() * 1000)
+            )
         except FabrikError as exc:
             log.warning("could not check whether Redis lost its data: %s", exc)
         else:
             if loss is not None:
-                log.warning("Redis lost its data at about %s (no run status since); runs are recorded anew",
-                            _iso(loss.lost_at_ms))
+                log.warning(
+                    "Redis lost its data at about %s (no run status since); runs are recorded anew",
+                    _iso(loss.lost_at_ms),
+                )
     text = f"{written.samples} samples stored; "
     if events or written.too_old:
         text += f"{written.events} events stored; {written.too_old} older than the window skipped; "
@@ -90,25 +107,39 @@ def _iso(ms: int) -> str:
     return iso(ms) or "?"
 
 
-def record_config_error(function: str, env: Mapping[str, str], error: ConfigError, *,
-                        redis: Any = None, clock: Callable[[], float] = time.time,
-                        log: ContextLogger) -> None:
+def record_config_error(
+    function: str,
+    env: Mapping[str, str],
+    error: ConfigError,
+    *,
+    redis: Any = None,
+    clock: Callable[[], float] = time.time,
+    log: ContextLogger,
+) -> None:
     """Best effort: put a settings error into the status too, where on-call looks first."""
     # Marked so the CLI, which prints the same error as its one "error:" line, does not repeat it.
     log.error("%s", error, extra={"cli_prints": True})
     record_failure(function, env, "settings", error, redis=redis, clock=clock)
 
 
-def record_failure(function: str, env: Mapping[str, str], source: str, error: BaseException, *,
-                   redis: Any = None, clock: Callable[[], float] = time.time) -> None:
+def record_failure(
+    function: str,
+    env: Mapping[str, str],
+    source: str,
+    error: BaseException,
+    *,
+    redis: Any = None,
+    clock: Callable[[], float] = time.time,
+) -> None:
     """Best effort: a failure that ends a run early (settings, storage) goes into the status too,
     so every run that exited non-zero says why there."""
     try:
         store_settings = load_store_settings(env)
         report = RunReport(function, started_ms=int(clock() * 1000))
         report.fail(source, error)
-        store = LiveStore(redis if redis is not None else get_redis(store_settings), settings=store_settings,
-                          clock=clock)
+        store = LiveStore(
+            redis if redis is not None else get_redis(store_settings), settings=store_settings, clock=clock
+        )
         store.write(report=report.finish(int(clock() * 1000)))
     except FabrikError:
         pass

@@ -23,11 +23,12 @@ The time is ``bucket × length + field``: ranges, exact trimming (the script dro
 below the window), late and out-of-order samples and idempotent rewrites (a field per
 millisecond) all hold. Pure: no I/O here.
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
-from typing import Iterable, Mapping, Sequence
+from typing import Mapping, Sequence
 
 BUCKET_MS = 600_000
 # Per series, a bucket length that keeps about 60 samples a bucket at the series' rate: few
@@ -58,8 +59,9 @@ def encode_values(metrics: Mapping[str, int]) -> tuple[str, str, str]:
     return schema_id(names), json.dumps(names, separators=(",", ":")), ",".join(str(int(metrics[n])) for n in names)
 
 
-def decode_bucket(bucket: int, series: str, mapping: Mapping[str, str], fields: Mapping[str, str], *,
-                  low: int, high: int) -> list[tuple[int, dict[str, int]]]:
+def decode_bucket(
+    bucket: int, series: str, mapping: Mapping[str, str], fields: Mapping[str, str], *, low: int, high: int
+) -> list[tuple[int, dict[str, int]]]:
     """The samples of one hash bucket between ``low`` and ``high`` (ms, inclusive); a value
     whose schema is unknown, or a field that is not a whole number, is skipped."""
     base = bucket * bucket_ms(series)

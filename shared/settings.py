@@ -4,6 +4,7 @@ Why a reader that collects problems instead of raising on the first one: a deplo
 wrong settings should fail once, naming all three, not three times. Secrets are marked so
 that no message ever echoes their value; non-secret values are quoted, shortened.
 """
+
 from __future__ import annotations
 
 import functools
@@ -32,8 +33,7 @@ class SettingsReader:
         self.env = env
         self.problems: dict[str, str] = {}
 
-    def get(self, name: str, parse: Callable[[str], T] = str, *, default: Any = _REQUIRED,
-            secret: bool = False) -> T:
+    def get(self, name: str, parse: Callable[[str], T] = str, *, default: Any = _REQUIRED, secret: bool = False) -> T:
         raw = self.env.get(name)
         if raw is None or raw.strip() == "":
             if default is _REQUIRED:
@@ -101,10 +101,13 @@ def redis_url(raw: str) -> str:
     if parts.scheme not in ("redis", "rediss", "unix"):
         raise ValueError("expected a redis://, rediss:// or unix:// URL")
     query = {k.lower(): v.lower() for k, v in parse_qsl(parts.query)}
-    if query.get("ssl_cert_reqs", "required") not in ("required", "cert_required") or \
-            query.get("ssl_check_hostname", "true") in ("false", "0", "no"):
-        raise ValueError("certificate checks cannot be turned off (ssl_cert_reqs, ssl_check_hostname): "
-                         "for a private CA set REDIS_CA_FILE")
+    if query.get("ssl_cert_reqs", "required") not in ("required", "cert_required") or query.get(
+        "ssl_check_hostname", "true"
+    ) in ("false", "0", "no"):
+        raise ValueError(
+            "certificate checks cannot be turned off (ssl_cert_reqs, ssl_check_hostname): "
+            "for a private CA set REDIS_CA_FILE"
+        )
     if parts.scheme != "unix":
         if not parts.hostname:
             raise ValueError("the URL has no host")
@@ -153,9 +156,11 @@ class StoreSettings:
     redis_ca_file: str = ""  # a private CA for rediss:// (Azure's certificates verify without one)
 
     def __repr__(self) -> str:  # the URL may carry the access key
-        return (f"StoreSettings(redis_url=<redacted>, redis_cluster={self.redis_cluster}, "
-                f"window_seconds={self.window_seconds}, key_prefix={self.key_prefix!r}, "
-                f"hls_host_stale_seconds={self.hls_host_stale_seconds})")
+        return (
+            f"StoreSettings(redis_url=<redacted>, redis_cluster={self.redis_cluster}, "
+            f"window_seconds={self.window_seconds}, key_prefix={self.key_prefix!r}, "
+            f"hls_host_stale_seconds={self.hls_host_stale_seconds})"
+        )
 
 
 def read_store(reader: SettingsReader) -> StoreSettings:
@@ -177,8 +182,10 @@ def load_store_settings(env: Mapping[str, str] | None = None) -> StoreSettings:
     if settings.redis_credential and settings.redis_url and urlsplit(settings.redis_url).password:
         reader.fail("REDIS_URL", "carries a password: with REDIS_CREDENTIAL the identity's token is the password")
     if settings.redis_credential and settings.redis_url and not settings.redis_url.startswith("rediss://"):
-        reader.fail("REDIS_CREDENTIAL", "needs a rediss:// REDIS_URL: the identity's token is the password and "
-                                         "would travel in clear")
+        reader.fail(
+            "REDIS_CREDENTIAL",
+            "needs a rediss:// REDIS_URL: the identity's token is the password and would travel in clear",
+        )
     if settings.redis_ca_file and settings.redis_url and not settings.redis_url.startswith("rediss://"):
         reader.fail("REDIS_CA_FILE", "needs a rediss:// REDIS_URL (TLS)")
     reader.check()
@@ -187,8 +194,10 @@ def load_store_settings(env: Mapping[str, str] | None = None) -> StoreSettings:
 
 def _credential_kind(raw: str) -> str:
     if raw.lower() not in ("managedidentity", "default"):
-        raise ValueError("managedidentity (the app's identity) or default (azure-identity's chain: a service "
-                         "principal's AZURE_* variables, az login)")
+        raise ValueError(
+            "managedidentity (the app's identity) or default (azure-identity's chain: a service "
+            "principal's AZURE_* variables, az login)"
+        )
     return raw.lower()
 
 
@@ -232,8 +241,11 @@ def read_storage(reader: SettingsReader, name: str) -> Any:
             reader.fail(key, why)
         return None
     if target is None:
-        reader.fail(name, "missing (and AzureWebJobsStorage is not set either, in neither form: a connection "
-                          "string or __blobServiceUri/__accountName)")
+        reader.fail(
+            name,
+            "missing (and AzureWebJobsStorage is not set either, in neither form: a connection "
+            "string or __blobServiceUri/__accountName)",
+        )
         return None
     if target.connection_string is not None:
         problem = storage_connection_problem(target.connection_string)

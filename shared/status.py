@@ -4,6 +4,7 @@ Stored as one hash per function (``fabrik:status:<function>``) with flat fields
 ``<source>|<what>``, so a run sets only what it knows: a failing run updates ``last_error``
 and leaves ``last_success`` as it was, with no read before the write.
 """
+
 from __future__ import annotations
 
 import json
@@ -89,17 +90,25 @@ class RunReport:
 
     def status_fields(self) -> dict[str, str]:
         finished = self.finished_ms or int(time.time() * 1000)
-        fields = {"_run|last_run": str(finished),
-                  "_run|duration_ms": str(max(0, finished - self.started_ms)),
-                  "_run|ok": "1" if self.ok else "0",
-                  "_run|counts": json.dumps({"sources": len(self.outcomes), "failed": len(self.failures),
-                                             "duration_ms": max(0, finished - self.started_ms)})}
+        fields = {
+            "_run|last_run": str(finished),
+            "_run|duration_ms": str(max(0, finished - self.started_ms)),
+            "_run|ok": "1" if self.ok else "0",
+            "_run|counts": json.dumps(
+                {
+                    "sources": len(self.outcomes),
+                    "failed": len(self.failures),
+                    "duration_ms": max(0, finished - self.started_ms),
+                }
+            ),
+        }
         if self.ok:
             fields["_run|last_success"] = str(finished)
         else:
             failed = self.failures
-            fields["_run|last_error"] = (f"{len(failed)} of {len(self.outcomes)} sources failed, first "
-                                         f"{failed[0].source}: {failed[0].error}")[:MAX_ERROR_CHARS]
+            fields["_run|last_error"] = (
+                f"{len(failed)} of {len(self.outcomes)} sources failed, first {failed[0].source}: {failed[0].error}"
+            )[:MAX_ERROR_CHARS]
             fields["_run|last_error_time"] = str(finished)
         for name, outcome in self.outcomes.items():
             fields[f"{name}|last_run"] = str(finished)
@@ -167,13 +176,22 @@ def parse_status(function: str, fields: Mapping[str, str]) -> list[SourceStatus]
         last_run = _int(f.get("last_run")) or 0
         failed_then_fixed = f.get("ok") != "1" and run_success > (_int(f.get("last_error_time")) or 0)
         gone = source != "_run" and last_run < run_last and (failed_then_fixed or run_last - last_run > GONE_AFTER_MS)
-        out.append(SourceStatus(
-            function=function, source=source, ok=f.get("ok") == "1",
-            last_run=_int(f.get("last_run")), last_success=_int(f.get("last_success")),
-            last_error=f.get("last_error"), last_error_time=_int(f.get("last_error_time")),
-            counts={**(json.loads(f["counts"]) if f.get("counts") else {}),
-                    **{k: int(v) for k, v in f.items() if k.startswith("rolling_")}}, gone=gone,
-        ))
+        out.append(
+            SourceStatus(
+                function=function,
+                source=source,
+                ok=f.get("ok") == "1",
+                last_run=_int(f.get("last_run")),
+                last_success=_int(f.get("last_success")),
+                last_error=f.get("last_error"),
+                last_error_time=_int(f.get("last_error_time")),
+                counts={
+                    **(json.loads(f["counts"]) if f.get("counts") else {}),
+                    **{k: int(v) for k, v in f.items() if k.startswith("rolling_")},
+                },
+                gone=gone,
+            )
+        )
     return out
 
 

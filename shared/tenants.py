@@ -4,6 +4,7 @@ Validated strictly because a typo here silently moves listeners between customer
 keys, a mount claimed by two tenants and tenant names that would break the Redis key schema
 are all errors, reported together.
 """
+
 from __future__ import annotations
 
 import json
@@ -167,15 +168,35 @@ def _parse_tenant(name: str, spec: Any, problems: list[str]) -> Tenant | None:
     if site_id is not None and not (isinstance(site_id, int) and not isinstance(site_id, bool) and site_id > 0):
         problems.append(f"{name}.matomo.site_id: expected a positive whole number")
         site_id = None
-    apple = _ids(spec, "apple", "app_id", problems, name, lambda v: isinstance(v, (str, int)) and not isinstance(
-        v, bool) and str(v).isascii() and str(v).isdigit(), "the numeric Apple ID as a string")
-    google = _ids(spec, "google", "package", problems, name, lambda v: isinstance(v, str) and re.fullmatch(
-        r"[A-Za-z][\w]*(\.[A-Za-z_][\w]*)+", v, re.ASCII) is not None, "a package name like com.example.app")
+    apple = _ids(
+        spec,
+        "apple",
+        "app_id",
+        problems,
+        name,
+        lambda v: isinstance(v, (str, int)) and not isinstance(v, bool) and str(v).isascii() and str(v).isdigit(),
+        "the numeric Apple ID as a string",
+    )
+    google = _ids(
+        spec,
+        "google",
+        "package",
+        problems,
+        name,
+        lambda v: isinstance(v, str) and re.fullmatch(r"[A-Za-z][\w]*(\.[A-Za-z_][\w]*)+", v, re.ASCII) is not None,
+        "a package name like com.example.app",
+    )
     if len(problems) > start:
         return None
-    return Tenant(name=name, icecast_mounts=tuple(mounts), fallback_mounts=tuple(dict.fromkeys(fallback)),
-                  app_user_agent=pattern,
-                  matomo_site_id=site_id, apple_app_ids=apple, google_packages=google)
+    return Tenant(
+        name=name,
+        icecast_mounts=tuple(mounts),
+        fallback_mounts=tuple(dict.fromkeys(fallback)),
+        app_user_agent=pattern,
+        matomo_site_id=site_id,
+        apple_app_ids=apple,
+        google_packages=google,
+    )
 
 
 def _ids(spec: dict, section: str, key: str, problems: list[str], name: str, valid: Any, what: str) -> tuple[str, ...]:

@@ -1,15 +1,17 @@
 """One truth for on-call: every enabled function and source judged ``ok``, ``warn``,
 ``unknown`` or ``fail``, the same way by ``status``, ``doctor`` and ``/api/health``.
 
-| state | when |
-|---|---|
-| ok | the last run succeeded within the freshness limit, nothing below applies |
-| warn | it succeeded, but dead-lettered some messages (below the ratio limit) |
-| unknown | Redis lost its data (restart without persistence, failover, flush) and the function has not run since, for one freshness limit after the loss |
-| fail | the last run failed; no success within the limit; never ran (fresh install); the dead-letter ratio over the last 10-20 minutes is above `HEALTH_MAX_DEADLETTER_RATIO`; the Event Hub function is further behind than `HEALTH_MAX_EVENTHUB_LAG_SECONDS` |
+* ``ok``: the last run succeeded within the freshness limit, and nothing below applies;
+* ``warn``: it succeeded, but dead-lettered some messages (below the ratio limit);
+* ``unknown``: Redis lost its data (restart without persistence, failover, flush) and the
+  function has not run since, for one freshness limit after the loss;
+* ``fail``: the last run failed; no success within the limit; never ran (a new install); the
+  dead-letter ratio over the last 10-20 minutes is above ``HEALTH_MAX_DEADLETTER_RATIO``; the
+  Event Hub function is further behind than ``HEALTH_MAX_EVENTHUB_LAG_SECONDS``.
 
 Pure: status records, settings, the data-loss note and a time in, verdicts out.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -42,8 +44,14 @@ class Verdict:
     last_success_ms: int | None = None
 
     def as_json(self) -> dict:
-        return {"function": self.function, "source": self.source, "state": self.state, "reason": self.reason,
-                "max_age_s": self.max_age_s, "last_success": iso(self.last_success_ms)}
+        return {
+            "function": self.function,
+            "source": self.source,
+            "state": self.state,
+            "reason": self.reason,
+            "max_age_s": self.max_age_s,
+            "last_success": iso(self.last_success_ms),
+        }
 
 
 def limits(env: Mapping[str, str]) -> tuple[float, int]:
@@ -61,8 +69,14 @@ def limits(env: Mapping[str, str]) -> tuple[float, int]:
     return ratio, int(raw_lag) if raw_lag else DEFAULT_MAX_LAG_S
 
 
-def judge(status: Mapping[str, list[SourceStatus]], functions: Iterable[str], env: Mapping[str, str], *,
-          now_ms: int, loss: DataLoss | None = None) -> list[Verdict]:
+def judge(
+    status: Mapping[str, list[SourceStatus]],
+    functions: Iterable[str],
+    env: Mapping[str, str],
+    *,
+    now_ms: int,
+    loss: DataLoss | None = None,
+) -> list[Verdict]:
     max_ratio, max_lag_s = limits(env)
     out = []
     for function in functions:
@@ -78,8 +92,13 @@ def judge(status: Mapping[str, list[SourceStatus]], functions: Iterable[str], en
 
 def _never(function: str, limit: int, now_ms: int, loss: DataLoss | None) -> Verdict:
     if loss is None:
-        return Verdict(function, "_run", "fail", "no run recorded (a new install that has not run yet, or a "
-                                                 "function that never starts)", limit)
+        return Verdict(
+            function,
+            "_run",
+            "fail",
+            "no run recorded (a new install that has not run yet, or a function that never starts)",
+            limit,
+        )
     when = iso(loss.lost_at_ms)
     if now_ms - loss.lost_at_ms <= limit * 1000:
         return Verdict(function, "_run", "unknown", f"Redis lost its data at about {when}; not run since", limit)
@@ -100,7 +119,9 @@ def _one(row: SourceStatus, limit: int, now_ms: int, max_ratio: float, max_lag_s
         share = dead / seen if seen else 1.0
         text = f"{dead} of {seen} messages dead-lettered in the last 10-20 minutes ({share:.0%})"
         if seen >= MIN_EVENTS_FOR_RATIO and share > max_ratio:
-            return make("fail", f"{text}: above HEALTH_MAX_DEADLETTER_RATIO {max_ratio:g}; see the deadletter container")
+            return make(
+                "fail", f"{text}: above HEALTH_MAX_DEADLETTER_RATIO {max_ratio:g}; see the deadletter container"
+            )
         return make("warn", f"{text}; see the deadletter container")
     if row.counts.get("deadlettered"):
         return make("warn", f"{row.counts['deadlettered']} dead-lettered in the last batch")

@@ -9,6 +9,7 @@ keys of at least 32 bytes) and verified with any of them, found by the ``kid`` h
 one-way name of the key): add a new key first, sign with it, drop the old one when its links
 have expired.
 """
+
 from __future__ import annotations
 
 import base64
@@ -84,8 +85,14 @@ def verify(keys: ViewKeys, token: str, tenant: str, *, now: float | None = None)
     if key is None or header.get("alg") != "HS256":
         raise TokenRefused(401, "the link's token is not valid (signed with a key this app does not have)")
     try:
-        claims = jwt.decode(token, key, algorithms=["HS256"], audience=AUDIENCE, issuer=ISSUER,
-                            options={"require": ["exp", "iat", "sub", "aud", "iss"], "verify_exp": now is None})
+        claims = jwt.decode(
+            token,
+            key,
+            algorithms=["HS256"],
+            audience=AUDIENCE,
+            issuer=ISSUER,
+            options={"require": ["exp", "iat", "sub", "aud", "iss"], "verify_exp": now is None},
+        )
     except jwt.ExpiredSignatureError:
         raise TokenRefused(401, "the link has expired: ask for a new one") from None
     except jwt.PyJWTError:

@@ -6,6 +6,7 @@ Icecast emits control characters and stray ``&`` from stream titles and User-Age
 a whole listener list to one bad title is worse than a mangled title. Size is bounded by the
 caller before bytes reach the parser (see ``shared.http.read_body``).
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -15,17 +16,35 @@ from shared.errors import BadInputError
 # Errors inside text (stream titles, User-Agents) that recovery repairs without touching the
 # document's structure. Any other error (a cut-off body, mismatched tags) means the numbers
 # cannot be trusted, so the document is refused rather than read as "0 listeners".
-TOLERATED = frozenset({"ERR_INVALID_CHAR", "ERR_UNDECLARED_ENTITY", "ERR_INVALID_ENCODING",
-                       "ERR_NAME_REQUIRED", "ERR_ENTITYREF_SEMICOL_MISSING", "WAR_UNDECLARED_ENTITY",
-                       "ERR_INVALID_DEC_CHARREF", "ERR_INVALID_HEX_CHARREF", "ERR_INVALID_CHARREF"})
+TOLERATED = frozenset(
+    {
+        "ERR_INVALID_CHAR",
+        "ERR_UNDECLARED_ENTITY",
+        "ERR_INVALID_ENCODING",
+        "ERR_NAME_REQUIRED",
+        "ERR_ENTITYREF_SEMICOL_MISSING",
+        "WAR_UNDECLARED_ENTITY",
+        "ERR_INVALID_DEC_CHARREF",
+        "ERR_INVALID_HEX_CHARREF",
+        "ERR_INVALID_CHARREF",
+    }
+)
 
 
 def parse_xml(data: bytes, *, what: str, root: str | None = None) -> Any:
     """Parse ``data`` (bytes, so the document's own encoding declaration is honoured)."""
     from lxml import etree
 
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
-                             huge_tree=False, recover=True, remove_comments=True, remove_pis=True)
+    parser = etree.XMLParser(
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        dtd_validation=False,
+        huge_tree=False,
+        recover=True,
+        remove_comments=True,
+        remove_pis=True,
+    )
     try:
         doc = etree.fromstring(data, parser=parser)
     except etree.XMLSyntaxError as exc:

@@ -1,4 +1,5 @@
 """store_downloads_fetcher: daily app downloads from App Store Connect and Google Play into Blob Storage."""
+
 from __future__ import annotations
 
 import time
@@ -20,9 +21,17 @@ def main(timer: func.TimerRequest) -> None:
     run(timer)
 
 
-def run(timer: Any = None, *, env: Mapping[str, str] | None = None, dates: Iterable[Any] | None = None,
-        session: Any = None, container: Any = None, redis: Any = None,
-        clock: Callable[[], float] = time.time, budget_s: float = RUN_BUDGET_SECONDS) -> RunReport:
+def run(
+    timer: Any = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    dates: Iterable[Any] | None = None,
+    session: Any = None,
+    container: Any = None,
+    redis: Any = None,
+    clock: Callable[[], float] = time.time,
+    budget_s: float = RUN_BUDGET_SECONDS,
+) -> RunReport:
     """Fetch the look-back window and the days still open (or ``dates``, for a backfill).
 
     Apple gets most of ``budget_s`` (below host.json's functionTimeout), Google the rest; a
@@ -37,8 +46,16 @@ def run(timer: Any = None, *, env: Mapping[str, str] | None = None, dates: Itera
     written: list[str] = []
     dates = sorted(set(dates)) if dates else None
     try:
-        _collect(settings, report, dates=dates, session=session, container=container, clock=clock,
-                 budget_s=budget_s, written=written)
+        _collect(
+            settings,
+            report,
+            dates=dates,
+            session=session,
+            container=container,
+            clock=clock,
+            budget_s=budget_s,
+            written=written,
+        )
     except RetriableError as exc:  # Blob Storage unreachable: on record, then the host retries
         log.error("storage unreachable, nothing saved: %s", exc, extra={"cli_prints": True})
         record_failure(FUNCTION, env, "storage", exc, redis=redis, clock=clock)
@@ -49,8 +66,17 @@ def run(timer: Any = None, *, env: Mapping[str, str] | None = None, dates: Itera
     return report
 
 
-def _collect(settings: Any, report: RunReport, *, dates: Any, session: Any, container: Any,
-             clock: Callable[[], float], budget_s: float, written: list[str]) -> None:
+def _collect(
+    settings: Any,
+    report: RunReport,
+    *,
+    dates: Any,
+    session: Any,
+    container: Any,
+    clock: Callable[[], float],
+    budget_s: float,
+    written: list[str],
+) -> None:
     from shared.blob import get_container
     from shared.http import HttpOptions, get_session
     from store_downloads_fetcher.collect import run_apple, run_google
@@ -70,14 +96,35 @@ def _collect(settings: Any, report: RunReport, *, dates: Any, session: Any, cont
         a = settings.apple
         # Tokens use the wall clock whatever ``clock`` says: the servers judge them by theirs.
         token = AppleToken(issuer_id=a.issuer_id, key_id=a.key_id, private_key=a.private_key)
-        _guarded(report, "apple", lambda: run_apple(settings, state, out, report, session=session, token=token,
-                                                     now=now, dates=dates, deadline=begun + budget_s * APPLE_SHARE))
+        _guarded(
+            report,
+            "apple",
+            lambda: run_apple(
+                settings,
+                state,
+                out,
+                report,
+                session=session,
+                token=token,
+                now=now,
+                dates=dates,
+                deadline=begun + budget_s * APPLE_SHARE,
+            ),
+        )
     if settings.google is not None:
         g = settings.google
-        token = GoogleToken(client_email=g.client_email, private_key=g.private_key, private_key_id=g.private_key_id,
-                            token_url=g.token_url, session=session)
-        _guarded(report, "google", lambda: run_google(settings, state, out, report, session=session, token=token,
-                                                       now=now, dates=dates))
+        token = GoogleToken(
+            client_email=g.client_email,
+            private_key=g.private_key,
+            private_key_id=g.private_key_id,
+            token_url=g.token_url,
+            session=session,
+        )
+        _guarded(
+            report,
+            "google",
+            lambda: run_google(settings, state, out, report, session=session, token=token, now=now, dates=dates),
+        )
     out.save_state(state, etag)
 
 
@@ -108,6 +155,7 @@ def _status(report: RunReport, env: Mapping[str, str], redis: Any, clock: Callab
     try:
         settings = load_store_settings(env)
         LiveStore(redis if redis is not None else get_redis(settings), settings=settings, clock=clock).write(
-            report=report)
+            report=report
+        )
     except FabrikError as exc:
         get_logger(FUNCTION).warning("run status not stored in Redis: %s", exc)

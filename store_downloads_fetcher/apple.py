@@ -3,10 +3,12 @@
 Answers, as Apple gives them (research: ../shared/research/store_downloads.md §1.7):
 200 gzip TSV (``Content-Encoding: agzip``, which HTTP clients leave alone: the body is
 gunzipped here by its magic bytes); 404 "There were no sales for the date specified." is a
-zero day only once the day is surely published (collect._judge_zero); any other 404 means not published yet (pending); 410 is past the one-year retention;
+zero day only once the day is surely published (collect._judge_zero); any other 404 means not
+published yet (pending); 410 is past the one-year retention;
 429/5xx are retried with back-off by the session, then the day stays failed; 401/403 are
 settings problems; 400 carries Apple's reason (e.g. a report version Apple no longer serves).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -37,24 +39,36 @@ def fetch_day(session: Any, settings: AppleSettings, token: Callable[[], str], d
     import requests
 
     url = f"{settings.api_url}/v1/salesReports"
-    params = {"filter[frequency]": "DAILY", "filter[reportType]": "SALES", "filter[reportSubType]": "SUMMARY",
-              "filter[vendorNumber]": settings.vendor_number, "filter[reportDate]": day.isoformat()}
+    params = {
+        "filter[frequency]": "DAILY",
+        "filter[reportType]": "SALES",
+        "filter[reportSubType]": "SUMMARY",
+        "filter[vendorNumber]": settings.vendor_number,
+        "filter[reportDate]": day.isoformat(),
+    }
     if settings.report_version:
         params["filter[version]"] = settings.report_version
     what = f"apple sales report {day}"
     try:
-        response = session.get(url, params=params, stream=True, timeout=(5, 60),
-                               headers={"Authorization": f"Bearer {token()}", "Accept": "application/a-gzip"})
+        response = session.get(
+            url,
+            params=params,
+            stream=True,
+            timeout=(5, 60),
+            headers={"Authorization": f"Bearer {token()}", "Accept": "application/a-gzip"},
+        )
     except requests.exceptions.RequestException as exc:
         return AppleAnswer("failed", f"{what}: {type(exc).__name__} ({redact_url(url)})")
     if response.headers.get("X-Rate-Limit"):
-        get_logger("store_downloads_fetcher", source="apple").info("%s: X-Rate-Limit %s", what,
-                                                                    response.headers["X-Rate-Limit"])
+        get_logger("store_downloads_fetcher", source="apple").info(
+            "%s: X-Rate-Limit %s", what, response.headers["X-Rate-Limit"]
+        )
     status = response.status_code
     if status == 200:
         try:
-            return AppleAnswer("fetched", body=spool_body(response, what=what, max_bytes=MAX_REPORT,
-                                                          deadline=time.monotonic() + 300))
+            return AppleAnswer(
+                "fetched", body=spool_body(response, what=what, max_bytes=MAX_REPORT, deadline=time.monotonic() + 300)
+            )
         except (RetriableError, BadInputError) as exc:  # cut off, or over the size bound
             return AppleAnswer("failed", str(exc))
     detail = _detail(response)
@@ -66,11 +80,19 @@ def fetch_day(session: Any, settings: AppleSettings, token: Callable[[], str], d
     if status == 410:
         return AppleAnswer("expired", f"past Apple's retention of daily reports (one year): {detail}")
     if status == 401:
-        raise ConfigError({"APPLE_KEY_ID": f"Apple refused the token (401 {detail[:120]}): check APPLE_KEY_ID, "
-                                           "APPLE_ISSUER_ID and APPLE_PRIVATE_KEY belong together and the clock is right"})
+        raise ConfigError(
+            {
+                "APPLE_KEY_ID": f"Apple refused the token (401 {detail[:120]}): check APPLE_KEY_ID, "
+                "APPLE_ISSUER_ID and APPLE_PRIVATE_KEY belong together and the clock is right"
+            }
+        )
     if status == 403:
-        raise ConfigError({"APPLE_KEY_ID": f"Apple refused access (403 {detail[:120]}): Sales reports need a Team key "
-                                           "with the Admin, Finance or Sales role, and the right APPLE_VENDOR_NUMBER"})
+        raise ConfigError(
+            {
+                "APPLE_KEY_ID": f"Apple refused access (403 {detail[:120]}): Sales reports need a Team key "
+                "with the Admin, Finance or Sales role, and the right APPLE_VENDOR_NUMBER"
+            }
+        )
     if status == 429:
         return AppleAnswer("failed", f"{what}: rate limited (429) after retries; {detail}", rate_limited=True)
     if status >= 500:
@@ -97,6 +119,9 @@ def days_to_fetch(state_days: dict, *, today: dt.date, lookback: int) -> list[dt
     still pending or failed within Apple's one-year retention."""
     window = {today - dt.timedelta(days=k) for k in range(1, lookback + 1)}
     oldest = today - dt.timedelta(days=365)
-    retry = {dt.date.fromisoformat(d) for d, s in state_days.items()
-             if s.get("status") in ("pending", "failed") and dt.date.fromisoformat(d) >= oldest}
+    retry = {
+        dt.date.fromisoformat(d)
+        for d, s in state_days.items()
+        if s.get("status") in ("pending", "failed") and dt.date.fromisoformat(d) >= oldest
+    }
     return sorted(window | retry)

@@ -5,6 +5,7 @@ Streams: the TSV is read line by line from the (gzip) file object, and only the 
 header name (Apple appends columns over the years). Product Type Identifiers, from Apple's
 "Product Type Identifiers" reference as mirrored by several report tools (docs/downloads.md):
 """
+
 from __future__ import annotations
 
 import gzip
@@ -76,8 +77,9 @@ def parse_sales_summary(raw: IO[bytes], *, app_ids: Iterable[str]) -> AppleCount
             totals[(app, cells[i_country].strip().upper())][slot] += _units(cells[i_units], number)
     except (OSError, EOFError, gzip.BadGzipFile) as exc:
         raise BadInputError(f"apple report: the gzip data is damaged ({exc})") from None
-    return AppleCounts(report_date=report_date, counts={k: tuple(v) for k, v in totals.items()}, rows=rows,
-                       ignored_rows=ignored)
+    return AppleCounts(
+        report_date=report_date, counts={k: tuple(v) for k, v in totals.items()}, rows=rows, ignored_rows=ignored
+    )
 
 
 def _units(cell: str, number: int) -> int:

@@ -3,6 +3,7 @@
 --date YYYY-MM-DD fetches one day; --from/--to an inclusive range (Apple: each day, Pacific
 time; Google: the months covering them, re-read even if unchanged). Unchanged days write nothing.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,15 +39,20 @@ def latest_final_day(now: float) -> dt.date:
     return day
 
 
-def backfill_dates(date: dt.date | None, start: dt.date | None, end: dt.date | None, *,
-                   now: float | None = None) -> list[dt.date] | None:
+def backfill_dates(
+    date: dt.date | None, start: dt.date | None, end: dt.date | None, *, now: float | None = None
+) -> list[dt.date] | None:
     if date and (start or end):
         raise ConfigError({"--date": "use either --date or --from/--to"})
     latest = latest_final_day(time.time() if now is None else now)
     if (date or end) and (date or end) > latest:
         flag = "--date" if date else "--from/--to"
-        raise ConfigError({flag: f"{date or end} cannot be final yet: Apple publishes a day's report by 8 a.m. "
-                                 f"Pacific the next day; the latest day to backfill now is {latest}"})
+        raise ConfigError(
+            {
+                flag: f"{date or end} cannot be final yet: Apple publishes a day's report by 8 a.m. "
+                f"Pacific the next day; the latest day to backfill now is {latest}"
+            }
+        )
     if date:
         return [date]
     if not start and not end:

@@ -5,6 +5,7 @@ List ``stats/installs/installs_<package>_`` (following ``nextPageToken``), keep 
 its ``generation`` differs from the one fetched last time (Play rewrites the current month's
 files daily). 403 means the service account was not given report access in Play Console.
 """
+
 from __future__ import annotations
 
 import time
@@ -31,17 +32,29 @@ class ReportObject:
     md5: str | None = None
 
 
-def list_reports(session: Any, settings: GoogleSettings, token: Callable[[], str], package: str,
-                 months: set[str]) -> list[ReportObject]:
+def list_reports(
+    session: Any, settings: GoogleSettings, token: Callable[[], str], package: str, months: set[str]
+) -> list[ReportObject]:
     wanted = []
     for item in _list(session, settings, token, f"stats/installs/installs_{package}_"):
         match = OBJECT_NAME.match(item.get("name", ""))
-        if not match or match["package"] != package or match["month"] not in months \
-                or match["dimension"] not in DIMENSIONS:
+        if (
+            not match
+            or match["package"] != package
+            or match["month"] not in months
+            or match["dimension"] not in DIMENSIONS
+        ):
             continue
-        wanted.append(ReportObject(name=item["name"], package=package, month=match["month"],
-                                   dimension=match["dimension"], generation=str(item.get("generation", "")),
-                                   md5=item.get("md5Hash")))
+        wanted.append(
+            ReportObject(
+                name=item["name"],
+                package=package,
+                month=match["month"],
+                dimension=match["dimension"],
+                generation=str(item.get("generation", "")),
+                md5=item.get("md5Hash"),
+            )
+        )
     return sorted(wanted, key=lambda o: (o.month, o.dimension))
 
 
@@ -61,25 +74,48 @@ def _list(session: Any, settings: GoogleSettings, token: Callable[[], str], pref
 
 def download(session: Any, settings: GoogleSettings, token: Callable[[], str], obj: ReportObject) -> IO[bytes]:
     url = f"{settings.storage_url}/storage/v1/b/{quote(settings.bucket, safe='')}/o/{quote(obj.name, safe='')}"
-    response = _get(session, url, token, what=f"google {obj.name}", params={"alt": "media",
-                                                                           "generation": obj.generation}, stream=True)
+    response = _get(
+        session,
+        url,
+        token,
+        what=f"google {obj.name}",
+        params={"alt": "media", "generation": obj.generation},
+        stream=True,
+    )
     return spool_body(response, what=f"google {obj.name}", max_bytes=MAX_OBJECT, deadline=time.monotonic() + 300)
 
 
 def _get(session: Any, url: str, token: Callable[[], str], *, what: str, **kwargs: Any) -> Any:
     try:
-        return request(session, "GET", url, what=what, auth_setting="GOOGLE_SERVICE_ACCOUNT_JSON",
-                       headers={"Authorization": f"Bearer {token()}"}, **kwargs)
+        return request(
+            session,
+            "GET",
+            url,
+            what=what,
+            auth_setting="GOOGLE_SERVICE_ACCOUNT_JSON",
+            headers={"Authorization": f"Bearer {token()}"},
+            **kwargs,
+        )
     except ConfigError as exc:
         if "HTTP 403" in str(exc):
-            raise ConfigError({"GOOGLE_SERVICE_ACCOUNT_JSON": (
-                "403 from the reports bucket: invite the service account in Play Console > Users and permissions "
-                "with 'View app information and download bulk reports' (it can take up to a day to apply)")}) from None
+            raise ConfigError(
+                {
+                    "GOOGLE_SERVICE_ACCOUNT_JSON": (
+                        "403 from the reports bucket: invite the service account in Play Console > "
+                        "Users and permissions with 'View app information and download bulk reports' "
+                        "(it can take up to a day to apply)"
+                    )
+                }
+            ) from None
         raise
     except BadInputError as exc:
         if "HTTP 404" in str(exc) and "/o/" not in url:
-            raise ConfigError({"GOOGLE_PLAY_BUCKET": "bucket not found: copy the Cloud Storage URI from Play Console "
-                                                     "(pubsite_prod_rev_<id> or pubsite_prod_<id>)"}) from None
+            raise ConfigError(
+                {
+                    "GOOGLE_PLAY_BUCKET": "bucket not found: copy the Cloud Storage URI from Play Console "
+                    "(pubsite_prod_rev_<id> or pubsite_prod_<id>)"
+                }
+            ) from None
         raise
 
 

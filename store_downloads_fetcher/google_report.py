@@ -14,6 +14,7 @@ meaning. Field mapping (docs/downloads.md):
 Each column has one source: a file without it leaves the column empty and says so in
 ``GoogleDay.missing``, never substituting another metric.
 """
+
 from __future__ import annotations
 
 import codecs
@@ -27,8 +28,12 @@ from typing import IO
 from shared.errors import BadInputError
 
 OBJECT_NAME = re.compile(r"^stats/installs/installs_(?P<package>.+)_(?P<month>\d{6})_(?P<dimension>[a-z_]+)\.csv$")
-METRICS = (("downloads", "dailydeviceinstalls"), ("updates", "dailydeviceupgrades"),
-           ("install_events", "installevents"), ("update_events", "updateevents"))
+METRICS = (
+    ("downloads", "dailydeviceinstalls"),
+    ("updates", "dailydeviceupgrades"),
+    ("install_events", "installevents"),
+    ("update_events", "updateevents"),
+)
 COUNTRY = ("country", "countryregion")
 
 
@@ -91,8 +96,10 @@ def parse_installs(raw: IO[bytes], *, package: str) -> list[GoogleDay]:
         raise BadInputError("google report: not UTF-16/UTF-8 text") from None
     except csv.Error as exc:
         raise BadInputError(f"google report: broken CSV ({exc})") from None
-    return [GoogleDay(date=d, rows=tuple((c, *v) for c, v in sorted(days[d].items())), missing=missing)
-            for d in sorted(days)]
+    return [
+        GoogleDay(date=d, rows=tuple((c, *v) for c, v in sorted(days[d].items())), missing=missing)
+        for d in sorted(days)
+    ]
 
 
 def _date(cell: str, number: int) -> str:

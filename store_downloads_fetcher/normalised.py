@@ -13,6 +13,7 @@ country breakdown), whole numbers (empty where the source has no such breakdown)
 come from source text never start with ``=``, ``+``, ``-`` or ``@`` (spreadsheet formula
 injection): such text gets a leading apostrophe.
 """
+
 from __future__ import annotations
 
 import csv
@@ -22,8 +23,20 @@ import re
 from dataclasses import dataclass, replace
 from typing import Iterable
 
-COLUMNS = ("date", "store", "tenant", "app_id", "country", "downloads", "redownloads", "updates",
-           "install_events", "update_events", "revision", "change")
+COLUMNS = (
+    "date",
+    "store",
+    "tenant",
+    "app_id",
+    "country",
+    "downloads",
+    "redownloads",
+    "updates",
+    "install_events",
+    "update_events",
+    "revision",
+    "change",
+)
 COUNTS = ("downloads", "redownloads", "updates", "install_events", "update_events")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 
@@ -54,16 +67,32 @@ def country(value: str) -> str:
 
 def clean(rows: Iterable[Row]) -> list[Row]:
     """The rows as they are written (safe text, valid countries), in file order."""
-    return [replace(r, tenant=safe_text(r.tenant), app_id=safe_text(r.app_id), country=country(r.country))
-            for r in sorted(rows, key=lambda r: (r.date, r.app_id, r.country))]
+    return [
+        replace(r, tenant=safe_text(r.tenant), app_id=safe_text(r.app_id), country=country(r.country))
+        for r in sorted(rows, key=lambda r: (r.date, r.app_id, r.country))
+    ]
 
 
 def version_digest(rows: Iterable[Row]) -> str:
     """SHA-256 of a version's content (its rows, not its revision): equal content, equal digest."""
     sha = hashlib.sha256()
     for r in clean(rows):
-        sha.update(repr((r.date, r.store, r.tenant, r.app_id, r.country, r.downloads, r.redownloads, r.updates,
-                         r.install_events, r.update_events)).encode())
+        sha.update(
+            repr(
+                (
+                    r.date,
+                    r.store,
+                    r.tenant,
+                    r.app_id,
+                    r.country,
+                    r.downloads,
+                    r.redownloads,
+                    r.updates,
+                    r.install_events,
+                    r.update_events,
+                )
+            ).encode()
+        )
     return sha.hexdigest()
 
 
@@ -74,17 +103,36 @@ def render(rows: Iterable[Row], *, revision: str, retracted: Iterable[Row] = ())
     writer.writerow(COLUMNS)
     for change, sign, group in (("retract", -1, clean(retracted)), ("add", 1, clean(rows))):
         for r in group:
-            writer.writerow([r.date, r.store, r.tenant, r.app_id, r.country,
-                             *(_num(getattr(r, name), sign) for name in COUNTS), revision, change])
+            writer.writerow(
+                [
+                    r.date,
+                    r.store,
+                    r.tenant,
+                    r.app_id,
+                    r.country,
+                    *(_num(getattr(r, name), sign) for name in COUNTS),
+                    revision,
+                    change,
+                ]
+            )
     return out.getvalue().encode("utf-8")
 
 
 def added_rows(data: bytes) -> list[Row]:
     """The rows a written file adds (its version of the day), as written: what the next version retracts."""
     reader = csv.DictReader(io.StringIO(data.decode("utf-8")))
-    return [Row(date=r["date"], store=r["store"], tenant=r["tenant"], app_id=r["app_id"], country=r["country"],
-                **{name: int(r[name]) if r.get(name) else None for name in COUNTS})
-            for r in reader if r.get("change") == "add"]
+    return [
+        Row(
+            date=r["date"],
+            store=r["store"],
+            tenant=r["tenant"],
+            app_id=r["app_id"],
+            country=r["country"],
+            **{name: int(r[name]) if r.get(name) else None for name in COUNTS},
+        )
+        for r in reader
+        if r.get("change") == "add"
+    ]
 
 
 def _num(value: int | None, sign: int) -> str:

@@ -9,6 +9,7 @@
 * ``state/store_downloads_fetcher.json``: per day and object what was fetched, written with
   the ETag it was read with, so two overlapping runs cannot silently undo each other.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -39,11 +40,17 @@ class Output:
 
         body = json.dumps(state, indent=1, sort_keys=True).encode()
         if etag is None:
-            upload(self.container, STATE, body, content_type="application/json", overwrite=False,
-                   if_none_match="*")
+            upload(self.container, STATE, body, content_type="application/json", overwrite=False, if_none_match="*")
         else:
-            upload(self.container, STATE, body, content_type="application/json", overwrite=True, etag=etag,
-                   match_condition=MatchConditions.IfNotModified)
+            upload(
+                self.container,
+                STATE,
+                body,
+                content_type="application/json",
+                overwrite=True,
+                etag=etag,
+                match_condition=MatchConditions.IfNotModified,
+            )
 
     def put_raw(self, name: str, data: IO[bytes] | bytes, *, content_type: str) -> bool:
         if hasattr(data, "seek"):
@@ -65,18 +72,24 @@ class Output:
         newest = self._newest(prefix)
         if newest and newest.endswith(f"-{sha[:12]}.csv"):
             # Already the newest version: written by a run whose state was never saved.
-            return {"sha256": sha, "blob": newest, "written_at": newest[len(prefix):].split("-", 1)[0]}
+            return {"sha256": sha, "blob": newest, "written_at": newest[len(prefix) :].split("-", 1)[0]}
         retracted: list[Row] = []
         if newest:
             found = download(self.container, newest)
             retracted = added_rows(found[0]) if found else []
         stamp = dt.datetime.fromtimestamp(self.clock(), dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-        if newest and stamp <= newest[len(prefix):].split("-", 1)[0]:
-            raise RetriableError(f"blob {prefix}: the newest version {newest} is not older than this run ({stamp}); "
-                                 "is the clock behind?")
+        if newest and stamp <= newest[len(prefix) :].split("-", 1)[0]:
+            raise RetriableError(
+                f"blob {prefix}: the newest version {newest} is not older than this run ({stamp}); is the clock behind?"
+            )
         name = f"{prefix}{stamp}-{sha[:12]}.csv"
-        upload(self.container, name, render(rows, revision=stamp, retracted=retracted),
-               content_type="text/csv; charset=utf-8", overwrite=False)
+        upload(
+            self.container,
+            name,
+            render(rows, revision=stamp, retracted=retracted),
+            content_type="text/csv; charset=utf-8",
+            overwrite=False,
+        )
         self.written.append(name)
         return {"sha256": sha, "blob": name, "written_at": stamp}
 
@@ -86,6 +99,7 @@ class Output:
         try:
             names = [b.name for b in self.container.list_blobs(name_starts_with=prefix)]
         except AzureError as exc:
-            raise StorageError(describe(exc, self.container, f"blob {self.container.container_name}/{prefix} (list)")) \
-                from None
+            raise StorageError(
+                describe(exc, self.container, f"blob {self.container.container_name}/{prefix} (list)")
+            ) from None
         return max(names) if names else None

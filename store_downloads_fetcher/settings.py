@@ -1,4 +1,5 @@
 """Settings of store_downloads_fetcher. Each store is optional; a half-configured one is an error."""
+
 from __future__ import annotations
 
 import json
@@ -7,8 +8,7 @@ from typing import Mapping
 
 from shared.azure_auth import BlobTarget
 from shared.logs import register_secrets
-from shared.settings import (SettingsReader, cached_loader, http_url, positive_int, read_storage,
-                             read_tenants)
+from shared.settings import SettingsReader, cached_loader, http_url, positive_int, read_storage, read_tenants
 from shared.tenants import Tenants
 
 APPLE_KEYS = ("APPLE_ISSUER_ID", "APPLE_KEY_ID", "APPLE_PRIVATE_KEY", "APPLE_VENDOR_NUMBER")
@@ -82,21 +82,35 @@ def _load(env: Mapping[str, str]) -> DownloadsSettings:
         lookback = reader.get("APPLE_LOOKBACK_DAYS", positive_int, default=7)
         if key is not None:
             register_secrets([key])
-        apple = AppleSettings(issuer_id=issuer, key_id=key_id, private_key=key, vendor_number=vendor, api_url=url,
-                              report_version=version, lookback_days=lookback)
+        apple = AppleSettings(
+            issuer_id=issuer,
+            key_id=key_id,
+            private_key=key,
+            vendor_number=vendor,
+            api_url=url,
+            report_version=version,
+            lookback_days=lookback,
+        )
     if any(env.get(k) for k in GOOGLE_KEYS):
         account = reader.get("GOOGLE_SERVICE_ACCOUNT_JSON", parse_service_account, secret=True)
         bucket = reader.get("GOOGLE_PLAY_BUCKET", str)
         account = account or {}
-        token_url = reader.get("GOOGLE_TOKEN_URL", http_url,
-                               default=account.get("token_uri") or "https://oauth2.googleapis.com/token")
+        token_url = reader.get(
+            "GOOGLE_TOKEN_URL", http_url, default=account.get("token_uri") or "https://oauth2.googleapis.com/token"
+        )
         storage_url = reader.get("GOOGLE_STORAGE_URL", http_url, default="https://storage.googleapis.com")
         months = reader.get("GOOGLE_MONTHS", positive_int, default=2)
         if account.get("private_key"):
             register_secrets([account["private_key"]])
-        google = GoogleSettings(client_email=account.get("client_email", ""), private_key=account.get("private_key", ""),
-                                private_key_id=account.get("private_key_id"), bucket=bucket, token_url=token_url,
-                                storage_url=storage_url, months=months)
+        google = GoogleSettings(
+            client_email=account.get("client_email", ""),
+            private_key=account.get("private_key", ""),
+            private_key_id=account.get("private_key_id"),
+            bucket=bucket,
+            token_url=token_url,
+            storage_url=storage_url,
+            months=months,
+        )
     if apple is None and google is None:
         reader.fail("APPLE_ISSUER_ID", "neither App Store (APPLE_*) nor Google Play (GOOGLE_*) is configured")
     reader.check()

@@ -5,6 +5,7 @@
 * Google: an RS256 JWT assertion exchanged at the token endpoint (JWT bearer grant) for an
   access token with the ``devstorage.read_only`` scope, cached until a minute before expiry.
 """
+
 from __future__ import annotations
 
 import threading
@@ -56,17 +57,31 @@ class AppleToken(_CachedToken):
     def _mint(self, now: float) -> str:
         import jwt
 
-        payload = {"iss": self.issuer_id, "iat": int(now), "exp": int(now) + APPLE_LIFETIME, "aud": "appstoreconnect-v1"}
+        payload = {
+            "iss": self.issuer_id,
+            "iat": int(now),
+            "exp": int(now) + APPLE_LIFETIME,
+            "aud": "appstoreconnect-v1",
+        }
         try:
             return jwt.encode(payload, self._key, algorithm="ES256", headers={"kid": self.key_id, "typ": "JWT"})
         except (ValueError, TypeError, jwt.PyJWTError):
-            raise ConfigError({"APPLE_PRIVATE_KEY": "cannot sign with it (is it the P-256 .p8 key of APPLE_KEY_ID?)"}) \
-                from None
+            raise ConfigError(
+                {"APPLE_PRIVATE_KEY": "cannot sign with it (is it the P-256 .p8 key of APPLE_KEY_ID?)"}
+            ) from None
 
 
 class GoogleToken(_CachedToken):
-    def __init__(self, *, client_email: str, private_key: str, private_key_id: str | None, token_url: str,
-                 session: Any, clock: Callable[[], float] = time.time):
+    def __init__(
+        self,
+        *,
+        client_email: str,
+        private_key: str,
+        private_key_id: str | None,
+        token_url: str,
+        session: Any,
+        clock: Callable[[], float] = time.time,
+    ):
         super().__init__(clock)
         self.client_email, self._key, self.key_id = client_email, private_key, private_key_id
         self.token_url, self.session = token_url, session
@@ -74,17 +89,27 @@ class GoogleToken(_CachedToken):
     def _new(self, now: float) -> _Cached:
         import jwt
 
-        claims = {"iss": self.client_email, "scope": GOOGLE_SCOPE, "aud": self.token_url, "iat": int(now) - 30,
-                  "exp": int(now) + 3300}
+        claims = {
+            "iss": self.client_email,
+            "scope": GOOGLE_SCOPE,
+            "aud": self.token_url,
+            "iat": int(now) - 30,
+            "exp": int(now) + 3300,
+        }
         headers = {"kid": self.key_id} if self.key_id else None
         try:
             assertion = jwt.encode(claims, self._key, algorithm="RS256", headers=headers)
         except (ValueError, TypeError, jwt.PyJWTError):
             raise ConfigError({"GOOGLE_SERVICE_ACCOUNT_JSON": "cannot sign with its private_key"}) from None
         try:
-            response = request(self.session, "POST", self.token_url, what="google oauth token",
-                               auth_setting="GOOGLE_SERVICE_ACCOUNT_JSON",
-                               data={"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion": assertion})
+            response = request(
+                self.session,
+                "POST",
+                self.token_url,
+                what="google oauth token",
+                auth_setting="GOOGLE_SERVICE_ACCOUNT_JSON",
+                data={"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion": assertion},
+            )
         except BadInputError as exc:  # 400 invalid_grant: a revoked key, another project's key, a skewed clock
             raise ConfigError({"GOOGLE_SERVICE_ACCOUNT_JSON": f"the token endpoint refused the key ({exc})"}) from None
         try:

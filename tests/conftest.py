@@ -3,6 +3,7 @@
 Each xdist worker starts its own servers; each test gets its own Redis key prefix, so tests
 run in parallel against one server without cleaning up after each other.
 """
+
 from __future__ import annotations
 
 import json
@@ -26,6 +27,15 @@ collect_ignore = [] if sys.version_info >= (3, 13) else ["worker"]
 # Spark (a JVM, ~40 s to start) runs in `make test-consumers`, which CI runs; not in every `make test`.
 if not os.environ.get("FABRIK_TEST_SPARK"):
     collect_ignore.append("spark")
+
+
+def pytest_report_header(config):
+    if sys.version_info < (3, 13):
+        return (
+            "tests/worker (Microsoft's v1 worker library) is not collected on Python "
+            f"{sys.version_info.major}.{sys.version_info.minor}: it runs on 3.13+ in make test-313"
+        )
+    return None
 
 
 def _start(factory):
@@ -80,12 +90,18 @@ def redis_url(redis_server) -> str:
 @pytest.fixture
 def base_env(redis_url, key_prefix) -> dict[str, str]:
     """The settings every Redis-writing function needs, pointing at this worker's Redis."""
-    return {"REDIS_URL": redis_url, "REDIS_KEY_PREFIX": key_prefix, "LIVE_WINDOW_SECONDS": "7200",
-            "IDENTITY_HASH_KEY": TEST_HASH_KEY,
-            "TENANTS": json.dumps({"acme-fm": {"icecast": {"mounts": ["/acme.mp3", "/acme.aac"]},
-                                               "matomo": {"site_id": 3}},
-                                   "metro-kids": {"icecast": {"mounts": ["/metro.mp3"]},
-                                                  "matomo": {"site_id": 7}}})}
+    return {
+        "REDIS_URL": redis_url,
+        "REDIS_KEY_PREFIX": key_prefix,
+        "LIVE_WINDOW_SECONDS": "7200",
+        "IDENTITY_HASH_KEY": TEST_HASH_KEY,
+        "TENANTS": json.dumps(
+            {
+                "acme-fm": {"icecast": {"mounts": ["/acme.mp3", "/acme.aac"]}, "matomo": {"site_id": 3}},
+                "metro-kids": {"icecast": {"mounts": ["/metro.mp3"]}, "matomo": {"site_id": 7}},
+            }
+        ),
+    }
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
 """A TCP server that misbehaves on purpose: hangs, trickles, resets, or answers garbage."""
+
 from __future__ import annotations
 
 import socket
@@ -43,8 +44,9 @@ class FaultyServer:
                     conn.sendall(b"<")
                     time.sleep(0.2)
             elif self.mode == "respond":
-                head = (f"HTTP/1.1 {self.status} X\r\nContent-Length: {len(self.body)}\r\n"
-                        f"Connection: close\r\n\r\n").encode()
+                head = (
+                    f"HTTP/1.1 {self.status} X\r\nContent-Length: {len(self.body)}\r\nConnection: close\r\n\r\n"
+                ).encode()
                 conn.sendall(head + self.body)
                 conn.close()
         except OSError:

@@ -1,4 +1,5 @@
 """Small helpers shared by tests: run the CLI as on-call would, scan Redis for leaks."""
+
 from __future__ import annotations
 
 import json

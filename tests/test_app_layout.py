@@ -1,4 +1,5 @@
 """What the Functions host and the deploy rely on, checked without the host (it cannot run here)."""
+
 import ast
 import inspect
 import json
@@ -19,8 +20,17 @@ HEAVY = ("azure.storage.blob", "azure.eventhub", "jwt", "cryptography")
 
 def test_v1_model_no_function_app_py():
     assert not (ROOT / "function_app.py").exists()
-    assert set(FUNCTIONS) == {"icecast_poller", "matomo_live_poller", "eventhub_to_redis", "store_downloads_fetcher",
-                              "live_api", "health_check", "live_view", "live_assets", "live_feed"}
+    assert set(FUNCTIONS) == {
+        "icecast_poller",
+        "matomo_live_poller",
+        "eventhub_to_redis",
+        "store_downloads_fetcher",
+        "live_api",
+        "health_check",
+        "live_view",
+        "live_assets",
+        "live_feed",
+    }
 
 
 def test_host_json():
@@ -59,7 +69,11 @@ def _settings_read_in(path: Path) -> set[str]:
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Call) and getattr(node.func, "attr", None) in ("get", "fail") and node.args:
             first = node.args[0]
-            if isinstance(first, ast.Constant) and isinstance(first.value, str) and re.match(r"^[A-Z][A-Z0-9_]+$", first.value):
+            if (
+                isinstance(first, ast.Constant)
+                and isinstance(first.value, str)
+                and re.match(r"^[A-Z][A-Z0-9_]+$", first.value)
+            ):
                 names.add(first.value)
     return names
 
@@ -76,9 +90,11 @@ def test_every_setting_the_code_reads_is_in_the_sample_and_the_docs():
 
 
 def test_no_function_imports_a_heavy_sdk_at_import_time():
-    code = ("import sys; sys.path.insert(0, %r)\n" % str(ROOT) +
-            "".join(f"import {n}\n" for n in sorted(FUNCTIONS)) +
-            "print([m for m in sys.modules if m.split('.')[0] in {'jwt','cryptography'} or "
-            "m.startswith(('azure.storage.blob', 'azure.eventhub'))])")
+    code = (
+        "import sys; sys.path.insert(0, %r)\n" % str(ROOT)
+        + "".join(f"import {n}\n" for n in sorted(FUNCTIONS))
+        + "print([m for m in sys.modules if m.split('.')[0] in {'jwt','cryptography'} or "
+        "m.startswith(('azure.storage.blob', 'azure.eventhub'))])"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]", f"imported at module import time: {out}"

@@ -1,5 +1,6 @@
 """Issue 28.7: the local stack (`make run`) binds to loopback only, records its processes, and
 stops every one of them on SIGTERM (as `make stop` sends it)."""
+
 import os
 import signal
 import subprocess
@@ -33,8 +34,15 @@ def _listening_ports_of(pids):
 def test_the_stack_listens_on_loopback_and_stops_every_child_on_sigterm(tmp_path):
     pids_file = tmp_path / "stack" / "pids"
     env = {**os.environ, "KEEP": "1", "PORT": "0", "DEVSTACK_DIR": str(tmp_path / "stack")}
-    runner = subprocess.Popen([sys.executable, "-m", "devstack.run"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    runner = subprocess.Popen(
+        [sys.executable, "-m", "devstack.run"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     try:
         out = []
         deadline = time.monotonic() + 240
@@ -50,13 +58,17 @@ def test_the_stack_listens_on_loopback_and_stops_every_child_on_sigterm(tmp_path
         assert pids[0] == runner.pid and len(pids) >= 4
         children = pids[1:]
         listening = _listening_ports_of(children)
-        assert listening and all(address in ("0100007F", "00000000000000000000000001000000") for address, _ in listening), \
-            listening  # 127.0.0.1 or ::1 only
+        assert listening and all(
+            address in ("0100007F", "00000000000000000000000001000000") for address, _ in listening
+        ), listening  # 127.0.0.1 or ::1 only
         runner.send_signal(signal.SIGTERM)
         runner.wait(timeout=60)
         time.sleep(0.5)
-        alive = [p for p in children if os.path.exists(f"/proc/{p}") and
-                 "zombie" not in open(f"/proc/{p}/status").read().lower()]
+        alive = [
+            p
+            for p in children
+            if os.path.exists(f"/proc/{p}") and "zombie" not in open(f"/proc/{p}/status").read().lower()
+        ]
         assert not alive, alive
         assert not pids_file.exists()
     finally:

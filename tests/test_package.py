@@ -1,4 +1,5 @@
 """dist/functionapp.zip runs as Azure runs it: unpacked, a bare interpreter, only its own packages."""
+
 import json
 import subprocess
 import sys
@@ -43,22 +44,47 @@ print(json.dumps(report))
 @pytest.fixture(scope="module")
 def package(tmp_path_factory):
     out = tmp_path_factory.mktemp("dist") / "functionapp.zip"
-    subprocess.run([sys.executable, str(ROOT / "scripts" / "package.py"), "--out", str(out),
-                    "--python-version", f"{sys.version_info.major}.{sys.version_info.minor}"],
-                   check=True, capture_output=True, timeout=600)
+    subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "package.py"),
+            "--out",
+            str(out),
+            "--python-version",
+            f"{sys.version_info.major}.{sys.version_info.minor}",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
     return out
 
 
 def test_package_holds_the_app_and_nothing_funcignore_excludes(package):
     names = zipfile.ZipFile(package).namelist()
     assert "host.json" in names and "requirements.txt" in names
-    assert {"icecast_poller/function.json", "matomo_live_poller/__init__.py", "eventhub_to_redis/function.json",
-            "shared/live_store.py", "shared/cli/main.py", "live_assets/static/live.js",
-            "live_assets/static/vendor/uplot-1.6.32/uPlot.iife.min.js",
-            "live_assets/static/vendor/uplot-1.6.32/LICENSE"} <= set(names)
+    assert {
+        "icecast_poller/function.json",
+        "matomo_live_poller/__init__.py",
+        "eventhub_to_redis/function.json",
+        "shared/live_store.py",
+        "shared/cli/main.py",
+        "live_assets/static/live.js",
+        "live_assets/static/vendor/uplot-1.6.32/uPlot.iife.min.js",
+        "live_assets/static/vendor/uplot-1.6.32/LICENSE",
+    } <= set(names)
     assert any(n.startswith(".python_packages/lib/site-packages/redis/") for n in names)
-    for excluded in ("tests/", "bench/", "devstack/", "haproxy_agent/", "scripts/", "node_modules/", ".venv/",
-                     ".github/", "docs/"):
+    for excluded in (
+        "tests/",
+        "bench/",
+        "devstack/",
+        "haproxy_agent/",
+        "scripts/",
+        "node_modules/",
+        ".venv/",
+        ".github/",
+        "docs/",
+    ):
         assert not any(n.startswith(excluded) for n in names), excluded
     for excluded in ("local.settings.json", "local.settings.sample.json", "requirements-dev.txt", "Makefile"):
         assert excluded not in names
@@ -71,14 +97,27 @@ def test_unpacked_package_imports_every_function_in_a_bare_interpreter(package, 
     venv = tmp_path / "bare"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     python = venv / "bin" / "python"
-    done = subprocess.run([str(python), "-I", "-c", CHECK, str(app), json.dumps(sorted(SAMPLE))],
-                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    done = subprocess.run(
+        [str(python), "-I", "-c", CHECK, str(app), json.dumps(sorted(SAMPLE))],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(done.stdout)
     assert report["paths"] == [str(app / ".python_packages/lib/site-packages")]
-    assert set(report["functions"]) == {"icecast_poller", "matomo_live_poller", "eventhub_to_redis",
-                                        "store_downloads_fetcher", "live_api", "health_check", "live_view",
-                                        "live_assets", "live_feed"}
+    assert set(report["functions"]) == {
+        "icecast_poller",
+        "matomo_live_poller",
+        "eventhub_to_redis",
+        "store_downloads_fetcher",
+        "live_api",
+        "health_check",
+        "live_view",
+        "live_assets",
+        "live_feed",
+    }
     for name, fn in report["functions"].items():
         assert fn["params"] == fn["inputs"], name
         assert fn["missing_settings"] == [], name
@@ -89,8 +128,10 @@ def interpreter(version: str) -> str:
     import glob
     import shutil
 
-    candidates = [*sorted(glob.glob(str(Path.home() / ".pyenv" / "versions" / f"{version}.*" / "bin" /
-                                        f"python{version}"))), shutil.which(f"python{version}")]
+    candidates = [
+        *sorted(glob.glob(str(Path.home() / ".pyenv" / "versions" / f"{version}.*" / "bin" / f"python{version}"))),
+        shutil.which(f"python{version}"),
+    ]
     for found in filter(None, candidates):  # a pyenv shim without that version installed exits 127
         if subprocess.run([found, "-c", "pass"], capture_output=True).returncode == 0:
             return found
@@ -101,14 +142,23 @@ def test_the_package_for_python_3_12_imports_in_a_bare_3_12(tmp_path):
     """3.11 and 3.13 are checked by the suite's two runs (make test, make test-313); 3.12 here."""
     python312 = interpreter("3.12")
     out = tmp_path / "functionapp-3.12.zip"
-    subprocess.run([sys.executable, str(ROOT / "scripts" / "package.py"), "--out", str(out), "--python-version", "3.12"],
-                   check=True, capture_output=True, timeout=600)
+    subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "package.py"), "--out", str(out), "--python-version", "3.12"],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
     app = tmp_path / "wwwroot"
     zipfile.ZipFile(out).extractall(app)
     venv = tmp_path / "bare312"
     subprocess.run([python312, "-m", "venv", "--without-pip", str(venv)], check=True)
-    done = subprocess.run([str(venv / "bin" / "python"), "-I", "-c", CHECK, str(app), json.dumps(sorted(SAMPLE))],
-                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    done = subprocess.run(
+        [str(venv / "bin" / "python"), "-I", "-c", CHECK, str(app), json.dumps(sorted(SAMPLE))],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(done.stdout)
     assert len(report["functions"]) == 9 and all(not f["missing_settings"] for f in report["functions"].values())
@@ -117,8 +167,9 @@ def test_the_package_for_python_3_12_imports_in_a_bare_3_12(tmp_path):
 def test_workflows_pass_actionlint():
     workflows = sorted(str(p) for p in (ROOT / ".github" / "workflows").glob("*.yml"))
     assert workflows
-    done = subprocess.run(["node", str(ROOT / "scripts" / "actionlint.mjs"), *workflows], capture_output=True,
-                          text=True, timeout=120)
+    done = subprocess.run(
+        ["node", str(ROOT / "scripts" / "actionlint.mjs"), *workflows], capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stdout + done.stderr
 
 
@@ -130,11 +181,25 @@ def test_each_target_python_gets_its_azure_functions_line_and_its_wheels(package
     out = package
     if python_version != current:
         out = tmp_path / "functionapp.zip"
-        subprocess.run([sys.executable, str(ROOT / "scripts" / "package.py"), "--out", str(out),
-                        "--python-version", python_version], check=True, capture_output=True, timeout=600)
+        subprocess.run(
+            [
+                sys.executable,
+                str(ROOT / "scripts" / "package.py"),
+                "--out",
+                str(out),
+                "--python-version",
+                python_version,
+            ],
+            check=True,
+            capture_output=True,
+            timeout=600,
+        )
     names = zipfile.ZipFile(out).namelist()
-    versions = {n.split("/")[3].split("-")[1].removesuffix(".dist-info") for n in names
-                if n.startswith(".python_packages/lib/site-packages/azure_functions-") and n.endswith("METADATA")}
+    versions = {
+        n.split("/")[3].split("-")[1].removesuffix(".dist-info")
+        for n in names
+        if n.startswith(".python_packages/lib/site-packages/azure_functions-") and n.endswith("METADATA")
+    }
     assert len(versions) == 1 and versions.pop().startswith(line), names[:5]
     binaries = [n for n in names if n.endswith(".so") and "lxml/" in n and "cpython-" in n]
     tag = "cpython-" + python_version.replace(".", "")

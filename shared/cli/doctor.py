@@ -5,6 +5,7 @@ what to fix. A function whose source settings are all absent is "not configured"
 not a failure): a deployment may run only some collectors. Exit 0 only when every check of
 every configured function passed.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -61,8 +62,11 @@ def run_verdicts(env: Mapping[str, str], functions: Iterable[str]) -> Iterable[C
     store = LiveStore(get_redis(settings), settings=settings)
     verdicts, _ = judge_functions(store, enabled(env, functions), env, now_ms=int(time.time() * 1000))
     for v in verdicts:
-        yield Check(f"run {v.function} {v.source}", v.state in ("ok", "warn", "unknown"),
-                    f"{v.state}{': ' + v.reason if v.reason else ''}")
+        yield Check(
+            f"run {v.function} {v.source}",
+            v.state in ("ok", "warn", "unknown"),
+            f"{v.state}{': ' + v.reason if v.reason else ''}",
+        )
 
 
 def run_checks(env: Mapping[str, str], functions: Iterable[str]) -> Iterable[Check]:
@@ -86,8 +90,10 @@ def run_checks(env: Mapping[str, str], functions: Iterable[str]) -> Iterable[Che
         yield _probe("redis", lambda: _redis(env))
     if "eventhub_to_redis" in loaded:
         s = loaded["eventhub_to_redis"]
-        yield _probe(f"blob container {s.deadletter_container} (dead letters)",
-                     lambda: _container(s.deadletter_connection, s.deadletter_container))
+        yield _probe(
+            f"blob container {s.deadletter_container} (dead letters)",
+            lambda: _container(s.deadletter_connection, s.deadletter_container),
+        )
         yield _probe(f"event hub {env.get('EVENTHUB_NAME') or '(from the connection string)'}", lambda: _eventhub(env))
     if "store_downloads_fetcher" in loaded:
         s = loaded["store_downloads_fetcher"]
@@ -105,10 +111,13 @@ def run_checks(env: Mapping[str, str], functions: Iterable[str]) -> Iterable[Che
 
 def _trigger_missing(name: str, env: Mapping[str, str]) -> dict[str, str]:
     """What the host needs to start a trigger that the function's own settings do not check."""
-    if name == "eventhub_to_redis" and not (env.get("EVENTHUB_CONNECTION")
-                                            or env.get("EVENTHUB_CONNECTION__fullyQualifiedNamespace")):
-        return {"EVENTHUB_CONNECTION": "missing: the trigger cannot connect to the Event Hub (or set "
-                                       "EVENTHUB_CONNECTION__fullyQualifiedNamespace for the app's identity)"}
+    if name == "eventhub_to_redis" and not (
+        env.get("EVENTHUB_CONNECTION") or env.get("EVENTHUB_CONNECTION__fullyQualifiedNamespace")
+    ):
+        return {
+            "EVENTHUB_CONNECTION": "missing: the trigger cannot connect to the Event Hub (or set "
+            "EVENTHUB_CONNECTION__fullyQualifiedNamespace for the app's identity)"
+        }
     return {}
 
 
@@ -149,14 +158,18 @@ def _container(connection: Any, container: str) -> str:
     from shared.azure_auth import BlobTarget, credential
     from shared.blob import describe
 
-    target = connection if isinstance(connection, BlobTarget) else BlobTarget(setting="storage",
-                                                                              connection_string=connection)
+    target = (
+        connection
+        if isinstance(connection, BlobTarget)
+        else BlobTarget(setting="storage", connection_string=connection)
+    )
     options = dict(connection_timeout=3, read_timeout=3, retry_policy=LinearRetry(retry_total=0))
     if target.connection_string is not None:
         service = BlobServiceClient.from_connection_string(target.connection_string, **options)
     else:
-        service = BlobServiceClient(target.account_url, credential=credential(target.credential_kind, target.client_id),
-                                    **options)
+        service = BlobServiceClient(
+            target.account_url, credential=credential(target.credential_kind, target.client_id), **options
+        )
     client = service.get_container_client(container)
     try:
         client.create_container()
@@ -179,11 +192,16 @@ def _apple(apple: Any) -> str:
     from store_downloads_fetcher.tokens import AppleToken
 
     token = AppleToken(issuer_id=apple.issuer_id, key_id=apple.key_id, private_key=apple.private_key)
-    response = make_session().get(f"{apple.api_url}/v1/salesReports", timeout=(5, 20),
-                                  headers={"Authorization": f"Bearer {token()}"})
+    response = make_session().get(
+        f"{apple.api_url}/v1/salesReports", timeout=(5, 20), headers={"Authorization": f"Bearer {token()}"}
+    )
     if response.status_code in (401, 403):
-        raise ConfigError({"APPLE_KEY_ID": f"Apple refused the token ({response.status_code}): check APPLE_KEY_ID, "
-                                           "APPLE_ISSUER_ID and APPLE_PRIVATE_KEY"})
+        raise ConfigError(
+            {
+                "APPLE_KEY_ID": f"Apple refused the token ({response.status_code}): check APPLE_KEY_ID, "
+                "APPLE_ISSUER_ID and APPLE_PRIVATE_KEY"
+            }
+        )
     return f"token accepted (HTTP {response.status_code} to a request without filters)"
 
 
@@ -191,8 +209,13 @@ def _google(google: Any) -> str:
     from shared.http import make_session
     from store_downloads_fetcher.tokens import GoogleToken
 
-    GoogleToken(client_email=google.client_email, private_key=google.private_key,
-                private_key_id=google.private_key_id, token_url=google.token_url, session=make_session())()
+    GoogleToken(
+        client_email=google.client_email,
+        private_key=google.private_key,
+        private_key_id=google.private_key_id,
+        token_url=google.token_url,
+        session=make_session(),
+    )()
     return "access token issued"
 
 
@@ -209,8 +232,13 @@ def _matomo(settings: Any) -> str:
     from shared.http import HttpOptions, make_session
 
     sites = [t.matomo_site_id for t in settings.tenants if t.matomo_site_id]
-    answers = fetch_counters(make_session(HttpOptions(retries=0)), url=settings.url, token=settings.token,
-                             queries=[(site, 1) for site in sites[:1]] or [(1, 1)], timeout=10)
+    answers = fetch_counters(
+        make_session(HttpOptions(retries=0)),
+        url=settings.url,
+        token=settings.token,
+        queries=[(site, 1) for site in sites[:1]] or [(1, 1)],
+        timeout=10,
+    )
     errors = [a.error for a in answers if getattr(a, "error", None)]
     if errors:
         raise FabrikError(f"matomo answered: {errors[0]}")

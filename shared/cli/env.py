@@ -1,4 +1,5 @@
 """The settings a CLI command sees: ``local.settings.json`` ``Values`` under the environment."""
+
 from __future__ import annotations
 
 import json
@@ -26,11 +27,12 @@ def load_env(settings_file: str | None) -> dict[str, str]:
             raise ConfigError({str(path): "cannot read settings file: nested too deep"}) from None
         raw = data.get("Values", {}) if isinstance(data, dict) else None
         if not isinstance(raw, dict):
-            raise ConfigError({str(path): "expected an object with a \"Values\" object"})
+            raise ConfigError({str(path): 'expected an object with a "Values" object'})
         bad = sorted(k for k, v in raw.items() if not isinstance(v, str))
         if bad:
-            raise ConfigError({f"{path}:{k}": "values must be strings (JSON in a string for lists/objects)"
-                               for k in bad})
+            raise ConfigError(
+                {f"{path}:{k}": "values must be strings (JSON in a string for lists/objects)" for k in bad}
+            )
         values.update(raw)
     elif settings_file:
         raise ConfigError({str(path): "settings file not found"})

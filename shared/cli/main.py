@@ -3,6 +3,7 @@
 Exit codes: 0 success; 1 the run finished but a source failed (the reason is printed);
 2 bad usage or settings; 3 a store (Redis, Blob) could not be reached.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,52 +24,68 @@ def build_parser(functions: dict[str, FunctionInfo]) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m shared.cli",
         description="Fabrik live collectors: run one trigger by hand, look at live data and run status.",
-        epilog="Settings come from --settings FILE (default ./local.settings.json, its \"Values\") "
-               "under the environment, which wins. Exit codes: 0 ok, 1 a source failed, 2 bad usage or "
-               "settings, 3 Redis or storage unreachable. See docs/cli.md.")
+        epilog='Settings come from --settings FILE (default ./local.settings.json, its "Values") '
+        "under the environment, which wins. Exit codes: 0 ok, 1 a source failed, 2 bad usage or "
+        "settings, 3 Redis or storage unreachable. See docs/cli.md.",
+    )
     from shared.version import VERSION
 
     parser.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level to stderr")
     parser.add_argument("--version", action="version", version=f"fabrik live collectors {VERSION}")
-    parser.add_argument("--settings", dest="settings_top", metavar="FILE",
-                        help="local.settings.json to read Values from (default ./local.settings.json); "
-                             "also accepted after the command")
+    parser.add_argument(
+        "--settings",
+        dest="settings_top",
+        metavar="FILE",
+        help="local.settings.json to read Values from (default ./local.settings.json); also accepted after the command",
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    run = commands.add_parser("run", help="run one function's trigger once, as the host would",
-                              description="Run one trigger once, exactly as the Functions host would "
-                                          "call it, and print what it did.")
+    run = commands.add_parser(
+        "run",
+        help="run one function's trigger once, as the host would",
+        description="Run one trigger once, exactly as the Functions host would call it, and print what it did.",
+    )
     targets = run.add_subparsers(dest="function", required=True, metavar="FUNCTION")
     for info in functions.values():
         module = info.cli_module()
-        sub = targets.add_parser(info.name, help=_first_line(module or info.module()),
-                                 description=_plain(module.__doc__ if module else None),
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+        sub = targets.add_parser(
+            info.name,
+            help=_first_line(module or info.module()),
+            description=_plain(module.__doc__ if module else None),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
         sub.add_argument("--settings", metavar="FILE", help="local.settings.json to read Values from")
         if module is not None and hasattr(module, "add_arguments"):
             module.add_arguments(sub)
 
-    show = commands.add_parser("show", help="a tenant's live data from Redis, newest last",
-                               description="Show a tenant's live series: a table with a sparkline per "
-                                           "metric, or JSON with --json.")
+    show = commands.add_parser(
+        "show",
+        help="a tenant's live data from Redis, newest last",
+        description="Show a tenant's live series: a table with a sparkline per metric, or JSON with --json.",
+    )
     show.add_argument("tenant")
     show.add_argument("series", nargs="?", help="icecast, hls or matomo (default: all present)")
     show.add_argument("--minutes", type=_positive, default=None, help="only the last N minutes (default: window)")
-    show.add_argument("--json", action="store_true",
-                      help='print {"<series>": [{"time": <epoch ms>, "<metric>": <int>, ...}, ...]}')
+    show.add_argument(
+        "--json", action="store_true", help='print {"<series>": [{"time": <epoch ms>, "<metric>": <int>, ...}, ...]}'
+    )
     show.add_argument("--settings", metavar="FILE")
 
     status = commands.add_parser("status", help="the last run of each function and source, and what failed")
     status.add_argument("--json", action="store_true")
-    status.add_argument("--all", action="store_true",
-                        help="also sources not in their function's latest run (fixed, removed, idle)")
+    status.add_argument(
+        "--all", action="store_true", help="also sources not in their function's latest run (fixed, removed, idle)"
+    )
     status.add_argument("--settings", metavar="FILE")
 
-    doctor = commands.add_parser("doctor", help="check every setting and reach every source and store once",
-                                 description="Check every setting and reach every configured source and store "
-                                             "once (Redis, Blob containers, Icecast servers, Matomo, Apple and "
-                                             "Google token endpoints, the Event Hub): one line each with what "
-                                             "to fix. Exit 0 only when everything is reachable.")
+    doctor = commands.add_parser(
+        "doctor",
+        help="check every setting and reach every source and store once",
+        description="Check every setting and reach every configured source and store "
+        "once (Redis, Blob containers, Icecast servers, Matomo, Apple and "
+        "Google token endpoints, the Event Hub): one line each with what "
+        "to fix. Exit 0 only when everything is reachable.",
+    )
     doctor.add_argument("--settings", metavar="FILE")
     from shared.cli.share import add_parser as add_share
 
@@ -81,8 +98,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser(functions)
     args = parser.parse_args(argv)
     args.settings = getattr(args, "settings", None) or args.settings_top
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, stream=sys.stderr,
-                        format="%(levelname)s %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO, stream=sys.stderr, format="%(levelname)s %(message)s"
+    )
     for handler in logging.getLogger().handlers:  # an error the CLI prints as its "error:" line is said once
         handler.addFilter(lambda record: not getattr(record, "cli_prints", False))
     from shared.logs import install
@@ -132,8 +150,10 @@ def _run(info: FunctionInfo, args: argparse.Namespace) -> int:
     print(report_text(report))
     if not report.ok:
         failed = report.failures
-        return _fail(EXIT_FAILED, f"{len(failed)} of {len(report.outcomes)} sources failed; "
-                                  f"first: {failed[0].source}: {failed[0].error}")
+        return _fail(
+            EXIT_FAILED,
+            f"{len(failed)} of {len(report.outcomes)} sources failed; first: {failed[0].source}: {failed[0].error}",
+        )
     return EXIT_OK
 
 
@@ -166,8 +186,12 @@ def _show(args: argparse.Namespace) -> int:
     names = [args.series] if args.series else store.series_present(args.tenant)
     data = {name: store.read_series(args.tenant, name, since_ms=since) for name in names}
     if args.json:
-        print(json.dumps({name: [{"time": s.time_ms, **s.metrics} for s in samples]
-                          for name, samples in data.items()}, indent=None))
+        print(
+            json.dumps(
+                {name: [{"time": s.time_ms, **s.metrics} for s in samples] for name, samples in data.items()},
+                indent=None,
+            )
+        )
         return EXIT_OK
     if not data:
         hint = "" if known is not None else " (TENANTS is not set here, so a misspelt name looks the same)"
@@ -198,14 +222,22 @@ def _status(functions: dict[str, FunctionInfo], args: argparse.Namespace) -> int
     verdicts, loss = judge_functions(store, shown, env, now_ms=now_ms)
     rows = [r for name in shown for r in parse_status(name, raw.get(name, {}))]
     if args.json:
-        print(json.dumps({"redis_lost_data_at": iso(loss.lost_at_ms) if loss else None,
-                          "sources": [v.as_json() for v in verdicts],
-                          "gone": [r.source for r in rows if r.gone] if args.all else []}))
+        print(
+            json.dumps(
+                {
+                    "redis_lost_data_at": iso(loss.lost_at_ms) if loss else None,
+                    "sources": [v.as_json() for v in verdicts],
+                    "gone": [r.source for r in rows if r.gone] if args.all else [],
+                }
+            )
+        )
     else:
         if loss is not None:
-            print(f"Redis lost its data at about {iso(loss.lost_at_ms)} (first run recorded "
-                  f"{iso(loss.first_run_ms) or 'earlier'}): runs since then are shown; functions not run since are "
-                  "'unknown' for one freshness limit")
+            print(
+                f"Redis lost its data at about {iso(loss.lost_at_ms)} (first run recorded "
+                f"{iso(loss.first_run_ms) or 'earlier'}): runs since then are shown; functions not run since are "
+                "'unknown' for one freshness limit"
+            )
         print(status_table(rows, verdicts, now_ms=now_ms, show_gone=args.all))
     return EXIT_OK if all(v.state == "ok" for v in verdicts) else EXIT_FAILED
 
@@ -244,8 +276,7 @@ def _settings_hint(args: argparse.Namespace) -> str:
 
     if getattr(args, "settings", None) or os.path.exists(DEFAULT_FILE):
         return ""
-    return (f" (no --settings given and no ./{DEFAULT_FILE} in {os.getcwd()}: settings came from the "
-            "environment only)")
+    return f" (no --settings given and no ./{DEFAULT_FILE} in {os.getcwd()}: settings came from the environment only)"
 
 
 def _known_tenants(env: dict[str, str]) -> set[str] | None:

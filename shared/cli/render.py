@@ -1,4 +1,5 @@
 """Terminal rendering for the CLI: run reports, live series with sparklines, status tables."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -45,8 +46,10 @@ def series_table(series: str, samples: Sequence[Sample], *, start_ms: int, end_m
         return f"{series}: no samples in the window"
     metrics = sorted({m for s in samples for m in s.metrics}, key=_metric_order)
     name_w = max(len("metric"), *(len(m) for m in metrics))
-    lines = [f"{series}  ({len(samples)} samples, {_clock(samples[0].time_ms)} .. {_clock(samples[-1].time_ms)} UTC)",
-             f"  {'metric':<{name_w}}  {'now':>7} {'min':>7} {'max':>7}  trend"]
+    lines = [
+        f"{series}  ({len(samples)} samples, {_clock(samples[0].time_ms)} .. {_clock(samples[-1].time_ms)} UTC)",
+        f"  {'metric':<{name_w}}  {'now':>7} {'min':>7} {'max':>7}  trend",
+    ]
     for m in metrics:
         values = [s.metrics[m] for s in samples if m in s.metrics]
         latest = next((s.metrics[m] for s in reversed(samples) if m in s.metrics), None)
@@ -56,8 +59,10 @@ def series_table(series: str, samples: Sequence[Sample], *, start_ms: int, end_m
 
 
 def report_text(report: RunReport) -> str:
-    lines = [f"{report.function}: {'ok' if report.ok else 'FAILED'} "
-             f"in {max(0, (report.finished_ms or report.started_ms) - report.started_ms)} ms"]
+    lines = [
+        f"{report.function}: {'ok' if report.ok else 'FAILED'} "
+        f"in {max(0, (report.finished_ms or report.started_ms) - report.started_ms)} ms"
+    ]
     for o in report.outcomes.values():
         counts = ", ".join(f"{k}={v}" for k, v in sorted(o.counts.items()))
         state = "ok" if o.ok else f"FAILED: {o.error}"
@@ -65,8 +70,7 @@ def report_text(report: RunReport) -> str:
     return "\n".join(lines)
 
 
-def status_table(rows: Iterable[SourceStatus], verdicts: Iterable[Any], *, now_ms: int,
-                 show_gone: bool = False) -> str:
+def status_table(rows: Iterable[SourceStatus], verdicts: Iterable[Any], *, now_ms: int, show_gone: bool = False) -> str:
     """One line per judged source (``shared.verdict``), gone sources only with ``show_gone``."""
     verdicts = list(verdicts)
     by_key = {(r.function, r.source): r for r in rows}
@@ -82,8 +86,10 @@ def status_table(rows: Iterable[SourceStatus], verdicts: Iterable[Any], *, now_m
     for function, source, state, success, reason in lines:
         out.append(f"{function:<{fw}} {source:<{sw}} {state:<7} {success:<20} {reason}".rstrip())
     if gone and not show_gone:
-        out.append(f"({len(gone)} sources not in their function's latest run hidden: fixed, removed or idle "
-                   f"for over an hour; --all shows them)")
+        out.append(
+            f"({len(gone)} sources not in their function's latest run hidden: fixed, removed or idle "
+            f"for over an hour; --all shows them)"
+        )
     return "\n".join(out)
 
 

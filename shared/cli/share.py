@@ -5,6 +5,7 @@ of ``VIEW_SIGNING_KEYS``) opens that tenant's page only, until it expires. The b
 ``--base-url``, else ``PUBLIC_BASE_URL``, else ``https://$WEBSITE_HOSTNAME`` (set on Azure),
 else the local host of ``make run``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -19,8 +20,11 @@ LOCAL_BASE = "http://127.0.0.1:7071"
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
-    share = commands.add_parser("share", help="print a station's viewer link (its tenant only, expiring)",
-                                description=__doc__.split("\n\n")[0].replace("``", ""))
+    share = commands.add_parser(
+        "share",
+        help="print a station's viewer link (its tenant only, expiring)",
+        description=__doc__.split("\n\n")[0].replace("``", ""),
+    )
     share.add_argument("tenant")
     share.add_argument("--days", type=float, default=30, help="how long the link works (default 30, at most 366)")
     share.add_argument("--base-url", help="the app's address, e.g. https://fabrik-live.azurewebsites.net")

@@ -1,4 +1,5 @@
 """The reader code as the docs print it: SQL blocks by their ``-- query: <name>`` line, Python blocks whole."""
+
 from __future__ import annotations
 
 import re

@@ -6,6 +6,7 @@ backfilled and then revised. Logs: ship-logs over files of two hosts across two 
 unparsed lines. Both containers are then copied blob by blob into a folder, as a reader with a
 mounted container or a download sees them (no Azure connector can be installed here).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -25,11 +26,14 @@ ACME = "1234567890"
 HEAD = "Date,Package name,Country,Daily Device Installs,Daily Device Upgrades,Install events,Update events\n"
 GOOGLE_NOV = f"stats/installs/installs_{PKG}_202611_country.csv"
 # The newest truth after every run: (date, store, app, country) -> (downloads, updates)
-DOWNLOADS = {("2026-11-27", "apple", ACME, "DE"): (13, 0),  # revised, FR dropped
-             ("2026-11-25", "apple", ACME, "DE"): (8, 0),  # a store outage on run 2, fetched on run 4
-             ("2026-11-10", "apple", ACME, "DE"): (6, 0),  # backfilled, then revised by another backfill
-             ("2026-11-24", "google", PKG, "DE"): (12, 30), ("2026-11-24", "google", PKG, "AT"): (3, 4),
-             ("2026-11-25", "google", PKG, "DE"): (11, 25)}  # 2026-11-26 (apple) became zero
+DOWNLOADS = {
+    ("2026-11-27", "apple", ACME, "DE"): (13, 0),  # revised, FR dropped
+    ("2026-11-25", "apple", ACME, "DE"): (8, 0),  # a store outage on run 2, fetched on run 4
+    ("2026-11-10", "apple", ACME, "DE"): (6, 0),  # backfilled, then revised by another backfill
+    ("2026-11-24", "google", PKG, "DE"): (12, 30),
+    ("2026-11-24", "google", PKG, "AT"): (3, 4),
+    ("2026-11-25", "google", PKG, "DE"): (11, 25),
+}  # 2026-11-26 (apple) became zero
 
 
 def copy_container(container, folder: Path) -> Path:
@@ -44,14 +48,19 @@ def write_downloads(httpserver, apple_key, google_env: dict, gcs: str, folder: P
     from azure.storage.blob import BlobServiceClient
 
     google_env.pop("_seen", None)
-    days = {"2026-11-27": apple_tsv("2026-11-27", [(ACME, "1F", "DE", 15), (ACME, "1F", "FR", 3)]),
-            "2026-11-26": apple_tsv("2026-11-26", [(ACME, "1F", "DE", 12), (ACME, "1F", "AT", 4)]),
-            "2026-11-25": apple_tsv("2026-11-25", [(ACME, "1F", "DE", 7)])}
+    days = {
+        "2026-11-27": apple_tsv("2026-11-27", [(ACME, "1F", "DE", 15), (ACME, "1F", "FR", 3)]),
+        "2026-11-26": apple_tsv("2026-11-26", [(ACME, "1F", "DE", 12), (ACME, "1F", "AT", 4)]),
+        "2026-11-25": apple_tsv("2026-11-25", [(ACME, "1F", "DE", 7)]),
+    }
     serve(httpserver, apple_key, days, [])
     tenants = json.dumps({"acme-fm": {"apple": {"app_id": ACME}, "google": {"package": PKG}}})
     env = {**google_env, **apple_env(httpserver, apple_key), "TENANTS": tenants}
-    put_object(gcs, GOOGLE_NOV, utf16(HEAD + f"2026-11-24,{PKG},DE,12,30,14,31\n2026-11-24,{PKG},AT,3,4,3,4\n"
-                                             f"2026-11-25,{PKG},DE,9,25,10,25\n"))
+    put_object(
+        gcs,
+        GOOGLE_NOV,
+        utf16(HEAD + f"2026-11-24,{PKG},DE,12,30,14,31\n2026-11-24,{PKG},AT,3,4,3,4\n2026-11-25,{PKG},DE,9,25,10,25\n"),
+    )
     store_downloads_fetcher.run(env=env, clock=lambda: NOW)
     days["2026-11-27"] = apple_tsv("2026-11-27", [(ACME, "1F", "DE", 13)])
     days["2026-11-26"] = apple_tsv("2026-11-26", [])  # a report with a header only: Apple says zero
@@ -60,22 +69,31 @@ def write_downloads(httpserver, apple_key, google_env: dict, gcs: str, folder: P
     days["2026-11-10"] = apple_tsv("2026-11-10", [(ACME, "1F", "DE", 5)])
     store_downloads_fetcher.run(env=env, dates=[dt.date(2026, 11, 10)], clock=lambda: NOW + 7200)
     days["2026-11-25"] = apple_tsv("2026-11-25", [(ACME, "1F", "DE", 8)])
-    put_object(gcs, GOOGLE_NOV, utf16(HEAD + f"2026-11-24,{PKG},DE,12,30,14,31\n2026-11-24,{PKG},AT,3,4,3,4\n"
-                                             f"2026-11-25,{PKG},DE,11,25,12,25\n"))
+    put_object(
+        gcs,
+        GOOGLE_NOV,
+        utf16(
+            HEAD + f"2026-11-24,{PKG},DE,12,30,14,31\n2026-11-24,{PKG},AT,3,4,3,4\n2026-11-25,{PKG},DE,11,25,12,25\n"
+        ),
+    )
     store_downloads_fetcher.run(env=env, clock=lambda: NOW + 10800)
     days["2026-11-10"] = apple_tsv("2026-11-10", [(ACME, "1F", "DE", 6)])
     store_downloads_fetcher.run(env=env, dates=[dt.date(2026, 11, 10)], clock=lambda: NOW + 14400)
     container = BlobServiceClient.from_connection_string(env["AzureWebJobsStorage"]).get_container_client(
-        env["DOWNLOADS_CONTAINER"])
+        env["DOWNLOADS_CONTAINER"]
+    )
     return copy_container(container, folder)
 
 
 LOGS_KEY = derive_logs_key("test-identity-hash-key-0123456789")
 # (host, epoch second, tenant, client, bytes); 2026-11-29 18:xx and 19:xx UTC, two hosts
 START = 1795975200  # 2026-11-29T18:00:00Z
-REQUESTS = [(host, START + 1800 * step + i, tenant, f"203.0.113.{(i * 7 + step) % 5 + 1}", 1000 + i)
-            for host in ("edge-1", "edge-2") for step in range(4)
-            for i, tenant in enumerate(["acme-fm", "acme-fm", "metro-kids", "acme-fm", "metro-kids"])]
+REQUESTS = [
+    (host, START + 1800 * step + i, tenant, f"203.0.113.{(i * 7 + step) % 5 + 1}", 1000 + i)
+    for host in ("edge-1", "edge-2")
+    for step in range(4)
+    for i, tenant in enumerate(["acme-fm", "acme-fm", "metro-kids", "acme-fm", "metro-kids"])
+]
 
 
 def logs_expected() -> dict[tuple[str, str, int], tuple[int, int, int]]:
@@ -94,13 +112,22 @@ def write_logs(container, tmp: Path, folder: Path) -> Path:
     for host in ("edge-1", "edge-2"):
         log = tmp / host / "haproxy-hls.log-20261129200000"
         log.parent.mkdir(parents=True, exist_ok=True)
-        lines = [f"{_header(second)} {host} haproxy[1]: fabrik-hls {second}.250 {client} 200 {size} 40 {tenant} "
-                 f'"/{tenant}/live/seg{second}.ts" "VLC/3.0.18 LibVLC/3.0.18" ""'
-                 for h, second, tenant, client, size in REQUESTS if h == host]
+        lines = [
+            f"{_header(second)} {host} haproxy[1]: fabrik-hls {second}.250 {client} 200 {size} 40 {tenant} "
+            f'"/{tenant}/live/seg{second}.ts" "VLC/3.0.18 LibVLC/3.0.18" ""'
+            for h, second, tenant, client, size in REQUESTS
+            if h == host
+        ]
         lines.insert(3, f"{_header(START + 5)} {host} haproxy[1]: Server hls/origin is DOWN")  # unparsed
         log.write_text("\n".join(lines) + "\n")
-        config = ShipConfig(connection=None, container=container.container_name, host=host, hasher=hasher,
-                            state_dir=tmp / host / "state", settle_seconds=0)
+        config = ShipConfig(
+            connection=None,
+            container=container.container_name,
+            host=host,
+            hasher=hasher,
+            state_dir=tmp / host / "state",
+            settle_seconds=0,
+        )
         [result] = ship([str(log)], config, container=container)
         assert result.error is None and result.unparsed == 1
     return copy_container(container, folder)

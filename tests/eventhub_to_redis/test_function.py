@@ -1,4 +1,5 @@
 """eventhub_to_redis with real EventHubEvent objects, real Redis (single and cluster) and Azurite."""
+
 import datetime as dt
 import json
 
@@ -26,16 +27,26 @@ def batch(bodies, *, partition="0", first_sequence=100, enqueued=None):
     out = []
     for i, body in enumerate(bodies):
         raw = body if isinstance(body, bytes) else json.dumps(body).encode()
-        out.append(func.EventHubEvent(body=raw, trigger_metadata={"PartitionContext": context},
-                                      sequence_number=first_sequence + i, offset=str(4096 + i),
-                                      enqueued_time=enqueued or NOW, partition_key=None))
+        out.append(
+            func.EventHubEvent(
+                body=raw,
+                trigger_metadata={"PartitionContext": context},
+                sequence_number=first_sequence + i,
+                offset=str(4096 + i),
+                enqueued_time=enqueued or NOW,
+                partition_key=None,
+            )
+        )
     return out
 
 
 @pytest.fixture
 def env(base_env, azurite_server, key_prefix):
-    return {**base_env, "AzureWebJobsStorage": connection_string(azurite_server.port),
-            "DEADLETTER_CONTAINER": f"dl{key_prefix.lower()}"}
+    return {
+        **base_env,
+        "AzureWebJobsStorage": connection_string(azurite_server.port),
+        "DEADLETTER_CONTAINER": f"dl{key_prefix.lower()}",
+    }
 
 
 def store_of(values):
@@ -48,7 +59,8 @@ def deadletters(values):
     from azure.storage.blob import BlobServiceClient
 
     container = BlobServiceClient.from_connection_string(values["AzureWebJobsStorage"]).get_container_client(
-        values["DEADLETTER_CONTAINER"])
+        values["DEADLETTER_CONTAINER"]
+    )
     return {b.name: json.loads(container.download_blob(b.name).readall()) for b in container.list_blobs()}
 
 
@@ -64,7 +76,9 @@ MIXED = [
 
 def test_mixed_batch_stores_the_valid_and_deadletters_the_rest(env, key_prefix):
     report = eventhub_to_redis.run(batch(MIXED), env=env)
-    assert {k: v for k, v in report.outcomes["partition:0"].counts.items() if "enqueued" not in k and k != "lag_ms"} == {"events": 2, "hls": 1, "deadlettered": 3, "last_sequence": 105}
+    assert {
+        k: v for k, v in report.outcomes["partition:0"].counts.items() if "enqueued" not in k and k != "lag_ms"
+    } == {"events": 2, "hls": 1, "deadlettered": 3, "last_sequence": 105}
 
     store, client = store_of(env)
     events = store.read_events("acme-fm")
@@ -127,10 +141,16 @@ def test_cluster(env, redis_cluster, key_prefix):
 
 
 def test_cli_replay_from_file_is_idempotent(env, tmp_path):
-    lines = [json.dumps({"tenant": "acme-fm", "type": "app.play", "time": iso(3)}),
-             json.dumps({"body": {"tenant": "acme-fm", "type": "app.stop", "time": iso(2)},
-                         "position": {"partition": "1", "sequence": 9001}}),
-             "this line is not JSON"]
+    lines = [
+        json.dumps({"tenant": "acme-fm", "type": "app.play", "time": iso(3)}),
+        json.dumps(
+            {
+                "body": {"tenant": "acme-fm", "type": "app.stop", "time": iso(2)},
+                "position": {"partition": "1", "sequence": 9001},
+            }
+        ),
+        "this line is not JSON",
+    ]
     source = tmp_path / "batch.jsonl"
     source.write_text("\n".join(lines) + "\n")
     settings = write_settings(tmp_path / "s.json", env)
@@ -142,7 +162,9 @@ def test_cli_replay_from_file_is_idempotent(env, tmp_path):
     store, _ = store_of(env)
     events = store.read_events("acme-fm")
     assert sorted((e.partition.split("@")[0], e.sequence, e.type) for e in events) == [
-        ("1", 9001, "app.stop"), ("replay:batch.jsonl", 1, "app.play")]  # sequence = line number
+        ("1", 9001, "app.stop"),
+        ("replay:batch.jsonl", 1, "app.play"),
+    ]  # sequence = line number
 
 
 def test_an_edge_45_s_ahead_is_clamped_to_the_enqueued_time(env):
@@ -151,10 +173,22 @@ def test_an_edge_45_s_ahead_is_clamped_to_the_enqueued_time(env):
     start = NOW - dt.timedelta(seconds=300)
     for step in range(20):
         sent_at = start + dt.timedelta(seconds=10 * step)
-        bodies = [{"type": "hls.listeners", "tenant": "acme-fm", "host": "edge-1", "listeners": 10,
-                   "time": sent_at.isoformat().replace("+00:00", "Z")},
-                  {"type": "hls.listeners", "tenant": "acme-fm", "host": "edge-ahead", "listeners": 20,
-                   "time": (sent_at + dt.timedelta(seconds=45)).isoformat().replace("+00:00", "Z")}]
+        bodies = [
+            {
+                "type": "hls.listeners",
+                "tenant": "acme-fm",
+                "host": "edge-1",
+                "listeners": 10,
+                "time": sent_at.isoformat().replace("+00:00", "Z"),
+            },
+            {
+                "type": "hls.listeners",
+                "tenant": "acme-fm",
+                "host": "edge-ahead",
+                "listeners": 20,
+                "time": (sent_at + dt.timedelta(seconds=45)).isoformat().replace("+00:00", "Z"),
+            },
+        ]
         eventhub_to_redis.run(batch(bodies, first_sequence=1000 + 2 * step, enqueued=sent_at), env=env)
     store, _ = store_of(env)
     series = store.read_series("acme-fm", "hls")

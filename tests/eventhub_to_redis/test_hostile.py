@@ -2,6 +2,7 @@
 
 Real Redis, real Azurite, real ``azure.functions.EventHubEvent`` objects.
 """
+
 import json
 import socket
 import threading
@@ -19,8 +20,11 @@ from tests.helpers import ROOT, dump_redis, run_cli, write_settings
 
 @pytest.fixture
 def env(base_env, azurite_server, key_prefix):
-    return {**base_env, "AzureWebJobsStorage": connection_string(azurite_server.port),
-            "DEADLETTER_CONTAINER": f"dl{key_prefix.lower()}"}
+    return {
+        **base_env,
+        "AzureWebJobsStorage": connection_string(azurite_server.port),
+        "DEADLETTER_CONTAINER": f"dl{key_prefix.lower()}",
+    }
 
 
 def test_1_lone_surrogate_next_to_a_personal_field_costs_only_that_message(env, key_prefix):
@@ -37,18 +41,30 @@ def test_1_lone_surrogate_next_to_a_personal_field_costs_only_that_message(env, 
 def test_1_lone_surrogate_replayed_from_a_file_is_a_dead_letter_not_a_traceback(env, tmp_path):
     source = tmp_path / "poison.jsonl"
     source.write_text('{"tenant":"acme-fm","type":"app.x","time":"%s","ip":"203.0.113.13","note":"\\ud800"}\n' % iso(5))
-    result = run_cli("run", "eventhub_to_redis", "--input", str(source), settings=write_settings(tmp_path / "s.json", env))
+    result = run_cli(
+        "run", "eventhub_to_redis", "--input", str(source), settings=write_settings(tmp_path / "s.json", env)
+    )
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr and "deadlettered=1" in result.stdout
 
 
-@pytest.mark.parametrize("field,value", [("type", "app.play\n"), ("tenant", "acme-fm\n"), ("tenant", "203.0.113.5"),
-                                         ("type", "app.2001:db8::1"), ("type", "app.10.0.0.1")])
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        ("type", "app.play\n"),
+        ("tenant", "acme-fm\n"),
+        ("tenant", "203.0.113.5"),
+        ("type", "app.2001:db8::1"),
+        ("type", "app.10.0.0.1"),
+    ],
+)
 def test_2_names_are_whole_string_checks(env, field, value):
     without_tenants = {k: v for k, v in env.items() if k != "TENANTS"}
     body = {"tenant": "acme-fm", "type": "app.play", "time": iso(5), field: value}
     report = eventhub_to_redis.run(batch([body]), env=without_tenants)
-    assert {k: v for k, v in report.outcomes["partition:0"].counts.items() if "enqueued" not in k and k != "lag_ms"} == {"events": 0, "hls": 0, "deadlettered": 1, "last_sequence": 100}
+    assert {
+        k: v for k, v in report.outcomes["partition:0"].counts.items() if "enqueued" not in k and k != "lag_ms"
+    } == {"events": 0, "hls": 0, "deadlettered": 1, "last_sequence": 100}
     _, client = store_of(env)
     assert value.strip() not in dump_redis(client, env["REDIS_KEY_PREFIX"]) or field == "type" and value == "app.play\n"
 
@@ -77,8 +93,10 @@ def test_4_non_finite_numbers_are_refused(env, raw):
 
 def test_5_replay_lines_split_on_newline_only_and_bad_lines_are_dead_letters(env, tmp_path):
     lines = [
-        json.dumps({"tenant": "acme-fm", "type": "app.a", "time": iso(9), "note": "x\u2028y\u0085z"}, ensure_ascii=False),
-        "[" * 30_000,                                         # 2: nested too deep
+        json.dumps(
+            {"tenant": "acme-fm", "type": "app.a", "time": iso(9), "note": "x\u2028y\u0085z"}, ensure_ascii=False
+        ),
+        "[" * 30_000,  # 2: nested too deep
         '{"tenant":"acme-fm","type":"app.b","time":"%s"}' % iso(8),
         '{"tenant":"acme-fm","type":"app.c","note":"\xff"}',  # 4: invalid UTF-8 (written below)
         '{"body":{"tenant":"acme-fm","type":"app.d","time":"%s"},"position":5}' % iso(7),
@@ -87,7 +105,9 @@ def test_5_replay_lines_split_on_newline_only_and_bad_lines_are_dead_letters(env
     source = tmp_path / "hostile.jsonl"
     data = "\n".join(["[1,2]"] + lines).encode("utf-8").replace("\xff".encode("utf-8"), b"\xff")
     source.write_bytes(data + b"\n")
-    result = run_cli("run", "eventhub_to_redis", "--input", str(source), settings=write_settings(tmp_path / "s.json", env))
+    result = run_cli(
+        "run", "eventhub_to_redis", "--input", str(source), settings=write_settings(tmp_path / "s.json", env)
+    )
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
     store, _ = store_of(env)
@@ -156,21 +176,31 @@ class DyingBlobService:
                     conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
                     return  # reset
                 header, _, rest = head.partition(b"\r\n\r\n")
-                length = next((int(line.split(b":")[1]) for line in header.split(b"\r\n")
-                               if line.lower().startswith(b"content-length:")), 0)
+                length = next(
+                    (
+                        int(line.split(b":")[1])
+                        for line in header.split(b"\r\n")
+                        if line.lower().startswith(b"content-length:")
+                    ),
+                    0,
+                )
                 while len(rest) < length:
                     rest += conn.recv(65536)
                 status = b"201 Created"
-                conn.sendall(b"HTTP/1.1 " + status + b"\r\nContent-Length: 0\r\nETag: \"0x1\"\r\n"
-                             b"Last-Modified: Sat, 28 Nov 2026 00:00:00 GMT\r\nx-ms-request-id: 1\r\n"
-                             b"x-ms-version: 2025-01-05\r\n\r\n")
+                conn.sendall(
+                    b"HTTP/1.1 " + status + b'\r\nContent-Length: 0\r\nETag: "0x1"\r\n'
+                    b"Last-Modified: Sat, 28 Nov 2026 00:00:00 GMT\r\nx-ms-request-id: 1\r\n"
+                    b"x-ms-version: 2025-01-05\r\n\r\n"
+                )
 
 
 def test_7_dead_letter_storage_dying_mid_batch_fails_the_batch_fast(env):
     service = DyingBlobService(healthy_requests=3)  # create container + 2 uploads
     key = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
-    conn = (f"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={key};"
-            f"BlobEndpoint=http://127.0.0.1:{service.port}/devstoreaccount1;")
+    conn = (
+        f"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={key};"
+        f"BlobEndpoint=http://127.0.0.1:{service.port}/devstoreaccount1;"
+    )
     bad = [{"tenant": "acme-fm", "type": "app.x"} for _ in range(100)]
     started = time.monotonic()
     with pytest.raises(RetriableError):

@@ -3,6 +3,7 @@
 Hypothesis generates the hostile cases: messages that probe every edge of the schema, and
 nested bodies with addresses planted at random depths, keys and spellings.
 """
+
 import datetime as dt
 import json
 import string
@@ -33,32 +34,69 @@ def two(lo, hi):
 
 rfc3339 = st.builds(
     lambda y, mo, d, t, h, mi, s, frac, zone: f"{y:04d}-{mo}-{d}{t}{h}:{mi}:{s}{frac}{zone}",
-    st.integers(0, 9999), two(0, 13), two(0, 32), st.sampled_from("Tt "), two(0, 24), two(0, 60), two(0, 61),
+    st.integers(0, 9999),
+    two(0, 13),
+    two(0, 32),
+    st.sampled_from("Tt "),
+    two(0, 24),
+    two(0, 60),
+    two(0, 61),
     st.sampled_from(["", ".5", ".120", ".123456789"]),
-    st.one_of(st.sampled_from(["Z", "z", "", "+01:00:30", "\n", "Z\n"]),
-              st.builds(lambda sign, h, m: f"{sign}{h}:{m}", st.sampled_from("+-"), two(0, 24), two(0, 60))))
-times = st.one_of(rfc3339, st.sampled_from([
-    "2027-01-15 08:00:00Z", "20270115T080000Z", "2027-W03-5T08:00:00Z", "2027-01-15T08Z", "2027-02-29T00:00:00Z",
-    "2028-02-29T00:00:00Z", "2027-01-15T08:00:00+01:00:30", "2027-01-15T08:00:00.Z"]), st.text(max_size=12),
-    st.integers(), st.none())
-names = st.one_of(st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,8}", fullmatch=True),
-                  st.text(NAME_CHARS, max_size=70), st.sampled_from(["acme-fm\n", "10.0.0.1", "a::b", "a:b:c:d",
-                                                                      "hls.listeners", "x" * 65, "x" * 101]),
-                  st.integers(), st.none())
-listeners = st.one_of(st.integers(-3, 10_000_003), st.floats(allow_nan=False, allow_infinity=False),
-                      st.sampled_from([5.0, 1e7, 10_000_000.5, True, "12"]), st.none())
-json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
-                           | st.text(max_size=20), lambda inner: st.lists(inner, max_size=3)
-                           | st.dictionaries(st.text(max_size=8), inner, max_size=3), max_leaves=8)
+    st.one_of(
+        st.sampled_from(["Z", "z", "", "+01:00:30", "\n", "Z\n"]),
+        st.builds(lambda sign, h, m: f"{sign}{h}:{m}", st.sampled_from("+-"), two(0, 24), two(0, 60)),
+    ),
+)
+times = st.one_of(
+    rfc3339,
+    st.sampled_from(
+        [
+            "2027-01-15 08:00:00Z",
+            "20270115T080000Z",
+            "2027-W03-5T08:00:00Z",
+            "2027-01-15T08Z",
+            "2027-02-29T00:00:00Z",
+            "2028-02-29T00:00:00Z",
+            "2027-01-15T08:00:00+01:00:30",
+            "2027-01-15T08:00:00.Z",
+        ]
+    ),
+    st.text(max_size=12),
+    st.integers(),
+    st.none(),
+)
+names = st.one_of(
+    st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,8}", fullmatch=True),
+    st.text(NAME_CHARS, max_size=70),
+    st.sampled_from(["acme-fm\n", "10.0.0.1", "a::b", "a:b:c:d", "hls.listeners", "x" * 65, "x" * 101]),
+    st.integers(),
+    st.none(),
+)
+listeners = st.one_of(
+    st.integers(-3, 10_000_003),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.sampled_from([5.0, 1e7, 10_000_000.5, True, "12"]),
+    st.none(),
+)
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=8,
+)
 
 
 valid_times = st.builds(
     lambda when, frac, zone: when.strftime("%Y-%m-%dT%H:%M:%S") + frac + zone,
-    st.datetimes(dt.datetime(1, 1, 1), dt.datetime(9999, 12, 31)), st.sampled_from(["", ".5", ".120"]),
-    st.sampled_from(["Z", "z", "+00:00", "-05:30", "+23:59"]))
-valid = {"tenant": st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._-]{0,8}", fullmatch=True),
-         "type": st.one_of(st.just("hls.listeners"), st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,8}", fullmatch=True)),
-         "time": valid_times, "listeners": st.integers(0, 10_000_000)}
+    st.datetimes(dt.datetime(1, 1, 1), dt.datetime(9999, 12, 31)),
+    st.sampled_from(["", ".5", ".120"]),
+    st.sampled_from(["Z", "z", "+00:00", "-05:30", "+23:59"]),
+)
+valid = {
+    "tenant": st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._-]{0,8}", fullmatch=True),
+    "type": st.one_of(st.just("hls.listeners"), st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,8}", fullmatch=True)),
+    "time": valid_times,
+    "listeners": st.integers(0, 10_000_000),
+}
 hostile = {"tenant": names, "type": names, "time": times, "listeners": listeners}
 
 
@@ -79,12 +117,14 @@ def messages(draw):
 @given(messages())
 def test_the_schema_and_the_fast_check_accept_exactly_the_same_messages(doc):
     by_schema = not list(VALIDATOR.iter_errors(doc))
-    result = check(json.dumps(doc).encode(), Position("0", 1), now_ms=NOW_MS, hasher=HASHER,
-                   max_bytes=10**9, max_future_ms=10**15)
+    result = check(
+        json.dumps(doc).encode(), Position("0", 1), now_ms=NOW_MS, hasher=HASHER, max_bytes=10**9, max_future_ms=10**15
+    )
     assert by_schema == (not isinstance(result, Rejection)), (doc, result)
 
 
 # --- privacy -------------------------------------------------------------------------------
+
 
 def address_forms(ip):
     text = str(ip)
@@ -94,16 +134,31 @@ def address_forms(ip):
 
 
 planted = st.one_of(st.ip_addresses().flatmap(address_forms), st.emails())
-personal_names = st.sampled_from(["ip", "IP", "clientIp", "client_ip", "ipAddress", "x_forwarded_for",
-                                  "X-Forwarded-For", "remote_addr", "remoteAddr", "userip", "src-ip", "email"])
+personal_names = st.sampled_from(
+    [
+        "ip",
+        "IP",
+        "clientIp",
+        "client_ip",
+        "ipAddress",
+        "x_forwarded_for",
+        "X-Forwarded-For",
+        "remote_addr",
+        "remoteAddr",
+        "userip",
+        "src-ip",
+        "email",
+    ]
+)
 free_text = st.text(st.sampled_from(string.ascii_letters + " -_/,!?éß"), max_size=6)
 
 
 @st.composite
 def hiding_places(draw, secret):
     """A JSON value with ``secret`` somewhere inside it."""
-    how = draw(st.sampled_from(["value", "text", "key", "list", "personal", "personal-list", "personal-object",
-                                "glued"]))
+    how = draw(
+        st.sampled_from(["value", "text", "key", "list", "personal", "personal-list", "personal-object", "glued"])
+    )
     if how == "value":
         inner = secret
     elif how == "text":
@@ -121,14 +176,19 @@ def hiding_places(draw, secret):
     else:
         inner = {draw(personal_names): {"v4": secret, "n": draw(st.integers())}}
     for _ in range(draw(st.integers(0, 6))):  # bury it
-        inner = draw(st.sampled_from([lambda x: [x], lambda x: {"ctx": x}, lambda x: {"a": 1, "deeper": [0, x]}]))(inner)
+        inner = draw(st.sampled_from([lambda x: [x], lambda x: {"ctx": x}, lambda x: {"a": 1, "deeper": [0, x]}]))(
+            inner
+        )
     return inner
 
 
 @pytest.fixture
 def env(base_env, azurite_server, key_prefix):
-    return {**base_env, "AzureWebJobsStorage": connection_string(azurite_server.port),
-            "DEADLETTER_CONTAINER": f"dl{key_prefix.lower()}"}
+    return {
+        **base_env,
+        "AzureWebJobsStorage": connection_string(azurite_server.port),
+        "DEADLETTER_CONTAINER": f"dl{key_prefix.lower()}",
+    }
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -149,10 +209,11 @@ def test_no_address_survives_in_redis_or_dead_letters(env, data, caplog):
 
 safe_words = st.sampled_from(["station", "title", "genre", "episode", "volume", "score", "duration", "program"])
 safe_text = st.text(st.sampled_from(string.ascii_letters + string.digits + " -_/,!?'()éßü€"), max_size=30)
-safe_values = st.recursive(st.none() | st.booleans() | st.integers() | safe_text
-                           | st.floats(allow_nan=False, allow_infinity=False),
-                           lambda inner: st.lists(inner, max_size=3) | st.dictionaries(safe_words, inner, max_size=3),
-                           max_leaves=10)
+safe_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | safe_text | st.floats(allow_nan=False, allow_infinity=False),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(safe_words, inner, max_size=3),
+    max_leaves=10,
+)
 
 
 @settings(max_examples=300, deadline=None)

@@ -1,5 +1,6 @@
 """--from-eventhub up to the client boundary: an Event Hubs service cannot run here, so a
 stand-in with the SDK's ``receive_batch`` contract delivers real ``azure.eventhub.EventData``."""
+
 import datetime as dt
 
 import pytest
@@ -13,8 +14,14 @@ CONN = "Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=listen;Shar
 
 def event(sequence, body):
     e = EventData(body)
-    e.raw_amqp_message.annotations.update({b"x-opt-sequence-number": sequence, b"x-opt-offset": str(sequence * 10).encode(),
-                                            b"x-opt-enqueued-time": 1_800_000_000_000, b"x-opt-partition-key": b"acme-fm"})
+    e.raw_amqp_message.annotations.update(
+        {
+            b"x-opt-sequence-number": sequence,
+            b"x-opt-offset": str(sequence * 10).encode(),
+            b"x-opt-enqueued-time": 1_800_000_000_000,
+            b"x-opt-partition-key": b"acme-fm",
+        }
+    )
     return e
 
 
@@ -26,11 +33,13 @@ class StandInClient:
 
     def receive_batch(self, on_event_batch, **kwargs):
         self.calls.append(kwargs)
-        start = kwargs["starting_position"] if kwargs["starting_position_inclusive"] else kwargs["starting_position"] + 1
+        start = (
+            kwargs["starting_position"] if kwargs["starting_position_inclusive"] else kwargs["starting_position"] + 1
+        )
         pending = [e for e in self.stored if e.sequence_number >= start]
         while pending and not self.closed:
             on_event_batch(None, pending[: kwargs["max_batch_size"]])
-            pending = pending[kwargs["max_batch_size"]:]
+            pending = pending[kwargs["max_batch_size"] :]
 
     def close(self):
         self.closed = True
@@ -79,8 +88,13 @@ def test_16_10_the_functions_own_group_is_refused_and_event_hubs_answer_is_said(
 
     class Refusing:
         def receive_batch(self, on_event_batch, on_error, **kwargs):
-            on_error(None, RuntimeError("New receiver 'nil' with higher epoch of '0' is created hence current "
-                                        "receiver 'nil' with epoch '0' is getting disconnected."))
+            on_error(
+                None,
+                RuntimeError(
+                    "New receiver 'nil' with higher epoch of '0' is created hence current "
+                    "receiver 'nil' with epoch '0' is getting disconnected."
+                ),
+            )
 
         def close(self):
             pass
@@ -104,10 +118,16 @@ def test_the_identity_based_client_is_built_from_the_namespace_and_a_credential(
         real_init(self, *args, **kwargs)
 
     monkeypatch.setattr(EventHubConsumerClient, "__init__", spy)
-    monkeypatch.setattr(EventHubConsumerClient, "receive_batch", lambda self, on_event_batch, on_error, **kw:
-                        on_error(None, RuntimeError("no Event Hubs here")))
-    env = {"EVENTHUB_CONNECTION__fullyQualifiedNamespace": "fabrik.servicebus.windows.net",
-           "EVENTHUB_CONNECTION__credential": "managedidentity", "EVENTHUB_NAME": "events"}
+    monkeypatch.setattr(
+        EventHubConsumerClient,
+        "receive_batch",
+        lambda self, on_event_batch, on_error, **kw: on_error(None, RuntimeError("no Event Hubs here")),
+    )
+    env = {
+        "EVENTHUB_CONNECTION__fullyQualifiedNamespace": "fabrik.servicebus.windows.net",
+        "EVENTHUB_CONNECTION__credential": "managedidentity",
+        "EVENTHUB_NAME": "events",
+    }
     from shared.errors import RetriableError
 
     with pytest.raises(RetriableError, match="no Event Hubs here"):

@@ -1,4 +1,5 @@
 """The documented JSON Schema and the fast hand-written check agree on the same messages."""
+
 import json
 from pathlib import Path
 
@@ -46,8 +47,14 @@ INVALID = [
 
 
 def hand_check(doc):
-    return check(json.dumps(doc).encode(), Position("0", 1), now_ms=NOW_MS, hasher=IdentityHasher(b"k" * 32),
-                 max_bytes=65536, max_future_ms=10**12)
+    return check(
+        json.dumps(doc).encode(),
+        Position("0", 1),
+        now_ms=NOW_MS,
+        hasher=IdentityHasher(b"k" * 32),
+        max_bytes=65536,
+        max_future_ms=10**12,
+    )
 
 
 @pytest.mark.parametrize("doc", VALID)

@@ -21,44 +21,56 @@ def run(body, **kw):
 def test_fabrik_event_keeps_its_original_body_and_position():
     body = b'{"tenant": "acme-fm", "type": "app.play", "time": "2027-01-15T07:59:00Z", "station": "x"}'
     event = run(body)
-    assert event == Event(tenant="acme-fm", type="app.play", time_ms=NOW_MS - 60_000, partition="2",
-                          sequence=77, body=body.decode())
+    assert event == Event(
+        tenant="acme-fm", type="app.play", time_ms=NOW_MS - 60_000, partition="2", sequence=77, body=body.decode()
+    )
 
 
 def test_hls_message_becomes_a_sample():
-    sample = run({"type": "hls.listeners", "tenant": "acme-fm", "time": "2027-01-15T08:00:00+01:00",
-                  "listeners": 12})
-    assert sample == Sample(tenant="acme-fm", series="hls", time_ms=NOW_MS - 3_600_000, metrics={"listeners": 12},
-                            host="-")  # no host: an agent from before the field
+    sample = run({"type": "hls.listeners", "tenant": "acme-fm", "time": "2027-01-15T08:00:00+01:00", "listeners": 12})
+    assert sample == Sample(
+        tenant="acme-fm", series="hls", time_ms=NOW_MS - 3_600_000, metrics={"listeners": 12}, host="-"
+    )  # no host: an agent from before the field
 
 
 def test_personal_fields_are_hashed_before_the_body_is_kept():
-    event = run({"tenant": "acme-fm", "type": "app.open", "time": "2027-01-15T08:00:00Z",
-                 "ip": "203.0.113.7", "device": {"device_id": "ABCD-1234"}, "ctx": [{"client_ip": "::ffff:203.0.113.7"}]})
+    event = run(
+        {
+            "tenant": "acme-fm",
+            "type": "app.open",
+            "time": "2027-01-15T08:00:00Z",
+            "ip": "203.0.113.7",
+            "device": {"device_id": "ABCD-1234"},
+            "ctx": [{"client_ip": "::ffff:203.0.113.7"}],
+        }
+    )
     assert "203.0.113.7" not in event.body and "ABCD-1234" not in event.body
     doc = json.loads(event.body)
     assert doc["ip"] == f"hmac:{HASHER.hash_ip('203.0.113.7')}" == doc["ctx"][0]["client_ip"]
     assert doc["device"]["device_id"] == f"hmac:{HASHER.hash('ABCD-1234', kind='device')}"
 
 
-@pytest.mark.parametrize("body,reason", [
-    (b"not json", "not JSON"),
-    (b"\xff\xfe{}", "not UTF-8"),
-    (b"[1, 2]", "expected a JSON object, got list"),
-    ({"type": "x", "time": "2027-01-15T08:00:00Z"}, "field 'tenant' is missing"),
-    ({"tenant": 5, "type": "x", "time": "2027-01-15T08:00:00Z"}, "field 'tenant' is missing or not a string"),
-    ({"tenant": "a{b}", "type": "x", "time": "2027-01-15T08:00:00Z"}, "field 'tenant' must be 1-64"),
-    ({"tenant": "a", "time": "2027-01-15T08:00:00Z"}, "field 'type'"),
-    ({"tenant": "a", "type": "x"}, "field 'time'"),
-    ({"tenant": "a", "type": "x", "time": "2027-01-15 08:00"}, "RFC 3339 date-time with a time zone"),
-    ({"tenant": "a", "type": "x", "time": "yesterday at noon"}, "field 'time'"),
-    ({"tenant": "a", "type": "x", "time": "2027-01-16T08:00:00Z"}, "86400 s in the future"),
-    ({"tenant": "a", "type": "hls.listeners", "time": "2027-01-15T08:00:00Z", "listeners": "12"}, "'listeners'"),
-    ({"tenant": "a", "type": "hls.listeners", "time": "2027-01-15T08:00:00Z", "listeners": -1}, "'listeners'"),
-    ({"tenant": "a", "type": "hls.listeners", "time": "2027-01-15T08:00:00Z", "listeners": True}, "'listeners'"),
-    (b'{"tenant": "a", "n": 1' + b"0" * 5000 + b"}", "not JSON"),
-    (b"[" * 50_000, "not JSON"),
-])
+@pytest.mark.parametrize(
+    "body,reason",
+    [
+        (b"not json", "not JSON"),
+        (b"\xff\xfe{}", "not UTF-8"),
+        (b"[1, 2]", "expected a JSON object, got list"),
+        ({"type": "x", "time": "2027-01-15T08:00:00Z"}, "field 'tenant' is missing"),
+        ({"tenant": 5, "type": "x", "time": "2027-01-15T08:00:00Z"}, "field 'tenant' is missing or not a string"),
+        ({"tenant": "a{b}", "type": "x", "time": "2027-01-15T08:00:00Z"}, "field 'tenant' must be 1-64"),
+        ({"tenant": "a", "time": "2027-01-15T08:00:00Z"}, "field 'type'"),
+        ({"tenant": "a", "type": "x"}, "field 'time'"),
+        ({"tenant": "a", "type": "x", "time": "2027-01-15 08:00"}, "RFC 3339 date-time with a time zone"),
+        ({"tenant": "a", "type": "x", "time": "yesterday at noon"}, "field 'time'"),
+        ({"tenant": "a", "type": "x", "time": "2027-01-16T08:00:00Z"}, "86400 s in the future"),
+        ({"tenant": "a", "type": "hls.listeners", "time": "2027-01-15T08:00:00Z", "listeners": "12"}, "'listeners'"),
+        ({"tenant": "a", "type": "hls.listeners", "time": "2027-01-15T08:00:00Z", "listeners": -1}, "'listeners'"),
+        ({"tenant": "a", "type": "hls.listeners", "time": "2027-01-15T08:00:00Z", "listeners": True}, "'listeners'"),
+        (b'{"tenant": "a", "n": 1' + b"0" * 5000 + b"}", "not JSON"),
+        (b"[" * 50_000, "not JSON"),
+    ],
+)
 def test_invalid_messages_are_rejected_with_a_reason(body, reason):
     result = run(body)
     assert isinstance(result, Rejection) and reason in result.reason

@@ -2,6 +2,7 @@
 real maxminddb reader: Icecast (real icecast2), HLS (real HAProxy, the agent, eventhub_to_redis
 summing two edges), the live API and page; a damaged or missing database is a settings error;
 no address reaches Redis or the Event Hub."""
+
 import json
 import time
 
@@ -35,19 +36,30 @@ def country_db(tmp_path_factory):
 
 def test_ipv4_ipv6_mapped_and_unplaced_addresses(country_db):
     geoip = GeoIP(str(country_db))
-    assert geoip.countries(["127.0.5.9", "2001:db8:1::7", "::ffff:81.2.69.5", "198.51.100.1", "not an ip", "[::1]"]) \
-        == ["DE", "FR", "GB", "unknown", "unknown", "unknown"]
+    assert geoip.countries(
+        ["127.0.5.9", "2001:db8:1::7", "::ffff:81.2.69.5", "198.51.100.1", "not an ip", "[::1]"]
+    ) == ["DE", "FR", "GB", "unknown", "unknown", "unknown"]
     assert country_metrics(["DE"] * 5 + ["AT"] * 3 + ["FR", "GB", "unknown"], top=2) == {
-        "country:DE": 5, "country:AT": 3, "country:other": 2, "country:unknown": 1}
+        "country:DE": 5,
+        "country:AT": 3,
+        "country:other": 2,
+        "country:unknown": 1,
+    }
 
 
 def test_icecast_listclients_with_ipv6_listeners_count_per_country(country_db):
-    listclients = (b"<icestats><source mount='/a.mp3'>"
-                   + b"".join(f"<listener><IP>{ip}</IP><UserAgent>VLC/3.0</UserAgent><Connected>5</Connected>"
-                              f"</listener>".encode() for ip in ["127.0.5.2", "127.0.5.3", "2001:db8:1::2", "192.0.2.1"])
-                   + b"</source></icestats>")
-    stats = parse_stats(b"<icestats><server_id>Icecast 2.4.4</server_id><source mount='/a.mp3'><listeners>4"
-                        b"</listeners><bitrate>128</bitrate></source></icestats>")
+    listclients = (
+        b"<icestats><source mount='/a.mp3'>"
+        + b"".join(
+            f"<listener><IP>{ip}</IP><UserAgent>VLC/3.0</UserAgent><Connected>5</Connected></listener>".encode()
+            for ip in ["127.0.5.2", "127.0.5.3", "2001:db8:1::2", "192.0.2.1"]
+        )
+        + b"</source></icestats>"
+    )
+    stats = parse_stats(
+        b"<icestats><server_id>Icecast 2.4.4</server_id><source mount='/a.mp3'><listeners>4"
+        b"</listeners><bitrate>128</bitrate></source></icestats>"
+    )
     records = parse_listclients(listclients, ip_tokens=HASHER.ip_tokens, countries=GeoIP(str(country_db)).countries)
     assert [r.country for r in records] == ["DE", "DE", "FR", "unknown"]
     from icecast_poller.settings import IcecastServer
@@ -57,7 +69,10 @@ def test_icecast_listclients_with_ipv6_listeners_count_per_country(country_db):
     tenants = parse_tenants(json.dumps({"acme-fm": {"icecast": {"mounts": ["/a.mp3"]}}}))
     [sample] = aggregate([result], tenants, time_ms=0, top_countries=10).samples
     assert {k: v for k, v in sample.metrics.items() if k.startswith("country:")} == {
-        "country:DE": 2, "country:FR": 1, "country:unknown": 1}
+        "country:DE": 2,
+        "country:FR": 1,
+        "country:unknown": 1,
+    }
     [plain] = aggregate([result], tenants, time_ms=0).samples  # no database: no country metrics at all
     assert not any(k.startswith("country:") for k in plain.metrics)
 
@@ -71,16 +86,22 @@ def test_a_real_icecast_run_stores_countries_and_no_address(base_env, country_db
         for address in ("127.0.5.2", "127.0.5.3", "127.0.6.2", "127.0.7.2"):
             ice.add_listener("/a.mp3", user_agent="VLC/3.0.20 LibVLC/3.0.20", address=address)
         ice.wait_for_listeners()
-        env = {**base_env, "GEOIP_DATABASE": str(country_db),
-               "TENANTS": json.dumps({"acme-fm": {"icecast": {"mounts": ["/a.mp3"]}}}),
-               "ICECAST_SERVERS": json.dumps([{"url": ice.url, "password": "hackme-admin"}])}
+        env = {
+            **base_env,
+            "GEOIP_DATABASE": str(country_db),
+            "TENANTS": json.dumps({"acme-fm": {"icecast": {"mounts": ["/a.mp3"]}}}),
+            "ICECAST_SERVERS": json.dumps([{"url": ice.url, "password": "hackme-admin"}]),
+        }
         assert icecast_poller.run(env=env).ok
     finally:
         ice.stop()
     store, client = store_of(env)
     [sample] = store.read_series("acme-fm", "icecast")
     assert {k: v for k, v in sample.metrics.items() if k.startswith("country:")} == {
-        "country:DE": 2, "country:AT": 1, "country:unknown": 1}
+        "country:DE": 2,
+        "country:AT": 1,
+        "country:unknown": 1,
+    }
     everything = dump_redis(client, key_prefix)
     assert not any(a in everything for a in ("127.0.5.2", "127.0.5.3", "127.0.6.2", "127.0.7.2"))
 
@@ -94,22 +115,28 @@ def test_a_bad_database_is_a_settings_error_naming_the_key(base_env, tmp_path, d
         from mmdb_writer import MMDBWriter
         from netaddr import IPSet
 
-        writer = MMDBWriter(ip_version=6, ipv4_compatible=True, database_type="GeoLite2-ASN", languages=["en"],
-                            description="asn")
+        writer = MMDBWriter(
+            ip_version=6, ipv4_compatible=True, database_type="GeoLite2-ASN", languages=["en"], description="asn"
+        )
         writer.insert_network(IPSet(["127.0.5.0/24"]), {"autonomous_system_number": 64500})
         writer.to_db_file(str(path))
-    env = {**base_env, "GEOIP_DATABASE": str(path), "TENANTS": json.dumps({"acme-fm": {"icecast": {"mounts": ["/a"]}}}),
-           "ICECAST_SERVERS": json.dumps([{"url": "http://127.0.0.1:1", "password": "x"}])}
+    env = {
+        **base_env,
+        "GEOIP_DATABASE": str(path),
+        "TENANTS": json.dumps({"acme-fm": {"icecast": {"mounts": ["/a"]}}}),
+        "ICECAST_SERVERS": json.dumps([{"url": "http://127.0.0.1:1", "password": "x"}]),
+    }
     done = run_cli("run", "icecast_poller", settings=write_settings(tmp_path / "s.json", env))
     assert done.returncode == 2 and "GEOIP_DATABASE" in done.stderr and "Traceback" not in done.stderr
 
 
-def test_hls_countries_from_two_edges_are_summed_and_no_address_is_sent(base_env, country_db, tmp_path, azurite_server,
-                                                                       key_prefix):
+def test_hls_countries_from_two_edges_are_summed_and_no_address_is_sent(
+    base_env, country_db, tmp_path, azurite_server, key_prefix
+):
     from devstack.azurite import connection_string
     from devstack.haproxy import HAProxy
 
-    edges = [_start(lambda: HAProxy(tmp_path / name).start()) for name in ("one", "two")]
+    edges = [_start(lambda name=name: HAProxy(tmp_path / name).start()) for name in ("one", "two")]
     sent = []
     try:
         for proxy, addresses in zip(edges, (["127.0.5.2", "127.0.5.3", "127.0.7.9"], ["127.0.6.2", "127.0.5.4"])):
@@ -119,8 +146,7 @@ def test_hls_countries_from_two_edges_are_summed_and_no_address_is_sent(base_env
         now = time.time() - 5
         for proxy, host in zip(edges, ("edge-1", "edge-2")):
             sink = Collect()
-            config = AgentConfig(socket=proxy.socket, tenants=("acme-fm",), host=host,
-                                 geoip=GeoIP(str(country_db)))
+            config = AgentConfig(socket=proxy.socket, tenants=("acme-fm",), host=host, geoip=GeoIP(str(country_db)))
             Agent(config=config, sender=sink, clock=lambda: now).tick()
             sent += sink.sent[0]
     finally:
@@ -128,12 +154,16 @@ def test_hls_countries_from_two_edges_are_summed_and_no_address_is_sent(base_env
             proxy.stop()
     assert [m["countries"] for m in sent] == [{"DE": 2, "unknown": 1}, {"AT": 1, "DE": 1}]
     assert not any(a in json.dumps(sent) for a in ("127.0.5", "127.0.6", "127.0.7"))  # counts only
-    env = {**base_env, "AzureWebJobsStorage": connection_string(azurite_server.port),
-           "DEADLETTER_CONTAINER": f"dl{key_prefix.lower()}"}
+    env = {
+        **base_env,
+        "AzureWebJobsStorage": connection_string(azurite_server.port),
+        "DEADLETTER_CONTAINER": f"dl{key_prefix.lower()}",
+    }
     import datetime as dt
 
-    eventhub_to_redis.run(batch([json.dumps(m).encode() for m in sent],
-                                enqueued=dt.datetime.fromtimestamp(now, dt.timezone.utc)), env=env)
+    eventhub_to_redis.run(
+        batch([json.dumps(m).encode() for m in sent], enqueued=dt.datetime.fromtimestamp(now, dt.timezone.utc)), env=env
+    )
     store, _ = store_of(env)
     latest = store.read_series("acme-fm", "hls")[-1].metrics
     assert latest == {"hosts": 2, "listeners": 5, "country:DE": 3, "country:AT": 1, "country:unknown": 1}

@@ -1,4 +1,5 @@
 """The agent against a real haproxy running the shipped snippet, with real HLS clients."""
+
 import json
 import os
 import subprocess
@@ -42,15 +43,31 @@ class Collect:
 
 
 def test_dry_run_counts_distinct_listeners_per_tenant(haproxy):
-    for path, address in [("/acme-fm/live/index.m3u8", "127.0.0.2"), ("/acme-fm/live/seg1.ts", "127.0.0.2"),
-                          ("/acme-fm/live/seg2.ts", "127.0.0.2"), ("/acme-fm/live/index.m3u8", "127.0.0.3"),
-                          ("/metro-kids/hls/index.m3u8", "127.0.0.4"), ("/metro-kids/hls/seg9.ts", "127.0.0.4"),
-                          ("/robots.txt", "127.0.0.5"), ("/acme-fm/cover.jpg", "127.0.0.6")]:
+    for path, address in [
+        ("/acme-fm/live/index.m3u8", "127.0.0.2"),
+        ("/acme-fm/live/seg1.ts", "127.0.0.2"),
+        ("/acme-fm/live/seg2.ts", "127.0.0.2"),
+        ("/acme-fm/live/index.m3u8", "127.0.0.3"),
+        ("/metro-kids/hls/index.m3u8", "127.0.0.4"),
+        ("/metro-kids/hls/seg9.ts", "127.0.0.4"),
+        ("/robots.txt", "127.0.0.5"),
+        ("/acme-fm/cover.jpg", "127.0.0.6"),
+    ]:
         fetch(haproxy, path, address)
-    env = {"PATH": os.environ["PATH"], "HAPROXY_SOCKET": haproxy.socket, "AGENT_TENANTS": "acme-fm,metro-kids",
-           "AGENT_HOST": "edge-1"}
-    done = subprocess.run([sys.executable, "-m", "haproxy_agent", "--once", "--dry-run"], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=60)
+    env = {
+        "PATH": os.environ["PATH"],
+        "HAPROXY_SOCKET": haproxy.socket,
+        "AGENT_TENANTS": "acme-fm,metro-kids",
+        "AGENT_HOST": "edge-1",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "haproxy_agent", "--once", "--dry-run"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     messages = [json.loads(line) for line in done.stdout.splitlines()]
     assert {m["tenant"]: m["listeners"] for m in messages} == {"acme-fm": 2, "metro-kids": 1}
@@ -59,16 +76,28 @@ def test_dry_run_counts_distinct_listeners_per_tenant(haproxy):
 
 
 def test_zero_is_sent_when_a_tenant_disappears_and_bad_answers_do_not_crash(haproxy):
-    answers = iter(["# table: hls_listeners, type: string, size:10, used:1\n0x1: key=acme-fm|1.2.3.4 use=0 exp=9\n\n",
-                    "garbage from something that is not haproxy",
-                    "# table: hls_listeners, type: string, size:10, used:0\n\n"])
+    answers = iter(
+        [
+            "# table: hls_listeners, type: string, size:10, used:1\n0x1: key=acme-fm|1.2.3.4 use=0 exp=9\n\n",
+            "garbage from something that is not haproxy",
+            "# table: hls_listeners, type: string, size:10, used:0\n\n",
+        ]
+    )
     sink = Collect()
-    agent = Agent(config=AgentConfig(tenants=("acme-fm",), host="edge-1"), sender=sink,
-                  query=lambda socket, line: next(answers))
+    agent = Agent(
+        config=AgentConfig(tenants=("acme-fm",), host="edge-1"), sender=sink, query=lambda socket, line: next(answers)
+    )
     assert agent.tick()[0]["listeners"] == 1
     assert agent.tick() is None  # logged, nothing sent, no exception
-    assert agent.tick() == [{"type": "hls.listeners", "tenant": "acme-fm", "time": sink.sent[-1][0]["time"],
-                             "listeners": 0, "host": "edge-1"}]
+    assert agent.tick() == [
+        {
+            "type": "hls.listeners",
+            "tenant": "acme-fm",
+            "time": sink.sent[-1][0]["time"],
+            "listeners": 0,
+            "host": "edge-1",
+        }
+    ]
 
 
 def test_socket_that_resets_or_is_missing_does_not_crash(tmp_path):
@@ -103,10 +132,18 @@ class StandInProducer:
 def test_eventhub_sender_batches_per_tenant_with_the_tenant_as_partition_key():
     producer = StandInProducer(fail_times=1)
     made = []
-    sender = EventHubSender(CONN, "events", client_factory=lambda c, eventhub_name: made.append((c, eventhub_name))
-                            or producer, sleep=lambda s: None)
-    sender.send([{"type": "hls.listeners", "tenant": "acme-fm", "time": "2027-01-15T08:00:00Z", "listeners": 2},
-                 {"type": "hls.listeners", "tenant": "metro-kids", "time": "2027-01-15T08:00:00Z", "listeners": 1}])
+    sender = EventHubSender(
+        CONN,
+        "events",
+        client_factory=lambda c, eventhub_name: made.append((c, eventhub_name)) or producer,
+        sleep=lambda s: None,
+    )
+    sender.send(
+        [
+            {"type": "hls.listeners", "tenant": "acme-fm", "time": "2027-01-15T08:00:00Z", "listeners": 2},
+            {"type": "hls.listeners", "tenant": "metro-kids", "time": "2027-01-15T08:00:00Z", "listeners": 1},
+        ]
+    )
     assert made == [(CONN, "events")]
     assert [(b._partition_key, len(b)) for b in producer.sent] == [("acme-fm", 1), ("metro-kids", 1)]
 
@@ -116,8 +153,11 @@ def test_eventhub_sender_gives_up_after_retries_and_the_agent_goes_on():
     sender = EventHubSender(CONN, "events", client_factory=lambda c, eventhub_name: producer, sleep=lambda s: None)
     with pytest.raises(SendFailed, match="acme-fm"):
         sender.send([{"type": "hls.listeners", "tenant": "acme-fm", "time": "t", "listeners": 2}])
-    agent = Agent(config=AgentConfig(tenants=("acme-fm",)), sender=sender,
-                  query=lambda s, l: "# table: t, type: string, size:1, used:1\n0x1: key=acme-fm|x use=0 exp=1\n")
+    agent = Agent(
+        config=AgentConfig(tenants=("acme-fm",)),
+        sender=sender,
+        query=lambda s, l: "# table: t, type: string, size:1, used:1\n0x1: key=acme-fm|x use=0 exp=1\n",
+    )
     assert agent.tick() is None
 
 
@@ -126,7 +166,11 @@ def test_config_file_and_environment(tmp_path):
     path.write_text(json.dumps({"socket": "/run/haproxy/x.sock", "tenants": ["acme-fm"], "interval_seconds": 5}))
     config = load({"HAPROXY_TABLE": "hls2", "EVENTHUB_CONNECTION": CONN, "EVENTHUB_NAME": "events"}, str(path))
     assert (config.socket, config.table, config.tenants, config.interval_seconds) == (
-        "/run/haproxy/x.sock", "hls2", ("acme-fm",), 5.0)
+        "/run/haproxy/x.sock",
+        "hls2",
+        ("acme-fm",),
+        5.0,
+    )
     assert "SharedAccessKey" not in repr(config)
     with pytest.raises(ConfigProblem, match="EVENTHUB_CONNECTION"):
         load({}, None)

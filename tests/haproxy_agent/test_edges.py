@@ -3,6 +3,7 @@
 Real haproxy running the shipped snippet (master-worker, as systemd runs it), real HLS
 requests from loopback addresses, real eventhub_to_redis and Redis for the sum over hosts.
 """
+
 import datetime as dt
 import json
 import logging
@@ -43,8 +44,12 @@ def entries(proxy):
 
 
 def test_junk_paths_never_become_tenants(edge, caplog):
-    for path, address in [("/favicon.m3u8", "127.0.3.2"), ("/index.m3u8", "127.0.3.3"), ("/wp-admin/x.ts", "127.0.3.4"),
-                          ("/acme-fm/live/index.m3u8", "127.0.3.5")]:
+    for path, address in [
+        ("/favicon.m3u8", "127.0.3.2"),
+        ("/index.m3u8", "127.0.3.3"),
+        ("/wp-admin/x.ts", "127.0.3.4"),
+        ("/acme-fm/live/index.m3u8", "127.0.3.5"),
+    ]:
         fetch(edge, path, address)
     keys = " ".join(entries(edge))
     assert "favicon" not in keys and "index.m3u8" not in keys  # single-segment paths are not tracked
@@ -136,20 +141,32 @@ def test_two_edges_sum_per_tenant_and_a_silent_edge_drops_out(tmp_path, base_env
         sent = []
         for proxy, host in ((one, "edge-1"), (two, "edge-2")):
             sink = Collect()
-            Agent(config=AgentConfig(socket=proxy.socket, tenants=("acme-fm",), host=host), sender=sink,
-                  clock=lambda: now).tick()
+            Agent(
+                config=AgentConfig(socket=proxy.socket, tenants=("acme-fm",), host=host), sender=sink, clock=lambda: now
+            ).tick()
             sent += sink.sent[0]
-        env = {**base_env, "AzureWebJobsStorage": connection_string(azurite_server.port),
-               "DEADLETTER_CONTAINER": f"dl{key_prefix.lower()}"}
+        env = {
+            **base_env,
+            "AzureWebJobsStorage": connection_string(azurite_server.port),
+            "DEADLETTER_CONTAINER": f"dl{key_prefix.lower()}",
+        }
         sent_at = dt.datetime.fromtimestamp(now, dt.timezone.utc)
         eventhub_to_redis.run(batch([json.dumps(m).encode() for m in sent], enqueued=sent_at), env=env)
         store, _ = store_of(env)
         assert store.read_series("acme-fm", "hls")[-1].metrics == {"listeners": 5, "hosts": 2}
         # edge-2 goes silent: 40 s later only edge-1 reports, past the 30 s staleness limit
-        later = dict(sent[0], time=(dt.datetime.fromtimestamp(now + 40, dt.timezone.utc)
-                                   .isoformat(timespec="milliseconds").replace("+00:00", "Z")))
-        eventhub_to_redis.run(batch([json.dumps(later).encode()], first_sequence=500,
-                                    enqueued=sent_at + dt.timedelta(seconds=40)), env=env)
+        later = dict(
+            sent[0],
+            time=(
+                dt.datetime.fromtimestamp(now + 40, dt.timezone.utc)
+                .isoformat(timespec="milliseconds")
+                .replace("+00:00", "Z")
+            ),
+        )
+        eventhub_to_redis.run(
+            batch([json.dumps(later).encode()], first_sequence=500, enqueued=sent_at + dt.timedelta(seconds=40)),
+            env=env,
+        )
         assert store.read_series("acme-fm", "hls")[-1].metrics == {"listeners": 3, "hosts": 1}
         # a redelivery of the first batch changes nothing
         eventhub_to_redis.run(batch([json.dumps(m).encode() for m in sent], enqueued=sent_at), env=env)

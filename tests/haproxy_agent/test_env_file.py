@@ -1,5 +1,6 @@
 """--env-file reads KEY=VALUE as systemd's EnvironmentFile does (systemd.exec(5)), or refuses,
 naming the line and the key."""
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -30,8 +31,11 @@ def test_unquoted_values_keep_inner_white_space(value):
 
 
 def test_the_hash_key_written_with_quotes_is_the_same_key():
-    assert parse_env_file('LOGS_HASH_KEY="abc+/=="\n') == parse_env_file("LOGS_HASH_KEY=abc+/==\n") == {
-        "LOGS_HASH_KEY": "abc+/=="}
+    assert (
+        parse_env_file('LOGS_HASH_KEY="abc+/=="\n')
+        == parse_env_file("LOGS_HASH_KEY=abc+/==\n")
+        == {"LOGS_HASH_KEY": "abc+/=="}
+    )
 
 
 def test_sas_connection_strings_and_continuations():
@@ -39,11 +43,14 @@ def test_sas_connection_strings_and_continuations():
     assert parse_env_file(f"C={sas}\nD=one \\\n two\n") == {"C": sas, "D": "one  two"}
 
 
-@pytest.mark.parametrize("text, names", [
-    ('KEY="never closed\n', ["line 1", "KEY", "never closed"]),
-    ("A=1\nKEY='x'y\n", ["line 2", "KEY", "after the closing"]),
-    ("1BAD=x\n", ["line 1", "1BAD", "not a variable name"]),
-])
+@pytest.mark.parametrize(
+    "text, names",
+    [
+        ('KEY="never closed\n', ["line 1", "KEY", "never closed"]),
+        ("A=1\nKEY='x'y\n", ["line 2", "KEY", "after the closing"]),
+        ("1BAD=x\n", ["line 1", "1BAD", "not a variable name"]),
+    ],
+)
 def test_what_systemd_would_read_differently_is_refused_by_name(text, names):
     with pytest.raises(EnvFileError) as caught:
         parse_env_file(text, source="/etc/fabrik/ship-logs.env")

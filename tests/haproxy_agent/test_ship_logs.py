@@ -1,6 +1,7 @@
 """Issue 24: a real edge in miniature. HAProxy logs to a real rsyslogd running the shipped rule,
 Debian's logrotate runs the shipped config with its reopen hook, ship-logs ships to Azurite;
 every numbered request is accounted for, once, and nothing identifying leaves the host."""
+
 import datetime as dt
 import gzip
 import json
@@ -42,21 +43,31 @@ def edge(tmp_path):
 
 def send(pools, numbers):
     for n in numbers:
-        pools[n % len(pools)].request("GET", f"/acme-fm/live/seg{n}.ts?token=s3cret{n}",
-                                      headers={"User-Agent": "VLC/3.0.18 LibVLC/3.0.18", "X-Forwarded-For": "198.51.100.77"})
+        pools[n % len(pools)].request(
+            "GET",
+            f"/acme-fm/live/seg{n}.ts?token=s3cret{n}",
+            headers={"User-Agent": "VLC/3.0.18 LibVLC/3.0.18", "X-Forwarded-For": "198.51.100.77"},
+        )
 
 
 def env_for(azurite_server, key_prefix, tmp_path, **more):
-    return {"LOGS_STORAGE_CONNECTION": connection_string(azurite_server.port), "LOGS_CONTAINER": f"l{key_prefix.lower()}",
-            "AGENT_HOST": "edge-1", "LOGS_HASH_KEY": LOGS_KEY, "AGENT_STATE_DIR": str(tmp_path / "state"),
-            "LOGS_SETTLE_SECONDS": "2", **more}
+    return {
+        "LOGS_STORAGE_CONNECTION": connection_string(azurite_server.port),
+        "LOGS_CONTAINER": f"l{key_prefix.lower()}",
+        "AGENT_HOST": "edge-1",
+        "LOGS_HASH_KEY": LOGS_KEY,
+        "AGENT_STATE_DIR": str(tmp_path / "state"),
+        "LOGS_SETTLE_SECONDS": "2",
+        **more,
+    }
 
 
 def container_for(env, *, create=True):
     from azure.storage.blob import BlobServiceClient
 
-    container = BlobServiceClient.from_connection_string(connection_string(int(re.search(
-        r"127\.0\.0\.1:(\d+)", env["LOGS_STORAGE_CONNECTION"])[1]))).get_container_client(env["LOGS_CONTAINER"])
+    container = BlobServiceClient.from_connection_string(
+        connection_string(int(re.search(r"127\.0\.0\.1:(\d+)", env["LOGS_STORAGE_CONNECTION"])[1]))
+    ).get_container_client(env["LOGS_CONTAINER"])
     if create and not container.exists():
         container.create_container()  # the deploy step: ship-logs never creates it
     return container
@@ -68,43 +79,63 @@ def records(env):
     for blob in container.list_blobs():
         if blob.name.startswith("_"):
             continue
-        out[blob.name] = [json.loads(l) for l in gzip.decompress(container.download_blob(blob.name).readall())
-                          .decode().splitlines()]
+        out[blob.name] = [
+            json.loads(l) for l in gzip.decompress(container.download_blob(blob.name).readall()).decode().splitlines()
+        ]
     return out
 
 
 def ship(env, *args):
-    return subprocess.run([sys.executable, "-m", "haproxy_agent", "ship-logs", *map(str, args)], cwd=ROOT,
-                          env={"PATH": os.environ["PATH"], **env}, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "haproxy_agent", "ship-logs", *map(str, args)],
+        cwd=ROOT,
+        env={"PATH": os.environ["PATH"], **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def logrotate(tmp_path, log, pidfile, *, reopen=True):
     time.sleep(1.05)  # rotated names carry the second: two rotations in one second would collide
     conf = (ROOT / "haproxy_agent" / "logrotate-fabrik-hls.conf").read_text()
     conf = conf.replace("/var/log/fabrik-hls/haproxy-hls.log", str(log)).replace("/run/rsyslogd.pid", str(pidfile))
-    conf = conf.replace("/opt/fabrik-haproxy-agent/haproxy_agent/reopen-rsyslog",
-                        str(ROOT / "haproxy_agent" / "reopen-rsyslog") if reopen else "true")
+    conf = conf.replace(
+        "/opt/fabrik-haproxy-agent/haproxy_agent/reopen-rsyslog",
+        str(ROOT / "haproxy_agent" / "reopen-rsyslog") if reopen else "true",
+    )
     path = tmp_path / "logrotate.conf"
     path.write_text(conf)
     os.chmod(path, 0o644)
-    done = subprocess.run(["logrotate", "-f", "-s", str(tmp_path / "logrotate.state"), str(path)],
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        ["logrotate", "-f", "-s", str(tmp_path / "logrotate.state"), str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
 
 
 def wait_for_lines(directory, count, timeout=15):
     deadline = time.monotonic() + timeout
     while True:
-        seen = sum(len(NUMBER.findall((gzip.open if p.suffix == ".gz" else open)(p, "rt").read()))
-                   for p in directory.iterdir() if p.name.startswith("haproxy-hls.log"))
+        seen = sum(
+            len(NUMBER.findall((gzip.open if p.suffix == ".gz" else open)(p, "rt").read()))
+            for p in directory.iterdir()
+            if p.name.startswith("haproxy-hls.log")
+        )
         if seen >= count or time.monotonic() > deadline:
             return seen
         time.sleep(0.1)
 
 
 def shipped_numbers(env):
-    found = [int(NUMBER.search(r["path"])[1]) for rs in records(env).values() for r in rs if "path" in r
-             and NUMBER.search(r["path"])]
+    found = [
+        int(NUMBER.search(r["path"])[1])
+        for rs in records(env).values()
+        for r in rs
+        if "path" in r and NUMBER.search(r["path"])
+    ]
     return sorted(found)
 
 
@@ -137,14 +168,17 @@ def test_every_line_written_by_rsyslog_is_shipped_once_across_rotations(edge, az
         hour = re.search(r"date=(\d{4}-\d\d-\d\d)/hour=(\d\d)/", name)
         assert all(r["time"].startswith(f"{hour[1]}T{hour[2]}:") for r in rows), name
         requests = [r for r in rows if r["path"] != "*"]  # "*": the readiness probe's connect, a <BADREQ>
-        assert all(r["format"] == "fabrik" and r["client"] in {client_hash(a, HASHER) for a in ADDRESSES} for r in requests)
+        assert all(
+            r["format"] == "fabrik" and r["client"] in {client_hash(a, HASHER) for a in ADDRESSES} for r in requests
+        )
     assert not (syslog.other_file.exists() and "fabrik-hls" in syslog.other_file.read_text())  # "& stop"
     status = json.loads((tmp_path / "state" / "status.json").read_text())
     assert status["files_pending"] == 0 and status["lines_unparsed"] == 0
 
 
-def test_lines_appended_to_a_rotated_file_without_a_reopen_are_shipped_later(edge, azurite_server, key_prefix,
-                                                                              tmp_path):
+def test_lines_appended_to_a_rotated_file_without_a_reopen_are_shipped_later(
+    edge, azurite_server, key_prefix, tmp_path
+):
     syslog, _proxy, pools = edge
     env = env_for(azurite_server, key_prefix, tmp_path)
     container_for(env)
@@ -164,13 +198,22 @@ def test_a_container_sas_with_create_and_write_only_is_enough(azurite_server, ke
 
     env = env_for(azurite_server, key_prefix, tmp_path)
     log = tmp_path / "haproxy-hls.log-2026112910"
-    log.write_text("".join(f'fabrik-hls 1795980035.{i:03d} 203.0.113.{i} 200 10 4 acme-fm "/acme-fm/live/seg{i}.ts" '
-                           f'"VLC" ""\n' for i in range(30)))
-    sas = generate_container_sas(ACCOUNT, env["LOGS_CONTAINER"], account_key=KEY,
-                                 permission=ContainerSasPermissions(create=True, write=True),
-                                 expiry=dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=1))
-    env["LOGS_STORAGE_CONNECTION"] = (f"BlobEndpoint=http://127.0.0.1:{azurite_server.port}/{ACCOUNT};"
-                                      f"SharedAccessSignature={sas}")
+    log.write_text(
+        "".join(
+            f'fabrik-hls 1795980035.{i:03d} 203.0.113.{i} 200 10 4 acme-fm "/acme-fm/live/seg{i}.ts" "VLC" ""\n'
+            for i in range(30)
+        )
+    )
+    sas = generate_container_sas(
+        ACCOUNT,
+        env["LOGS_CONTAINER"],
+        account_key=KEY,
+        permission=ContainerSasPermissions(create=True, write=True),
+        expiry=dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=1),
+    )
+    env["LOGS_STORAGE_CONNECTION"] = (
+        f"BlobEndpoint=http://127.0.0.1:{azurite_server.port}/{ACCOUNT};SharedAccessSignature={sas}"
+    )
     missing = ship(env, log)  # the container was never created: the run says what to do
     assert missing.returncode == 1 and "ContainerNotFound" in missing.stderr and "deploy" in missing.stderr
     container_for(env)
@@ -179,20 +222,33 @@ def test_a_container_sas_with_create_and_write_only_is_enough(azurite_server, ke
     assert ship(env, log).returncode == 0 and shipped_numbers(env) == list(range(30))
 
 
-def test_a_storage_outage_costs_one_failure_and_unshipped_files_are_kept_and_counted(azurite_server, key_prefix,
-                                                                                     tmp_path):
+def test_a_storage_outage_costs_one_failure_and_unshipped_files_are_kept_and_counted(
+    azurite_server, key_prefix, tmp_path
+):
     files = []
     for hour in range(3):
         log = tmp_path / f"haproxy-hls.log-202611291{hour}"
-        log.write_text("".join(f'fabrik-hls {1795980000 + hour * 3600}.{i:03d} 203.0.113.9 200 10 4 acme-fm '
-                               f'"/acme-fm/live/seg{hour * 100 + i}.ts" "VLC" ""\n' for i in range(10)))
+        log.write_text(
+            "".join(
+                f"fabrik-hls {1795980000 + hour * 3600}.{i:03d} 203.0.113.9 200 10 4 acme-fm "
+                f'"/acme-fm/live/seg{hour * 100 + i}.ts" "VLC" ""\n'
+                for i in range(10)
+            )
+        )
         old = time.time() - 3 * 3600
         os.utime(log, (old, old))
         files.append(log)
     dead_port = free_port()
-    dead = env_for(azurite_server, key_prefix, tmp_path, LOGS_KEEP_HOURS="1", LOGS_STORAGE_CONNECTION=(
-        f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT};AccountKey={KEY};"
-        f"BlobEndpoint=http://127.0.0.1:{dead_port}/{ACCOUNT};"))
+    dead = env_for(
+        azurite_server,
+        key_prefix,
+        tmp_path,
+        LOGS_KEEP_HOURS="1",
+        LOGS_STORAGE_CONNECTION=(
+            f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT};AccountKey={KEY};"
+            f"BlobEndpoint=http://127.0.0.1:{dead_port}/{ACCOUNT};"
+        ),
+    )
     failed = ship(dead, f"{tmp_path}/haproxy-hls.log-*")
     assert failed.returncode == 1
     assert failed.stderr.count("connection refused") == 1 and failed.stderr.count("not tried:") == 2, failed.stderr
@@ -212,8 +268,11 @@ def test_a_file_of_mostly_unparsed_lines_fails_the_run_and_ships_no_text(azurite
     env = env_for(azurite_server, key_prefix, tmp_path)
     container_for(env)
     log = tmp_path / "haproxy-hls.log-2026112911"
-    log.write_text("".join(f"Nov 29 11:0{i % 10}:00 edge1 haproxy[1]: Connect from 203.0.113.{i} to alice@x.org\n"
-                           for i in range(30)))
+    log.write_text(
+        "".join(
+            f"Nov 29 11:0{i % 10}:00 edge1 haproxy[1]: Connect from 203.0.113.{i} to alice@x.org\n" for i in range(30)
+        )
+    )
     done = ship(env, log)
     assert done.returncode == 1 and "could not be parsed" in done.stderr
     rows = [r for rs in records(env).values() for r in rs]
@@ -222,14 +281,30 @@ def test_a_file_of_mostly_unparsed_lines_fails_the_run_and_ships_no_text(azurite
 
 
 def test_the_edge_key_is_derived_as_documented_and_never_the_apps(tmp_path):
-    openssl = subprocess.run(f"printf %s fabrik-logs-hash-key-v1 | openssl dgst -sha256 -hmac '{TEST_HASH_KEY}' "
-                             "-binary | base64", shell=True, capture_output=True, text=True, check=True)
-    derived = subprocess.run([sys.executable, "-m", "haproxy_agent", "derive-logs-key"], cwd=ROOT,
-                             env={"PATH": os.environ["PATH"], "IDENTITY_HASH_KEY": TEST_HASH_KEY},
-                             capture_output=True, text=True)
+    openssl = subprocess.run(
+        f"printf %s fabrik-logs-hash-key-v1 | openssl dgst -sha256 -hmac '{TEST_HASH_KEY}' -binary | base64",
+        shell=True,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    derived = subprocess.run(
+        [sys.executable, "-m", "haproxy_agent", "derive-logs-key"],
+        cwd=ROOT,
+        env={"PATH": os.environ["PATH"], "IDENTITY_HASH_KEY": TEST_HASH_KEY},
+        capture_output=True,
+        text=True,
+    )
     assert derived.stdout.strip() == openssl.stdout.strip() == LOGS_KEY
-    same = ship({"LOGS_STORAGE_CONNECTION": "UseDevelopmentStorage=true", "LOGS_HASH_KEY": TEST_HASH_KEY,
-                 "IDENTITY_HASH_KEY": TEST_HASH_KEY, "AGENT_STATE_DIR": str(tmp_path)}, tmp_path / "x.log")
+    same = ship(
+        {
+            "LOGS_STORAGE_CONNECTION": "UseDevelopmentStorage=true",
+            "LOGS_HASH_KEY": TEST_HASH_KEY,
+            "IDENTITY_HASH_KEY": TEST_HASH_KEY,
+            "AGENT_STATE_DIR": str(tmp_path),
+        },
+        tmp_path / "x.log",
+    )
     assert same.returncode == 2 and "is the app's IDENTITY_HASH_KEY itself" in same.stderr
     none = ship({"AGENT_STATE_DIR": str(tmp_path)}, tmp_path / "x.log")
     assert none.returncode == 2 and "LOGS_STORAGE_CONNECTION" in none.stderr and "LOGS_HASH_KEY" in none.stderr
@@ -261,8 +336,11 @@ def test_haproxys_default_http_format_is_understood(tmp_path):
         fetch(proxy, "/acme-fm/live/index.m3u8", "127.0.8.2")
         deadline = time.monotonic() + 10
         while True:
-            lines = [l for l in proxy.server.log.read_text(errors="replace").splitlines() if "fe_hls" in l
-                     and "index.m3u8" in l]
+            lines = [
+                l
+                for l in proxy.server.log.read_text(errors="replace").splitlines()
+                if "fe_hls" in l and "index.m3u8" in l
+            ]
             if lines or time.monotonic() > deadline:
                 break
             time.sleep(0.2)
@@ -272,7 +350,11 @@ def test_haproxys_default_http_format_is_understood(tmp_path):
     record = json.loads(text)
     assert parsed and second and record["format"] == "httplog", lines[0]
     assert (record["client"], record["tenant"], record["path"], record["status"]) == (
-        client_hash("127.0.8.2", HASHER), "acme-fm", "/acme-fm/live/index.m3u8", 200)
+        client_hash("127.0.8.2", HASHER),
+        "acme-fm",
+        "/acme-fm/live/index.m3u8",
+        200,
+    )
     assert "127.0.8.2" not in text
 
 
@@ -298,7 +380,10 @@ def test_rsyslogs_traditional_template_parses_too(tmp_path):
     parser = LineParser(HASHER, "edge-1")
     parsed = [parser.parse(line) for line in lines]
     assert all(ok for _text, _second, ok in parsed)
-    numbers = sorted(int(NUMBER.search(json.loads(text)["path"])[1]) for text, _s, _ok in parsed
-                     if NUMBER.search(json.loads(text)["path"]))
+    numbers = sorted(
+        int(NUMBER.search(json.loads(text)["path"])[1])
+        for text, _s, _ok in parsed
+        if NUMBER.search(json.loads(text)["path"])
+    )
     assert numbers == list(range(5))
     assert all(abs(second - time.time()) < 120 for _text, second, _ok in parsed)

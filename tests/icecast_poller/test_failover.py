@@ -1,4 +1,5 @@
 """Issue 14: counts that stay right during failovers and with relays, on real icecast2 servers."""
+
 import json
 import time
 
@@ -34,27 +35,39 @@ def wait_until(check, timeout=10.0):
 def master(tmp_path):
     from devstack.icecast import Icecast
 
-    ice = _start(lambda: Icecast(tmp_path / "master", admin_password=PW, server_id="Fabrik Master",
-                                 fallbacks={"/acme.mp3": "/acme-fb.mp3", "/metro.mp3": "/loop.mp3",
-                                            "/news.mp3": "/loop.mp3"}).start())
+    ice = _start(
+        lambda: Icecast(
+            tmp_path / "master",
+            admin_password=PW,
+            server_id="Fabrik Master",
+            fallbacks={"/acme.mp3": "/acme-fb.mp3", "/metro.mp3": "/loop.mp3", "/news.mp3": "/loop.mp3"},
+        ).start()
+    )
     yield ice
     ice.stop()
 
 
-TENANTS = {"acme-fm": {"icecast": {"mounts": ["/acme.mp3"], "fallback_mounts": ["/acme-fb.mp3"]}},
-           "metro-kids": {"icecast": {"mounts": ["/metro.mp3"], "fallback_mounts": ["/loop.mp3"]}},
-           "news-24": {"icecast": {"mounts": ["/news.mp3"], "fallback_mounts": ["/loop.mp3"]}}}
+TENANTS = {
+    "acme-fm": {"icecast": {"mounts": ["/acme.mp3"], "fallback_mounts": ["/acme-fb.mp3"]}},
+    "metro-kids": {"icecast": {"mounts": ["/metro.mp3"], "fallback_mounts": ["/loop.mp3"]}},
+    "news-24": {"icecast": {"mounts": ["/news.mp3"], "fallback_mounts": ["/loop.mp3"]}},
+}
 
 
 def env_for(base_env, *servers, tenants=TENANTS):
-    return {**base_env, "TENANTS": json.dumps(tenants), "ICECAST_READ_TIMEOUT_SECONDS": "3",
-            "ICECAST_RUN_DEADLINE_SECONDS": "10", "ICECAST_SERVERS": json.dumps(list(servers))}
+    return {
+        **base_env,
+        "TENANTS": json.dumps(tenants),
+        "ICECAST_READ_TIMEOUT_SECONDS": "3",
+        "ICECAST_RUN_DEADLINE_SECONDS": "10",
+        "ICECAST_SERVERS": json.dumps(list(servers)),
+    }
 
 
 def test_a_stream_on_fallback_keeps_an_honest_count_and_the_server_is_not_failed(base_env, master):
     sources = {m: master.add_source(m) for m in ("/acme.mp3", "/acme-fb.mp3", "/metro.mp3", "/news.mp3", "/loop.mp3")}
     for mount, n in (("/acme.mp3", 2), ("/metro.mp3", 1), ("/news.mp3", 1)):
-        for i in range(n):
+        for _ in range(n):
             master.add_listener(mount, user_agent=VLC, address=f"127.0.1.{len(master.listeners) + 2}")
     master.wait_for_listeners(4)
     env = env_for(base_env, {"name": "master", "url": master.url, "password": PW})
@@ -63,14 +76,23 @@ def test_a_stream_on_fallback_keeps_an_honest_count_and_the_server_is_not_failed
 
     sources["/acme.mp3"].close()  # acme's encoder dies: Icecast moves its listeners to /acme-fb.mp3
     sources["/metro.mp3"].close()  # metro's listener goes to the shared loop
-    wait_until(lambda: "<source mount=\"/acme.mp3\"><listeners>0</listeners><listenurl>" in master.stats()
-               and "<source mount=\"/metro.mp3\"><listeners>0</listeners><listenurl>" in master.stats())
+    wait_until(
+        lambda: (
+            '<source mount="/acme.mp3"><listeners>0</listeners><listenurl>' in master.stats()
+            and '<source mount="/metro.mp3"><listeners>0</listeners><listenurl>' in master.stats()
+        )
+    )
     for _ in range(2):  # and again after an operator's reload, once Icecast has re-listed its mounts
         report = icecast_poller.run(env=env)
         assert report.ok, report.summary()  # listclients answers 400 for a sourceless mount: not a failure
         assert report.outcomes["server:master"].counts["mounts_without_source"] == 2
         acme, metro, news = (latest(env, t) for t in ("acme-fm", "metro-kids", "news-24"))
-        assert (acme["listeners"], acme["on_fallback"], acme["mount:/acme.mp3"], acme["mount:/acme-fb.mp3"]) == (2, 1, 0, 2)
+        assert (acme["listeners"], acme["on_fallback"], acme["mount:/acme.mp3"], acme["mount:/acme-fb.mp3"]) == (
+            2,
+            1,
+            0,
+            2,
+        )
         assert (metro["listeners"], metro["on_fallback"], metro["fallback_listeners"]) == (0, 1, 1)
         assert (news["listeners"], news["on_fallback"], news["fallback_listeners"]) == (1, 0, 0)
         assert "unclaimed-mounts" not in report.outcomes  # the shared loop is declared, not unclaimed
@@ -85,11 +107,20 @@ def test_a_relay_with_a_custom_server_id_is_not_a_listener(base_env, tmp_path, h
     master = _start(lambda: Icecast(tmp_path / "m", admin_password=PW, server_id="Fabrik Master").start())
     try:
         master.add_source("/acme.mp3")
-        edge = _start(lambda: Icecast(tmp_path / "e", admin_password=PW, server_id="Fabrik Edge 7",
-                                      relays=[(master.port, "/acme.mp3")]).start())
+        edge = _start(
+            lambda: Icecast(
+                tmp_path / "e", admin_password=PW, server_id="Fabrik Edge 7", relays=[(master.port, "/acme.mp3")]
+            ).start()
+        )
         try:
-            wait_until(lambda: "<UserAgent>Fabrik Edge 7</UserAgent>" in __import__("requests").get(
-                f"{master.url}/admin/listclients?mount=/acme.mp3", auth=("admin", PW), timeout=5).text)
+            wait_until(
+                lambda: (
+                    "<UserAgent>Fabrik Edge 7</UserAgent>"
+                    in __import__("requests")
+                    .get(f"{master.url}/admin/listclients?mount=/acme.mp3", auth=("admin", PW), timeout=5)
+                    .text
+                )
+            )
             master.add_listener("/acme.mp3", user_agent=VLC, address="127.0.2.2")
             master.add_listener("/acme.mp3", user_agent=VLC, address="127.0.2.3")
             edge.add_listener("/acme.mp3", user_agent=VLC, address="127.0.2.4")
@@ -124,10 +155,15 @@ def test_a_source_gone_between_stats_and_listclients_is_noted_not_failed(base_en
     httpserver.expect_request("/admin/stats").respond_with_data(stats, content_type="text/xml")
     httpserver.expect_request("/admin/listclients").respond_with_data(
         "<html><head><title>Error 400</title></head><body><b>400 - Source does not exist</b></body></html>",
-        status=400, content_type="text/html")
+        status=400,
+        content_type="text/html",
+    )
     mounts = [m for m in __import__("re").findall(r'<source mount="([^"]+)"', stats.decode())]
-    env = env_for(base_env, {"name": "ice", "url": httpserver.url_for("/").rstrip("/"), "password": PW},
-                  tenants={"acme-fm": {"icecast": {"mounts": mounts[:1]}}})
+    env = env_for(
+        base_env,
+        {"name": "ice", "url": httpserver.url_for("/").rstrip("/"), "password": PW},
+        tenants={"acme-fm": {"icecast": {"mounts": mounts[:1]}}},
+    )
     report = icecast_poller.run(env=env)
     assert report.ok, report.summary()
     assert report.outcomes["server:ice"].counts["mounts_without_breakdown"] == 1

@@ -1,4 +1,5 @@
 """A poll over servers that fail in every way: each failure is named, the good server is written."""
+
 import json
 import time
 from pathlib import Path
@@ -33,9 +34,14 @@ def faulty():
 def test_every_failure_is_named_and_the_good_server_is_written(base_env, faulty):
     tenants = {"tenant-a": {"icecast": {"mounts": ["/tenant-a/live.mp3"]}}}
     servers = [{"name": name, "url": s.url, "password": "pw-for-tests"} for name, s in faulty.items()]
-    env = {**base_env, "TENANTS": json.dumps(tenants), "ICECAST_SERVERS": json.dumps(servers),
-           "ICECAST_CONNECT_TIMEOUT_SECONDS": "1", "ICECAST_READ_TIMEOUT_SECONDS": "2",
-           "ICECAST_RUN_DEADLINE_SECONDS": "4"}
+    env = {
+        **base_env,
+        "TENANTS": json.dumps(tenants),
+        "ICECAST_SERVERS": json.dumps(servers),
+        "ICECAST_CONNECT_TIMEOUT_SECONDS": "1",
+        "ICECAST_READ_TIMEOUT_SECONDS": "2",
+        "ICECAST_RUN_DEADLINE_SECONDS": "4",
+    }
     start = time.monotonic()
     report = icecast_poller.run(env=env)
     elapsed = time.monotonic() - start

@@ -1,4 +1,5 @@
 """icecast_poller end to end: real icecast2 servers, real Redis, run through the CLI."""
+
 import json
 
 import pytest
@@ -27,8 +28,7 @@ def icecasts(tmp_path_factory):
         for mount in ("/acme.mp3", "/acme.aac", "/metro.mp3", "/unclaimed.mp3"):
             a.add_source(mount)
         b.add_source("/acme.mp3")
-        a.add_listener("/acme.mp3", user_agent="AcmeRadio/3.2 (iPhone; iOS 17.1) CFNetwork/1474",
-                       address="127.0.0.2")
+        a.add_listener("/acme.mp3", user_agent="AcmeRadio/3.2 (iPhone; iOS 17.1) CFNetwork/1474", address="127.0.0.2")
         a.add_listener("/acme.mp3", user_agent=CHROME, address="127.0.0.3")
         a.add_listener("/acme.aac", user_agent="VLC/3.0.20 LibVLC/3.0.20", address="127.0.0.2")
         a.add_listener("/metro.mp3", user_agent="Lavf/60.3.100", address="127.0.0.4")
@@ -45,14 +45,23 @@ def icecasts(tmp_path_factory):
 
 def settings_for(base_env, icecasts, *, password=ADMIN_PASSWORD, extra_server=None):
     a, b = icecasts
-    servers = [{"name": "ice-a", "url": a.url, "username": "admin", "password": password},
-               {"name": "ice-b", "url": b.url, "username": "admin", "password": password}]
+    servers = [
+        {"name": "ice-a", "url": a.url, "username": "admin", "password": password},
+        {"name": "ice-b", "url": b.url, "username": "admin", "password": password},
+    ]
     if extra_server:
         servers.append(extra_server)
-    tenants = {"acme-fm": {"icecast": {"mounts": ["/acme.mp3", "/acme.aac"], "app_user_agent": "^AcmeRadio/"}},
-               "metro-kids": {"icecast": {"mounts": ["/metro.mp3"]}}}
-    return {**base_env, "TENANTS": json.dumps(tenants), "ICECAST_SERVERS": json.dumps(servers),
-            "ICECAST_READ_TIMEOUT_SECONDS": "3", "ICECAST_RUN_DEADLINE_SECONDS": "10"}
+    tenants = {
+        "acme-fm": {"icecast": {"mounts": ["/acme.mp3", "/acme.aac"], "app_user_agent": "^AcmeRadio/"}},
+        "metro-kids": {"icecast": {"mounts": ["/metro.mp3"]}},
+    }
+    return {
+        **base_env,
+        "TENANTS": json.dumps(tenants),
+        "ICECAST_SERVERS": json.dumps(servers),
+        "ICECAST_READ_TIMEOUT_SECONDS": "3",
+        "ICECAST_RUN_DEADLINE_SECONDS": "10",
+    }
 
 
 def test_cli_run_writes_each_tenants_sample_and_status(base_env, icecasts, tmp_path, key_prefix):
@@ -68,15 +77,22 @@ def test_cli_run_writes_each_tenants_sample_and_status(base_env, icecasts, tmp_p
     client = redis.Redis.from_url(settings.redis_url, decode_responses=True)
     store = LiveStore(client, settings=settings)
     [acme] = store.read_series("acme-fm", "icecast")
-    assert acme.metrics == {
+    timed = acme.metrics["median_listening_seconds"]  # depends on when the listeners connected: checked below
+    assert {k: v for k, v in acme.metrics.items() if k != "median_listening_seconds"} == {
         "listeners": 4,  # 3 on ice-a + 2 on ice-b - the relay connection
         "unique_listeners": 3,  # 127.0.0.2 (twice), .3, .6
-        "client:app": 1, "client:browser": 2, "client:player": 1, "client:other": 0, "relays": 1,
-        "mount:/acme.mp3": 3, "mount:/acme.aac": 1, "servers_failed": 1,  # mounts add up to listeners
-        "on_fallback": 0, "fallback_listeners": 0,
-        "median_listening_seconds": acme.metrics["median_listening_seconds"],
+        "client:app": 1,
+        "client:browser": 2,
+        "client:player": 1,
+        "client:other": 0,
+        "relays": 1,
+        "mount:/acme.mp3": 3,
+        "mount:/acme.aac": 1,
+        "servers_failed": 1,  # mounts add up to listeners
+        "on_fallback": 0,
+        "fallback_listeners": 0,
     }
-    assert 0 <= acme.metrics["median_listening_seconds"] < 120
+    assert 0 <= timed < 120
     [metro] = store.read_series("metro-kids", "icecast")
     assert (metro.metrics["listeners"], metro.metrics["client:player"]) == (1, 1)
 
@@ -116,6 +132,9 @@ def test_settings_error_reaches_status_and_names_keys(base_env, tmp_path):
     assert "ICECAST_SERVERS" in done.stderr and "IDENTITY_HASH_KEY" in done.stderr
     assert "short" not in done.stderr.replace("shorten", "")
     status = run_cli("status", "--json", settings=tmp_path / "s.json")
-    rows = [r for r in json.loads(status.stdout)["sources"] if r["function"] == "icecast_poller"
-            and r["source"] == "settings"]
+    rows = [
+        r
+        for r in json.loads(status.stdout)["sources"]
+        if r["function"] == "icecast_poller" and r["source"] == "settings"
+    ]
     assert rows and rows[0]["state"] == "fail" and "ICECAST_SERVERS" in rows[0]["reason"]

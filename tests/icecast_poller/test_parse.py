@@ -22,7 +22,9 @@ def test_stats_2_4_4_recorded():
     assert stats.server_id == "Icecast 2.4.4"
     assert stats.listeners == 4
     assert [(m.mount, m.listeners, m.listener_peak, m.bitrate) for m in stats.mounts] == [
-        ("/tenant-a/live.mp3", 3, 3, 128), ("/tenant-b/live.mp3", 1, 1, 128)]
+        ("/tenant-a/live.mp3", 3, 3, 128),
+        ("/tenant-b/live.mp3", 1, 1, 128),
+    ]
     assert stats.mounts[0].stream_start == "2026-11-27T23:48:04+0000"
     assert stats.mounts[0].content_type == "audio/mpeg"
 
@@ -30,7 +32,10 @@ def test_stats_2_4_4_recorded():
 def test_listclients_2_4_4_hashes_every_ip():
     listeners = parse_listclients(load("icecast-2.4.4_admin_listclients.xml"), ip_tokens=HASHER.ip_tokens)
     assert [(l.user_agent, l.connected_seconds) for l in listeners] == [
-        ("VLC/3.0.0", 3), ("VLC/3.0.1", 3), ("VLC/3.0.2", 3)]
+        ("VLC/3.0.0", 3),
+        ("VLC/3.0.1", 3),
+        ("VLC/3.0.2", 3),
+    ]
     assert {l.ip_token for l in listeners} == set(HASHER.ip_tokens(["127.0.0.1"]))
     assert all("127.0.0.1" not in repr(l) for l in listeners)
 
@@ -43,7 +48,9 @@ def test_listclients_unknown_user_agent_is_empty():
 def test_icecast_2_5_lower_case_names_and_ipv6():
     listeners = parse_listclients(load("icecast-2.5-rc2_admin_listclients.xml"), ip_tokens=HASHER.ip_tokens)
     assert [(l.connected_seconds, l.ip_token) for l in listeners] == [
-        (125, *HASHER.ip_tokens(["2001:db8::17"])), (3605, *HASHER.ip_tokens(["203.0.113.9"]))]
+        (125, *HASHER.ip_tokens(["2001:db8::17"])),
+        (3605, *HASHER.ip_tokens(["203.0.113.9"])),
+    ]
     stats = parse_stats(load("icecast-2.5-rc2_admin_stats.xml"))
     assert [(m.mount, m.listeners, m.listener_peak, m.bitrate) for m in stats.mounts] == [("/acme.mp3", 2, 5, 128)]
     assert stats.mounts[0].content_type == "audio/mpeg"
@@ -62,8 +69,9 @@ def test_control_characters_in_titles_do_not_lose_the_document():
     assert [(m.mount, m.listeners) for m in stats.mounts] == [("/acme.mp3", 7), ("/metro.mp3", 3)]
 
 
-@pytest.mark.parametrize("name", ["proxy_error_page.html", "icecast-2.4.4_admin_stats_401.html",
-                                  "icecast-2.4.4_status-json.xsl.json"])
+@pytest.mark.parametrize(
+    "name", ["proxy_error_page.html", "icecast-2.4.4_admin_stats_401.html", "icecast-2.4.4_status-json.xsl.json"]
+)
 def test_not_icestats_is_bad_input_naming_the_source(name):
     with pytest.raises(BadInputError, match=r"icecast ice1 /admin/stats: (expected <icestats>|not XML)"):
         parse_stats(load(name), what="icecast ice1 /admin/stats")
@@ -95,8 +103,10 @@ def test_billion_laughs_is_refused_quickly():
 
 def test_quadratic_blowup_is_refused():
     big = "x" * 100_000
-    doc = (f'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY a "{big}">]><icestats><source mount="/a">'
-           f'<title>{"&a;" * 10_000}</title><listeners>1</listeners></source></icestats>').encode()
+    doc = (
+        f'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY a "{big}">]><icestats><source mount="/a">'
+        f"<title>{'&a;' * 10_000}</title><listeners>1</listeners></source></icestats>"
+    ).encode()
     with pytest.raises(BadInputError, match="declares a DTD"):
         parse_stats(doc)
 
@@ -136,11 +146,13 @@ def test_external_entities_read_neither_files_nor_urls(tmp_path):
     server = HTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        doc = (f'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY f SYSTEM "file://{secret}">'
-               f'<!ENTITY h SYSTEM "http://127.0.0.1:{server.server_port}/x">'
-               f'<!ENTITY % p SYSTEM "http://127.0.0.1:{server.server_port}/dtd"> %p;]>'
-               f'<icestats><source mount="/a"><listeners>2</listeners></source>'
-               f'<listener><IP>1.2.3.4</IP><UserAgent>&f;&h;</UserAgent></listener></icestats>').encode()
+        doc = (
+            f'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY f SYSTEM "file://{secret}">'
+            f'<!ENTITY h SYSTEM "http://127.0.0.1:{server.server_port}/x">'
+            f'<!ENTITY % p SYSTEM "http://127.0.0.1:{server.server_port}/dtd"> %p;]>'
+            f'<icestats><source mount="/a"><listeners>2</listeners></source>'
+            f"<listener><IP>1.2.3.4</IP><UserAgent>&f;&h;</UserAgent></listener></icestats>"
+        ).encode()
         with pytest.raises(BadInputError, match="declares a DTD"):
             parse_listclients(doc, ip_tokens=HASHER.ip_tokens)
         # The parser underneath is hardened on its own too: nothing is fetched or read.
@@ -156,22 +168,31 @@ def test_external_entities_read_neither_files_nor_urls(tmp_path):
     assert hits == []
 
 
-@pytest.mark.parametrize("ua,pattern,expected", [
-    ("AcmeRadio/3.2 (iPhone; iOS 17.1) CFNetwork/1474", "^AcmeRadio/", "app"),
-    ("AcmeRadio/3.2 (Android 14) ExoPlayerLib/2.19.1", "^AcmeRadio/", "app"),
-    ("AcmeRadio/3.2 (Android 14) ExoPlayerLib/2.19.1", None, "player"),
-    ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36", None,
-     "browser"),
-    ("Mozilla/5.0 (Macintosh) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Safari/605.1.15", None,
-     "browser"),
-    ("VLC/3.0.20 LibVLC/3.0.20", None, "player"),
-    ("AppleCoreMedia/1.0.0.21G93 (iPhone; U; CPU OS 17_6 like Mac OS X)", None, "player"),
-    ("Lavf/60.3.100", None, "player"),
-    ("Sonos/79.1-55140 (ZPS27)", None, "player"),
-    ("Icecast 2.4.4", None, "relay"),
-    ("", None, "other"),
-    ("curl/8.5.0", None, "other"),
-])
+@pytest.mark.parametrize(
+    "ua,pattern,expected",
+    [
+        ("AcmeRadio/3.2 (iPhone; iOS 17.1) CFNetwork/1474", "^AcmeRadio/", "app"),
+        ("AcmeRadio/3.2 (Android 14) ExoPlayerLib/2.19.1", "^AcmeRadio/", "app"),
+        ("AcmeRadio/3.2 (Android 14) ExoPlayerLib/2.19.1", None, "player"),
+        (
+            "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36",
+            None,
+            "browser",
+        ),
+        (
+            "Mozilla/5.0 (Macintosh) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Safari/605.1.15",
+            None,
+            "browser",
+        ),
+        ("VLC/3.0.20 LibVLC/3.0.20", None, "player"),
+        ("AppleCoreMedia/1.0.0.21G93 (iPhone; U; CPU OS 17_6 like Mac OS X)", None, "player"),
+        ("Lavf/60.3.100", None, "player"),
+        ("Sonos/79.1-55140 (ZPS27)", None, "player"),
+        ("Icecast 2.4.4", None, "relay"),
+        ("", None, "other"),
+        ("curl/8.5.0", None, "other"),
+    ],
+)
 def test_client_types(ua, pattern, expected):
     import re
 

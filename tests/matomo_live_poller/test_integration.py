@@ -1,7 +1,9 @@
 """matomo_live_poller against a local server answering as Matomo does, writing to real Redis."""
+
 import json
 import logging
 
+import pytest
 import redis
 
 import matomo_live_poller
@@ -12,15 +14,26 @@ from shared.status import parse_status
 from tests.helpers import dump_redis, run_cli, write_settings
 
 TOKEN = "f3c2d1e0b9a8c7d6e5f4a3b2c1d0e9f8"
-SITES = {3: {3: {"visits": 17, "visitors": 12, "actions": 60}, 1: {"visits": 6, "visitors": 5, "actions": 21}},
-         7: {3: {"visits": 2, "visitors": 2, "actions": 4}}}
+SITES = {
+    3: {3: {"visits": 17, "visitors": 12, "actions": 60}, 1: {"visits": 6, "visitors": 5, "actions": 21}},
+    7: {3: {"visits": 2, "visitors": 2, "actions": 4}},
+}
 
 
 def env_for(base_env, httpserver, **more):
-    tenants = {"acme-fm": {"matomo": {"site_id": 3}}, "metro-kids": {"matomo": {"site_id": 7}},
-               "ghost": {"matomo": {"site_id": 9}}, "no-matomo": {"icecast": {"mounts": ["/x"]}}}
-    return {**base_env, "MATOMO_URL": httpserver.url_for("/"), "MATOMO_TOKEN": TOKEN,
-            "TENANTS": json.dumps(tenants), **more}
+    tenants = {
+        "acme-fm": {"matomo": {"site_id": 3}},
+        "metro-kids": {"matomo": {"site_id": 7}},
+        "ghost": {"matomo": {"site_id": 9}},
+        "no-matomo": {"icecast": {"mounts": ["/x"]}},
+    }
+    return {
+        **base_env,
+        "MATOMO_URL": httpserver.url_for("/"),
+        "MATOMO_TOKEN": TOKEN,
+        "TENANTS": json.dumps(tenants),
+        **more,
+    }
 
 
 def read(values, tenant):
@@ -32,7 +45,8 @@ def read(values, tenant):
 def test_one_bulk_post_for_all_sites_token_only_in_body(base_env, httpserver, caplog, key_prefix):
     seen = []
     httpserver.expect_request("/index.php", method="POST").respond_with_handler(
-        matomo_handler(SITES, token=TOKEN, seen=seen))
+        matomo_handler(SITES, token=TOKEN, seen=seen)
+    )
     values = env_for(base_env, httpserver)
     with caplog.at_level(logging.DEBUG):
         report = matomo_live_poller.run(env=values)
@@ -43,10 +57,16 @@ def test_one_bulk_post_for_all_sites_token_only_in_body(base_env, httpserver, ca
     assert TOKEN not in request["url"]
     assert request["form"]["method"] == "API.getBulkRequest"
     assert request["form"]["token_auth"] == TOKEN
-    assert sorted(v for k, v in request["form"].items() if k.startswith("urls[")) == sorted([
-        "method=Live.getCounters&idSite=3&lastMinutes=3", "method=Live.getCounters&idSite=3&lastMinutes=1",
-        "method=Live.getCounters&idSite=7&lastMinutes=3", "method=Live.getCounters&idSite=7&lastMinutes=1",
-        "method=Live.getCounters&idSite=9&lastMinutes=3", "method=Live.getCounters&idSite=9&lastMinutes=1"])
+    assert sorted(v for k, v in request["form"].items() if k.startswith("urls[")) == sorted(
+        [
+            "method=Live.getCounters&idSite=3&lastMinutes=3",
+            "method=Live.getCounters&idSite=3&lastMinutes=1",
+            "method=Live.getCounters&idSite=7&lastMinutes=3",
+            "method=Live.getCounters&idSite=7&lastMinutes=1",
+            "method=Live.getCounters&idSite=9&lastMinutes=3",
+            "method=Live.getCounters&idSite=9&lastMinutes=1",
+        ]
+    )
     assert TOKEN not in caplog.text
 
     store, client = read(values, "acme-fm")
@@ -62,7 +82,8 @@ def test_one_bulk_post_for_all_sites_token_only_in_body(base_env, httpserver, ca
 
 def test_wrong_token_is_reported_as_a_settings_problem(base_env, httpserver):
     httpserver.expect_request("/index.php", method="POST").respond_with_handler(
-        matomo_handler(SITES, token="another-token-entirely"))
+        matomo_handler(SITES, token="another-token-entirely")
+    )
     values = env_for(base_env, httpserver)
     report = matomo_live_poller.run(env=values)
     assert {o.source for o in report.failures} == {"tenant:acme-fm", "tenant:metro-kids", "tenant:ghost"}
@@ -82,10 +103,15 @@ def test_login_page_instead_of_json_is_a_clear_status(base_env, httpserver, tmp_
     assert any(r.source == "tenant:acme-fm" and "not JSON" in r.last_error for r in rows)
 
 
-def test_500_then_success_is_retried(base_env, httpserver):
-    httpserver.expect_ordered_request("/index.php", method="POST").respond_with_data("oops", status=502)
+@pytest.mark.parametrize("status", [500, 502])
+def test_a_5xx_then_success_is_retried_and_stored(base_env, httpserver, status):
+    httpserver.expect_ordered_request("/index.php", method="POST").respond_with_data("oops", status=status)
     httpserver.expect_ordered_request("/index.php", method="POST").respond_with_handler(
-        matomo_handler(SITES, token=TOKEN))
+        matomo_handler(SITES, token=TOKEN)
+    )
     values = env_for(base_env, httpserver, TENANTS=json.dumps({"acme-fm": {"matomo": {"site_id": 3}}}))
     report = matomo_live_poller.run(env=values)
     assert report.ok, report.summary()
+    assert len(httpserver.log) == 2  # the failed request, then the retry
+    store, _ = read(values, "acme-fm")
+    assert [s.metrics["visitors"] for s in store.read_series("acme-fm", "matomo")] == [SITES[3][3]["visitors"]]

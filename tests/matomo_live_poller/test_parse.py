@@ -12,11 +12,14 @@ def load(name):
     return (DATA / name).read_bytes()
 
 
-@pytest.mark.parametrize("name,expected", [
-    ("matomo-5_Live.getCounters_strings.json", Counters(visits=17, visitors=12, actions=42)),
-    ("matomo-5_Live.getCounters_empty_site.json", Counters(visits=0, visitors=0, actions=0)),
-    ("matomo-4_Live.getCounters_numbers.json", Counters(visits=5, visitors=4, actions=9)),
-])
+@pytest.mark.parametrize(
+    "name,expected",
+    [
+        ("matomo-5_Live.getCounters_strings.json", Counters(visits=17, visitors=12, actions=42)),
+        ("matomo-5_Live.getCounters_empty_site.json", Counters(visits=0, visitors=0, actions=0)),
+        ("matomo-4_Live.getCounters_numbers.json", Counters(visits=5, visitors=4, actions=9)),
+    ],
+)
 def test_single_site_answers(name, expected):
     answer = parse_counters(load_json(load(name), what="t"))
     assert (answer.counters, answer.error) == (expected, None)
@@ -24,8 +27,12 @@ def test_single_site_answers(name, expected):
 
 def test_bulk_answers_in_request_order():
     answers = parse_bulk(load("matomo-5_API.getBulkRequest_2sites.json"), expected=4)
-    assert [a.counters for a in answers] == [Counters(17, 12, 42), Counters(3, 3, 8), Counters(0, 0, 0),
-                                              Counters(0, 0, 0)]
+    assert [a.counters for a in answers] == [
+        Counters(17, 12, 42),
+        Counters(3, 3, 8),
+        Counters(0, 0, 0),
+        Counters(0, 0, 0),
+    ]
 
 
 def test_one_site_error_marks_only_that_site():
@@ -50,12 +57,15 @@ def test_wrong_length_is_refused():
         parse_bulk(load("matomo-5_API.getBulkRequest_2sites.json"), expected=3)
 
 
-@pytest.mark.parametrize("row,problem", [
-    ({"visits": "many", "actions": 1, "visitors": 1}, "visits: not a count"),
-    ({"visits": -3, "actions": 1, "visitors": 1}, "visits: not a count"),
-    ({"visits": 1, "actions": True, "visitors": 1}, "actions: not a count"),
-    ({"visits": 1, "actions": 10**30, "visitors": 1}, "actions: not a count"),
-])
+@pytest.mark.parametrize(
+    "row,problem",
+    [
+        ({"visits": "many", "actions": 1, "visitors": 1}, "visits: not a count"),
+        ({"visits": -3, "actions": 1, "visitors": 1}, "visits: not a count"),
+        ({"visits": 1, "actions": True, "visitors": 1}, "actions: not a count"),
+        ({"visits": 1, "actions": 10**30, "visitors": 1}, "actions: not a count"),
+    ],
+)
 def test_bad_values_are_errors_naming_the_field(row, problem):
     assert problem in parse_counters([row]).error
 

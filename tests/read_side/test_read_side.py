@@ -1,6 +1,7 @@
 """Issue 19: the live API, health and the live page, through the same HTTP adapter `make run`
 serves (real azure.functions.HttpRequest objects), against real Redis; the page in a real
 headless Chromium."""
+
 import json
 import shutil
 import subprocess
@@ -31,20 +32,41 @@ def stack(base_env, httpserver, azurite_server, key_prefix):
     from devstack.azurite import connection_string
 
     httpserver.expect_request("/index.php", method="POST").respond_with_handler(matomo_handler(SITES, token=TOKEN))
-    tenants = {"acme-fm": {"icecast": {"mounts": ["/acme.mp3", "/acme.aac"]}, "matomo": {"site_id": 3}},
-               "metro-kids": {"matomo": {"site_id": 7}}}
-    env = {**base_env, "TENANTS": json.dumps(tenants), "MATOMO_URL": httpserver.url_for("/"), "MATOMO_TOKEN": TOKEN,
-           "AzureWebJobsStorage": connection_string(azurite_server.port), "DEADLETTER_CONTAINER": f"d{key_prefix.lower()}",
-           "VIEW_SIGNING_KEYS": VIEW_KEY}
+    tenants = {
+        "acme-fm": {"icecast": {"mounts": ["/acme.mp3", "/acme.aac"]}, "matomo": {"site_id": 3}},
+        "metro-kids": {"matomo": {"site_id": 7}},
+    }
+    env = {
+        **base_env,
+        "TENANTS": json.dumps(tenants),
+        "MATOMO_URL": httpserver.url_for("/"),
+        "MATOMO_TOKEN": TOKEN,
+        "AzureWebJobsStorage": connection_string(azurite_server.port),
+        "DEADLETTER_CONTAINER": f"d{key_prefix.lower()}",
+        "VIEW_SIGNING_KEYS": VIEW_KEY,
+    }
     settings = load_store_settings(env)
     store = LiveStore(redis_lib.Redis.from_url(settings.redis_url, decode_responses=True), settings=settings)
     now = int(time.time() * 1000)
-    store.write(samples=[Sample("acme-fm", "icecast", now - i * 30_000, {"listeners": 40 - i, "mount:/acme.mp3": 30 - i,
-                                                                       "mount:/acme.aac": 10}) for i in range(20)]
-                + [Sample("acme-fm", "hls", now - i * 10_000, {"listeners": 7}) for i in range(30)])
-    eventhub_to_redis.run(batch([{"tenant": "acme-fm", "type": "app.play", "time": iso(60 * (i % 5)), "ip": LEAK_IP}
-                                 for i in range(12)] + [{"tenant": "acme-fm", "type": "app.stop", "time": iso(5)}]),
-                          env=env)
+    store.write(
+        samples=[
+            Sample(
+                "acme-fm",
+                "icecast",
+                now - i * 30_000,
+                {"listeners": 40 - i, "mount:/acme.mp3": 30 - i, "mount:/acme.aac": 10},
+            )
+            for i in range(20)
+        ]
+        + [Sample("acme-fm", "hls", now - i * 10_000, {"listeners": 7}) for i in range(30)]
+    )
+    eventhub_to_redis.run(
+        batch(
+            [{"tenant": "acme-fm", "type": "app.play", "time": iso(60 * (i % 5)), "ip": LEAK_IP} for i in range(12)]
+            + [{"tenant": "acme-fm", "type": "app.stop", "time": iso(5)}]
+        ),
+        env=env,
+    )
     assert matomo_live_poller.run(env=env).ok
     return env, store, now
 
@@ -87,17 +109,20 @@ def test_one_redis_round_trip_per_request_whatever_the_series(stack):
     assert status == 200 and Counting.sends == 1
 
 
-@pytest.mark.parametrize("path,status,says", [
-    ("/api/live/nobody", 404, "unknown tenant 'nobody'"),
-    ("/api/live/acme-fm?series=radio", 400, "parameter 'series'"),
-    ("/api/live/acme-fm?minutes=0", 400, "parameter 'minutes'"),
-    ("/api/live/acme-fm?minutes=999", 400, "from 1 to 120"),
-    ("/api/live/acme-fm?minutes=abc", 400, "parameter 'minutes'"),
-    ("/api/live/%3Cscript%3Ealert(1)%3C%2Fscript%3E", 400, "tenant name must be"),
-    ("/api/live/acme-fm%0A", 400, "tenant name must be"),
-    ("/api/live/acme-fm?minutes=%C2%B2", 400, "parameter 'minutes'"),  # "²": str.isdigit() says yes
-    ("/api/live/acme-fm?limit=5", 400, "unknown parameter 'limit'"),
-])
+@pytest.mark.parametrize(
+    "path,status,says",
+    [
+        ("/api/live/nobody", 404, "unknown tenant 'nobody'"),
+        ("/api/live/acme-fm?series=radio", 400, "parameter 'series'"),
+        ("/api/live/acme-fm?minutes=0", 400, "parameter 'minutes'"),
+        ("/api/live/acme-fm?minutes=999", 400, "from 1 to 120"),
+        ("/api/live/acme-fm?minutes=abc", 400, "parameter 'minutes'"),
+        ("/api/live/%3Cscript%3Ealert(1)%3C%2Fscript%3E", 400, "tenant name must be"),
+        ("/api/live/acme-fm%0A", 400, "tenant name must be"),
+        ("/api/live/acme-fm?minutes=%C2%B2", 400, "parameter 'minutes'"),  # "²": str.isdigit() says yes
+        ("/api/live/acme-fm?limit=5", 400, "unknown parameter 'limit'"),
+    ],
+)
 def test_bad_requests_say_what_is_wrong(stack, path, status, says):
     env, _, _ = stack
     got, headers, body = call(env, path)
@@ -123,8 +148,10 @@ def test_health_is_ok_when_fresh_and_503_naming_what_is_stale(stack):
     status, _, body = call(env, "/api/health")
     doc = json.loads(body)
     assert status == 503 and doc["status"] == "failing"
-    assert any(p["function"] == "matomo_live_poller" and p["state"] == "fail" and "MATOMO_TOKEN" in p["reason"]
-               for p in doc["problems"])
+    assert any(
+        p["function"] == "matomo_live_poller" and p["state"] == "fail" and "MATOMO_TOKEN" in p["reason"]
+        for p in doc["problems"]
+    )
     stale = {**env, "HEALTH_MAX_AGE_MATOMO_LIVE_POLLER_SECONDS": "1"}
     assert matomo_live_poller.run(env=env).ok
     status, _, body = read_side.health(env=stale, clock=lambda: time.time() + 2)  # two seconds later
@@ -166,11 +193,27 @@ def chromium() -> str:
 
 
 def browse(url, tmp_path, *args):
-    return subprocess.run([chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                           "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                           f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1280,1700",
-                           "--virtual-time-budget=15000", *args, url],
-                          capture_output=True, text=True, timeout=90)
+    return subprocess.run(
+        [
+            chromium(),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--window-size=1280,1700",
+            "--virtual-time-budget=15000",
+            *args,
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
 
 
 def test_the_page_draws_the_stored_values_in_a_real_browser(stack, tmp_path):

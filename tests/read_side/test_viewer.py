@@ -1,6 +1,7 @@
 """Issue 26: a live page a station can be given. Viewer links that open one tenant only, a feed
 with nothing of another tenant or of the app's insides, honest tiles and broken lines in a real
 Chromium, bounded work per request."""
+
 import base64
 import json
 import re
@@ -10,7 +11,6 @@ import jwt
 import pytest
 
 from devstack.http_host import HttpHost
-from shared.live_feed import feed
 from shared.live_store import Event, Sample
 from shared.view_tokens import issue, parse_keys
 from tests.helpers import run_cli, write_settings
@@ -22,8 +22,9 @@ KEYS = parse_keys(VIEW_KEY)
 
 def get_feed(env, tenant, token, query=""):
     host = HttpHost(env=env)
-    status, _, body = host.handle("GET", f"/api/feed/{tenant}{query}",
-                                  {"authorization": f"Bearer {token}"} if token else {})
+    status, _, body = host.handle(
+        "GET", f"/api/feed/{tenant}{query}", {"authorization": f"Bearer {token}"} if token else {}
+    )
     return status, json.loads(body) if body else None, body.decode()
 
 
@@ -54,8 +55,17 @@ def test_forged_altered_expired_and_foreign_tokens_are_refused(stack):
         "altered": _altered(issue(KEYS, "acme-fm", days=1)),
         "expired": issue(KEYS, "metro-kids", days=1, now=now - 2 * 86400),
         "foreign key": issue(parse_keys(base64.b64encode(b"x" * 40).decode()), "metro-kids", days=1),
-        "none algorithm": jwt.encode({"sub": "metro-kids", "aud": "fabrik-live-view", "iss": "fabrik-live-collectors",
-                                      "iat": int(now), "exp": int(now) + 60}, None, algorithm="none"),
+        "none algorithm": jwt.encode(
+            {
+                "sub": "metro-kids",
+                "aud": "fabrik-live-view",
+                "iss": "fabrik-live-collectors",
+                "iat": int(now),
+                "exp": int(now) + 60,
+            },
+            None,
+            algorithm="none",
+        ),
         "garbage": "not.a.token",
         "no kid": jwt.encode({"sub": "metro-kids"}, base64.b64decode(VIEW_KEY), algorithm="HS256"),
     }
@@ -101,8 +111,14 @@ def test_the_feed_holds_nothing_of_other_tenants_or_the_apps_insides(stack):
     assert set(doc) == {"tenant", "from", "to", "series", "freshness", "visitor_window_minutes", "events"}
 
 
-@pytest.mark.parametrize("query,says", [("?minutes=%C2%B2", "parameter 'minutes'"), ("?series=icecast", "unknown parameter"),
-                                        ("?minutes=0", "parameter 'minutes'")])
+@pytest.mark.parametrize(
+    "query,says",
+    [
+        ("?minutes=%C2%B2", "parameter 'minutes'"),
+        ("?series=icecast", "unknown parameter"),
+        ("?minutes=0", "parameter 'minutes'"),
+    ],
+)
 def test_odd_parameters_are_400(stack, query, says):
     env, _, _ = stack
     status, doc, _ = get_feed(env, "acme-fm", issue(KEYS, "acme-fm", days=1), query)
@@ -111,15 +127,21 @@ def test_odd_parameters_are_400(stack, query, says):
 
 def test_events_are_counted_in_redis_over_the_asked_window_and_types_are_data(stack):
     env, store, now = stack
-    odd = [Event("acme-fm", kind, now - 30_000 * i, "9", 9000 + 10 * i + j, "{}")
-           for i, kind in enumerate(["constructor", "__proto__", "time", "toString"]) for j in range(3)]
-    old = [Event("acme-fm", "app.play", now - 100 * 60_000 - i, "9", 9500 + i, '{"x":"' + "y" * 5000 + '"}')
-           for i in range(500)]
+    odd = [
+        Event("acme-fm", kind, now - 30_000 * i, "9", 9000 + 10 * i + j, "{}")
+        for i, kind in enumerate(["constructor", "__proto__", "time", "toString"])
+        for j in range(3)
+    ]
+    old = [
+        Event("acme-fm", "app.play", now - 100 * 60_000 - i, "9", 9500 + i, '{"x":"' + "y" * 5000 + '"}')
+        for i in range(500)
+    ]
     store.write(events=odd + old)
     token = issue(KEYS, "acme-fm", days=1)
     recent = get_feed(env, "acme-fm", token, "?minutes=10")[1]["events"]
-    assert {t: sum(n for _, n in pairs) for t, pairs in recent["per_minute"].items()
-            if t not in ("app.play", "app.stop")} == {"constructor": 3, "__proto__": 3, "time": 3, "toString": 3}
+    assert {
+        t: sum(n for _, n in pairs) for t, pairs in recent["per_minute"].items() if t not in ("app.play", "app.stop")
+    } == {"constructor": 3, "__proto__": 3, "time": 3, "toString": 3}
     assert recent["total"] == 13 + 12 and not recent["truncated"]
     assert get_feed(env, "acme-fm", token)[1]["events"]["total"] == 13 + 12 + 500
 
@@ -128,14 +150,24 @@ def test_stale_series_partial_samples_and_gaps_are_shown_honestly(stack, tmp_pat
     env, store, now = stack
     store.redis.delete(*store.redis.keys(f"{env['REDIS_KEY_PREFIX']}:live:{{acme-fm}}:*"))
     # audio stream: fresh, its newest sample partial, with a 90-minute silence; HLS: last heard 10 minutes ago
-    store.write(samples=[Sample("acme-fm", "icecast", now - 110 * 60_000 + i * 30_000, {"listeners": 50, "servers_failed": 0})
-                         for i in range(10)]
-                + [Sample("acme-fm", "icecast", now - 10 * 60_000 + i * 30_000,
-                          {"listeners": 60, "servers_failed": 1 if i == 19 else 0}) for i in range(20)]
-                + [Sample("acme-fm", "hls", now - 20 * 60_000 + i * 10_000, {"listeners": 9}, host="edge-1")
-                   for i in range(60)]
-                + [Sample("acme-fm", "matomo", now - 30_000, {"visitors": 4, "visits": 5, "actions": 6})],
-                events=[Event("acme-fm", "constructor", now - 60_000, "9", 1, "{}")])
+    store.write(
+        samples=[
+            Sample("acme-fm", "icecast", now - 110 * 60_000 + i * 30_000, {"listeners": 50, "servers_failed": 0})
+            for i in range(10)
+        ]
+        + [
+            Sample(
+                "acme-fm",
+                "icecast",
+                now - 10 * 60_000 + i * 30_000,
+                {"listeners": 60, "servers_failed": 1 if i == 19 else 0},
+            )
+            for i in range(20)
+        ]
+        + [Sample("acme-fm", "hls", now - 20 * 60_000 + i * 10_000, {"listeners": 9}, host="edge-1") for i in range(60)]
+        + [Sample("acme-fm", "matomo", now - 30_000, {"visitors": 4, "visits": 5, "actions": 6})],
+        events=[Event("acme-fm", "constructor", now - 60_000, "9", 1, "{}")],
+    )
     host = HttpHost(env=env).start()
     try:
         page = page_dom(f"{host.url}/api/view/acme-fm#token={issue(KEYS, 'acme-fm', days=1)}", tmp_path)
@@ -171,18 +203,39 @@ def test_a_page_without_its_token_says_what_to_do(stack, tmp_path):
 def test_the_page_shows_where_and_on_what_they_listen_in_words(stack, tmp_path):
     env, store, now = stack
     store.redis.delete(*store.redis.keys(f"{env['REDIS_KEY_PREFIX']}:live:{{acme-fm}}:*"))
-    store.write(samples=[Sample("acme-fm", "icecast", now - 20_000, {
-        "listeners": 10, "servers_failed": 0, "client:app": 6, "client:browser": 3, "client:player": 1,
-        "client:other": 0, "country:DE": 7, "country:AT": 2, "country:unknown": 1})]
-        + [Sample("acme-fm", "hls", now - 5_000, {"listeners": 4, "country:DE": 1, "country:FR": 3}, host="edge-1")])
+    store.write(
+        samples=[
+            Sample(
+                "acme-fm",
+                "icecast",
+                now - 20_000,
+                {
+                    "listeners": 10,
+                    "servers_failed": 0,
+                    "client:app": 6,
+                    "client:browser": 3,
+                    "client:player": 1,
+                    "client:other": 0,
+                    "country:DE": 7,
+                    "country:AT": 2,
+                    "country:unknown": 1,
+                },
+            )
+        ]
+        + [Sample("acme-fm", "hls", now - 5_000, {"listeners": 4, "country:DE": 1, "country:FR": 3}, host="edge-1")]
+    )
     host = HttpHost(env=env).start()
     try:
         page = page_dom(f"{host.url}/api/view/acme-fm#token={issue(KEYS, 'acme-fm', days=1)}", tmp_path)
     finally:
         host.stop()
-    where = [(li.get("data-key"), li.get("data-value"), li.text_content()) for li in page.xpath("//ol[@id='countries']/li")]
+    where = [
+        (li.get("data-key"), li.get("data-value"), li.text_content()) for li in page.xpath("//ol[@id='countries']/li")
+    ]
     assert [(k, v) for k, v, _ in where] == [("DE", "8"), ("FR", "3"), ("AT", "2"), ("unknown", "1")]
     assert "Germany" in where[0][2] and "Not known" in where[-1][2]  # names, not codes
-    players = [(li.get("data-key"), li.get("data-value"), li.text_content()) for li in page.xpath("//ol[@id='players']/li")]
+    players = [
+        (li.get("data-key"), li.get("data-value"), li.text_content()) for li in page.xpath("//ol[@id='players']/li")
+    ]
     assert [(k, v) for k, v, _ in players] == [("client:app", "6"), ("client:browser", "3"), ("client:player", "1")]
     assert "Your app" in players[0][2] and "client:" not in page.get_element_by_id("players").text_content()

@@ -1,6 +1,7 @@
 """Break the real components during runs: Redis stopped and restarted, Azurite stopped,
 a Redis Cluster node restarted, sources that hang. Each collector must say what happened,
 keep what was valid, and recover on the next run."""
+
 import json
 import time
 
@@ -22,8 +23,9 @@ from tests.conftest import TEST_HASH_KEY
 from tests.eventhub_to_redis.test_function import batch, iso
 from tests.faulty import FaultyServer
 
-STATS = (__import__("pathlib").Path(__file__).parents[1] / "icecast_poller" / "testdata" /
-         "icecast-2.4.4_admin_stats.xml").read_bytes()
+STATS = (
+    __import__("pathlib").Path(__file__).parents[1] / "icecast_poller" / "testdata" / "icecast-2.4.4_admin_stats.xml"
+).read_bytes()
 
 
 @pytest.fixture
@@ -35,8 +37,12 @@ def own_redis(tmp_path):
 
 
 def env_for(server, **more):
-    return {"REDIS_URL": f"redis://127.0.0.1:{server.port}/0", "IDENTITY_HASH_KEY": TEST_HASH_KEY,
-            "TENANTS": json.dumps({"tenant-a": {"icecast": {"mounts": ["/tenant-a/live.mp3"]}}}), **more}
+    return {
+        "REDIS_URL": f"redis://127.0.0.1:{server.port}/0",
+        "IDENTITY_HASH_KEY": TEST_HASH_KEY,
+        "TENANTS": json.dumps({"tenant-a": {"icecast": {"mounts": ["/tenant-a/live.mp3"]}}}),
+        **more,
+    }
 
 
 def test_icecast_redis_down_then_back(own_redis):
@@ -58,8 +64,14 @@ def test_icecast_redis_down_then_back(own_redis):
 def test_eventhub_redelivery_after_redis_restart_stores_everything_exactly_once(own_redis, azurite_server):
     env = env_for(own_redis, AzureWebJobsStorage=connection_string(azurite_server.port), TENANTS="")
     env.pop("TENANTS")
-    batches = [batch([{"tenant": f"t{i % 3}", "type": "app.play", "time": iso(i)} for i in range(b * 50, b * 50 + 50)],
-                     partition="1", first_sequence=b * 50) for b in range(6)]
+    batches = [
+        batch(
+            [{"tenant": f"t{i % 3}", "type": "app.play", "time": iso(i)} for i in range(b * 50, b * 50 + 50)],
+            partition="1",
+            first_sequence=b * 50,
+        )
+        for b in range(6)
+    ]
     for b in batches[:3]:
         eventhub_to_redis.run(b, env=env)
     own_redis.stop()
@@ -83,15 +95,27 @@ def test_store_downloads_azurite_stopped_then_back(tmp_path, httpserver):
     pair = apple_key()
     private, public = pair.private, pair.public
     now = dt.datetime(2026, 11, 28, 17, tzinfo=dt.timezone.utc).timestamp()
-    httpserver.expect_request("/v1/salesReports").respond_with_handler(appstore_handler(
-        public, issuer=ISSUER, key_id=KEY_ID, vendor=VENDOR,
-        days={"2026-11-27": apple_tsv("2026-11-27", [("1234567890", "1F", "DE", 3)])}))
+    httpserver.expect_request("/v1/salesReports").respond_with_handler(
+        appstore_handler(
+            public,
+            issuer=ISSUER,
+            key_id=KEY_ID,
+            vendor=VENDOR,
+            days={"2026-11-27": apple_tsv("2026-11-27", [("1234567890", "1F", "DE", 3)])},
+        )
+    )
     blob = azurite(tmp_path / "azurite").start()
     try:
-        env = {"AzureWebJobsStorage": connection_string(blob.port), "DOWNLOADS_CONTAINER": "downloads",
-               "APPLE_ISSUER_ID": ISSUER, "APPLE_KEY_ID": KEY_ID, "APPLE_PRIVATE_KEY": private,
-               "APPLE_VENDOR_NUMBER": VENDOR, "APPLE_API_URL": httpserver.url_for("/").rstrip("/"),
-               "TENANTS": json.dumps({"acme-fm": {"apple": {"app_id": "1234567890"}}})}
+        env = {
+            "AzureWebJobsStorage": connection_string(blob.port),
+            "DOWNLOADS_CONTAINER": "downloads",
+            "APPLE_ISSUER_ID": ISSUER,
+            "APPLE_KEY_ID": KEY_ID,
+            "APPLE_PRIVATE_KEY": private,
+            "APPLE_VENDOR_NUMBER": VENDOR,
+            "APPLE_API_URL": httpserver.url_for("/").rstrip("/"),
+            "TENANTS": json.dumps({"acme-fm": {"apple": {"app_id": "1234567890"}}}),
+        }
         store_downloads_fetcher.run(env=env, clock=lambda: now)  # creates the container
         blob.stop()
         with pytest.raises(RetriableError):
@@ -101,8 +125,12 @@ def test_store_downloads_azurite_stopped_then_back(tmp_path, httpserver):
         assert report.ok
         from azure.storage.blob import BlobServiceClient
 
-        names = [b.name for b in BlobServiceClient.from_connection_string(env["AzureWebJobsStorage"])
-                 .get_container_client("downloads").list_blobs()]
+        names = [
+            b.name
+            for b in BlobServiceClient.from_connection_string(env["AzureWebJobsStorage"])
+            .get_container_client("downloads")
+            .list_blobs()
+        ]
         assert any("/2026-11-27/" in n for n in names if n.startswith("normalised/"))
     finally:
         blob.stop()
@@ -121,21 +149,31 @@ def test_matomo_that_hangs_ends_within_its_timeout_and_says_so(base_env):
         hang.close()
 
 
-def test_cluster_run_of_every_live_collector_with_a_node_restarted(redis_cluster, key_prefix, azurite_server,
-                                                                  httpserver):
+def test_cluster_run_of_every_live_collector_with_a_node_restarted(
+    redis_cluster, key_prefix, azurite_server, httpserver
+):
     from devstack.matomo import matomo_handler
 
     source = FaultyServer("respond", body=STATS)
     httpserver.expect_request("/index.php", method="POST").respond_with_handler(
-        matomo_handler({3: {3: {"visits": 2, "visitors": 2, "actions": 3}}}, token="tok-123456"))
-    env = {"REDIS_URL": redis_cluster.url, "REDIS_CLUSTER": "true", "REDIS_KEY_PREFIX": key_prefix,
-           "IDENTITY_HASH_KEY": TEST_HASH_KEY, "AzureWebJobsStorage": connection_string(azurite_server.port),
-           "TENANTS": json.dumps({"tenant-a": {"icecast": {"mounts": ["/tenant-a/live.mp3"]},
-                                               "matomo": {"site_id": 3}}}),
-           "ICECAST_SERVERS": json.dumps([{"name": "ice", "url": source.url, "password": "p"}]),
-           "MATOMO_URL": httpserver.url_for("/"), "MATOMO_TOKEN": "tok-123456"}
-    hls = lambda seq: batch([{"type": "hls.listeners", "tenant": "tenant-a", "time": iso(seq), "listeners": seq}],
-                            partition="0", first_sequence=seq)
+        matomo_handler({3: {3: {"visits": 2, "visitors": 2, "actions": 3}}}, token="tok-123456")
+    )
+    env = {
+        "REDIS_URL": redis_cluster.url,
+        "REDIS_CLUSTER": "true",
+        "REDIS_KEY_PREFIX": key_prefix,
+        "IDENTITY_HASH_KEY": TEST_HASH_KEY,
+        "AzureWebJobsStorage": connection_string(azurite_server.port),
+        "TENANTS": json.dumps({"tenant-a": {"icecast": {"mounts": ["/tenant-a/live.mp3"]}, "matomo": {"site_id": 3}}}),
+        "ICECAST_SERVERS": json.dumps([{"name": "ice", "url": source.url, "password": "p"}]),
+        "MATOMO_URL": httpserver.url_for("/"),
+        "MATOMO_TOKEN": "tok-123456",
+    }
+    hls = lambda seq: batch(
+        [{"type": "hls.listeners", "tenant": "tenant-a", "time": iso(seq), "listeners": seq}],
+        partition="0",
+        first_sequence=seq,
+    )
     try:
         for round_ in range(2):
             assert icecast_poller.run(env=env).ok

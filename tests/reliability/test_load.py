@@ -1,5 +1,6 @@
 """Load: 200,000 events through eventhub_to_redis (with redeliveries), counted exactly once;
 icecast_poller over a real Icecast with 200 mounts. Throughput and memory: make bench."""
+
 import json
 from concurrent.futures import ThreadPoolExecutor
 
@@ -44,14 +45,27 @@ def test_icecast_over_200_mounts(base_env, tmp_path):
         # 50 at once against one icecast2 on a busy 2-core machine: answers can take seconds
         with ThreadPoolExecutor(50) as pool:
             list(pool.map(lambda mount: ice.add_source(mount, timeout=60), mounts))
-            list(pool.map(lambda i: ice.add_listener(mounts[i], user_agent="VLC/3.0.20 LibVLC/3.0.20", timeout=60,
-                                                     address=f"127.0.{1 + i // 250}.{2 + i % 250}"), range(200)))
-        tenants = {f"t{k}": {"icecast": {"mounts": mounts[k * 10:(k + 1) * 10]}} for k in range(20)}
+            list(
+                pool.map(
+                    lambda i: ice.add_listener(
+                        mounts[i],
+                        user_agent="VLC/3.0.20 LibVLC/3.0.20",
+                        timeout=60,
+                        address=f"127.0.{1 + i // 250}.{2 + i % 250}",
+                    ),
+                    range(200),
+                )
+            )
+        tenants = {f"t{k}": {"icecast": {"mounts": mounts[k * 10 : (k + 1) * 10]}} for k in range(20)}
         # generous timeouts: this checks the counts of 200 mounts, not speed, on a CI machine that
         # may be busy starting clusters for other tests at the same moment
-        env = {**base_env, "TENANTS": json.dumps(tenants), "ICECAST_READ_TIMEOUT_SECONDS": "20",
-               "ICECAST_RUN_DEADLINE_SECONDS": "60",
-               "ICECAST_SERVERS": json.dumps([{"url": ice.url, "password": "hackme-admin"}])}
+        env = {
+            **base_env,
+            "TENANTS": json.dumps(tenants),
+            "ICECAST_READ_TIMEOUT_SECONDS": "20",
+            "ICECAST_RUN_DEADLINE_SECONDS": "60",
+            "ICECAST_SERVERS": json.dumps([{"url": ice.url, "password": "hackme-admin"}]),
+        }
         ice.wait_for_listeners(timeout=60)
         report = icecast_poller.run(env=env)
         assert report.ok, report.summary()

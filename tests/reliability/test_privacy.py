@@ -1,5 +1,6 @@
 """Run every collector with known IPs, passwords, tokens and keys; then scan every Redis key and
 value, every blob, and every captured log line: none of them may appear."""
+
 import json
 import logging
 
@@ -38,43 +39,89 @@ def test_no_secret_or_raw_ip_anywhere(base_env, key_prefix, azurite_server, http
             ice.add_listener("/acme.mp3", user_agent=f"Player from {ip}", address=ip)
         ice.wait_for_listeners()
         httpserver.expect_request("/index.php", method="POST").respond_with_handler(
-            matomo_handler({3: {3: {"visits": 1, "visitors": 1, "actions": 1}}}, token=MATOMO_TOKEN))
-        httpserver.expect_request("/v1/salesReports").respond_with_handler(appstore_handler(
-            apple_key.public, issuer="iss", key_id="KID", vendor="85", days={}))
-        httpserver.expect_request("/token", method="POST").respond_with_handler(google_token_handler(
-            google_key.public, client_email="sa@x.iam.gserviceaccount.com", token_url=httpserver.url_for("/token")))
+            matomo_handler({3: {3: {"visits": 1, "visitors": 1, "actions": 1}}}, token=MATOMO_TOKEN)
+        )
+        httpserver.expect_request("/v1/salesReports").respond_with_handler(
+            appstore_handler(apple_key.public, issuer="iss", key_id="KID", vendor="85", days={})
+        )
+        httpserver.expect_request("/token", method="POST").respond_with_handler(
+            google_token_handler(
+                google_key.public, client_email="sa@x.iam.gserviceaccount.com", token_url=httpserver.url_for("/token")
+            )
+        )
         httpserver.expect_request("/storage/v1/b/bucket/o").respond_with_json({"items": []})
-        env = {**base_env, "AzureWebJobsStorage": storage, "DEADLETTER_CONTAINER": container,
-               "DOWNLOADS_CONTAINER": container + "d",
-               "TENANTS": json.dumps({"acme-fm": {"icecast": {"mounts": ["/acme.mp3"]}, "matomo": {"site_id": 3},
-                                                  "apple": {"app_id": "1234567890"},
-                                                  "google": {"package": "com.acme.radio"}}}),
-               "ICECAST_SERVERS": json.dumps([{"name": "ice", "url": ice.url, "password": ICE_PASSWORD}]),
-               "MATOMO_URL": httpserver.url_for("/"), "MATOMO_TOKEN": MATOMO_TOKEN,
-               "APPLE_ISSUER_ID": "iss", "APPLE_KEY_ID": "KID", "APPLE_PRIVATE_KEY": apple_key.private,
-               "APPLE_VENDOR_NUMBER": "85", "APPLE_API_URL": httpserver.url_for("/").rstrip("/"),
-               "GOOGLE_SERVICE_ACCOUNT_JSON": json.dumps({"client_email": "sa@x.iam.gserviceaccount.com",
-                                                          "private_key": google_key.private,
-                                                          "token_uri": httpserver.url_for("/token")}),
-               "GOOGLE_PLAY_BUCKET": "bucket", "GOOGLE_STORAGE_URL": httpserver.url_for("").rstrip("/")}
+        env = {
+            **base_env,
+            "AzureWebJobsStorage": storage,
+            "DEADLETTER_CONTAINER": container,
+            "DOWNLOADS_CONTAINER": container + "d",
+            "TENANTS": json.dumps(
+                {
+                    "acme-fm": {
+                        "icecast": {"mounts": ["/acme.mp3"]},
+                        "matomo": {"site_id": 3},
+                        "apple": {"app_id": "1234567890"},
+                        "google": {"package": "com.acme.radio"},
+                    }
+                }
+            ),
+            "ICECAST_SERVERS": json.dumps([{"name": "ice", "url": ice.url, "password": ICE_PASSWORD}]),
+            "MATOMO_URL": httpserver.url_for("/"),
+            "MATOMO_TOKEN": MATOMO_TOKEN,
+            "APPLE_ISSUER_ID": "iss",
+            "APPLE_KEY_ID": "KID",
+            "APPLE_PRIVATE_KEY": apple_key.private,
+            "APPLE_VENDOR_NUMBER": "85",
+            "APPLE_API_URL": httpserver.url_for("/").rstrip("/"),
+            "GOOGLE_SERVICE_ACCOUNT_JSON": json.dumps(
+                {
+                    "client_email": "sa@x.iam.gserviceaccount.com",
+                    "private_key": google_key.private,
+                    "token_uri": httpserver.url_for("/token"),
+                }
+            ),
+            "GOOGLE_PLAY_BUCKET": "bucket",
+            "GOOGLE_STORAGE_URL": httpserver.url_for("").rstrip("/"),
+        }
         with caplog.at_level(logging.DEBUG):
             icecast_poller.run(env=env)
             matomo_live_poller.run(env=env)
-            eventhub_to_redis.run(batch([
-                {"tenant": "acme-fm", "type": "app.open", "time": iso(1), "ip": EVENT_IP, "device_id": EVENT_DEVICE},
-                f"garbage from {DEAD_IP} that is not json".encode()]), env=env)
+            eventhub_to_redis.run(
+                batch(
+                    [
+                        {
+                            "tenant": "acme-fm",
+                            "type": "app.open",
+                            "time": iso(1),
+                            "ip": EVENT_IP,
+                            "device_id": EVENT_DEVICE,
+                        },
+                        f"garbage from {DEAD_IP} that is not json".encode(),
+                    ]
+                ),
+                env=env,
+            )
             store_downloads_fetcher.run(env=env)
         settings = write_settings(tmp_path / "s.json", env)
-        outputs = [run_cli(*argv, settings=settings) for argv in (
-            ["run", "icecast_poller"], ["status"], ["status", "--json"], ["show", "acme-fm"],
-            ["show", "acme-fm", "--json"])]
+        outputs = [
+            run_cli(*argv, settings=settings)
+            for argv in (
+                ["run", "icecast_poller"],
+                ["status"],
+                ["status", "--json"],
+                ["show", "acme-fm"],
+                ["show", "acme-fm", "--json"],
+            )
+        ]
     finally:
         ice.stop()
 
     import redis
 
-    everything = [dump_redis(redis.Redis.from_url(base_env["REDIS_URL"], decode_responses=True), key_prefix),
-                  caplog.text]
+    everything = [
+        dump_redis(redis.Redis.from_url(base_env["REDIS_URL"], decode_responses=True), key_prefix),
+        caplog.text,
+    ]
     everything += [o.stdout + o.stderr for o in outputs]
     service = BlobServiceClient.from_connection_string(storage)
     for name in (container, container + "d"):
@@ -82,7 +129,17 @@ def test_no_secret_or_raw_ip_anywhere(base_env, key_prefix, azurite_server, http
         everything += [c.download_blob(b.name).readall().decode("utf-8", "replace") for b in c.list_blobs()]
     text = "\n".join(everything)
     assert "acme-fm" in text and "dead-lettered" in text  # the scan looked at real output
-    secrets = [ICE_PASSWORD, MATOMO_TOKEN, *LISTENER_IPS, EVENT_IP, EVENT_DEVICE, DEAD_IP, TEST_HASH_KEY,
-               AZURITE_KEY, apple_key.private.splitlines()[1], google_key.private.splitlines()[1]]
+    secrets = [
+        ICE_PASSWORD,
+        MATOMO_TOKEN,
+        *LISTENER_IPS,
+        EVENT_IP,
+        EVENT_DEVICE,
+        DEAD_IP,
+        TEST_HASH_KEY,
+        AZURITE_KEY,
+        apple_key.private.splitlines()[1],
+        google_key.private.splitlines()[1],
+    ]
     leaks = [s for s in secrets if s in text]
     assert leaks == []

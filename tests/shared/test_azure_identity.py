@@ -5,6 +5,7 @@ IDENTITY_ENDPOINT/IDENTITY_HEADER; azure-identity reads them) issues short-lived
 ``oid`` claim; a real Redis with the default user off accepts each token as the password of the
 user named by that oid, and forgets old tokens as they rotate.
 """
+
 import base64
 import json
 import logging
@@ -27,8 +28,12 @@ class _AllNodes:
     """ACL commands to every node (ACLs are per node), reads through a cluster-aware client."""
 
     def __init__(self, ports, cluster, ca):
-        self.nodes = [redis_lib.Redis(port=p, username="admin", password="admin-pw-123456", decode_responses=True,
-                                      ssl=True, ssl_ca_certs=ca) for p in ports]
+        self.nodes = [
+            redis_lib.Redis(
+                port=p, username="admin", password="admin-pw-123456", decode_responses=True, ssl=True, ssl_ca_certs=ca
+            )
+            for p in ports
+        ]
         self.reader = cluster or self.nodes[0]
 
     def execute_command(self, *args):
@@ -60,8 +65,15 @@ def entra_redis(request, tmp_path):
     if request.param == "cluster":
         from redis.cluster import RedisCluster as ClusterClient
 
-        reader = ClusterClient(host="127.0.0.1", port=ports[0], username="admin", password="admin-pw-123456",
-                               decode_responses=True, ssl=True, ssl_ca_certs=ca)
+        reader = ClusterClient(
+            host="127.0.0.1",
+            port=ports[0],
+            username="admin",
+            password="admin-pw-123456",
+            decode_responses=True,
+            ssl=True,
+            ssl_ca_certs=ca,
+        )
     admin = _AllNodes(ports, reader, ca)
     admin.execute_command("ACL", "SETUSER", "default", "off")  # keys are disabled, as security baselines require
     url = f"rediss://127.0.0.1:{ports[0]}/0"
@@ -82,9 +94,20 @@ def identity_endpoint(httpserver, monkeypatch, entra_redis):
             return Response(json.dumps({"error": "bad request"}), status=400, content_type="application/json")
         now = int(time.time())
         resource = request.args.get("resource")
-        token = jwt.encode({"oid": OID, "tid": TENANT, "iss": f"https://sts.windows.net/{TENANT}/", "aud": resource,
-                            "nbf": now - 5, "iat": now, "exp": now + 90, "n": len(issued)},
-                           "stand-in-signing-key-0123456789abcdef", algorithm="HS256")
+        token = jwt.encode(
+            {
+                "oid": OID,
+                "tid": TENANT,
+                "iss": f"https://sts.windows.net/{TENANT}/",
+                "aud": resource,
+                "nbf": now - 5,
+                "iat": now,
+                "exp": now + 90,
+                "n": len(issued),
+            },
+            "stand-in-signing-key-0123456789abcdef",
+            algorithm="HS256",
+        )
         issued.append(token)
         # Redis (Azure's) accepts any valid token of the identity: the newest two here.
         admin.execute_command("ACL", "SETUSER", OID, "on", f">{token}", "~*", "&*", "+@all")
@@ -101,22 +124,30 @@ def identity_endpoint(httpserver, monkeypatch, entra_redis):
     return issued
 
 
-def test_the_collectors_write_with_rotating_entra_tokens_and_never_log_them(entra_redis, identity_endpoint, base_env,
-                                                                            azurite_server, key_prefix, caplog):
+def test_the_collectors_write_with_rotating_entra_tokens_and_never_log_them(
+    entra_redis, identity_endpoint, base_env, azurite_server, key_prefix, caplog
+):
     from devstack.azurite import connection_string
     from shared.redis_client import forget_clients
 
     url, admin, cluster, ca = entra_redis
-    env = {**base_env, "REDIS_URL": url, "REDIS_CREDENTIAL": "managedidentity", "REDIS_CLUSTER": str(cluster).lower(),
-           "REDIS_CA_FILE": ca, "AzureWebJobsStorage": connection_string(azurite_server.port)}
+    env = {
+        **base_env,
+        "REDIS_URL": url,
+        "REDIS_CREDENTIAL": "managedidentity",
+        "REDIS_CLUSTER": str(cluster).lower(),
+        "REDIS_CA_FILE": ca,
+        "AzureWebJobsStorage": connection_string(azurite_server.port),
+    }
     forget_clients()
     from shared.azure_auth import forget_credentials
 
     forget_credentials()  # a credential made for another test's identity endpoint
     with caplog.at_level(logging.DEBUG):
         for run in range(5):
-            report = eventhub_to_redis.run(batch([{"tenant": "acme-fm", "type": "app.play", "time": iso(run)}],
-                                                 first_sequence=run), env=env)
+            report = eventhub_to_redis.run(
+                batch([{"tenant": "acme-fm", "type": "app.play", "time": iso(run)}], first_sequence=run), env=env
+            )
             assert report.ok
             # Redis ends sessions whose token expired: simulate it after every run
             admin.execute_command("CLIENT", "KILL", "USER", OID)
@@ -131,8 +162,13 @@ def test_a_redis_url_with_a_password_and_entra_id_is_refused(base_env):
     from shared.settings import load_store_settings
 
     with pytest.raises(ConfigError) as caught:
-        load_store_settings({**base_env, "REDIS_URL": "rediss://:key@example.redis.azure.net:10000",
-                             "REDIS_CREDENTIAL": "managedidentity"})
+        load_store_settings(
+            {
+                **base_env,
+                "REDIS_URL": "rediss://:key@example.redis.azure.net:10000",
+                "REDIS_CREDENTIAL": "managedidentity",
+            }
+        )
     assert "REDIS_URL" in caught.value.problems
     with pytest.raises(ConfigError) as caught:
         load_store_settings({**base_env, "REDIS_CREDENTIAL": "password"})
@@ -153,12 +189,26 @@ def storage_identity(httpserver, monkeypatch):
             return Response("{}", status=400, content_type="application/json")
         now = int(time.time())
         resource = request.args.get("resource")
-        token = jwt.encode({"oid": OID, "tid": TENANT, "iss": f"https://sts.windows.net/{TENANT}/", "aud": resource,
-                            "nbf": now - 5, "iat": now, "exp": now + 3600}, "stand-in-signing-key-0123456789abcdef",
-                           algorithm="HS256")
+        token = jwt.encode(
+            {
+                "oid": OID,
+                "tid": TENANT,
+                "iss": f"https://sts.windows.net/{TENANT}/",
+                "aud": resource,
+                "nbf": now - 5,
+                "iat": now,
+                "exp": now + 3600,
+            },
+            "stand-in-signing-key-0123456789abcdef",
+            algorithm="HS256",
+        )
         issued.append(resource)
-        return Response(json.dumps({"access_token": token, "expires_on": str(now + 3600), "resource": resource,
-                                    "token_type": "Bearer"}), content_type="application/json")
+        return Response(
+            json.dumps(
+                {"access_token": token, "expires_on": str(now + 3600), "resource": resource, "token_type": "Bearer"}
+            ),
+            content_type="application/json",
+        )
 
     httpserver.expect_request("/msi/token").respond_with_handler(handler)
     for name in ("IDENTITY_SERVER_THUMBPRINT", "MSI_ENDPOINT", "MSI_SECRET", "IMDS_ENDPOINT"):
@@ -170,8 +220,9 @@ def storage_identity(httpserver, monkeypatch):
     forget_credentials()
 
 
-def test_dead_letters_reach_blob_storage_with_the_apps_identity_and_no_key(storage_identity, base_env, tmp_path,
-                                                                         monkeypatch):
+def test_dead_letters_reach_blob_storage_with_the_apps_identity_and_no_key(
+    storage_identity, base_env, tmp_path, monkeypatch
+):
     """Azurite over HTTPS with OAuth, and an account key the app does not know: the app writes
     with AzureWebJobsStorage__blobServiceUri + __credential=managedidentity alone."""
     import base64
@@ -190,8 +241,12 @@ def test_dead_letters_reach_blob_storage_with_the_apps_identity_and_no_key(stora
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tls.ca))  # trust the throwaway CA (the SDK uses requests)
     try:
         url = f"https://127.0.0.1:{server.port}/devstoreaccount1"
-        env = {**base_env, "AzureWebJobsStorage__blobServiceUri": url, "AzureWebJobsStorage__credential": "managedidentity",
-               "DEADLETTER_CONTAINER": "dl-identity"}
+        env = {
+            **base_env,
+            "AzureWebJobsStorage__blobServiceUri": url,
+            "AzureWebJobsStorage__credential": "managedidentity",
+            "DEADLETTER_CONTAINER": "dl-identity",
+        }
         report = eventhub_to_redis.run(batch([b"not json, from 198.51.100.31"]), env=env)
         assert report.outcomes["partition:0"].counts["deadlettered"] == 1
         assert storage_identity and all(r.startswith("https://storage.azure.com") for r in storage_identity)
@@ -207,8 +262,13 @@ def test_dead_letters_reach_blob_storage_with_the_apps_identity_and_no_key(stora
 
 def _env(entra_redis, base_env):
     url, _, cluster, ca = entra_redis
-    return {**base_env, "REDIS_URL": url, "REDIS_CREDENTIAL": "managedidentity", "REDIS_CLUSTER": str(cluster).lower(),
-            "REDIS_CA_FILE": ca}
+    return {
+        **base_env,
+        "REDIS_URL": url,
+        "REDIS_CREDENTIAL": "managedidentity",
+        "REDIS_CLUSTER": str(cluster).lower(),
+        "REDIS_CA_FILE": ca,
+    }
 
 
 def _fresh_clients():
@@ -219,7 +279,9 @@ def _fresh_clients():
     forget_credentials()
 
 
-def test_a_failing_identity_endpoint_keeps_the_valid_token(entra_redis, identity_endpoint, base_env, httpserver, caplog):
+def test_a_failing_identity_endpoint_keeps_the_valid_token(
+    entra_redis, identity_endpoint, base_env, httpserver, caplog
+):
     """Issue 26.6: the endpoint fails inside the token's last minutes: every call still works
     with the current token, and the failure is one warning, not a raw azure exception."""
     from werkzeug import Response
@@ -231,7 +293,8 @@ def test_a_failing_identity_endpoint_keeps_the_valid_token(entra_redis, identity
     assert read_side.live("acme-fm", {}, env={**env, "TENANTS": '{"acme-fm": {}}'})[0] == 200
     httpserver.clear_all_handlers()
     httpserver.expect_request("/msi/token").respond_with_handler(
-        lambda request: Response('{"error": "temporarily unavailable"}', status=500, content_type="application/json"))
+        lambda request: Response('{"error": "temporarily unavailable"}', status=500, content_type="application/json")
+    )
     with caplog.at_level(logging.WARNING):
         answers = [read_side.live("acme-fm", {}, env={**env, "TENANTS": '{"acme-fm": {}}'})[0] for _ in range(20)]
     assert answers == [200] * 20

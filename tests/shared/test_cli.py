@@ -1,4 +1,5 @@
 """``python -m shared.cli`` as on-call uses it: real subprocess, real Redis."""
+
 import json
 import time
 
@@ -14,8 +15,12 @@ def seed(env, tenant="acme-fm"):
     settings = load_store_settings(env)
     store = LiveStore(redis.Redis.from_url(settings.redis_url, decode_responses=True), settings=settings)
     now = int(time.time() * 1000)
-    store.write(samples=[Sample(tenant, "icecast", now - (5 - i) * 30_000, {"listeners": 10 + i, "mount:/a": i})
-                         for i in range(6)] + [Sample(tenant, "matomo", now, {"visitors": 3, "visits": 4, "actions": 9})])
+    store.write(
+        samples=[
+            Sample(tenant, "icecast", now - (5 - i) * 30_000, {"listeners": 10 + i, "mount:/a": i}) for i in range(6)
+        ]
+        + [Sample(tenant, "matomo", now, {"visitors": 3, "visits": 4, "actions": 9})]
+    )
     report = RunReport("icecast_poller")
     report.succeed("server:ice1", listeners=15)
     report.fail("server:ice2", "cannot connect (connection refused; http://ice2:8000/admin/stats)")
@@ -24,8 +29,14 @@ def seed(env, tenant="acme-fm"):
 
 
 def test_help_explains_every_command():
-    for argv in (["--help"], ["run", "--help"], ["show", "--help"], ["status", "--help"],
-                 ["run", "icecast_poller", "--help"], ["run", "eventhub_to_redis", "--help"]):
+    for argv in (
+        ["--help"],
+        ["run", "--help"],
+        ["show", "--help"],
+        ["status", "--help"],
+        ["run", "icecast_poller", "--help"],
+        ["run", "eventhub_to_redis", "--help"],
+    ):
         done = run_cli(*argv)
         assert done.returncode == 0, (argv, done.stderr)
         assert "usage:" in done.stdout

@@ -1,4 +1,5 @@
 """The HTTP session factory against a local server: timeouts, retries, Retry-After, redaction."""
+
 import logging
 import time
 
@@ -28,8 +29,9 @@ def test_retry_after_is_capped(httpserver):
     httpserver.expect_ordered_request("/x").respond_with_response(Response("slow down", 429, {"Retry-After": "3600"}))
     httpserver.expect_ordered_request("/x").respond_with_data("ok")
     start = time.monotonic()
-    request(make_session(HttpOptions(retries=1, backoff=0, max_retry_after=0.5)), "GET", httpserver.url_for("/x"),
-            what="t")
+    request(
+        make_session(HttpOptions(retries=1, backoff=0, max_retry_after=0.5)), "GET", httpserver.url_for("/x"), what="t"
+    )
     assert time.monotonic() - start < 5
 
 

@@ -67,8 +67,10 @@ def test_the_fast_keyed_hash_is_hmac_sha256():
         for value in ("203.0.113.5", "::ffff:203.0.113.5", "2001:DB8::1", " 10.0.0.1 ", "010.1.1.1", "device-1"):
             expected = hmac.new(key, f"ip\x00{normalise_ip(value)}".encode(), hashlib.sha256).hexdigest()[:32]
             assert hasher.hash_ip(value) == expected
-            assert hasher.hash(value, kind="device") == hmac.new(key, f"device\x00{value}".encode(),
-                                                                  hashlib.sha256).hexdigest()[:32]
+            assert (
+                hasher.hash(value, kind="device")
+                == hmac.new(key, f"device\x00{value}".encode(), hashlib.sha256).hexdigest()[:32]
+            )
 
 
 def _addresses():
@@ -76,8 +78,12 @@ def _addresses():
 
     quads = st.tuples(*[st.integers(0, 255)] * 4).map(lambda q: ".".join(map(str, q)))
     odd = st.sampled_from(["::ffff:{}", " {} ", "{}\n9.9.9.9", "0{}", "{}%eth0"])
-    return st.one_of(quads, st.tuples(odd, quads).map(lambda t: t[0].format(t[1])), st.ip_addresses(v=6).map(str),
-                     st.text(max_size=20))
+    return st.one_of(
+        quads,
+        st.tuples(odd, quads).map(lambda t: t[0].format(t[1])),
+        st.ip_addresses(v=6).map(str),
+        st.text(max_size=20),
+    )
 
 
 def test_ip_tokens_tell_apart_exactly_what_hash_ip_tells_apart():

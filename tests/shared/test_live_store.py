@@ -65,8 +65,10 @@ def test_window_trims_old_samples_and_refreshes_expiry(base_env):
     from shared.series_codec import bucket_ms, bucket_of
 
     assert [x.time_ms for x in store.read_series("acme-fm", "icecast", since_ms=0)] == [NOW_MS, NOW_MS + 200_000]
-    keys = {bucket_of(t, "icecast"): store.keys.live_hash_bucket("acme-fm", "icecast", bucket_of(t, "icecast"))
-            for t in (NOW_MS - 500_000, NOW_MS, NOW_MS + 200_000)}
+    keys = {
+        bucket_of(t, "icecast"): store.keys.live_hash_bucket("acme-fm", "icecast", bucket_of(t, "icecast"))
+        for t in (NOW_MS - 500_000, NOW_MS, NOW_MS + 200_000)
+    }
     stored = sum(len(store.redis.hkeys(k)) - 1 for k in set(keys.values()) if store.redis.exists(k))  # less "s"
     assert stored == 2  # the 700 s old one was trimmed on write, exactly
     newest = keys[bucket_of(NOW_MS + 200_000, "icecast")]  # lives until its bucket's end leaves the window
@@ -76,13 +78,18 @@ def test_window_trims_old_samples_and_refreshes_expiry(base_env):
 
 def test_keys_follow_the_contract(base_env, key_prefix):
     store = make_store(base_env)
-    store.write(samples=[s(NOW_MS), s(NOW_MS, series="hls")],
-                events=[Event("acme-fm", "play", NOW_MS, "0", 12, '{"tenant":"acme-fm"}')])
+    store.write(
+        samples=[s(NOW_MS), s(NOW_MS, series="hls")],
+        events=[Event("acme-fm", "play", NOW_MS, "0", 12, '{"tenant":"acme-fm"}')],
+    )
     keys = set(store.redis.keys(f"{key_prefix}:*"))
-    assert keys == {f"{key_prefix}:live:{{acme-fm}}:icecast:h:{NOW_MS // 1_800_000}",
-                    f"{key_prefix}:live:{{acme-fm}}:icecast:fields",
-                    f"{key_prefix}:live:{{acme-fm}}:hls:hosts", f"{key_prefix}:live:{{acme-fm}}:hls:host:-:{NOW_MS // 1_800_000}",
-                    f"{key_prefix}:events:{{acme-fm}}"}
+    assert keys == {
+        f"{key_prefix}:live:{{acme-fm}}:icecast:h:{NOW_MS // 1_800_000}",
+        f"{key_prefix}:live:{{acme-fm}}:icecast:fields",
+        f"{key_prefix}:live:{{acme-fm}}:hls:hosts",
+        f"{key_prefix}:live:{{acme-fm}}:hls:host:-:{NOW_MS // 1_800_000}",
+        f"{key_prefix}:events:{{acme-fm}}",
+    }
 
 
 def test_any_sequence_of_writes_reads_back_as_the_last_write_at_each_time(base_env):
@@ -92,13 +99,16 @@ def test_any_sequence_of_writes_reads_back_as_the_last_write_at_each_time(base_e
 
     store = make_store(base_env)
     names = st.sampled_from([("listeners",), ("listeners", "mount:/a.mp3"), ("hosts", "listeners"), ("visits",)])
-    write = st.tuples(st.integers(0, 7_000_000 // 15_000).map(lambda k: NOW_MS - k * 15_000), names,
-                      st.integers(0, 10**6))
+    write = st.tuples(
+        st.integers(0, 7_000_000 // 15_000).map(lambda k: NOW_MS - k * 15_000), names, st.integers(0, 10**6)
+    )
     tenants = iter(range(10**6))
 
     @settings(max_examples=60, deadline=None)
-    @given(st.lists(st.lists(write, min_size=1, max_size=6), min_size=1, max_size=4),
-           st.sampled_from([name for name in SERIES if name != "hls"]))  # hls: summed per edge, tested below
+    @given(
+        st.lists(st.lists(write, min_size=1, max_size=6), min_size=1, max_size=4),
+        st.sampled_from([name for name in SERIES if name != "hls"]),
+    )  # hls: summed per edge, tested below
     def check(runs, series):
         tenant = f"prop-{next(tenants)}"
         expected = {}
@@ -129,9 +139,11 @@ def test_a_batch_is_one_round_trip_whatever_its_size(base_env):
     store = make_store(base_env, connection_class=CountingConnection)
     store.write(samples=[s(NOW_MS)])  # connect (handshake) happens here
     CountingConnection.sends = 0
-    store.write(samples=[s(NOW_MS - i * 1000, tenant=f"t{i % 7}") for i in range(500)],
-                events=[Event("acme-fm", "x", NOW_MS - i, "0", i, "{}") for i in range(500)],
-                report=RunReport("test").finish(NOW_MS))
+    store.write(
+        samples=[s(NOW_MS - i * 1000, tenant=f"t{i % 7}") for i in range(500)],
+        events=[Event("acme-fm", "x", NOW_MS - i, "0", i, "{}") for i in range(500)],
+        report=RunReport("test").finish(NOW_MS),
+    )
     assert CountingConnection.sends == 1
 
 
@@ -143,8 +155,9 @@ def test_status_keeps_last_success_through_a_failure(base_env):
     bad = RunReport("icecast_poller", started_ms=NOW_MS + 30_000)
     bad.fail("ice1", "cannot connect (http://admin:pw@ice1:8000/admin/stats)")
     store.write(report=bad.finish(NOW_MS + 30_001))
-    rows = {r.source: r for r in parse_status("icecast_poller",
-                                              store.redis.hgetall(store.keys.status("icecast_poller")))}
+    rows = {
+        r.source: r for r in parse_status("icecast_poller", store.redis.hgetall(store.keys.status("icecast_poller")))
+    }
     ice1 = rows["ice1"]
     assert (ice1.ok, ice1.last_success, ice1.last_error_time) == (False, NOW_MS, NOW_MS + 30_001)
     assert "pw" not in ice1.last_error and "ice1:8000" in ice1.last_error
@@ -163,18 +176,32 @@ def test_cluster_writes_each_tenant_to_its_slot(redis_cluster, key_prefix):
     env = {"REDIS_URL": redis_cluster.url, "REDIS_CLUSTER": "true", "REDIS_KEY_PREFIX": key_prefix}
     store = make_store(env)
     tenants = [f"tenant-{i}" for i in range(20)]
-    store.write(samples=[s(NOW_MS - j, tenant=t, series=series) for t in tenants for j in range(3)
-                         for series in ("icecast", "hls")],
-                report=RunReport("test").finish(NOW_MS))
+    store.write(
+        samples=[
+            s(NOW_MS - j, tenant=t, series=series) for t in tenants for j in range(3) for series in ("icecast", "hls")
+        ],
+        report=RunReport("test").finish(NOW_MS),
+    )
     for t in tenants:
         assert len(store.read_series(t, "icecast")) == 3
         assert store.series_present(t) == ["icecast", "hls"]
         assert [x.metrics for x in store.read_series(t, "hls")] == [{"hosts": 1, "listeners": 1}] * 3
     slots = {store.redis.keyslot(store.keys.live_fields(t, "icecast")) for t in tenants}
     assert len(slots) > 1  # spread over the cluster, and each tenant's keys share one slot
-    assert len({store.redis.keyslot(k) for k in (store.keys.live_fields("tenant-1", "icecast"),
-                                                 store.keys.events("tenant-1"), store.keys.hls_hosts("tenant-1"),
-                                                 store.keys.hls_edge_bucket("tenant-1", "edge-1", 5))}) == 1
+    assert (
+        len(
+            {
+                store.redis.keyslot(k)
+                for k in (
+                    store.keys.live_fields("tenant-1", "icecast"),
+                    store.keys.events("tenant-1"),
+                    store.keys.hls_hosts("tenant-1"),
+                    store.keys.hls_edge_bucket("tenant-1", "edge-1", 5),
+                )
+            }
+        )
+        == 1
+    )
 
 
 def test_the_read_example_in_the_schema_doc_reads_what_the_app_writes(base_env):
@@ -188,8 +215,10 @@ def test_the_read_example_in_the_schema_doc_reads_what_the_app_writes(base_env):
     namespace = {}
     exec(code.replace("fabrik:", base_env["REDIS_KEY_PREFIX"] + ":"), namespace)  # this test's key prefix
     store = make_store(base_env)
-    store.write(samples=[s(NOW_MS - 60_000 * i, listeners=i) for i in range(30)]
-                + [Sample("acme-fm", "matomo", NOW_MS - 60_000, {"visitors": 3, "visits": 4, "actions": 9})])
+    store.write(
+        samples=[s(NOW_MS - 60_000 * i, listeners=i) for i in range(30)]
+        + [Sample("acme-fm", "matomo", NOW_MS - 60_000, {"visitors": 3, "visits": 4, "actions": 9})]
+    )
     for series in ("icecast", "matomo"):
         expected = [(x.time_ms, dict(x.metrics)) for x in store.read_series("acme-fm", series)]
         assert namespace["read"](store.redis, "acme-fm", series, NOW_MS - 7_200_000, NOW_MS) == expected
@@ -199,8 +228,10 @@ def test_the_read_example_in_the_schema_doc_reads_what_the_app_writes(base_env):
 def test_hls_reads_survive_a_redis_that_forgot_the_script(base_env):
     """After a restart or a failover Redis no longer knows the read script: it is loaded and the read runs again."""
     store = make_store(base_env)
-    store.write(samples=[Sample("acme-fm", "hls", NOW_MS - 10_000 * i, {"listeners": 4}, host="edge-1") for i in range(2)]
-                + [Sample("acme-fm", "hls", NOW_MS - 10_000 * i, {"listeners": 3}, host="edge-2") for i in range(2)])
+    store.write(
+        samples=[Sample("acme-fm", "hls", NOW_MS - 10_000 * i, {"listeners": 4}, host="edge-1") for i in range(2)]
+        + [Sample("acme-fm", "hls", NOW_MS - 10_000 * i, {"listeners": 3}, host="edge-2") for i in range(2)]
+    )
     store.redis.script_flush()
     assert [x.metrics for x in store.read_series("acme-fm", "hls")] == [{"hosts": 2, "listeners": 7}] * 2
 
@@ -230,8 +261,11 @@ def test_hls_sums_follow_the_definition_whatever_the_arrival(base_env):
 
     store = make_store(base_env)
     tenants = iter(range(10**6))
-    message = st.tuples(st.sampled_from(["edge-1", "edge-2", "edge-3"]), st.integers(0, 1000).map(lambda k: k * 7_000),
-                        st.integers(0, 5000))
+    message = st.tuples(
+        st.sampled_from(["edge-1", "edge-2", "edge-3"]),
+        st.integers(0, 1000).map(lambda k: k * 7_000),
+        st.integers(0, 5000),
+    )
 
     @settings(max_examples=40, deadline=None)
     @given(st.lists(message, min_size=1, max_size=30, unique_by=lambda m: (m[0], m[1])), st.randoms(), st.data())
@@ -270,8 +304,10 @@ def test_late_edges_count_once_they_arrive(base_env):
 
 def test_the_store_refuses_the_future_and_reads_end_now(base_env):
     store = make_store(base_env)
-    result = store.write(samples=[s(NOW_MS + 61_000), s(NOW_MS + 30_000), s(NOW_MS)],
-                         events=[Event("acme-fm", "play", NOW_MS + 86_400_000, "0", 1, "{}")])
+    result = store.write(
+        samples=[s(NOW_MS + 61_000), s(NOW_MS + 30_000), s(NOW_MS)],
+        events=[Event("acme-fm", "play", NOW_MS + 86_400_000, "0", 1, "{}")],
+    )
     assert (result.samples, result.too_new) == (2, 2)
     assert [x.time_ms for x in store.read_series("acme-fm", "icecast")] == [NOW_MS]  # +30 s: not shown yet
     later = make_store(base_env, clock=lambda: NOW + 31)

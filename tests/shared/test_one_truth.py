@@ -1,5 +1,6 @@
 """Issue 28: status, doctor and /api/health judge every source the same way (shared.verdict),
 including dead-letter ratios, Event Hub lag and a Redis that lost its data."""
+
 import datetime as dt
 import json
 import time
@@ -21,12 +22,17 @@ from tests.matomo_live_poller.test_integration import SITES, TOKEN
 @pytest.fixture
 def env(base_env, azurite_server, key_prefix, httpserver):
     httpserver.expect_request("/index.php", method="POST").respond_with_handler(matomo_handler(SITES, token=TOKEN))
-    return {**base_env, "AzureWebJobsStorage": connection_string(azurite_server.port),
-            "DEADLETTER_CONTAINER": f"dl{key_prefix.lower()}", "EVENTHUB_NAME": "events",
-            "EVENTHUB_CONNECTION": "Endpoint=sb://example.servicebus.windows.net/;SharedAccessKeyName=listen;"
-                                   "SharedAccessKey=a2V5a2V5a2V5;EntityPath=events",
-            "MATOMO_URL": httpserver.url_for("/"), "MATOMO_TOKEN": TOKEN,
-            "TENANTS": json.dumps({"acme-fm": {"matomo": {"site_id": 3}}})}
+    return {
+        **base_env,
+        "AzureWebJobsStorage": connection_string(azurite_server.port),
+        "DEADLETTER_CONTAINER": f"dl{key_prefix.lower()}",
+        "EVENTHUB_NAME": "events",
+        "EVENTHUB_CONNECTION": "Endpoint=sb://example.servicebus.windows.net/;SharedAccessKeyName=listen;"
+        "SharedAccessKey=a2V5a2V5a2V5;EntityPath=events",
+        "MATOMO_URL": httpserver.url_for("/"),
+        "MATOMO_TOKEN": TOKEN,
+        "TENANTS": json.dumps({"acme-fm": {"matomo": {"site_id": 3}}}),
+    }
 
 
 def health(env, **kwargs):
@@ -47,11 +53,16 @@ def test_a_batch_of_only_dead_letters_fails_health_and_status(env, tmp_path):
 
 def test_a_replay_in_batches_counts_the_whole_run(env, tmp_path):
     assert matomo_live_poller.run(env=env).ok
-    lines = [json.dumps({"tenant": "acme-fm", "type": "app.play", "time": iso(i % 600)}) if i % 10 else "not json"
-             for i in range(1000)]
+    lines = [
+        json.dumps({"tenant": "acme-fm", "type": "app.play", "time": iso(i % 600)}) if i % 10 else "not json"
+        for i in range(1000)
+    ]
     (tmp_path / "replay.jsonl").write_text("\n".join(lines) + "\n")
     settings = write_settings(tmp_path / "s.json", env)
-    assert run_cli("run", "eventhub_to_redis", "--input", str(tmp_path / "replay.jsonl"), settings=settings).returncode == 0
+    assert (
+        run_cli("run", "eventhub_to_redis", "--input", str(tmp_path / "replay.jsonl"), settings=settings).returncode
+        == 0
+    )
     shown = run_cli("status", settings=settings)
     assert "100 of 1000 messages dead-lettered" in shown.stdout  # not "10 in the last batch"
     assert "above HEALTH_MAX_DEADLETTER_RATIO" in shown.stdout and shown.returncode == 1
@@ -61,8 +72,9 @@ def test_a_replay_in_batches_counts_the_whole_run(env, tmp_path):
 def test_lag_behind_the_event_hub_fails_health(env, tmp_path):
     assert matomo_live_poller.run(env=env).ok
     long_ago = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=20)
-    eventhub_to_redis.run(batch([{"tenant": "acme-fm", "type": "app.play", "time": iso(5)}], enqueued=long_ago),
-                          env=env)
+    eventhub_to_redis.run(
+        batch([{"tenant": "acme-fm", "type": "app.play", "time": iso(5)}], enqueued=long_ago), env=env
+    )
     status, doc = health(env)
     [problem] = [p for p in doc["problems"] if p["function"] == "eventhub_to_redis"]
     assert status == 503 and "s behind the Event Hub" in problem["reason"]
@@ -98,8 +110,10 @@ def test_doctor_without_settings_and_without_a_trigger_connection_is_a_settings_
     no_hub = {k: v for k, v in env.items() if k != "EVENTHUB_CONNECTION"}
     done = run_cli("doctor", settings=write_settings(tmp_path / "s.json", no_hub))
     assert done.returncode == 2, done.stdout
-    assert any(l.startswith("FAIL") and "settings eventhub_to_redis" in l and "EVENTHUB_CONNECTION" in l
-               for l in done.stdout.splitlines())
+    assert any(
+        l.startswith("FAIL") and "settings eventhub_to_redis" in l and "EVENTHUB_CONNECTION" in l
+        for l in done.stdout.splitlines()
+    )
 
 
 def test_a_storage_outage_names_the_endpoint_and_the_cause_fast(env, tmp_path):

@@ -13,8 +13,12 @@ def test_store_defaults_apply():
 
 
 def test_one_error_names_every_bad_key_without_printing_secrets():
-    env = {"REDIS_URL": "http://:supersecretpw@host:6379", "LIVE_WINDOW_SECONDS": "two hours",
-           "REDIS_CLUSTER": "maybe", "REDIS_KEY_PREFIX": "a{b}"}
+    env = {
+        "REDIS_URL": "http://:supersecretpw@host:6379",
+        "LIVE_WINDOW_SECONDS": "two hours",
+        "REDIS_CLUSTER": "maybe",
+        "REDIS_KEY_PREFIX": "a{b}",
+    }
     with pytest.raises(ConfigError) as caught:
         load_store_settings(env)
     message = str(caught.value)
@@ -45,11 +49,19 @@ def test_hash_key_too_short_is_rejected_without_echo():
 
 
 def test_tenants_inline_and_mount_lookup():
-    t = parse_tenants(json.dumps({"acme-fm": {"icecast": {"mounts": ["/acme", "/acme-aac"],
-                                                          "app_user_agent": "AcmeRadio/"},
-                                              "matomo": {"site_id": 3}, "apple": {"app_id": "1234567890"},
-                                              "google": {"package": "com.acme.radio"}},
-                                  "metro-kids": {"icecast": {"mounts": ["/metro-kids.mp3"]}}}))
+    t = parse_tenants(
+        json.dumps(
+            {
+                "acme-fm": {
+                    "icecast": {"mounts": ["/acme", "/acme-aac"], "app_user_agent": "AcmeRadio/"},
+                    "matomo": {"site_id": 3},
+                    "apple": {"app_id": "1234567890"},
+                    "google": {"package": "com.acme.radio"},
+                },
+                "metro-kids": {"icecast": {"mounts": ["/metro-kids.mp3"]}},
+            }
+        )
+    )
     assert t.tenant_for_mount("/acme-aac") == "acme-fm"
     assert t.tenant_for_mount("/metro-kids.mp3") == "metro-kids"
     assert t.tenant_for_mount("/unclaimed") is None
@@ -66,9 +78,15 @@ def test_tenants_from_file(tmp_path):
 
 
 def test_tenants_problems_are_all_reported():
-    raw = json.dumps({"bad name!": {}, "a": {"icecast": {"mounts": ["/x"]}, "matomo": {"site_id": "3"}},
-                      "b": {"icecast": {"mounts": ["/x"]}, "radio": {}}, "c": {"icecast": {"mounts": ["/y"]}},
-                      "d": {"icecast": {"mounts": ["/y"], "colour": 1}}})
+    raw = json.dumps(
+        {
+            "bad name!": {},
+            "a": {"icecast": {"mounts": ["/x"]}, "matomo": {"site_id": "3"}},
+            "b": {"icecast": {"mounts": ["/x"]}, "radio": {}},
+            "c": {"icecast": {"mounts": ["/y"]}},
+            "d": {"icecast": {"mounts": ["/y"], "colour": 1}},
+        }
+    )
     with pytest.raises(ValueError) as caught:
         parse_tenants(raw)
     text = str(caught.value)

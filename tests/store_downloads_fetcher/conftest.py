@@ -1,4 +1,5 @@
 """Keys, stand-ins and emulators for the store downloads tests."""
+
 import json
 import uuid
 
@@ -43,24 +44,43 @@ def put_object(gcs_url: str, name: str, data: bytes) -> None:
     import requests
     from urllib.parse import quote
 
-    r = requests.post(f"{gcs_url}/upload/storage/v1/b/{BUCKET}/o?uploadType=media&name={quote(name, safe='')}",
-                      data=data, headers={"Content-Type": "text/csv"}, timeout=10)
+    r = requests.post(
+        f"{gcs_url}/upload/storage/v1/b/{BUCKET}/o?uploadType=media&name={quote(name, safe='')}",
+        data=data,
+        headers={"Content-Type": "text/csv"},
+        timeout=10,
+    )
     r.raise_for_status()
 
 
 @pytest.fixture
 def downloads_env(azurite_server, key_prefix):
-    return {"AzureWebJobsStorage": connection_string(azurite_server.port),
-            "DOWNLOADS_CONTAINER": f"dl-{key_prefix.lower()}-{uuid.uuid4().hex[:6]}"}
+    return {
+        "AzureWebJobsStorage": connection_string(azurite_server.port),
+        "DOWNLOADS_CONTAINER": f"dl-{key_prefix.lower()}-{uuid.uuid4().hex[:6]}",
+    }
 
 
 def apple_env(httpserver, key):
-    return {"APPLE_ISSUER_ID": ISSUER, "APPLE_KEY_ID": KEY_ID, "APPLE_PRIVATE_KEY": key["private"],
-            "APPLE_VENDOR_NUMBER": VENDOR, "APPLE_API_URL": httpserver.url_for("/")}
+    return {
+        "APPLE_ISSUER_ID": ISSUER,
+        "APPLE_KEY_ID": KEY_ID,
+        "APPLE_PRIVATE_KEY": key["private"],
+        "APPLE_VENDOR_NUMBER": VENDOR,
+        "APPLE_API_URL": httpserver.url_for("/"),
+    }
 
 
 def google_env(token_url, gcs_url, key):
-    account = {"type": "service_account", "client_email": "reports@fabrik-test.iam.gserviceaccount.com",
-               "private_key": key["private"], "private_key_id": "k1", "token_uri": token_url}
-    return {"GOOGLE_SERVICE_ACCOUNT_JSON": json.dumps(account), "GOOGLE_PLAY_BUCKET": BUCKET,
-            "GOOGLE_STORAGE_URL": gcs_url}
+    account = {
+        "type": "service_account",
+        "client_email": "reports@fabrik-test.iam.gserviceaccount.com",
+        "private_key": key["private"],
+        "private_key_id": "k1",
+        "token_uri": token_url,
+    }
+    return {
+        "GOOGLE_SERVICE_ACCOUNT_JSON": json.dumps(account),
+        "GOOGLE_PLAY_BUCKET": BUCKET,
+        "GOOGLE_STORAGE_URL": gcs_url,
+    }

@@ -1,4 +1,5 @@
 """Apple end to end: a stand-in that verifies the JWT and serves gzip TSVs, Azurite for the output."""
+
 import datetime as dt
 import json
 
@@ -17,28 +18,46 @@ TENANTS = json.dumps({"acme-fm": {"apple": {"app_id": ACME}}, "metro-kids": {"ap
 
 def blobs(env):
     container = BlobServiceClient.from_connection_string(env["AzureWebJobsStorage"]).get_container_client(
-        env["DOWNLOADS_CONTAINER"])
+        env["DOWNLOADS_CONTAINER"]
+    )
     return {b.name: container.download_blob(b.name).readall() for b in container.list_blobs()}
 
 
 def serve(httpserver, apple_key, days, seen):
     httpserver.expect_request("/v1/salesReports", method="GET").respond_with_handler(
-        appstore_handler(apple_key["public"], issuer=ISSUER, key_id=KEY_ID, vendor=VENDOR, days=days, seen=seen))
+        appstore_handler(apple_key["public"], issuer=ISSUER, key_id=KEY_ID, vendor=VENDOR, days=days, seen=seen)
+    )
 
 
 def test_window_fetch_idempotent_rerun_and_revision(httpserver, apple_key, downloads_env):
-    day1 = apple_tsv("2026-11-27", [(ACME, "1F", "DE", 12), (ACME, "1", "DE", 3), (ACME, "3", "DE", 2),
-                                    (ACME, "7", "DE", 40), (ACME, "1F", "AT", 5), (ACME, "1F", "AT", -1),
-                                    (ACME, "IA1", "DE", 9), (OTHER, "1F", "DE", 100)])
-    days = {"2026-11-27": day1, "2026-11-26": ["ratelimit", apple_tsv("2026-11-26", [(ACME, "1F", "US", 1)])],
-            "2026-11-25": "pending", "2026-11-24": "zero"}
+    day1 = apple_tsv(
+        "2026-11-27",
+        [
+            (ACME, "1F", "DE", 12),
+            (ACME, "1", "DE", 3),
+            (ACME, "3", "DE", 2),
+            (ACME, "7", "DE", 40),
+            (ACME, "1F", "AT", 5),
+            (ACME, "1F", "AT", -1),
+            (ACME, "IA1", "DE", 9),
+            (OTHER, "1F", "DE", 100),
+        ],
+    )
+    days = {
+        "2026-11-27": day1,
+        "2026-11-26": ["ratelimit", apple_tsv("2026-11-26", [(ACME, "1F", "US", 1)])],
+        "2026-11-25": "pending",
+        "2026-11-24": "zero",
+    }
     seen = []
     serve(httpserver, apple_key, days, seen)
     env = {**downloads_env, **apple_env(httpserver, apple_key), "TENANTS": TENANTS}
 
     report = store_downloads_fetcher.run(env=env, clock=lambda: NOW)
     assert [s["args"]["filter[reportDate]"] for s in seen if s["args"].get("filter[reportDate]")][:2] == [
-        "2026-11-27", "2026-11-26"]  # newest first: recent days win when a run is cut short
+        "2026-11-27",
+        "2026-11-26",
+    ]  # newest first: recent days win when a run is cut short
     asked = {s["args"]["filter[reportDate]"] for s in seen}
     assert asked == {f"2026-11-{d}" for d in range(21, 28)}  # the 7-day window in Pacific time
     assert all(s["accept"] == "application/a-gzip" and s["args"]["filter[version]"] == "1_0" for s in seen)
@@ -52,17 +71,25 @@ def test_window_fetch_idempotent_rerun_and_revision(httpserver, apple_key, downl
     assert stored[acme_27[0]].decode() == (
         "date,store,tenant,app_id,country,downloads,redownloads,updates,install_events,update_events,revision,change\n"
         f"2026-11-27,apple,acme-fm,{ACME},AT,4,0,0,,,{first},add\n"
-        f"2026-11-27,apple,acme-fm,{ACME},DE,15,2,40,,,{first},add\n")
+        f"2026-11-27,apple,acme-fm,{ACME},DE,15,2,40,,,{first},add\n"
+    )
     metro_27 = [n for n in stored if n.startswith("normalised/apple/metro-kids/2026-11-27/")]
-    assert stored[metro_27[0]] == (b"date,store,tenant,app_id,country,downloads,redownloads,updates,install_events,"
-                                   b"update_events,revision,change\n")
+    assert stored[metro_27[0]] == (
+        b"date,store,tenant,app_id,country,downloads,redownloads,updates,install_events,update_events,revision,change\n"
+    )
     raw = [n for n in stored if n.startswith(f"raw/apple/vendor={VENDOR}/date=2026-11-27/")]
     assert len(raw) == 1 and raw[0].endswith(".txt.gz") and stored[raw[0]][:2] == b"\x1f\x8b"
     assert not any("/2026-11-25/" in n for n in stored if n.startswith("normalised/"))  # pending: nothing yet
     state = json.loads(stored["state/store_downloads_fetcher.json"])["apple"]["days"]
     assert {d: s["status"] for d, s in state.items()} == {
-        "2026-11-21": "zero", "2026-11-22": "zero", "2026-11-23": "zero", "2026-11-24": "zero",
-        "2026-11-25": "pending", "2026-11-26": "fetched", "2026-11-27": "fetched"}
+        "2026-11-21": "zero",
+        "2026-11-22": "zero",
+        "2026-11-23": "zero",
+        "2026-11-24": "zero",
+        "2026-11-25": "pending",
+        "2026-11-26": "fetched",
+        "2026-11-27": "fetched",
+    }
 
     # the same reports again: nothing new is written
     store_downloads_fetcher.run(env=env, clock=lambda: NOW)
@@ -77,7 +104,8 @@ def test_window_fetch_idempotent_rerun_and_revision(httpserver, apple_key, downl
     assert blobs(env)[versions[-1]].decode().splitlines()[1:] == [  # the old version retracted, the new one added
         f"2026-11-27,apple,acme-fm,{ACME},AT,-4,0,0,,,{second},retract",
         f"2026-11-27,apple,acme-fm,{ACME},DE,-15,-2,-40,,,{second},retract",
-        f"2026-11-27,apple,acme-fm,{ACME},DE,13,0,0,,,{second},add"]
+        f"2026-11-27,apple,acme-fm,{ACME},DE,13,0,0,,,{second},add",
+    ]
 
 
 def test_open_days_outside_the_window_are_retried_and_410_is_expired(httpserver, apple_key, downloads_env):

@@ -1,4 +1,5 @@
 """Google Play end to end: OAuth stand-in verifying the assertion, gcp-storage-emulator, Azurite."""
+
 import codecs
 import datetime as dt
 import json
@@ -21,26 +22,37 @@ def utf16(text: str) -> bytes:
     return codecs.BOM_UTF16_LE + text.replace("\n", "\r\n").encode("utf-16-le")
 
 
-COUNTRY_NOV = ("Date,Package name,Country,Daily Device Installs,Daily Device Uninstalls,Daily Device Upgrades,"
-               "Total User Installs,Daily User Installs,Daily User Uninstalls,Active Device Installs,Install events,"
-               "Update events,Uninstall events\n"
-               f"2026-11-24,{PKG},DE,12,1,30,0,0,0,500,14,31,1\n"
-               f"2026-11-24,{PKG},AT,3,0,4,0,0,0,80,3,4,0\n"
-               f"2026-11-25,{PKG},DE,9,2,25,0,0,0,507,10,25,2\n"
-               f"2026-11-25,{PKG},,1,0,0,0,0,0,1,1,0,0\n")
-OVERVIEW_NOV = ("Date,Package Name,Install events,Update events,Uninstall events,Active Device Installs\n"
-                f"2026-11-24,{PKG},17,35,1,580\n")
-OVERVIEW_OCT = ("Date,Package Name,Install events,Update events,Uninstall events,Active Device Installs\n"
-                f"2026-10-31,{PKG},7,9,0,560\n")
+COUNTRY_NOV = (
+    "Date,Package name,Country,Daily Device Installs,Daily Device Uninstalls,Daily Device Upgrades,"
+    "Total User Installs,Daily User Installs,Daily User Uninstalls,Active Device Installs,Install events,"
+    "Update events,Uninstall events\n"
+    f"2026-11-24,{PKG},DE,12,1,30,0,0,0,500,14,31,1\n"
+    f"2026-11-24,{PKG},AT,3,0,4,0,0,0,80,3,4,0\n"
+    f"2026-11-25,{PKG},DE,9,2,25,0,0,0,507,10,25,2\n"
+    f"2026-11-25,{PKG},,1,0,0,0,0,0,1,1,0,0\n"
+)
+OVERVIEW_NOV = (
+    "Date,Package Name,Install events,Update events,Uninstall events,Active Device Installs\n"
+    f"2026-11-24,{PKG},17,35,1,580\n"
+)
+OVERVIEW_OCT = (
+    "Date,Package Name,Install events,Update events,Uninstall events,Active Device Installs\n"
+    f"2026-10-31,{PKG},7,9,0,560\n"
+)
 
 
 @pytest.fixture
 def env(httpserver, gcs, google_key, downloads_env):
     token_url = httpserver.url_for("/token")
     seen = []
-    httpserver.expect_request("/token", method="POST").respond_with_handler(google_token_handler(
-        google_key["public"], client_email="reports@fabrik-test.iam.gserviceaccount.com", token_url=token_url,
-        seen=seen))
+    httpserver.expect_request("/token", method="POST").respond_with_handler(
+        google_token_handler(
+            google_key["public"],
+            client_email="reports@fabrik-test.iam.gserviceaccount.com",
+            token_url=token_url,
+            seen=seen,
+        )
+    )
     values = {**downloads_env, **google_env(token_url, gcs, google_key), "TENANTS": TENANTS}
     values["_seen"] = seen
     return values
@@ -63,8 +75,11 @@ def test_fetch_unchanged_and_revised(env, gcs):
     assert stored[day("2026-11-24")[0]].decode() == (
         "date,store,tenant,app_id,country,downloads,redownloads,updates,install_events,update_events,revision,change\n"
         f"2026-11-24,google,acme-fm,{PKG},AT,3,,4,3,4,{revision},add\n"
-        f"2026-11-24,google,acme-fm,{PKG},DE,12,,30,14,31,{revision},add\n")
-    assert stored[day("2026-11-25")[0]].decode().splitlines()[1].startswith(f"2026-11-25,google,acme-fm,{PKG},,1,,0,1,0,")
+        f"2026-11-24,google,acme-fm,{PKG},DE,12,,30,14,31,{revision},add\n"
+    )
+    assert (
+        stored[day("2026-11-25")[0]].decode().splitlines()[1].startswith(f"2026-11-25,google,acme-fm,{PKG},,1,,0,1,0,")
+    )
     # October has only an events-only overview: used without a country breakdown, and its
     # events stay events: downloads/updates are empty, never filled with another metric
     assert stored[day("2026-10-31")[0]].decode().splitlines()[1].startswith(f"2026-10-31,google,acme-fm,{PKG},,,,,7,9,")
@@ -86,9 +101,13 @@ def test_fetch_unchanged_and_revised(env, gcs):
 
 
 def test_listing_follows_next_page_token(httpserver):
-    pages = {None: {"items": [{"name": f"stats/installs/installs_{PKG}_202611_overview.csv", "generation": "1"}],
-                    "nextPageToken": "p2"},
-             "p2": {"items": [{"name": f"stats/installs/installs_{PKG}_202611_country.csv", "generation": "2"}]}}
+    pages = {
+        None: {
+            "items": [{"name": f"stats/installs/installs_{PKG}_202611_overview.csv", "generation": "1"}],
+            "nextPageToken": "p2",
+        },
+        "p2": {"items": [{"name": f"stats/installs/installs_{PKG}_202611_country.csv", "generation": "2"}]},
+    }
 
     def handler(request):
         from werkzeug import Response
@@ -97,7 +116,9 @@ def test_listing_follows_next_page_token(httpserver):
         return Response(json.dumps(pages[request.args.get("pageToken")]), content_type="application/json")
 
     httpserver.expect_request(f"/storage/v1/b/{BUCKET}/o").respond_with_handler(handler)
-    settings = GoogleSettings(client_email="x", private_key="x", bucket=BUCKET, storage_url=httpserver.url_for("").rstrip("/"))
+    settings = GoogleSettings(
+        client_email="x", private_key="x", bucket=BUCKET, storage_url=httpserver.url_for("").rstrip("/")
+    )
     from shared.http import make_session
 
     found = list_reports(make_session(), settings, lambda: "t", PKG, {"202611"})
@@ -106,10 +127,14 @@ def test_listing_follows_next_page_token(httpserver):
 
 def test_403_says_to_grant_report_access_in_play_console(httpserver, google_key, downloads_env):
     token_url = httpserver.url_for("/token")
-    httpserver.expect_request("/token", method="POST").respond_with_handler(google_token_handler(
-        google_key["public"], client_email="reports@fabrik-test.iam.gserviceaccount.com", token_url=token_url))
+    httpserver.expect_request("/token", method="POST").respond_with_handler(
+        google_token_handler(
+            google_key["public"], client_email="reports@fabrik-test.iam.gserviceaccount.com", token_url=token_url
+        )
+    )
     httpserver.expect_request(f"/storage/v1/b/{BUCKET}/o").respond_with_json(
-        {"error": {"code": 403, "message": "reports@… does not have storage.objects.list access"}}, status=403)
+        {"error": {"code": 403, "message": "reports@… does not have storage.objects.list access"}}, status=403
+    )
     env = {**downloads_env, **google_env(token_url, httpserver.url_for("").rstrip("/"), google_key), "TENANTS": TENANTS}
     report = store_downloads_fetcher.run(env=env, clock=lambda: NOW)
     assert "Play Console" in report.outcomes["google:acme-fm"].error

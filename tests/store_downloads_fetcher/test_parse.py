@@ -31,10 +31,14 @@ def test_apple_old_layout_maps_columns_by_name():
     assert counts.counts == {(ACME, "DE"): (15, 2, 0)}
 
 
-@pytest.mark.parametrize("body,message", [
-    (b"Provider\tTitle\nAPPLE\tx\n", "missing columns"),
-    (gzip.compress(b"x", mtime=0)[:12], "damaged"),
-], ids=["no-columns", "cut-gzip"])
+@pytest.mark.parametrize(
+    "body,message",
+    [
+        (b"Provider\tTitle\nAPPLE\tx\n", "missing columns"),
+        (gzip.compress(b"x", mtime=0)[:12], "damaged"),
+    ],
+    ids=["no-columns", "cut-gzip"],
+)
 def test_apple_broken_reports_are_named(body, message):
     with pytest.raises(BadInputError, match=message):
         parse_sales_summary(io.BytesIO(body), app_ids=[ACME])
@@ -75,11 +79,14 @@ def test_google_bad_bytes_and_dates_are_named():
 
 
 def test_normalised_csv_neutralises_formulas_and_invalid_countries():
-    rows = [Row("2026-11-27", "apple", "=HYPERLINK(\"x\")", "+1234", "de", 3, None, -1),
-            Row("2026-11-27", "apple", "@t", "-1", "=cmd|' /C calc'!A0", 1, 2, 3)]
+    rows = [
+        Row("2026-11-27", "apple", '=HYPERLINK("x")', "+1234", "de", 3, None, -1),
+        Row("2026-11-27", "apple", "@t", "-1", "=cmd|' /C calc'!A0", 1, 2, 3),
+    ]
     lines = render(rows, revision="20261128T000000Z", retracted=rows).decode().splitlines()
-    assert lines[0] == ("date,store,tenant,app_id,country,downloads,redownloads,updates,install_events,update_events,"
-                        "revision,change")
+    assert lines[0] == (
+        "date,store,tenant,app_id,country,downloads,redownloads,updates,install_events,update_events,revision,change"
+    )
     for line in lines[1:]:
         for cell in line.split(","):
             assert not cell.startswith(("=", "+", "@")) and not (cell.startswith("-") and not cell[1:].isdigit())

@@ -3,6 +3,7 @@
 Apple: the App Store Connect stand-in (verifies the JWT). Google: the OAuth stand-in and the
 GCS emulator. Output: Azurite. Each case was reproduced on the code before the fix.
 """
+
 import datetime as dt
 import gzip
 import json
@@ -74,7 +75,11 @@ def test_2_a_damaged_apple_report_costs_that_day_only(httpserver, apple_key, goo
 def test_3_no_sales_never_replaces_rows_and_is_pending_until_surely_published(httpserver, apple_key, downloads_env):
     days = {"2026-11-20": apple_tsv("2026-11-20", [(ACME, "1F", "DE", 12)])}
     serve(httpserver, apple_key, days, [])
-    env = {**downloads_env, **apple_env(httpserver, apple_key), "TENANTS": json.dumps({"acme-fm": {"apple": {"app_id": ACME}}})}
+    env = {
+        **downloads_env,
+        **apple_env(httpserver, apple_key),
+        "TENANTS": json.dumps({"acme-fm": {"apple": {"app_id": ACME}}}),
+    }
     store_downloads_fetcher.run(env=env, dates=[dt.date(2026, 11, 20)], clock=lambda: NOW)
     days["2026-11-20"] = "zero"  # Apple now answers "no sales" for the day that had DE=12
     report = store_downloads_fetcher.run(env=env, dates=[dt.date(2026, 11, 20)], clock=lambda: NOW + 86400)
@@ -101,12 +106,19 @@ def test_5_several_apps_per_tenant_and_one_owner_per_app(httpserver, apple_key, 
         parse_tenants(json.dumps({"acme-fm": {"apple": {"app_id": IOS}}, "metro-kids": {"apple": {"app_ids": [IOS]}}}))
     with pytest.raises(ValueError, match="google package com.a.b is claimed by both a and b"):
         parse_tenants(json.dumps({"a": {"google": {"package": "com.a.b"}}, "b": {"google": {"packages": ["com.a.b"]}}}))
-    serve(httpserver, apple_key, {"2026-11-20": apple_tsv("2026-11-20", [(IOS, "1F", "DE", 3), (MAC, "F1", "DE", 2)])}, [])
-    env = {**downloads_env, **apple_env(httpserver, apple_key),
-           "TENANTS": json.dumps({"acme-fm": {"apple": {"app_ids": [IOS, MAC]}}})}
+    serve(
+        httpserver, apple_key, {"2026-11-20": apple_tsv("2026-11-20", [(IOS, "1F", "DE", 3), (MAC, "F1", "DE", 2)])}, []
+    )
+    env = {
+        **downloads_env,
+        **apple_env(httpserver, apple_key),
+        "TENANTS": json.dumps({"acme-fm": {"apple": {"app_ids": [IOS, MAC]}}}),
+    }
     store_downloads_fetcher.run(env=env, dates=[dt.date(2026, 11, 20)], clock=lambda: NOW)
-    assert newest(env, "apple", "acme-fm", "2026-11-20") == [f"2026-11-20,apple,acme-fm,{IOS},DE,3,0,0,,",
-                                                             f"2026-11-20,apple,acme-fm,{MAC},DE,2,0,0,,"]
+    assert newest(env, "apple", "acme-fm", "2026-11-20") == [
+        f"2026-11-20,apple,acme-fm,{IOS},DE,3,0,0,,",
+        f"2026-11-20,apple,acme-fm,{MAC},DE,2,0,0,,",
+    ]
 
 
 def test_5_two_google_packages_of_one_tenant_make_one_complete_day(google_env_fixture, gcs):
@@ -119,11 +131,15 @@ def test_5_two_google_packages_of_one_tenant_make_one_complete_day(google_env_fi
     store_downloads_fetcher.run(env=env, clock=lambda: NOW)
     put_object(gcs, kids, utf16(HEAD + f"2026-11-20,{PKG}.kids,AT,2,1,2,1\n"))  # one package revised
     store_downloads_fetcher.run(env=env, clock=lambda: NOW + 60)
-    assert newest(env, "google", "acme-fm", "2026-11-20") == [f"2026-11-20,google,acme-fm,{PKG},DE,4,,5,4,5",
-                                                              f"2026-11-20,google,acme-fm,{PKG}.kids,AT,2,,1,2,1"]
+    assert newest(env, "google", "acme-fm", "2026-11-20") == [
+        f"2026-11-20,google,acme-fm,{PKG},DE,4,,5,4,5",
+        f"2026-11-20,google,acme-fm,{PKG}.kids,AT,2,,1,2,1",
+    ]
 
 
-def test_6_sustained_rate_limiting_stops_asking_apple_and_saves_the_state(httpserver, apple_key, google_env_fixture, gcs):
+def test_6_sustained_rate_limiting_stops_asking_apple_and_saves_the_state(
+    httpserver, apple_key, google_env_fixture, gcs
+):
     env = google_env_fixture
     env.pop("_seen")
     put_object(gcs, f"stats/installs/installs_{PKG}_202611_country.csv", utf16(HEAD + f"2026-11-20,{PKG},DE,4,5,4,5\n"))
@@ -144,8 +160,11 @@ def test_7_backfill_refuses_days_that_cannot_be_final_yet():
     at_7am_pacific = dt.datetime(2026, 11, 28, 15, 0, tzinfo=dt.timezone.utc).timestamp()
     assert latest_final_day(at_7am_pacific) == dt.date(2026, 11, 26)
     assert latest_final_day(NOW) == dt.date(2026, 11, 27)  # 09:00 Pacific
-    for args in ((dt.date(2026, 11, 28), None, None), (dt.date(2026, 11, 27), None, None),
-                 (None, dt.date(2026, 11, 20), dt.date(2026, 12, 1))):
+    for args in (
+        (dt.date(2026, 11, 28), None, None),
+        (dt.date(2026, 11, 27), None, None),
+        (None, dt.date(2026, 11, 20), dt.date(2026, 12, 1)),
+    ):
         with pytest.raises(ConfigError, match="cannot be final yet"):
             backfill_dates(*args, now=at_7am_pacific)
     assert backfill_dates(dt.date(2026, 11, 26), None, None, now=at_7am_pacific) == [dt.date(2026, 11, 26)]

@@ -1,5 +1,6 @@
 """The same tests on TLS: a TLS-only Redis and a TLS-only Redis Cluster (as Azure Managed Redis
 listens, on a certificate of a throwaway CA that the app is told about with REDIS_CA_FILE)."""
+
 import pytest
 
 from tests.conftest import _start

@@ -8,6 +8,7 @@ mismatch that calling ``main()`` directly cannot reveal fails here. Real Redis u
 Collected on Python 3.13+ only (tests/conftest.py), the versions the library serves: in
 ``make test-313``, where a missing library fails the run.
 """
+
 import asyncio
 import datetime as dt
 import importlib
@@ -32,8 +33,11 @@ def worker():
     protos.__path__ = [str(Path(lib.__file__).resolve().parent.parent / "tests" / "protos")]
     sys.modules["worker_protos"] = protos
     pb = importlib.import_module("worker_protos.FunctionRpc_pb2")
-    init = pb.StreamingMessage(worker_init_request=pb.WorkerInitRequest(
-        host_version="4.1040.0", capabilities={}, function_app_directory=str(ROOT)))
+    init = pb.StreamingMessage(
+        worker_init_request=pb.WorkerInitRequest(
+            host_version="4.1040.0", capabilities={}, function_app_directory=str(ROOT)
+        )
+    )
     answer = asyncio.run(lib.worker_init_request(_Msg(init, {"host": "127.0.0.1", "protos": pb})))
     assert answer.result.status == pb.StatusResult.Success
     lib.start_threadpool_executor()
@@ -52,38 +56,70 @@ def load(worker, name):
     bindings = {}
     for b in spec["bindings"]:
         bindings[b["name"]] = pb.BindingInfo(
-            type=b["type"], direction=pb.BindingInfo.Direction.Value(b["direction"]),
-            data_type=pb.BindingInfo.DataType.Value(b.get("dataType", "undefined")))
-    meta = pb.RpcFunctionMetadata(name=name, directory=str(ROOT / name), script_file=str(ROOT / name / "__init__.py"),
-                                  entry_point=spec.get("entryPoint", "main"), bindings=bindings)
+            type=b["type"],
+            direction=pb.BindingInfo.Direction.Value(b["direction"]),
+            data_type=pb.BindingInfo.DataType.Value(b.get("dataType", "undefined")),
+        )
+    meta = pb.RpcFunctionMetadata(
+        name=name,
+        directory=str(ROOT / name),
+        script_file=str(ROOT / name / "__init__.py"),
+        entry_point=spec.get("entryPoint", "main"),
+        bindings=bindings,
+    )
     function_id = str(uuid.uuid4())
-    answer = asyncio.run(lib.function_load_request(_Msg(pb.StreamingMessage(
-        function_load_request=pb.FunctionLoadRequest(function_id=function_id, metadata=meta)))))
+    answer = asyncio.run(
+        lib.function_load_request(
+            _Msg(
+                pb.StreamingMessage(
+                    function_load_request=pb.FunctionLoadRequest(function_id=function_id, metadata=meta)
+                )
+            )
+        )
+    )
     assert answer.result.status == pb.StatusResult.Success, answer.result.exception.message
     return function_id
 
 
 def invoke(worker, function_id, inputs, trigger_metadata=None):
     lib, pb = worker
-    request = pb.InvocationRequest(invocation_id=str(uuid.uuid4()), function_id=function_id, input_data=inputs,
-                                   trigger_metadata=trigger_metadata or {})
+    request = pb.InvocationRequest(
+        invocation_id=str(uuid.uuid4()),
+        function_id=function_id,
+        input_data=inputs,
+        trigger_metadata=trigger_metadata or {},
+    )
     return asyncio.run(lib.invocation_request(_Msg(pb.StreamingMessage(invocation_request=request))))
 
 
-@pytest.mark.parametrize("name", ["icecast_poller", "matomo_live_poller", "eventhub_to_redis",
-                                  "store_downloads_fetcher", "live_api", "health_check", "live_view", "live_assets"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "icecast_poller",
+        "matomo_live_poller",
+        "eventhub_to_redis",
+        "store_downloads_fetcher",
+        "live_api",
+        "health_check",
+        "live_view",
+        "live_assets",
+    ],
+)
 def test_every_function_loads_in_the_worker(worker, name):
     assert load(worker, name)
 
 
 def test_a_timer_invocation_runs_the_collector(worker, base_env, monkeypatch, store_for):
     lib, pb = worker
-    for key, value in {**base_env, "ICECAST_SERVERS": json.dumps([{"name": "down", "url": "http://127.0.0.1:9",
-                                                                  "password": "pw-123456"}])}.items():
+    for key, value in {
+        **base_env,
+        "ICECAST_SERVERS": json.dumps([{"name": "down", "url": "http://127.0.0.1:9", "password": "pw-123456"}]),
+    }.items():
         monkeypatch.setenv(key, value)
     function_id = load(worker, "icecast_poller")
-    timer = pb.TypedData(json=json.dumps({"Schedule": {"AdjustForDST": True}, "ScheduleStatus": None,
-                                          "IsPastDue": False}))
+    timer = pb.TypedData(
+        json=json.dumps({"Schedule": {"AdjustForDST": True}, "ScheduleStatus": None, "IsPastDue": False})
+    )
     answer = invoke(worker, function_id, [pb.ParameterBinding(name="timer", data=timer)])
     assert answer.result.status == pb.StatusResult.Success, answer.result.exception.message
     status = store_for(base_env).read_status(["icecast_poller"])["icecast_poller"]
@@ -96,21 +132,38 @@ def test_an_event_hub_batch_of_binary_events_is_stored(worker, base_env, monkeyp
         monkeypatch.setenv(key, value)
     function_id = load(worker, "eventhub_to_redis")
     now = dt.datetime.now(dt.timezone.utc)
-    bodies = [json.dumps({"tenant": "acme-fm", "type": "app.play", "time": (now - dt.timedelta(seconds=i))
-                          .isoformat()}).encode() for i in range(3)]
+    bodies = [
+        json.dumps(
+            {"tenant": "acme-fm", "type": "app.play", "time": (now - dt.timedelta(seconds=i)).isoformat()}
+        ).encode()
+        for i in range(3)
+    ]
     data = pb.TypedData(collection_bytes=pb.CollectionBytes(bytes=bodies))
     metadata = {
-        "PartitionContext": pb.TypedData(json=json.dumps({"PartitionId": "7", "EventHubName": "events",
-                                                          "ConsumerGroup": "live-collectors"})),
+        "PartitionContext": pb.TypedData(
+            json=json.dumps({"PartitionId": "7", "EventHubName": "events", "ConsumerGroup": "live-collectors"})
+        ),
         "SequenceNumberArray": pb.TypedData(json=json.dumps([500, 501, 502])),
         "OffsetArray": pb.TypedData(json=json.dumps(["1000", "1100", "1200"])),
         "EnqueuedTimeUtcArray": pb.TypedData(json=json.dumps([now.isoformat()] * 3)),
         "PartitionKeyArray": pb.TypedData(json=json.dumps([None, None, None])),
         "PropertiesArray": pb.TypedData(json=json.dumps([{}, {}, {}])),
         # what the Event Hubs extension puts per event (the worker reads these for each EventHubEvent)
-        "SystemPropertiesArray": pb.TypedData(json=json.dumps([
-            {"x-opt-sequence-number": 500 + i, "x-opt-offset": str(1000 + 100 * i), "SequenceNumber": 500 + i,
-             "Offset": 1000 + 100 * i, "PartitionKey": None, "EnqueuedTimeUtc": now.isoformat()} for i in range(3)])),
+        "SystemPropertiesArray": pb.TypedData(
+            json=json.dumps(
+                [
+                    {
+                        "x-opt-sequence-number": 500 + i,
+                        "x-opt-offset": str(1000 + 100 * i),
+                        "SequenceNumber": 500 + i,
+                        "Offset": 1000 + 100 * i,
+                        "PartitionKey": None,
+                        "EnqueuedTimeUtc": now.isoformat(),
+                    }
+                    for i in range(3)
+                ]
+            )
+        ),
     }
     answer = invoke(worker, function_id, [pb.ParameterBinding(name="events", data=data)], metadata)
     assert answer.result.status == pb.StatusResult.Success, answer.result.exception.message
