@@ -36,14 +36,22 @@ def get_container(connection: "BlobTarget | str", container: str, *, setting: st
 
 
 def _connect(target: "BlobTarget", container: str) -> Any:
-    from azure.storage.blob import BlobServiceClient, ExponentialRetry
-
-    from shared.azure_auth import credential
+    from azure.storage.blob import ExponentialRetry
 
     # The SDK's default retry waits 15 s, then 45 s: longer than a caller should be blocked.
     # Two quick retries here; the Functions retry policy or the next run does the rest.
     retry = ExponentialRetry(initial_backoff=1, increment_base=2, retry_total=2)
-    options = dict(connection_timeout=5, read_timeout=20, retry_policy=retry)
+    client = container_client(target, container, connection_timeout=5, read_timeout=20, retry_policy=retry)
+    _ensure_container(client, container)
+    return client
+
+
+def container_client(target: "BlobTarget", container: str, **options: Any) -> Any:
+    """A container client for a connection string or an identity; ``options`` go to the SDK client."""
+    from azure.storage.blob import BlobServiceClient
+
+    from shared.azure_auth import credential
+
     try:
         if target.connection_string is not None:
             service = BlobServiceClient.from_connection_string(target.connection_string, **options)
@@ -53,9 +61,7 @@ def _connect(target: "BlobTarget", container: str) -> Any:
             )
     except ValueError:
         raise ConfigError({target.setting: "not a valid storage connection string"}) from None
-    client = service.get_container_client(container)
-    _ensure_container(client, container)
-    return client
+    return service.get_container_client(container)
 
 
 def describe(exc: BaseException, client: Any, what: str) -> str:

@@ -50,11 +50,11 @@ def _marker_container(env: Mapping[str, str]) -> Any:
     return get_container(target, CONTAINER)
 
 
-def read_marker(env: Mapping[str, str], prefix: str) -> int | None:
+def read_marker(env: Mapping[str, str], prefix: str, *, container: Any = None) -> int | None:
     """The first recorded run (ms) from the storage account, or None (none yet, or no storage)."""
     from shared.blob import download
 
-    container = _marker_container(env)
+    container = container if container is not None else _marker_container(env)
     found = download(container, blob_name(prefix)) if container is not None else None
     if found is None:
         return None
@@ -71,7 +71,7 @@ def settle(env: Mapping[str, str], redis: Any, *, prefix: str, now_ms: int) -> D
     container = _marker_container(env)
     if container is None:
         return None
-    first = read_marker(env, prefix)
+    first = read_marker(env, prefix, container=container)
     if first is None:
         upload(
             container,

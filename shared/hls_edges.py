@@ -125,13 +125,13 @@ def decode(answer: Sequence[Any]) -> dict[str, list[tuple[int, dict[str, int]]]]
 
 
 def sums(
-    edges: Mapping[str, Sequence[tuple[int, Any]]], *, stale_ms: int, low_ms: int, high_ms: int
+    edges: Mapping[str, Sequence[tuple[int, Mapping[str, int]]]], *, stale_ms: int, low_ms: int, high_ms: int
 ) -> list[tuple[int, dict[str, int]]]:
     """The definition, evaluated at every reported time in ``[low_ms, high_ms]``: ``hosts``
     counted and the sum of each metric (``listeners``, and ``country:<code>`` when edges send
     them). A sweep over each count's span of validity (from its time until the edge's next
-    count, or ``stale_ms`` later inclusive): O(n log n). A count may be a plain number."""
-    changes: list[tuple[int, int, Any]] = []  # (time, hosts delta, metrics delta: an int or a dict)
+    count, or ``stale_ms`` later inclusive): O(n log n)."""
+    changes: list[tuple[int, int, Mapping[str, int]]] = []  # (time, +1 or -1, the count's metrics)
     times: set[int] = set()
     for counts in edges.values():
         last = len(counts) - 1
@@ -154,11 +154,8 @@ def sums(
         while position < len(changes) and changes[position][0] <= when:
             _, sign, value = changes[position]
             hosts += sign
-            if isinstance(value, int):
-                totals["listeners"] += sign * value
-            else:
-                for name, n in value.items():
-                    totals[name] = totals.get(name, 0) + sign * n
+            for name, n in value.items():
+                totals[name] = totals.get(name, 0) + sign * n
             position += 1
         out.append((when, {"hosts": hosts, **{k: v for k, v in totals.items() if v or k == "listeners"}}))
     return out

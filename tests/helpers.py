@@ -16,6 +16,22 @@ def write_settings(path: Path, values: dict[str, str]) -> Path:
     return path
 
 
+# Every function of the app: a new one is added here once, and every "all functions" test follows.
+APP_FUNCTIONS = frozenset(
+    {
+        "icecast_poller",
+        "matomo_live_poller",
+        "eventhub_to_redis",
+        "store_downloads_fetcher",
+        "live_api",
+        "health_check",
+        "live_view",
+        "live_assets",
+        "live_feed",
+    }
+)
+
+
 def run_cli(*args: str, settings: Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
     """``python -m shared.cli ...`` in a clean environment (no inherited app settings)."""
     env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TMPDIR", "SYSTEMROOT")}

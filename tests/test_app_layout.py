@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from shared.functions import discover
+from tests.helpers import APP_FUNCTIONS
 
 ROOT = Path(__file__).resolve().parent.parent
 FUNCTIONS = discover(ROOT)
@@ -20,17 +21,7 @@ HEAVY = ("azure.storage.blob", "azure.eventhub", "jwt", "cryptography")
 
 def test_v1_model_no_function_app_py():
     assert not (ROOT / "function_app.py").exists()
-    assert set(FUNCTIONS) == {
-        "icecast_poller",
-        "matomo_live_poller",
-        "eventhub_to_redis",
-        "store_downloads_fetcher",
-        "live_api",
-        "health_check",
-        "live_view",
-        "live_assets",
-        "live_feed",
-    }
+    assert set(FUNCTIONS) == APP_FUNCTIONS
 
 
 def test_host_json():

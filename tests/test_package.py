@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT
+from tests.helpers import APP_FUNCTIONS
 
 SAMPLE = json.loads((ROOT / "local.settings.sample.json").read_text())["Values"]
 
@@ -107,17 +108,7 @@ def test_unpacked_package_imports_every_function_in_a_bare_interpreter(package, 
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(done.stdout)
     assert report["paths"] == [str(app / ".python_packages/lib/site-packages")]
-    assert set(report["functions"]) == {
-        "icecast_poller",
-        "matomo_live_poller",
-        "eventhub_to_redis",
-        "store_downloads_fetcher",
-        "live_api",
-        "health_check",
-        "live_view",
-        "live_assets",
-        "live_feed",
-    }
+    assert set(report["functions"]) == APP_FUNCTIONS
     for name, fn in report["functions"].items():
         assert fn["params"] == fn["inputs"], name
         assert fn["missing_settings"] == [], name

@@ -153,24 +153,19 @@ def _redis(env: Mapping[str, str]) -> str:
 def _container(connection: Any, container: str) -> str:
     """One request, 3 s, no SDK retries: a storage that is down is said at once."""
     from azure.core.exceptions import AzureError, ResourceExistsError
-    from azure.storage.blob import BlobServiceClient, LinearRetry
+    from azure.storage.blob import LinearRetry
 
-    from shared.azure_auth import BlobTarget, credential
-    from shared.blob import describe
+    from shared.azure_auth import BlobTarget
+    from shared.blob import container_client, describe
 
     target = (
         connection
         if isinstance(connection, BlobTarget)
         else BlobTarget(setting="storage", connection_string=connection)
     )
-    options = dict(connection_timeout=3, read_timeout=3, retry_policy=LinearRetry(retry_total=0))
-    if target.connection_string is not None:
-        service = BlobServiceClient.from_connection_string(target.connection_string, **options)
-    else:
-        service = BlobServiceClient(
-            target.account_url, credential=credential(target.credential_kind, target.client_id), **options
-        )
-    client = service.get_container_client(container)
+    client = container_client(
+        target, container, connection_timeout=3, read_timeout=3, retry_policy=LinearRetry(retry_total=0)
+    )
     try:
         client.create_container()
         return "reachable, container created"

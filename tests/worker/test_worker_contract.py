@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import APP_FUNCTIONS
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -92,19 +94,7 @@ def invoke(worker, function_id, inputs, trigger_metadata=None):
     return asyncio.run(lib.invocation_request(_Msg(pb.StreamingMessage(invocation_request=request))))
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        "icecast_poller",
-        "matomo_live_poller",
-        "eventhub_to_redis",
-        "store_downloads_fetcher",
-        "live_api",
-        "health_check",
-        "live_view",
-        "live_assets",
-    ],
-)
+@pytest.mark.parametrize("name", sorted(APP_FUNCTIONS))
 def test_every_function_loads_in_the_worker(worker, name):
     assert load(worker, name)
 
