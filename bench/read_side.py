@@ -19,7 +19,7 @@ REQUESTS = 60
 
 def run(redis_url: str) -> list[Row]:
     from shared import read_side, series_codec as codec
-    from shared.live_store import SERIES, Event, LiveStore, Sample, _events
+    from shared.live_store import Event, LiveStore, Sample, _events
     from shared.settings import load_store_settings
 
     prefix = f"r{uuid.uuid4().hex[:8]}"
@@ -51,8 +51,8 @@ def run(redis_url: str) -> list[Row]:
 
         low = now - settings.window_seconds * 1000
         data = {}
-        for series in SERIES:  # one command, one round trip, per key
-            if series == "hls":
+        for series, spec in store.series.items():  # one command, one round trip, per key
+            if spec.per_edge:
                 edges = {}
                 for edge in client.hkeys(store.keys.hls_hosts("acme-fm")):
                     answer = []
@@ -64,9 +64,9 @@ def run(redis_url: str) -> list[Row]:
             else:
                 fields = client.hgetall(store.keys.live_fields("acme-fm", series))
                 rows = []
-                for bucket in codec.buckets_between(low, now, series):
+                for bucket in codec.buckets_between(low, now, spec.bucket_ms):
                     mapping = client.hgetall(store.keys.live_hash_bucket("acme-fm", series, bucket))
-                    rows += codec.decode_bucket(bucket, series, mapping, fields, low=low, high=now)
+                    rows += codec.decode_bucket(bucket, spec.bucket_ms, mapping, fields, low=low, high=now)
                 rows.sort(key=lambda row: row[0])
             data[series] = [Sample("acme-fm", series, t, m) for t, m in rows]
         got = _events("acme-fm", client.zrangebyscore(store.keys.events("acme-fm"), low, now))  # every body

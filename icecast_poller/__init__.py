@@ -48,7 +48,7 @@ def run(
     results = poll_servers(
         settings.servers,
         session=session,
-        wants_mount=lambda m: settings.tenants.tenant_for_mount(m) is not None,
+        wants_mount=lambda m: settings.owners.tenant_for_mount(m) is not None,
         ip_tokens=settings.hasher.ip_tokens,
         max_parallel=settings.max_parallel,
         deadline=time.monotonic() + settings.deadline_seconds,
@@ -57,7 +57,7 @@ def run(
     relay_ips = frozenset(settings.hasher.ip_tokens([a for s in settings.servers for a in s.relay_addresses]))
     result = aggregate(
         results,
-        settings.tenants,
+        settings.owners,
         time_ms=report.started_ms,
         relay_ip_tokens=relay_ips,
         top_countries=settings.geoip.top if settings.geoip else None,

@@ -9,16 +9,18 @@ several tenants is reported per tenant as ``on_fallback``/``fallback_listeners``
 
 from __future__ import annotations
 
+import re
 import statistics
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Callable, Iterable
 
 from icecast_poller.classify import CLIENT_TYPES, client_type
 from icecast_poller.fetch import ServerResult
+from icecast_poller.parse import ListenerRecord, MountStats
+from icecast_poller.tenant import MountOwners
 from shared.geoip import country_metrics
 from shared.live_store import Sample
-from shared.tenants import Tenants
 
 
 @dataclass
@@ -31,6 +33,16 @@ class _Tenant:
     countries: Counter = field(default_factory=Counter)  # only with GEOIP_DATABASE
 
 
+@dataclass
+class _Mounts:
+    """What the servers said of mounts no single tenant owns, and which mounts had a source."""
+
+    unclaimed: Counter = field(default_factory=Counter)  # mount -> listeners, no tenant claims it
+    shared: Counter = field(default_factory=Counter)  # shared fallback mount -> listeners
+    sourced: set = field(default_factory=set)
+    sourceless: set = field(default_factory=set)
+
+
 @dataclass(frozen=True)
 class Aggregate:
     samples: list[Sample]
@@ -40,7 +52,7 @@ class Aggregate:
 
 def aggregate(
     results: Iterable[ServerResult],
-    tenants: Tenants,
+    owners: MountOwners,
     *,
     time_ms: int,
     relay_ip_tokens: frozenset[bytes] = frozenset(),
@@ -54,64 +66,87 @@ def aggregate(
     failed = len(results) - len(answered)
     if not answered:
         return Aggregate(samples=[], unclaimed={}, servers_failed=failed)
-    # A relay identifies itself with its <server-id>: every polled server's own id, the
-    # configured agents, and (without configuration) Icecast's default "Icecast 2.x".
-    relay_agents = {r.stats.server_id.strip() for r in answered if r.stats.server_id}
-    relay_agents |= {a.strip() for r in results for a in r.server.relay_agents}
-    acc = {t.name: _Tenant() for t in tenants if t.icecast_mounts or t.fallback_mounts}
-    unclaimed: Counter = Counter()
-    shared: Counter = Counter()  # shared fallback mount -> listeners
-    sourced: set[str] = set()
-    sourceless: set[str] = set()
+    is_relay = _relay_rule(results, answered, relay_ip_tokens)
+    acc = {name: _Tenant() for name, r in owners.tenants.items() if r.mounts or r.fallback_mounts}
+    seen = _Mounts()
     for result in answered:
         for mount in result.stats.mounts:
-            (sourced if mount.has_source else sourceless).add(mount.mount)
-            name = tenants.tenant_for_mount(mount.mount)
+            (seen.sourced if mount.has_source else seen.sourceless).add(mount.mount)
+            name = owners.tenant_for_mount(mount.mount)
             if name is None:
-                if tenants.fallback_sharers(mount.mount):
-                    shared[mount.mount] += mount.listeners
-                else:
-                    unclaimed[mount.mount] += mount.listeners
+                shared = owners.fallback_sharers(mount.mount)
+                (seen.shared if shared else seen.unclaimed)[mount.mount] += mount.listeners
                 continue
-            tenant = acc[name]
-            pattern = tenants.by_name[name].app_user_agent
-            relays = 0
-            for rec in result.listeners.get(mount.mount, ()):
-                if rec.user_agent.strip() in relay_agents or rec.ip_token in relay_ip_tokens:
-                    kind = "relay"
-                else:
-                    kind = client_type(rec.user_agent, pattern)
-                if kind == "relay":
-                    relays += 1
-                    continue
-                tenant.clients[kind] += 1
-                if rec.country is not None:
-                    tenant.countries[rec.country] += 1
-                if rec.ip_token:
-                    tenant.ips.add(rec.ip_token)
-                if rec.connected_seconds is not None:
-                    tenant.durations.append(rec.connected_seconds)
-            tenant.relays += relays
-            tenant.mounts[mount.mount] += max(0, mount.listeners - relays)
-    samples = []
-    for name, tenant in acc.items():
-        spec = tenants.by_name[name]
-        on_fallback = sum(1 for m in spec.icecast_mounts if m in sourceless and m not in sourced)
-        counted = [*spec.icecast_mounts, *(m for m in spec.fallback_mounts if tenants.tenant_for_mount(m) == name)]
-        metrics = {
-            "listeners": sum(tenant.mounts[m] for m in counted),
-            "unique_listeners": len(tenant.ips),
-            "median_listening_seconds": int(statistics.median_low(tenant.durations)) if tenant.durations else 0,
-            "relays": tenant.relays,
-            "servers_failed": failed,
-            "on_fallback": on_fallback,
-            "fallback_listeners": sum(shared[m] for m in spec.fallback_mounts if tenants.fallback_sharers(m))
-            if on_fallback
-            else 0,
-        }
-        metrics.update({f"client:{kind}": tenant.clients[kind] for kind in CLIENT_TYPES})
-        metrics.update({f"mount:{m}": tenant.mounts[m] for m in counted})
-        if top_countries is not None:  # of the listeners listed (a mount without its list is not placed)
-            metrics.update(country_metrics(tenant.countries.elements(), top=top_countries))
-        samples.append(Sample(tenant=name, series="icecast", time_ms=time_ms, metrics=metrics))
-    return Aggregate(samples=samples, unclaimed=dict(unclaimed), servers_failed=failed)
+            listeners = result.listeners.get(mount.mount, ())
+            _count_mount(acc[name], mount, listeners, owners.tenants[name].app_user_agent, is_relay)
+    samples = [
+        Sample(
+            tenant=name,
+            series="icecast",
+            time_ms=time_ms,
+            metrics=_tenant_metrics(name, tenant, owners, seen, failed=failed, top_countries=top_countries),
+        )
+        for name, tenant in acc.items()
+    ]
+    return Aggregate(samples=samples, unclaimed=dict(seen.unclaimed), servers_failed=failed)
+
+
+def _relay_rule(
+    results: list[ServerResult], answered: list[ServerResult], relay_ip_tokens: frozenset[bytes]
+) -> Callable[[ListenerRecord], bool]:
+    """A relay identifies itself with its <server-id>: every polled server's own id, the
+    configured agents, and (without configuration) Icecast's default "Icecast 2.x"; or it
+    connects from a configured relay address."""
+    agents = {r.stats.server_id.strip() for r in answered if r.stats.server_id}
+    agents |= {a.strip() for r in results for a in r.server.relay_agents}
+    return lambda rec: rec.user_agent.strip() in agents or rec.ip_token in relay_ip_tokens
+
+
+def _count_mount(
+    tenant: _Tenant,
+    mount: MountStats,
+    listeners: Iterable[ListenerRecord],
+    app_pattern: re.Pattern[str] | None,
+    is_relay: Callable[[ListenerRecord], bool],
+) -> None:
+    """Add one server's mount to its tenant: listeners less relays, and each listed listener's
+    client kind, country, address token and time connected."""
+    relays = 0
+    for rec in listeners:
+        kind = "relay" if is_relay(rec) else client_type(rec.user_agent, app_pattern)
+        if kind == "relay":
+            relays += 1
+            continue
+        tenant.clients[kind] += 1
+        if rec.country is not None:
+            tenant.countries[rec.country] += 1
+        if rec.ip_token:
+            tenant.ips.add(rec.ip_token)
+        if rec.connected_seconds is not None:
+            tenant.durations.append(rec.connected_seconds)
+    tenant.relays += relays
+    tenant.mounts[mount.mount] += max(0, mount.listeners - relays)
+
+
+def _tenant_metrics(
+    name: str, tenant: _Tenant, owners: MountOwners, seen: _Mounts, *, failed: int, top_countries: int | None
+) -> dict[str, int]:
+    """The sample's metrics (docs/redis-schema.md, the ``icecast`` series)."""
+    record = owners.tenants[name]
+    counted = owners.counted(name)
+    on_fallback = sum(1 for m in record.mounts if m in seen.sourceless and m not in seen.sourced)
+    on_shared = sum(seen.shared[m] for m in record.fallback_mounts if owners.fallback_sharers(m))
+    metrics = {
+        "listeners": sum(tenant.mounts[m] for m in counted),
+        "unique_listeners": len(tenant.ips),
+        "median_listening_seconds": int(statistics.median_low(tenant.durations)) if tenant.durations else 0,
+        "relays": tenant.relays,
+        "servers_failed": failed,
+        "on_fallback": on_fallback,
+        "fallback_listeners": on_shared if on_fallback else 0,
+    }
+    metrics.update({f"client:{kind}": tenant.clients[kind] for kind in CLIENT_TYPES})
+    metrics.update({f"mount:{m}": tenant.mounts[m] for m in counted})
+    if top_countries is not None:  # of the listeners listed (a mount without its list is not placed)
+        metrics.update(country_metrics(tenant.countries.elements(), top=top_countries))
+    return metrics

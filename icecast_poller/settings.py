@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
 from typing import Mapping
 
+from icecast_poller.tenant import MountOwners
 from shared.errors import ConfigError
 from shared.geoip import GeoIP, read_geoip
 from shared.identity import IdentityHasher
@@ -46,6 +48,11 @@ class IcecastSettings:
     max_parallel: int = 64
     deadline_seconds: int = 20
     geoip: GeoIP | None = None  # GEOIP_DATABASE: listeners by country; None: no country metrics
+
+    @functools.cached_property
+    def owners(self) -> MountOwners:
+        """Which tenant each mount counts for (from ``TENANTS``)."""
+        return MountOwners.of(self.tenants)
 
 
 def _is_ip(text: str) -> bool:

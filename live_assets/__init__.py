@@ -7,7 +7,7 @@ import azure.functions as func
 
 
 def main(req: func.HttpRequest) -> func.HttpResponse:
-    from shared.read_side import asset
+    from live_assets.serve import asset
 
     status, headers, body = asset(req.route_params.get("name", ""))
     return func.HttpResponse(body, status_code=status, headers=headers)

@@ -7,7 +7,7 @@ import azure.functions as func
 
 
 def main(req: func.HttpRequest) -> func.HttpResponse:
-    from shared.read_side import page
+    from live_assets.serve import page
 
     status, headers, body = page(req.route_params.get("tenant", ""))
     return func.HttpResponse(body, status_code=status, headers=headers)

@@ -36,8 +36,8 @@ def run(
 
     started = start_run(FUNCTION, load_settings, env=env, redis=redis, clock=clock)
     settings, report, log = started.settings, started.report, started.log
-    tenants = [t for t in settings.tenants if t.matomo_site_id]
-    sites = sorted({t.matomo_site_id for t in tenants})
+    site_of = settings.tenants.with_section("matomo")  # tenant -> site id
+    sites = sorted(set(site_of.values()))
     queries = sub_requests(sites, window_minutes=settings.window_minutes)
     if session is None:
         session = get_session(
@@ -54,14 +54,13 @@ def run(
             )
         )
     except FabrikError as exc:
-        for tenant in tenants:
-            report.fail(f"tenant:{tenant.name}", exc)
+        for tenant in site_of:
+            report.fail(f"tenant:{tenant}", exc)
         return finish_run(report, [], store_settings=settings.store, redis=redis, clock=clock, log=log, env=started.env)
-    for tenant in tenants:
-        site = tenant.matomo_site_id
+    for tenant, site in site_of.items():
         window = answers[(site, settings.window_minutes)]
         minute = answers[(site, 1)]
-        source = f"tenant:{tenant.name}"
+        source = f"tenant:{tenant}"
         failed = next((a.error for a in (window, minute) if a.error), None)
         if failed:
             report.fail(source, f"site {site}: Matomo said: {failed}", site_id=site)
@@ -71,7 +70,7 @@ def run(
             "visits": window.counters.visits,
             "actions": minute.counters.actions,
         }
-        samples.append(Sample(tenant=tenant.name, series="matomo", time_ms=report.started_ms, metrics=metrics))
+        samples.append(Sample(tenant=tenant, series="matomo", time_ms=report.started_ms, metrics=metrics))
         report.succeed(source, site_id=site, **metrics)
     return finish_run(
         report, samples, store_settings=settings.store, redis=redis, clock=clock, log=log, env=started.env

@@ -43,7 +43,7 @@ def _load(env: Mapping[str, str]) -> MatomoSettings:
     token = reader.get("MATOMO_TOKEN", str, secret=True)
     minutes = reader.get("MATOMO_WINDOW_MINUTES", window, default=3)
     timeout = reader.get("MATOMO_TIMEOUT_SECONDS", positive_int, default=10)
-    if tenants is not None and not any(t.matomo_site_id for t in tenants):
+    if tenants is not None and not tenants.with_section("matomo"):
         reader.fail("TENANTS", "no tenant has a matomo.site_id")
     reader.check()
     register_secrets([token])

@@ -136,3 +136,28 @@ def download(client: Any, name: str) -> tuple[bytes, str] | None:
         return None
     except AzureError as exc:
         raise StorageError(describe(exc, client, f"blob {client.container_name}/{name} (read)")) from None
+
+
+def reach_container(connection: "BlobTarget | str", container: str) -> str:
+    """``doctor``'s probe: one request, 3 s, no SDK retries, so a storage that is down is said
+    at once. Creates the container when it is missing (as a deploy would)."""
+    from azure.core.exceptions import AzureError, ResourceExistsError
+    from azure.storage.blob import LinearRetry
+
+    from shared.azure_auth import BlobTarget
+
+    target = (
+        connection
+        if isinstance(connection, BlobTarget)
+        else BlobTarget(setting="storage", connection_string=connection)
+    )
+    client = container_client(
+        target, container, connection_timeout=3, read_timeout=3, retry_policy=LinearRetry(retry_total=0)
+    )
+    try:
+        client.create_container()
+        return "reachable, container created"
+    except ResourceExistsError:
+        return "reachable, container exists"
+    except AzureError as exc:
+        raise StorageError(describe(exc, client, f"blob container {container}")) from None

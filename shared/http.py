@@ -16,7 +16,7 @@ import logging
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any, Iterator
 
-from shared.errors import BadInputError, ConfigError, RetriableError
+from shared.errors import BadInputError, RefusedError, RetriableError
 from shared.redact import redact_url
 
 if TYPE_CHECKING:
@@ -99,9 +99,10 @@ def request(
 ) -> "requests.Response":
     """Send a request and classify failure: returns only 2xx responses.
 
-    ``what`` names the source for messages (``icecast ice1 /admin/stats``). Raises
-    RetriableError for network errors, timeouts, 429 and 5xx; ConfigError for 401/403 naming
-    ``auth_setting`` (the setting to check); BadInputError for other 4xx.
+    ``what`` names the source for messages (``icecast ice1 /admin/stats``) and is every error's
+    ``source``. Raises RetriableError for network errors, timeouts, 429 and 5xx; RefusedError
+    for 401/403 naming ``auth_setting`` (the setting to check); BadInputError for other
+    statuses. An error after an answer carries its ``status``.
     """
     import requests
 
@@ -110,26 +111,32 @@ def request(
     except requests.exceptions.ConnectTimeout:
         raise RetriableError(
             f"{what}: cannot connect: no answer to the connection within "
-            f"{_timeout(session, kwargs, 0)} ({redact_url(url)})"
+            f"{_timeout(session, kwargs, 0)} ({redact_url(url)})",
+            source=what,
         ) from None
     except requests.exceptions.Timeout:
         raise RetriableError(
             f"{what}: connected, but no answer within {_timeout(session, kwargs, 1)} "
-            f"(the server hangs; {redact_url(url)})"
+            f"(the server hangs; {redact_url(url)})",
+            source=what,
         ) from None
     except requests.exceptions.ConnectionError as exc:
-        raise RetriableError(f"{what}: cannot connect ({_reason(exc)}; {redact_url(url)})") from None
+        raise RetriableError(f"{what}: cannot connect ({_reason(exc)}; {redact_url(url)})", source=what) from None
     except requests.exceptions.RequestException as exc:
-        raise RetriableError(f"{what}: request failed ({type(exc).__name__}; {redact_url(url)})") from None
+        raise RetriableError(f"{what}: request failed ({type(exc).__name__}; {redact_url(url)})", source=what) from None
     status = response.status_code
     if 200 <= status < 300:
         return response
     where = f"{what}: HTTP {status} from {redact_url(url)}"
     if status in (401, 403):
-        raise ConfigError({auth_setting: f"{what}: HTTP {status}, credentials refused by {redact_url(url)}"})
+        raise RefusedError(
+            {auth_setting: f"{what}: HTTP {status}, credentials refused by {redact_url(url)}"},
+            source=what,
+            status=status,
+        )
     if status in RETRY_STATUSES:
-        raise RetriableError(where)
-    raise BadInputError(where)
+        raise RetriableError(where, source=what, status=status)
+    raise BadInputError(where, source=what, status=status)
 
 
 def _timeout(session: Any, kwargs: dict, index: int) -> str:
@@ -181,14 +188,14 @@ def _chunks(response: "requests.Response", *, what: str, max_bytes: int, deadlin
                 break
             size += len(chunk)
             if size > max_bytes:
-                raise BadInputError(f"{what}: response larger than {max_bytes // 1024} KiB; refused")
+                raise BadInputError(f"{what}: response larger than {max_bytes // 1024} KiB; refused", source=what)
             yield chunk
             if deadline is not None and time.monotonic() > deadline:
-                raise RetriableError(f"{what}: response still arriving at the run deadline; gave up")
+                raise RetriableError(f"{what}: response still arriving at the run deadline; gave up", source=what)
     except (BadInputError, RetriableError):
         raise
     except Exception as exc:  # requests/urllib3 errors mid-body: resets, decode errors
-        raise RetriableError(f"{what}: connection failed while reading ({_reason(exc)})") from None
+        raise RetriableError(f"{what}: connection failed while reading ({_reason(exc)})", source=what) from None
     finally:
         response.close()
 

@@ -11,20 +11,12 @@ from __future__ import annotations
 import time
 from typing import Any, Callable, Mapping
 
-from shared.errors import ConfigError, FabrikError
-from shared.health import schedule_interval_seconds
-from shared.live_store import SERIES
-from shared.read_side import Answer, BadRequest, json_answer, minutes_param, store_for, tenant_problem
+from shared.errors import ConfigError, FabrikError, RequestError
+from shared.health import series_interval_seconds
+from shared.read_side import Answer, check_tenant, json_answer, minutes_param, store_for
 from shared.view_tokens import TokenRefused, bearer, parse_keys, verify
 
 FEED_PARAMETERS = {"minutes"}
-
-
-def intervals(env: Mapping[str, str]) -> dict[str, int]:
-    """Each series' expected interval in seconds, from the settings that pace it."""
-    icecast = schedule_interval_seconds(env.get("ICECAST_POLLER_SCHEDULE") or "*/30 * * * * *")
-    matomo = schedule_interval_seconds(env.get("MATOMO_LIVE_POLLER_SCHEDULE") or "0 * * * * *")
-    return {"icecast": icecast, "hls": 10, "matomo": matomo}
 
 
 def freshness(newest_ms: int | None, interval_s: int, now_ms: int) -> dict[str, Any]:
@@ -64,22 +56,22 @@ def feed(
     try:
         unknown = sorted(set(params) - FEED_PARAMETERS)
         if unknown:
-            raise BadRequest(f"unknown parameter {unknown[0]!r}; the only one is 'minutes'")
-        problem = tenant_problem(tenant, env)
-        if problem:
+            raise RequestError(f"unknown parameter {unknown[0]!r}; the only one is 'minutes'")
+        try:
+            check_tenant(tenant, env)
+        except RequestError:  # a name that cannot be, or is no longer, a tenant: nothing to tell
             return json_answer(404, {"error": "this page no longer exists"})
         store = store_for(env, redis, clock)
         minutes = minutes_param(params, store.window_ms // 60_000)
         now_ms = int(clock() * 1000)
         since = now_ms - minutes * 60_000
-        data, counts, _ = store.read_tenant(tenant, SERIES, since_ms=since, counts=True)
-    except BadRequest as exc:
-        return json_answer(400, {"error": str(exc)})
+        data, counts, _ = store.read_tenant(tenant, store.series, since_ms=since, counts=True)
+    except RequestError as exc:
+        return json_answer(exc.status, {"error": str(exc)})
     except ConfigError:
         return json_answer(500, {"error": "the live page is not available right now"})
     except FabrikError:
         return json_answer(503, {"error": "the live numbers are not available right now; the page tries again"})
-    every = intervals(env)
     return json_answer(
         200,
         {
@@ -88,7 +80,7 @@ def feed(
             "to": now_ms,
             "series": {name: [{"time": s.time_ms, **s.metrics} for s in samples] for name, samples in data.items()},
             "freshness": {
-                name: freshness(samples[-1].time_ms if samples else None, every[name], now_ms)
+                name: freshness(samples[-1].time_ms if samples else None, series_interval_seconds(name, env), now_ms)
                 for name, samples in data.items()
             },
             "visitor_window_minutes": _int(env.get("MATOMO_WINDOW_MINUTES"), 3),

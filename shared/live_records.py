@@ -10,7 +10,6 @@ from typing import Iterable, Mapping
 
 from shared import hls_edges
 
-SERIES = ("icecast", "hls", "matomo")
 AHEAD_MS = 60_000  # writes further ahead of now are refused (EVENT_MAX_FUTURE_SECONDS is at most this)
 ROLLING_MS = 600_000  # status counters are added up per 10 minutes; readers take the last two buckets
 _PLAIN = re.compile(r"[A-Za-z0-9._:-]*")  # needs no JSON escaping

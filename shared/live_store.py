@@ -18,13 +18,12 @@ and reads end at now: a clock that runs ahead never puts numbers in the future.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 from shared import event_counts, hls_edges, live_scripts, series_codec as codec
 from shared.live_records import (  # the records and keys, re-exported: callers import them from here
     AHEAD_MS,
     ROLLING_MS,
-    SERIES,
     Event,
     Keys,
     Sample,
@@ -32,9 +31,11 @@ from shared.live_records import (  # the records and keys, re-exported: callers 
     event_member,
     events_from_members as _events,
 )
+from shared.descriptor import Series
+from shared.functions import all_series
 from shared.settings import StoreSettings
 
-__all__ = ["AHEAD_MS", "ROLLING_MS", "SERIES", "Event", "Keys", "LiveStore", "Sample", "WriteResult", "event_member"]
+__all__ = ["AHEAD_MS", "ROLLING_MS", "Event", "Keys", "LiveStore", "Sample", "WriteResult", "event_member"]
 
 if TYPE_CHECKING:
     from shared.status import RunReport
@@ -43,8 +44,17 @@ if TYPE_CHECKING:
 class LiveStore:
     """Writes and reads the live window. ``redis`` is a client from ``shared.redis_client``."""
 
-    def __init__(self, redis: Any, *, settings: StoreSettings, clock: Callable[[], float] = time.time):
+    def __init__(
+        self,
+        redis: Any,
+        *,
+        settings: StoreSettings,
+        clock: Callable[[], float] = time.time,
+        series: Mapping[str, Series] | None = None,
+    ):
+        """``series``: the live series by name (default: every function's, ``shared.descriptor``)."""
         self.redis = redis
+        self.series = all_series() if series is None else series
         self.keys = Keys(settings.key_prefix)
         self.window_ms = settings.window_seconds * 1000
         self.host_stale_ms = settings.hls_host_stale_seconds * 1000
@@ -75,16 +85,18 @@ class LiveStore:
                 too_old += sample.time_ms < cutoff
                 too_new += sample.time_ms > ahead
                 continue
-            if sample.series == "hls":
+            spec = self._spec(sample.series)
+            if spec.per_edge:
                 per_edge.append(sample)
                 continue
             series_touched.add((sample.tenant, sample.series))
-            bucket = codec.bucket_of(sample.time_ms, sample.series)
+            bucket, offset = divmod(sample.time_ms, spec.bucket_ms)
             key = self.keys.live_hash_bucket(sample.tenant, sample.series, bucket)
             sid, names, values = codec.encode_values(sample.metrics)
-            offset = sample.time_ms % codec.bucket_ms(sample.series)
             sample_values.setdefault(key, {})[offset] = (sid, values)  # last one wins
-            expiry[key] = self._bucket_ttl(bucket, sample.series, now_ms)
+            expiry[key] = max(
+                1, (bucket + 1) * spec.bucket_ms + self.window_ms - now_ms
+            )  # until its last sample leaves
             fields.setdefault(self.keys.live_fields(sample.tenant, sample.series), {})[sid] = names
         for event in events:
             if event.time_ms < cutoff or event.time_ms > ahead:
@@ -111,13 +123,9 @@ class LiveStore:
             # Exact trimming: buckets wholly older than the window have expired; the one the cutoff
             # falls in loses its older samples here.
             for tenant, series in sorted(series_touched):
-                edge = codec.bucket_of(cutoff, series)
+                edge, into = divmod(cutoff, self._spec(series).bucket_ms)
                 live_scripts.add_write(
-                    pipe,
-                    self.keys.live_hash_bucket(tenant, series, edge),
-                    sid="",
-                    ttl_ms=0,
-                    cutoff=cutoff - edge * codec.bucket_ms(series),
+                    pipe, self.keys.live_hash_bucket(tenant, series, edge), sid="", ttl_ms=0, cutoff=into
                 )
             for key in sorted(event_members):
                 pipe.zremrangebyscore(key, "-inf", f"({cutoff}")
@@ -145,9 +153,11 @@ class LiveStore:
             epoch_created=report is not None and bool(answers and answers[-1]),
         )
 
-    def _bucket_ttl(self, bucket: int, series: str, now_ms: int) -> int:
-        """A bucket lives until its last sample leaves the window."""
-        return max(1, (bucket + 1) * codec.bucket_ms(series) + self.window_ms - now_ms)
+    def _spec(self, series: str) -> Series:
+        spec = self.series.get(series)
+        if spec is None:
+            raise ValueError(f"unknown series {series!r}: no function declares it (shared.descriptor)")
+        return spec
 
     def read_series(
         self, tenant: str, series: str, *, since_ms: int | None = None, until_ms: int | None = None
@@ -180,7 +190,7 @@ class LiveStore:
 
         def fill(pipe: Any) -> None:
             for name in series:
-                if name == "hls":
+                if self._spec(name).per_edge:
                     hls_edges.add_read(
                         pipe,
                         prefix=self.keys.prefix,
@@ -190,7 +200,7 @@ class LiveStore:
                         stale_ms=self.host_stale_ms,
                     )
                     continue
-                for bucket in codec.buckets_between(low, high, name):
+                for bucket in codec.buckets_between(low, high, self._spec(name).bucket_ms):
                     pipe.hgetall(self.keys.live_hash_bucket(tenant, name, bucket))
                 pipe.hgetall(self.keys.live_fields(tenant, name))
             if counts:
@@ -205,19 +215,20 @@ class LiveStore:
         )
         out: dict[str, list[Sample]] = {}
         for name in series:
-            if name == "hls":
+            spec = self._spec(name)
+            if spec.per_edge:
                 rows = hls_edges.sums(
                     hls_edges.decode(next(answers)), stale_ms=self.host_stale_ms, low_ms=low, high_ms=high
                 )
             else:
-                buckets = codec.buckets_between(low, high, name)
+                buckets = codec.buckets_between(low, high, spec.bucket_ms)
                 hashes = [next(answers) or {} for _ in buckets]
                 fields = next(answers) or {}
                 rows = sorted(
                     (
                         row
                         for bucket, mapping in zip(buckets, hashes)
-                        for row in codec.decode_bucket(bucket, name, mapping, fields, low=low, high=high)
+                        for row in codec.decode_bucket(bucket, spec.bucket_ms, mapping, fields, low=low, high=high)
                     ),
                     key=lambda row: row[0],
                 )
@@ -240,14 +251,14 @@ class LiveStore:
         """Which of the known series hold data for ``tenant`` in the window (one round trip)."""
         now = int(self.clock() * 1000)
         pipe = self.redis.pipeline(transaction=False)
-        for series in SERIES:
-            if series == "hls":
+        for series, spec in self.series.items():
+            if spec.per_edge:
                 pipe.exists(self.keys.hls_hosts(tenant))
                 continue
-            buckets = codec.buckets_between(now - self.window_ms, now, series)
+            buckets = codec.buckets_between(now - self.window_ms, now, spec.bucket_ms)
             pipe.exists(*(self.keys.live_hash_bucket(tenant, series, b) for b in buckets))
         found = self._execute(pipe)
-        return [series for series, present in zip(SERIES, found) if present]
+        return [series for series, present in zip(self.series, found) if present]
 
     def read_status(self, functions: Iterable[str]) -> dict[str, dict[str, str]]:
         """The raw status hash of each function, its rolling counters of the last 10-20 minutes

@@ -1,4 +1,5 @@
-"""The read side served by the app: the live API, health and the live page (docs/live-api.md).
+"""The read side served by the app: the live API and health (docs/live-api.md); the live page's
+data is ``shared.live_feed``, the page itself ``live_assets``.
 
 Each handler takes a request's method, route and query parameters and the environment, and
 returns ``(status, headers, body)``; the HTTP functions wrap that in ``func.HttpResponse``.
@@ -8,42 +9,23 @@ built from setting names and the app's own messages.
 
 from __future__ import annotations
 
-import html
 import json
 import re
 import time
-from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
-from shared.errors import ConfigError, FabrikError, RetriableError
+from shared.errors import ConfigError, FabrikError, NotFoundError, RequestError, RetriableError
 from shared.event_counts import EventCounts
-from shared.live_store import SERIES, Event, LiveStore
+from shared.live_store import Event, LiveStore
 from shared.tenants import name_problem
 
 Answer = tuple[int, dict[str, str], bytes]
-STATIC = Path(__file__).resolve().parent.parent / "live_assets" / "static"
-ASSETS = {
-    "live.js": "text/javascript",
-    "live.css": "text/css",
-    "uplot.js": "text/javascript",
-    "uplot.css": "text/css",
-    "uplot-LICENSE.txt": "text/plain",
-}
-_FILES = {
-    "uplot.js": "vendor/uplot-1.6.32/uPlot.iife.min.js",
-    "uplot.css": "vendor/uplot-1.6.32/uPlot.min.css",
-    "uplot-LICENSE.txt": "vendor/uplot-1.6.32/LICENSE",
-}
 LATEST_EVENTS = 20
 JSON_HEADERS = {
     "Content-Type": "application/json; charset=utf-8",
     "Cache-Control": "no-store",
     "X-Content-Type-Options": "nosniff",
 }
-PAGE_CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; "
-    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
-)
 # The parameters the live API takes; "code" is the host's function key (the host checks it).
 LIVE_PARAMETERS = {"series", "minutes", "code"}
 _WHOLE = re.compile(r"[0-9]{1,6}")  # ASCII digits only: str.isdigit() accepts "²"
@@ -62,18 +44,16 @@ def live(
     try:
         unknown = sorted(set(params) - LIVE_PARAMETERS)
         if unknown:
-            raise BadRequest(f"unknown parameter {unknown[0]!r}; the parameters are 'series' and 'minutes'")
+            raise RequestError(f"unknown parameter {unknown[0]!r}; the parameters are 'series' and 'minutes'")
         store = store_for(env, redis, clock)
-        problem = tenant_problem(tenant, env)
-        if problem:
-            return json_answer(404 if problem.startswith("unknown") else 400, {"error": problem})
-        series = series_param(params)
+        check_tenant(tenant, env)
+        series = series_param(params, store.series)
         minutes = minutes_param(params, store.window_ms // 60_000)
         now_ms = int(clock() * 1000)
         since = now_ms - minutes * 60_000
         data, counts, latest = store.read_tenant(tenant, series, since_ms=since, counts=True, latest=LATEST_EVENTS)
-    except BadRequest as exc:
-        return json_answer(400, {"error": str(exc)})
+    except RequestError as exc:
+        return json_answer(exc.status, {"error": str(exc)})
     except ConfigError as exc:
         return json_answer(500, {"error": f"server settings: {', '.join(sorted(exc.problems))}"})
     except (RetriableError, FabrikError) as exc:
@@ -161,62 +141,17 @@ def judge_functions(store: LiveStore, functions: list[str], env: Mapping[str, st
     return judge(status, functions, env, now_ms=now_ms, loss=loss), loss
 
 
-def page(tenant: str) -> Answer:
-    """``GET /api/view/{tenant}``: the live page, anonymous. It carries no data: its script reads
-    ``/api/feed/{tenant}`` with the viewer token from the link's fragment (``#token=…``), which
-    browsers never send to a server. The same page for every well-formed name, so the page
-    itself tells nobody which tenants exist."""
-    problem = name_problem(tenant)
-    if problem:
-        return (
-            400,
-            {"Content-Type": "text/plain; charset=utf-8", "X-Content-Type-Options": "nosniff"},
-            f"tenant name {problem}".encode("utf-8"),
-        )
-    template = (STATIC / "live.html").read_text(encoding="utf-8")
-    text = template.replace("{{tenant}}", html.escape(tenant, quote=True))
-    headers = {
-        "Content-Type": "text/html; charset=utf-8",
-        "Content-Security-Policy": PAGE_CSP,
-        "Cache-Control": "no-store",
-        "X-Content-Type-Options": "nosniff",
-        "Referrer-Policy": "no-referrer",
-    }
-    return 200, headers, text.encode("utf-8")
-
-
-def asset(name: str) -> Answer:
-    """``GET /api/assets/{name}``: the page's script, style and the vendored chart library
-    (no CDN: the page works with no internet). Static code, no data: anonymous."""
-    kind = ASSETS.get(name)
-    if kind is None:
-        return 404, {"Content-Type": "text/plain; charset=utf-8"}, b"no such asset"
-    data = (STATIC / _FILES.get(name, name)).read_bytes()
-    return (
-        200,
-        {
-            "Content-Type": f"{kind}; charset=utf-8",
-            "Cache-Control": "public, max-age=3600",
-            "X-Content-Type-Options": "nosniff",
-        },
-        data,
-    )
-
-
-class BadRequest(ValueError):
-    pass
-
-
-def series_param(params: Mapping[str, str]) -> list[str]:
+def series_param(params: Mapping[str, str], known: Iterable[str]) -> list[str]:
     """``series``: comma-separated names, each once, in the order given; default all."""
+    known = list(known)
     wanted = [s.strip() for s in params.get("series", "").split(",") if s.strip()]
-    unknown = [s for s in wanted if s not in SERIES]
+    unknown = [s for s in wanted if s not in known]
     if unknown:
-        raise BadRequest(
+        raise RequestError(
             f"parameter 'series': unknown {', '.join(repr(s[:40]) for s in unknown[:3])}; "
-            f"choose from {', '.join(SERIES)}"
+            f"choose from {', '.join(known)}"
         )
-    return list(dict.fromkeys(wanted)) or list(SERIES)
+    return list(dict.fromkeys(wanted)) or known
 
 
 def minutes_param(params: Mapping[str, str], window_min: int) -> int:
@@ -224,14 +159,15 @@ def minutes_param(params: Mapping[str, str], window_min: int) -> int:
     if not raw:
         return window_min
     if not _WHOLE.fullmatch(raw) or not 1 <= int(raw) <= window_min:
-        raise BadRequest(f"parameter 'minutes': a whole number from 1 to {window_min} (the live window)")
+        raise RequestError(f"parameter 'minutes': a whole number from 1 to {window_min} (the live window)")
     return int(raw)
 
 
-def tenant_problem(tenant: str, env: Mapping[str, str]) -> str | None:
+def check_tenant(tenant: str, env: Mapping[str, str]) -> None:
+    """Raises RequestError for a name no tenant can have, NotFoundError for one not in TENANTS."""
     problem = name_problem(tenant)
     if problem:
-        return f"tenant name {problem}"
+        raise RequestError(f"tenant name {problem}")
     if env.get("TENANTS"):
         from shared.settings import SettingsReader, read_tenants
 
@@ -239,8 +175,7 @@ def tenant_problem(tenant: str, env: Mapping[str, str]) -> str | None:
         tenants = read_tenants(reader)
         reader.check()
         if tenant not in tenants.by_name:
-            return f"unknown tenant {tenant!r}: not in TENANTS"
-    return None
+            raise NotFoundError(f"unknown tenant {tenant!r}: not in TENANTS")
 
 
 def store_for(env: Mapping[str, str], redis: Any, clock: Callable[[], float]) -> LiveStore:

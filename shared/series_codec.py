@@ -7,7 +7,8 @@ every metric name, and 240 members (two hours at 30 s) leave Redis's compact enc
 bytes a sample. Now:
 
 * a series is cut into **buckets**, one hash each (``fabrik:live:{tenant}:<series>:h:<bucket>``,
-  bucket = time ms // bucket length: 30 min for icecast, 60 min for matomo): about 60 samples
+  bucket = time ms // bucket length, the series' ``bucket_ms``: 30 min for icecast, 60 min for
+  matomo): about 60 samples
   a bucket, so each stays in the compact encoding (HLS counts are kept per edge instead:
   ``shared.hls_edges``);
 * a field is the sample's **ms into the bucket** (a whole number: Redis stores it in 1-4 bytes,
@@ -30,22 +31,13 @@ import hashlib
 import json
 from typing import Mapping, Sequence
 
-BUCKET_MS = 600_000
-# Per series, a bucket length that keeps about 60 samples a bucket at the series' rate: few
-# keys (each costs ~150 bytes) and every bucket in the compact encoding. Part of the contract.
-BUCKET_MS_OF = {"icecast": 1_800_000, "matomo": 3_600_000}
+# A series' bucket length is its descriptor's ``Series.bucket_ms`` (part of the contract): about
+# 60 samples a bucket at the series' rate, so few keys (each costs ~150 bytes) and every bucket
+# in the compact encoding.
 
 
-def bucket_ms(series: str) -> int:
-    return BUCKET_MS_OF.get(series, BUCKET_MS)
-
-
-def bucket_of(time_ms: int, series: str = "") -> int:
-    return time_ms // bucket_ms(series)
-
-
-def buckets_between(low_ms: int, high_ms: int, series: str = "") -> range:
-    return range(bucket_of(low_ms, series), bucket_of(high_ms, series) + 1)
+def buckets_between(low_ms: int, high_ms: int, bucket_ms: int) -> range:
+    return range(low_ms // bucket_ms, high_ms // bucket_ms + 1)
 
 
 def schema_id(names: Sequence[str]) -> str:
@@ -60,11 +52,11 @@ def encode_values(metrics: Mapping[str, int]) -> tuple[str, str, str]:
 
 
 def decode_bucket(
-    bucket: int, series: str, mapping: Mapping[str, str], fields: Mapping[str, str], *, low: int, high: int
+    bucket: int, bucket_ms: int, mapping: Mapping[str, str], fields: Mapping[str, str], *, low: int, high: int
 ) -> list[tuple[int, dict[str, int]]]:
     """The samples of one hash bucket between ``low`` and ``high`` (ms, inclusive); a value
     whose schema is unknown, or a field that is not a whole number, is skipped."""
-    base = bucket * bucket_ms(series)
+    base = bucket * bucket_ms
     default = mapping.get("s")
     names_of: dict[str, list[str] | None] = {}
     out = []

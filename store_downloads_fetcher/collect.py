@@ -37,7 +37,7 @@ def run_apple(
     """Newest day first, so recent days win when the run is cut short; each day's failure costs
     that day only (recorded as failed and retried on later runs)."""
     conf = settings.apple
-    apps = {app: t.name for t in settings.tenants for app in t.apple_app_ids}
+    apps = {app: name for name, ids in settings.tenants.with_section("apple").items() for app in ids}
     days_state = state.setdefault("apple", {}).setdefault("days", {})
     days = (
         sorted(dates)
@@ -195,16 +195,12 @@ def run_google(
     objects = state.setdefault("google", {}).setdefault("objects", {})
     days_state = state["google"].setdefault("days", {})
     only = {d.isoformat() for d in dates} if dates else None
-    for tenant in (t for t in settings.tenants if t.google_packages):
-        source = f"google:{tenant.name}"
+    for tenant, packages in settings.tenants.with_section("google").items():
+        source = f"google:{tenant}"
         counts = {"objects": 0, "unchanged": 0, "written": 0}
         missing: set[str] = set()
         try:
-            found = [
-                o
-                for package in tenant.google_packages
-                for o in google.list_reports(session, conf, token, package, months)
-            ]
+            found = [o for package in packages for o in google.list_reports(session, conf, token, package, months)]
             counts["objects"] = len(found)
             for month in sorted({o.month for o in found}):
                 in_month = [o for o in found if o.month == month]
@@ -225,7 +221,7 @@ def run_google(
                                 Row(
                                     date=day.date,
                                     store="google",
-                                    tenant=tenant.name,
+                                    tenant=tenant,
                                     app_id=obj.package,
                                     country=c,
                                     downloads=dl,
@@ -239,9 +235,9 @@ def run_google(
                 for date, rows in sorted(by_day.items()):
                     if only is not None and date not in only:
                         continue
-                    key = f"{tenant.name}|{date}"
+                    key = f"{tenant}|{date}"
                     record = out.put_day(
-                        store="google", tenant=tenant.name, date=date, rows=rows, previous=days_state.get(key)
+                        store="google", tenant=tenant, date=date, rows=rows, previous=days_state.get(key)
                     )
                     if record:
                         days_state[key] = {**record, "status": "fetched", "objects": sorted(o.name for o in chosen)}

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import IO, Any, Callable, Iterator
 from urllib.parse import quote
 
-from shared.errors import BadInputError, ConfigError
+from shared.errors import BadInputError, ConfigError, RefusedError
 from shared.http import request, spool_body
 from store_downloads_fetcher.google_report import OBJECT_NAME
 from store_downloads_fetcher.settings import GoogleSettings
@@ -96,25 +96,29 @@ def _get(session: Any, url: str, token: Callable[[], str], *, what: str, **kwarg
             headers={"Authorization": f"Bearer {token()}"},
             **kwargs,
         )
-    except ConfigError as exc:
-        if "HTTP 403" in str(exc):
-            raise ConfigError(
+    except RefusedError as exc:
+        if exc.status == 403:
+            raise RefusedError(
                 {
                     "GOOGLE_SERVICE_ACCOUNT_JSON": (
                         "403 from the reports bucket: invite the service account in Play Console > "
                         "Users and permissions with 'View app information and download bulk reports' "
                         "(it can take up to a day to apply)"
                     )
-                }
+                },
+                source=what,
+                status=403,
             ) from None
         raise
     except BadInputError as exc:
-        if "HTTP 404" in str(exc) and "/o/" not in url:
+        if exc.status == 404 and "/o/" not in url:  # the bucket itself (objects are under .../o/...)
             raise ConfigError(
                 {
                     "GOOGLE_PLAY_BUCKET": "bucket not found: copy the Cloud Storage URI from Play Console "
                     "(pubsite_prod_rev_<id> or pubsite_prod_<id>)"
-                }
+                },
+                source=what,
+                status=404,
             ) from None
         raise
 

@@ -169,12 +169,12 @@ def _store(args: argparse.Namespace) -> Any:
 
 def _show(args: argparse.Namespace) -> int:
     from shared.cli.render import series_table
-    from shared.live_store import SERIES
+    from shared.functions import all_series
 
     from shared.cli.env import load_env
 
-    if args.series and args.series not in SERIES:
-        return _fail(EXIT_USAGE, f"unknown series {args.series!r}; choose from {', '.join(SERIES)}")
+    if args.series and args.series not in all_series():
+        return _fail(EXIT_USAGE, f"unknown series {args.series!r}; choose from {', '.join(all_series())}")
     known = _known_tenants(load_env(args.settings))
     if known is not None and args.tenant not in known:
         return _fail(EXIT_USAGE, f"unknown tenant {args.tenant!r}: TENANTS has {', '.join(sorted(known))}")

@@ -15,6 +15,7 @@ from devstack.geoip import write_country_db
 from haproxy_agent.agent import Agent
 from haproxy_agent.config import AgentConfig
 from icecast_poller.aggregate import aggregate
+from icecast_poller.tenant import MountOwners
 from icecast_poller.fetch import ServerResult
 from icecast_poller.parse import parse_listclients, parse_stats
 from shared.geoip import GeoIP, country_metrics
@@ -67,13 +68,13 @@ def test_icecast_listclients_with_ipv6_listeners_count_per_country(country_db):
     server = IcecastServer(name="ice1", url="http://ice1:8000", username="admin", password="x")
     result = ServerResult(server=server, stats=stats, listeners={"/a.mp3": records})
     tenants = parse_tenants(json.dumps({"acme-fm": {"icecast": {"mounts": ["/a.mp3"]}}}))
-    [sample] = aggregate([result], tenants, time_ms=0, top_countries=10).samples
+    [sample] = aggregate([result], MountOwners.of(tenants), time_ms=0, top_countries=10).samples
     assert {k: v for k, v in sample.metrics.items() if k.startswith("country:")} == {
         "country:DE": 2,
         "country:FR": 1,
         "country:unknown": 1,
     }
-    [plain] = aggregate([result], tenants, time_ms=0).samples  # no database: no country metrics at all
+    [plain] = aggregate([result], MountOwners.of(tenants), time_ms=0).samples  # no database: no country metrics at all
     assert not any(k.startswith("country:") for k in plain.metrics)
 
 

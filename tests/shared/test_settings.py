@@ -4,6 +4,7 @@ import pytest
 
 from shared.errors import ConfigError
 from shared.settings import SettingsReader, load_store_settings, read_store, hash_key
+from icecast_poller.tenant import MountOwners
 from shared.tenants import parse_tenants
 
 
@@ -62,12 +63,15 @@ def test_tenants_inline_and_mount_lookup():
             }
         )
     )
-    assert t.tenant_for_mount("/acme-aac") == "acme-fm"
-    assert t.tenant_for_mount("/metro-kids.mp3") == "metro-kids"
-    assert t.tenant_for_mount("/unclaimed") is None
+    owners = MountOwners.of(t)
+    assert owners.tenant_for_mount("/acme-aac") == "acme-fm"
+    assert owners.tenant_for_mount("/metro-kids.mp3") == "metro-kids"
+    assert owners.tenant_for_mount("/unclaimed") is None
     acme = t.by_name["acme-fm"]
-    assert acme.matomo_site_id == 3 and acme.apple_app_id == "1234567890"
-    assert acme.app_user_agent.search("acmeradio/3.1 CFNetwork")
+    assert acme.section("matomo") == 3 and acme.section("apple") == ("1234567890",)
+    assert acme.section("google") == ("com.acme.radio",)
+    assert acme.section("icecast").app_user_agent.search("acmeradio/3.1 CFNetwork")
+    assert t.by_name["metro-kids"].section("matomo") is None
 
 
 def test_tenants_from_file(tmp_path):

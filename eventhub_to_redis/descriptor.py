@@ -1,0 +1,71 @@
+"""eventhub_to_redis as the rest of the app sees it (shared.descriptor).
+
+It writes the ``hls`` series (the HAProxy agents' counts, kept per edge and summed when read:
+``shared.hls_edges``) and the tenants' event logs; it has no timer, so its freshness is a
+fixed limit: the HAProxy agent sends every 10 s, the platform constantly.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Mapping
+
+from shared.descriptor import Descriptor, Metric, Probe, Series
+
+HLS = Series(
+    name="hls",
+    bucket_ms=1_800_000,  # an edge's 180 counts at 10 s (shared.hls_edges)
+    every_s=10,
+    per_edge=True,
+    metrics=(
+        Metric("listeners", "listeners", "distinct HLS listeners: the definition above, made when read"),
+        Metric("hosts", "edges", "how many edges that sum covers"),
+        Metric(
+            "country:<code>",
+            "listeners",
+            "when the agents send `countries`: listeners per country (ISO code, `other`, `unknown`), summed over "
+            "edges by the same rule as `listeners` (an edge's value is `<count>,<code>:<n>,…`)",
+        ),
+    ),
+)
+
+
+def _load(env: Mapping[str, str]) -> Any:
+    from eventhub_to_redis.settings import load_settings
+
+    return load_settings(env)
+
+
+def _trigger_missing(env: Mapping[str, str]) -> dict[str, str]:
+    if env.get("EVENTHUB_CONNECTION") or env.get("EVENTHUB_CONNECTION__fullyQualifiedNamespace"):
+        return {}
+    return {
+        "EVENTHUB_CONNECTION": "missing: the trigger cannot connect to the Event Hub (or set "
+        "EVENTHUB_CONNECTION__fullyQualifiedNamespace for the app's identity)"
+    }
+
+
+def _probes(settings: Any, env: Mapping[str, str]) -> Iterable[Probe]:
+    from shared.blob import reach_container
+
+    yield Probe(
+        f"blob container {settings.deadletter_container} (dead letters)",
+        lambda: reach_container(settings.deadletter_connection, settings.deadletter_container),
+    )
+    yield Probe(f"event hub {env.get('EVENTHUB_NAME') or '(from the connection string)'}", lambda: _partitions(env))
+
+
+def _partitions(env: Mapping[str, str]) -> str:
+    from eventhub_to_redis.replay import partition_ids
+
+    return f"{len(partition_ids(env, timeout=10))} partitions"
+
+
+DESCRIPTOR = Descriptor(
+    name="eventhub_to_redis",
+    in_use=("EVENTHUB_CONNECTION", "EVENTHUB_CONNECTION__fullyQualifiedNamespace", "EVENTHUB_NAME"),
+    load_settings=_load,
+    max_age_s=600,
+    series=(HLS,),
+    probes=_probes,
+    trigger_missing=_trigger_missing,
+)

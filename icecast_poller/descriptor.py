@@ -1,0 +1,81 @@
+"""icecast_poller as the rest of the app sees it (shared.descriptor)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Iterable, Mapping
+
+from icecast_poller.tenant import SECTION
+from shared.descriptor import Descriptor, Metric, Probe, Series
+
+ICECAST = Series(
+    name="icecast",
+    bucket_ms=1_800_000,  # 60 samples at the default 30 s
+    metrics=(
+        Metric(
+            "listeners",
+            "connections",
+            "Σ of the tenant's `mount:<mount>` (its own mounts and the fallbacks only it declares)",
+        ),
+        Metric(
+            "unique_listeners", "addresses", "distinct keyed hashes of listener IPs (people behind one NAT count once)"
+        ),
+        Metric("median_listening_seconds", "seconds", "median time connected so far, of the tenant's listeners now"),
+        Metric(
+            "mount:<mount>",
+            "connections",
+            "listeners of one mount summed over servers, minus the relays pulling it: the mounts add up to `listeners`",
+        ),
+        Metric("on_fallback", "mounts", "the tenant's mounts whose source is gone (listeners moved to a fallback)"),
+        Metric(
+            "fallback_listeners",
+            "connections",
+            "while on fallback: listeners on declared fallbacks shared with other tenants (not in `listeners`)",
+        ),
+        Metric(
+            "client:<kind>",
+            "connections",
+            "by User-Agent: `client:app`, `client:browser`, `client:player`, `client:other` (rules in "
+            "`icecast_poller/README.md`)",
+        ),
+        Metric(
+            "country:<code>",
+            "connections",
+            "with `GEOIP_DATABASE` only: listeners per country (ISO code), the 10 largest (`GEOIP_TOP_COUNTRIES`), "
+            "the rest as `country:other`, unplaced addresses as `country:unknown`; absent countries are left out "
+            "(at most 12 such metrics)",
+        ),
+        Metric("relays", "connections", "Icecast relays pulling the tenant's mounts (not counted in `listeners`)"),
+        Metric("servers_failed", "servers", "servers that did not answer in this run: when > 0 the sample may be low"),
+    ),
+)
+
+
+def _load(env: Mapping[str, str]) -> Any:
+    from icecast_poller.settings import load_settings
+
+    return load_settings(env)
+
+
+def _probes(settings: Any, env: Mapping[str, str]) -> Iterable[Probe]:
+    for server in settings.servers:
+        yield Probe(f"icecast {server.name}", lambda server=server: _reach(server))
+
+
+def _reach(server: Any) -> str:
+    from icecast_poller.fetch import fetch_stats
+    from shared.http import HttpOptions, make_session
+
+    stats = fetch_stats(make_session(HttpOptions(retries=0)), server, time.monotonic() + 15)
+    return f"{len(stats.mounts)} mounts"
+
+
+DESCRIPTOR = Descriptor(
+    name="icecast_poller",
+    in_use=("ICECAST_SERVERS",),
+    load_settings=_load,
+    schedule="*/30 * * * * *",
+    series=(ICECAST,),
+    tenant_sections=(SECTION,),
+    probes=_probes,
+)

@@ -1,0 +1,66 @@
+"""matomo_live_poller as the rest of the app sees it (shared.descriptor)."""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Mapping
+
+from shared.descriptor import Descriptor, Metric, Probe, Series, TenantSection
+
+MATOMO = Series(
+    name="matomo",
+    bucket_ms=3_600_000,  # 60 samples at the default minute
+    metrics=(
+        Metric("visitors", "visitors", "distinct visitors in the last `MATOMO_WINDOW_MINUTES` (default 3)"),
+        Metric("visits", "visits", "visits active in the same window"),
+        Metric("actions", "actions", "page views, events, downloads in the last minute"),
+    ),
+)
+
+
+def _site_id(tenant: str, value: dict, problems: list[str]) -> int | None:
+    """``{"site_id": 3}``: the tenant's Matomo site."""
+    site_id = value.get("site_id")
+    if site_id is not None and not (isinstance(site_id, int) and not isinstance(site_id, bool) and site_id > 0):
+        problems.append(f"{tenant}.matomo.site_id: expected a positive whole number")
+        return None
+    return site_id
+
+
+def _load(env: Mapping[str, str]) -> Any:
+    from matomo_live_poller.settings import load_settings
+
+    return load_settings(env)
+
+
+def _probes(settings: Any, env: Mapping[str, str]) -> Iterable[Probe]:
+    yield Probe("matomo", lambda: _reach(settings))
+
+
+def _reach(settings: Any) -> str:
+    from matomo_live_poller.fetch import fetch_counters
+    from shared.errors import FabrikError
+    from shared.http import HttpOptions, make_session
+
+    sites = sorted(settings.tenants.with_section("matomo").values())
+    answers = fetch_counters(
+        make_session(HttpOptions(retries=0)),
+        url=settings.url,
+        token=settings.token,
+        queries=[(site, 1) for site in sites[:1]] or [(1, 1)],
+        timeout=10,
+    )
+    errors = [a.error for a in answers if getattr(a, "error", None)]
+    if errors:
+        raise FabrikError(f"matomo answered: {errors[0]}")
+    return "API answered"
+
+
+DESCRIPTOR = Descriptor(
+    name="matomo_live_poller",
+    in_use=("MATOMO_URL", "MATOMO_TOKEN"),
+    load_settings=_load,
+    schedule="0 * * * * *",
+    series=(MATOMO,),
+    tenant_sections=(TenantSection(name="matomo", keys=frozenset({"site_id"}), parse=_site_id),),
+    probes=_probes,
+)
