@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 PYTEST_ARGS ?= -n auto
 PYTHON_VERSION ?= 3.11
 
-.PHONY: setup lint test test-313 test-consumers bench run stop package lint-workflows clean help
+.PHONY: setup lint test test-313 test-consumers bench run stop package lint-workflows clean help docs
 PY313 ?= $(shell ls -d $(HOME)/.pyenv/versions/3.13*/bin/python3.13 2>/dev/null | tail -1 || true)
 ifeq ($(PY313),)
 PY313 := $(shell python3.13 -c 'import sys; print(sys.executable)' 2>/dev/null)
@@ -17,6 +17,7 @@ help:
 	@echo "make test-313  the same suite on Python 3.13 (azure-functions 2.x)"
 	@echo "make test-consumers  the batch side's readers (DuckDB, Spark Structured Streaming) on what the app writes"
 	@echo "make bench  benchmarks against naive baselines (see docs/benchmarks.md)"
+	@echo "make docs   regenerate the metric table of docs/redis-schema.md from the functions' descriptors"
 	@echo "make package  dist/functionapp.zip for zip deploy (PYTHON_VERSION=$(PYTHON_VERSION))"
 
 setup:
@@ -26,6 +27,10 @@ setup:
 lint: setup
 	$(PY) -m ruff format --check .
 	$(PY) -m ruff check .
+
+# The metric table in docs/redis-schema.md is the descriptors' (tests/test_descriptors.py checks it).
+docs: setup
+	$(PY) scripts/metric_docs.py
 
 test: setup lint
 	$(PY) -m pytest $(PYTEST_ARGS)

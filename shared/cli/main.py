@@ -64,7 +64,7 @@ def build_parser(functions: dict[str, FunctionInfo]) -> argparse.ArgumentParser:
         description="Show a tenant's live series: a table with a sparkline per metric, or JSON with --json.",
     )
     show.add_argument("tenant")
-    show.add_argument("series", nargs="?", help="icecast, hls or matomo (default: all present)")
+    show.add_argument("series", nargs="?", help="a series: see the metrics command (default: all present)")
     show.add_argument("--minutes", type=_positive, default=None, help="only the last N minutes (default: window)")
     show.add_argument(
         "--json", action="store_true", help='print {"<series>": [{"time": <epoch ms>, "<metric>": <int>, ...}, ...]}'
@@ -87,6 +87,12 @@ def build_parser(functions: dict[str, FunctionInfo]) -> argparse.ArgumentParser:
         "to fix. Exit 0 only when everything is reachable.",
     )
     doctor.add_argument("--settings", metavar="FILE")
+    commands.add_parser(
+        "metrics",
+        help="the metrics of every live series, with units (Markdown)",
+        description="Print the metrics each function declares for its live series, as the table in "
+        "docs/redis-schema.md.",
+    )
     from shared.cli.share import add_parser as add_share
 
     add_share(commands)
@@ -116,6 +122,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             from shared.cli.doctor import doctor
 
             return doctor(functions, args)
+        if args.command == "metrics":
+            from shared.cli.render import metric_table
+            from shared.functions import all_series
+
+            print(metric_table(all_series().values()))
+            return EXIT_OK
         if args.command == "share":
             from shared.cli.env import load_env
             from shared.cli.share import share

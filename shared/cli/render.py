@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Iterable, Sequence
 
+from shared.descriptor import Series
 from shared.live_store import Sample
 from shared.status import RunReport, SourceStatus
 
@@ -115,3 +116,13 @@ def _ago(ms: int | None, now_ms: int) -> str:
     if secs < 7200:
         return f"{secs // 60}m ago"
     return when
+
+
+def metric_table(series: Iterable[Series]) -> str:
+    """The metrics of every live series as the Markdown table of docs/redis-schema.md
+    (``python -m shared.cli metrics``; a test keeps the doc equal to it)."""
+    lines = ["| series | metric | unit | meaning |", "|---|---|---|---|"]
+    for spec in series:
+        for i, metric in enumerate(spec.metrics):
+            lines.append(f"| {f'`{spec.name}`' if i == 0 else ''} | `{metric.name}` | {metric.unit} | {metric.help} |")
+    return "\n".join(lines)
