@@ -79,7 +79,8 @@ def _collect(
 ) -> None:
     from shared.blob import get_container
     from shared.http import HttpOptions, get_session
-    from store_downloads_fetcher.collect import run_apple, run_google
+    from store_downloads_fetcher.apple_run import run_apple
+    from store_downloads_fetcher.google_run import run_google
     from store_downloads_fetcher.output import Output
     from store_downloads_fetcher.tokens import AppleToken, GoogleToken
 
@@ -93,9 +94,9 @@ def _collect(
     now = clock()
     begun = time.monotonic()
     if settings.apple is not None:
-        a = settings.apple
+        conf = settings.apple
         # Tokens use the wall clock whatever ``clock`` says: the servers judge them by theirs.
-        token = AppleToken(issuer_id=a.issuer_id, key_id=a.key_id, private_key=a.private_key)
+        token = AppleToken(issuer_id=conf.issuer_id, key_id=conf.key_id, private_key=conf.private_key)
         _guarded(
             report,
             "apple",
@@ -112,12 +113,12 @@ def _collect(
             ),
         )
     if settings.google is not None:
-        g = settings.google
+        account = settings.google
         token = GoogleToken(
-            client_email=g.client_email,
-            private_key=g.private_key,
-            private_key_id=g.private_key_id,
-            token_url=g.token_url,
+            client_email=account.client_email,
+            private_key=account.private_key,
+            private_key_id=account.private_key_id,
+            token_url=account.token_url,
             session=session,
         )
         _guarded(

@@ -3,7 +3,7 @@
 Answers, as Apple gives them (research: ../shared/research/store_downloads.md §1.7):
 200 gzip TSV (``Content-Encoding: agzip``, which HTTP clients leave alone: the body is
 gunzipped here by its magic bytes); 404 "There were no sales for the date specified." is a
-zero day only once the day is surely published (collect._judge_zero); any other 404 means not
+zero day only once the day is surely published (apple_run._judge_zero); any other 404 means not
 published yet (pending); 410 is past the one-year retention;
 429/5xx are retried with back-off by the session, then the day stays failed; 401/403 are
 settings problems; 400 carries Apple's reason (e.g. a report version Apple no longer serves).
@@ -14,13 +14,14 @@ from __future__ import annotations
 import datetime as dt
 import time
 from dataclasses import dataclass
-from typing import IO, Any, Callable
+from typing import IO, Any, Callable, Mapping
 
 from shared.errors import BadInputError, ConfigError, RetriableError
 from shared.http import spool_body
 from shared.logs import get_logger
 from shared.redact import redact_url
 from store_downloads_fetcher.settings import AppleSettings
+from store_downloads_fetcher.state import AppleDay
 
 NO_SALES = "There were no sales for the date specified"
 MAX_REPORT = 1024 * 1024 * 1024
@@ -114,7 +115,7 @@ def pacific_today(now: float) -> dt.date:
     return dt.datetime.fromtimestamp(now, ZoneInfo("America/Los_Angeles")).date()
 
 
-def days_to_fetch(state_days: dict, *, today: dt.date, lookback: int) -> list[dt.date]:
+def days_to_fetch(state_days: Mapping[str, AppleDay], *, today: dt.date, lookback: int) -> list[dt.date]:
     """The look-back window (yesterday back ``lookback`` days, Pacific time) and every earlier day
     still pending or failed within Apple's one-year retention."""
     window = {today - dt.timedelta(days=k) for k in range(1, lookback + 1)}
@@ -122,6 +123,6 @@ def days_to_fetch(state_days: dict, *, today: dt.date, lookback: int) -> list[dt
     retry = {
         dt.date.fromisoformat(d)
         for d, s in state_days.items()
-        if s.get("status") in ("pending", "failed") and dt.date.fromisoformat(d) >= oldest
+        if s.status in ("pending", "failed") and dt.date.fromisoformat(d) >= oldest
     }
     return sorted(window | retry)

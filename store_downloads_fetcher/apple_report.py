@@ -13,7 +13,7 @@ import io
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import IO, Iterable
+from typing import IO, Iterable, NamedTuple
 
 from shared.errors import BadInputError
 
@@ -23,12 +23,18 @@ UPDATE = frozenset({"7", "7F", "7T", "F7"})
 REQUIRED = ("Product Type Identifier", "Units", "Apple Identifier", "Country Code", "Begin Date")
 
 
+class UnitCounts(NamedTuple):
+    downloads: int  # first-time downloads
+    redownloads: int
+    updates: int
+
+
 @dataclass(frozen=True)
 class AppleCounts:
     """Per (Apple Identifier, country): first-time downloads, re-downloads, updates. Units can be negative."""
 
     report_date: str | None  # ISO date of the rows (Begin Date)
-    counts: dict[tuple[str, str], tuple[int, int, int]]
+    counts: dict[tuple[str, str], UnitCounts]
     rows: int
     ignored_rows: int  # in-app purchases and other product types, or apps no tenant claims
 
@@ -78,7 +84,7 @@ def parse_sales_summary(raw: IO[bytes], *, app_ids: Iterable[str]) -> AppleCount
     except (OSError, EOFError, gzip.BadGzipFile) as exc:
         raise BadInputError(f"apple report: the gzip data is damaged ({exc})") from None
     return AppleCounts(
-        report_date=report_date, counts={k: tuple(v) for k, v in totals.items()}, rows=rows, ignored_rows=ignored
+        report_date=report_date, counts={k: UnitCounts(*v) for k, v in totals.items()}, rows=rows, ignored_rows=ignored
     )
 
 

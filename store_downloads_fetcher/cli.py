@@ -31,7 +31,7 @@ def invoke(args: argparse.Namespace, *, env: Mapping[str, str]) -> RunReport:
 
 def latest_final_day(now: float) -> dt.date:
     """The newest day whose report can be final: Apple publishes a day by 8 a.m. Pacific the next day."""
-    from store_downloads_fetcher.collect import publication_time
+    from store_downloads_fetcher.apple_run import publication_time
 
     day = dt.datetime.fromtimestamp(now, dt.timezone.utc).date() + dt.timedelta(days=1)
     while publication_time(day) > dt.datetime.fromtimestamp(now, dt.timezone.utc):

@@ -23,7 +23,7 @@ import io
 import re
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, Iterator, NamedTuple
 
 from shared.errors import BadInputError
 
@@ -37,11 +37,35 @@ METRICS = (
 COUNTRY = ("country", "countryregion")
 
 
+class InstallCounts(NamedTuple):
+    """One country's counts of one day; None where the file has no such column or a blank cell."""
+
+    country: str  # ISO code, or "" in a file without countries
+    downloads: int | None
+    updates: int | None
+    install_events: int | None
+    update_events: int | None
+
+
 @dataclass(frozen=True)
 class GoogleDay:
     date: str
-    rows: tuple[tuple[str, int | None, int | None, int | None, int | None], ...]  # country or "", METRICS
+    rows: tuple[InstallCounts, ...]
     missing: tuple[str, ...] = ()  # normalised columns this file has no source column for
+
+
+@dataclass(frozen=True)
+class _Columns:
+    """Where a file keeps what we read: positions of Date, each of METRICS, country and package."""
+
+    date: int
+    metrics: tuple[int | None, ...]
+    country: int | None
+    package: int | None
+
+    @property
+    def missing(self) -> tuple[str, ...]:
+        return tuple(name for (name, _), at in zip(METRICS, self.metrics) if at is None)
 
 
 def normalise(name: str) -> str:
@@ -64,42 +88,57 @@ def parse_installs(raw: IO[bytes], *, package: str) -> list[GoogleDay]:
     """Rows of one package's monthly file, grouped by day (oldest first)."""
     reader = csv.reader(text_stream(raw))
     try:
-        header = [normalise(h) for h in next(reader)]
-    except StopIteration:
-        raise BadInputError("google report: empty file") from None
-    except UnicodeDecodeError:
-        raise BadInputError("google report: not UTF-16/UTF-8 text") from None
-    col = {name: i for i, name in enumerate(header)}
-    if "date" not in col:
-        raise BadInputError(f"google report: no Date column (got {header[:5]})")
-    positions = [col.get(source) for _, source in METRICS]
-    missing = tuple(name for (name, _), at in zip(METRICS, positions) if at is None)
-    i_country = next((col[c] for c in COUNTRY if c in col), None)
-    i_package = col.get("packagename")
-    if len(missing) == len(METRICS):
-        raise BadInputError(f"google report: no install or update column (got {header})")
-    days: dict[str, dict[str, list[int | None]]] = defaultdict(dict)
-    try:
-        for number, cells in enumerate(reader, start=2):
-            if not cells or not any(c.strip() for c in cells):
-                continue
-            if i_package is not None and len(cells) > i_package and cells[i_package].strip() not in ("", package):
-                continue
-            date = _date(cells[col["date"]] if len(cells) > col["date"] else "", number)
-            country = cells[i_country].strip().upper() if i_country is not None and len(cells) > i_country else ""
+        columns = _columns([normalise(h) for h in next(reader)])
+        days: dict[str, dict[str, list[int | None]]] = defaultdict(dict)
+        for date, country, counts in _rows(reader, columns, package):
             slot = days[date].setdefault(country, [None] * len(METRICS))
-            for index, position in enumerate(positions):
-                value = _count(cells, position, number)
+            for index, value in enumerate(counts):
                 if value is not None:
                     slot[index] = (slot[index] or 0) + value
+    except StopIteration:
+        raise BadInputError("google report: empty file") from None
     except UnicodeDecodeError:
         raise BadInputError("google report: not UTF-16/UTF-8 text") from None
     except csv.Error as exc:
         raise BadInputError(f"google report: broken CSV ({exc})") from None
     return [
-        GoogleDay(date=d, rows=tuple((c, *v) for c, v in sorted(days[d].items())), missing=missing)
+        GoogleDay(
+            date=d,
+            rows=tuple(InstallCounts(c, *v) for c, v in sorted(days[d].items())),
+            missing=columns.missing,
+        )
         for d in sorted(days)
     ]
+
+
+def _columns(header: list[str]) -> _Columns:
+    """The header's columns by meaning; a file with no date or no count column is refused."""
+    col = {name: i for i, name in enumerate(header)}
+    if "date" not in col:
+        raise BadInputError(f"google report: no Date column (got {header[:5]})")
+    columns = _Columns(
+        date=col["date"],
+        metrics=tuple(col.get(source) for _, source in METRICS),
+        country=next((col[c] for c in COUNTRY if c in col), None),
+        package=col.get("packagename"),
+    )
+    if len(columns.missing) == len(METRICS):
+        raise BadInputError(f"google report: no install or update column (got {header})")
+    return columns
+
+
+def _rows(reader: Iterator[list[str]], columns: _Columns, package: str) -> Iterator[tuple[str, str, list[int | None]]]:
+    """``(date, country, counts)`` of each row of ``package`` (blank lines skipped)."""
+    for number, cells in enumerate(reader, start=2):
+        if not cells or not any(c.strip() for c in cells):
+            continue
+        if columns.package is not None and len(cells) > columns.package:
+            if cells[columns.package].strip() not in ("", package):
+                continue
+        date = _date(cells[columns.date] if len(cells) > columns.date else "", number)
+        at = columns.country
+        country = cells[at].strip().upper() if at is not None and len(cells) > at else ""
+        yield date, country, [_count(cells, position, number) for position in columns.metrics]
 
 
 def _date(cell: str, number: int) -> str:

@@ -19,6 +19,7 @@ from typing import IO, Any, Callable
 from shared.blob import describe, download, upload
 from shared.errors import RetriableError, StorageError
 from store_downloads_fetcher.normalised import Row, added_rows, render, version_digest
+from store_downloads_fetcher.state import DayFile, DownloadState
 
 STATE = "state/store_downloads_fetcher.json"
 
@@ -28,17 +29,17 @@ class Output:
         self.container, self.clock = container, clock
         self.written: list[str] = []
 
-    def load_state(self) -> tuple[dict, str | None]:
+    def load_state(self) -> tuple[DownloadState, str | None]:
         found = download(self.container, STATE)
         if found is None:
-            return {"apple": {"days": {}}, "google": {"objects": {}, "days": {}}}, None
+            return DownloadState(), None
         data, etag = found
-        return json.loads(data), etag
+        return DownloadState.from_json(json.loads(data)), etag
 
-    def save_state(self, state: dict, etag: str | None) -> None:
+    def save_state(self, state: DownloadState, etag: str | None) -> None:
         from azure.core import MatchConditions
 
-        body = json.dumps(state, indent=1, sort_keys=True).encode()
+        body = json.dumps(state.to_json(), indent=1, sort_keys=True).encode()
         if etag is None:
             upload(self.container, STATE, body, content_type="application/json", overwrite=False, if_none_match="*")
         else:
@@ -60,19 +61,21 @@ class Output:
             self.written.append(name)
         return stored
 
-    def put_day(self, *, store: str, tenant: str, date: str, rows: list[Row], previous: dict | None) -> dict | None:
+    def put_day(
+        self, *, store: str, tenant: str, date: str, rows: list[Row], previous: DayFile | None
+    ) -> DayFile | None:
         """Write the day's new version if its content differs from ``previous``; returns the new record.
 
         The file retracts the newest version already written (read back from its blob, not from
         the state, so it negates exactly what a consumer read)."""
         sha = version_digest(rows)
-        if previous and previous.get("sha256") == sha:
+        if previous is not None and previous.sha256 == sha:
             return None
         prefix = f"normalised/{store}/{tenant}/{date}/"
         newest = self._newest(prefix)
         if newest and newest.endswith(f"-{sha[:12]}.csv"):
             # Already the newest version: written by a run whose state was never saved.
-            return {"sha256": sha, "blob": newest, "written_at": newest[len(prefix) :].split("-", 1)[0]}
+            return DayFile(sha256=sha, blob=newest, written_at=newest[len(prefix) :].split("-", 1)[0])
         retracted: list[Row] = []
         if newest:
             found = download(self.container, newest)
@@ -91,7 +94,7 @@ class Output:
             overwrite=False,
         )
         self.written.append(name)
-        return {"sha256": sha, "blob": name, "written_at": stamp}
+        return DayFile(sha256=sha, blob=name, written_at=stamp)
 
     def _newest(self, prefix: str) -> str | None:
         from azure.core.exceptions import AzureError
