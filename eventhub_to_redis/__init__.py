@@ -33,106 +33,95 @@ def run(
     they are dead-lettered with the batch. Nothing a single message holds can make this raise;
     only Redis or dead-letter storage being unreachable does.
     """
-    from eventhub_to_redis.deadletter import write_all
+    from eventhub_to_redis.batch import process_batch
     from eventhub_to_redis.positions import positions_of
     from eventhub_to_redis.settings import load_settings
-    from eventhub_to_redis.validate import Rejection, check
-    from shared.blob import get_container
-    from shared.live_store import Sample
-    from shared.errors import FabrikError
-    from shared.runs import finish_run, record_failure, start_run
+    from shared.runs import finish_run, start_run
 
     started = start_run(FUNCTION, load_settings, env=env, redis=redis, clock=clock)
     settings, report, log = started.settings, started.report, started.log
     now_ms = report.started_ms
-    hasher = settings.hasher
-    tenants = set(settings.tenants.by_name) if settings.tenants is not None else None
-
-    samples, stored, rejected = [], [], list(rejected)
-    per_partition: dict[str, dict[str, int]] = {}
-    for early in rejected:
-        counts = per_partition.setdefault(early.position.partition, {"events": 0, "hls": 0, "deadlettered": 0})
-        counts["deadlettered"] += 1
-        counts["last_sequence"] = max(counts.get("last_sequence", -1), early.position.sequence)
-    for event, position in zip(events, positions_of(events)):
-        body = b""
-        try:
-            body = _body_of(event)
-            result = check(
-                body,
-                position,
-                now_ms=now_ms,
-                hasher=hasher,
-                max_bytes=settings.max_event_bytes,
-                max_future_ms=settings.max_future_seconds * 1000,
-                tenants=tenants,
-            )
-        except Exception as exc:  # a bug must cost one message (dead-lettered), not the batch
-            log.bind(source=f"partition:{position.partition}").exception("checking seq %s failed", position.sequence)
-            result = Rejection(position=position, reason=f"internal error: {type(exc).__name__}", body=body)
-        counts = per_partition.setdefault(position.partition, {"events": 0, "hls": 0, "deadlettered": 0})
-        counts["last_sequence"] = max(counts.get("last_sequence", -1), position.sequence)
-        if position.enqueued_ms is not None:
-            counts["last_enqueued_ms"] = max(counts.get("last_enqueued_ms", 0), position.enqueued_ms)
-        if isinstance(result, Rejection):
-            rejected.append(result)
-            counts["deadlettered"] += 1
-        elif isinstance(result, Sample):
-            samples.append(result)
-            counts["hls"] += 1
-        else:
-            stored.append(result)
-            counts["events"] += 1
-    if rejected:
-        try:
-            container = (
-                deadletter
-                if deadletter is not None
-                else get_container(
-                    settings.deadletter_connection,
-                    settings.deadletter_container,
-                    setting="DEADLETTER_STORAGE_CONNECTION",
-                )
-            )
-            write_all(container, rejected, hasher=hasher)
-        except FabrikError as exc:
-            log.error(
-                "%d dead letters not stored, the batch will be redelivered: %s",
-                len(rejected),
-                exc,
-                extra={"cli_prints": True},
-            )
-            record_failure(FUNCTION, started.env, "deadletter", exc, redis=redis, clock=clock)
-            raise
-        for rejection in rejected:  # said only now that they are stored
-            log.bind(source=f"partition:{rejection.position.partition}", tenant=None).warning(
-                "dead-lettered seq %s: %s", rejection.position.sequence, rejection.reason
-            )
-    # Valid but older than the window: not stored, so not counted as stored events.
-    cutoff = now_ms - settings.store.window_seconds * 1000
-    for event in stored:
-        if event.time_ms < cutoff:
-            counts = per_partition[event.partition]
-            counts["events"] -= 1
-            counts["too_old"] = counts.get("too_old", 0) + 1
-    for partition, counts in per_partition.items():
-        if "last_enqueued_ms" in counts:  # how far behind the hub this batch was processed
-            counts["lag_ms"] = max(0, now_ms - counts["last_enqueued_ms"])
+    batch = process_batch(
+        zip(events, positions_of(events)),
+        classify=_classifier(settings, now_ms, log),
+        cutoff_ms=now_ms - settings.store.window_seconds * 1000,
+        rejected=rejected,
+    )
+    if batch.rejected:
+        _dead_letter(batch.rejected, settings, deadletter=deadletter, started=started, redis=redis, clock=clock)
+    for partition, counts in batch.outcomes(now_ms).items():
         report.succeed(f"partition:{partition}", **counts)
-        report.rolling[f"partition:{partition}"] = {
-            "messages": counts["events"] + counts["hls"] + counts["deadlettered"] + counts.get("too_old", 0),
-            "deadlettered": counts["deadlettered"],
-        }
+    report.rolling.update({f"partition:{p}": counters for p, counters in batch.rolling().items()})
     return finish_run(
         report,
-        samples,
-        events=stored,
+        batch.samples,
+        events=batch.events,
         store_settings=settings.store,
         redis=redis,
         clock=clock,
         log=log,
         env=started.env,
     )
+
+
+def _classifier(settings: Any, now_ms: int, log: Any) -> Callable[[Any, Any], Any]:
+    """``check`` with the batch's settings; a bug costs one message (dead-lettered), not the batch."""
+    from eventhub_to_redis.validate import Rejection, check
+
+    tenants = set(settings.tenants.by_name) if settings.tenants is not None else None
+
+    def classify(event: Any, position: Any) -> Any:
+        body = b""
+        try:
+            body = _body_of(event)
+            return check(
+                body,
+                position,
+                now_ms=now_ms,
+                hasher=settings.hasher,
+                max_bytes=settings.max_event_bytes,
+                max_future_ms=settings.max_future_seconds * 1000,
+                tenants=tenants,
+            )
+        except Exception as exc:
+            log.bind(source=f"partition:{position.partition}").exception("checking seq %s failed", position.sequence)
+            return Rejection(position=position, reason=f"internal error: {type(exc).__name__}", body=body)
+
+    return classify
+
+
+def _dead_letter(
+    rejected: list[Any], settings: Any, *, deadletter: Any, started: Any, redis: Any, clock: Callable[[], float]
+) -> None:
+    """Store the rejections; storage down raises (the batch is redelivered, nothing is lost)."""
+    from eventhub_to_redis.deadletter import write_all
+    from shared.blob import get_container
+    from shared.errors import FabrikError
+    from shared.runs import record_failure
+
+    log = started.log
+    try:
+        container = (
+            deadletter
+            if deadletter is not None
+            else get_container(
+                settings.deadletter_connection, settings.deadletter_container, setting="DEADLETTER_STORAGE_CONNECTION"
+            )
+        )
+        write_all(container, rejected, hasher=settings.hasher)
+    except FabrikError as exc:
+        log.error(
+            "%d dead letters not stored, the batch will be redelivered: %s",
+            len(rejected),
+            exc,
+            extra={"cli_prints": True},
+        )
+        record_failure(FUNCTION, started.env, "deadletter", exc, redis=redis, clock=clock)
+        raise
+    for rejection in rejected:  # said only now that they are stored
+        log.bind(source=f"partition:{rejection.position.partition}", tenant=None).warning(
+            "dead-lettered seq %s: %s", rejection.position.sequence, rejection.reason
+        )
 
 
 def _body_of(event: Any) -> bytes:

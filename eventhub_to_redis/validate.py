@@ -54,6 +54,10 @@ class Rejection:
     body: bytes
 
 
+class _Refused(Exception):
+    """Why a message cannot be used (internal: ``check`` turns it into a Rejection)."""
+
+
 def check(
     body: bytes,
     position: Position,
@@ -68,68 +72,82 @@ def check(
 
     Reasons never quote the message: a rejected message may carry personal data.
     """
-
-    def reject(reason: str) -> Rejection:
-        return Rejection(position=position, reason=reason, body=body)
-
-    if len(body) > max_bytes:
-        return reject(f"message is {len(body)} bytes, more than the {max_bytes} allowed")
     try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return reject(f"not UTF-8 text: {exc.reason} at byte {exc.start}")
-    try:
-        doc = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
-    except (ValueError, RecursionError) as exc:  # bad JSON, NaN, huge numbers, deep nesting
-        return reject(f"not JSON: {str(exc)[:100] or type(exc).__name__}")
-    if not isinstance(doc, dict):
-        return reject(f"expected a JSON object, got {type(doc).__name__}")
-    tenant = doc.get("tenant")
-    if not isinstance(tenant, str) or not tenant:
-        return reject("field 'tenant' is missing or not a string")
-    problem = name_problem(tenant)
-    if problem:
-        return reject(f"field 'tenant' {problem}")
-    if tenants is not None and tenant not in tenants:
-        return reject(f"tenant {tenant!r} is not in TENANTS")
-    kind = doc.get("type")
-    if not isinstance(kind, str) or not TYPE_PATTERN.fullmatch(kind):
-        return reject("field 'type' is missing or not a name of 1-100 letters, digits and . _ : -")
-    if looks_personal(kind):
-        return reject("field 'type' looks like an IP address")
-    time_ms = parse_time(doc.get("time"))
-    if time_ms is None:
-        return reject("field 'time' is missing or not an RFC 3339 date-time with a time zone")
-    if time_ms > now_ms + max_future_ms:
-        return reject(f"field 'time' is {(time_ms - now_ms) // 1000} s in the future")
-    if kind == HLS_TYPE:
-        listeners = doc.get("listeners")
-        if isinstance(listeners, float) and listeners.is_integer():
-            listeners = int(listeners)  # JSON Schema's "integer" includes 5.0
-        if isinstance(listeners, bool) or not isinstance(listeners, int) or not 0 <= listeners <= MAX_LISTENERS:
-            return reject("field 'listeners' must be a whole number from 0 to 10000000")
-        host = doc.get("host", "-")  # "-": an agent from before the field, one host
-        if "host" in doc and (not isinstance(host, str) or name_problem(host)):
-            return reject("field 'host' must be a short host name of 1-64 letters, digits and . _ - (not an address)")
-        metrics = {"listeners": listeners}
-        if "countries" in doc:
-            countries = _countries(doc["countries"])
-            if countries is None:
-                return reject(
-                    "field 'countries' must be an object of at most 52 country codes (two capital "
-                    "letters, 'other', 'unknown') to whole numbers from 0 to 10000000"
-                )
-            metrics.update({f"country:{code}": n for code, n in countries.items()})
-        reference = position.enqueued_ms if position.enqueued_ms is not None else now_ms
-        if time_ms > reference + HLS_AHEAD_MS:
-            time_ms = reference
-        return Sample(tenant=tenant, series="hls", time_ms=time_ms, metrics=metrics, host=host)
-    stored = without_personal_data(doc, text, hasher)
-    if stored is None:
-        return reject("a string holds a lone UTF-16 surrogate (\\ud800-\\udfff escape): not valid Unicode")
+        doc, text = _document(body, max_bytes)
+        tenant, kind, time_ms = _envelope(doc, tenants=tenants, now_ms=now_ms, max_future_ms=max_future_ms)
+        if kind == HLS_TYPE:
+            reference = position.enqueued_ms if position.enqueued_ms is not None else now_ms
+            return _hls_sample(doc, tenant, time_ms if time_ms <= reference + HLS_AHEAD_MS else reference)
+        stored = without_personal_data(doc, text, hasher)
+        if stored is None:
+            raise _Refused("a string holds a lone UTF-16 surrogate (\\ud800-\\udfff escape): not valid Unicode")
+    except _Refused as refused:
+        return Rejection(position=position, reason=str(refused), body=body)
     return Event(
         tenant=tenant, type=kind, time_ms=time_ms, partition=position.partition, sequence=position.sequence, body=stored
     )
+
+
+def _document(body: bytes, max_bytes: int) -> tuple[dict, str]:
+    """The message as a JSON object, and its text."""
+    if len(body) > max_bytes:
+        raise _Refused(f"message is {len(body)} bytes, more than the {max_bytes} allowed")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _Refused(f"not UTF-8 text: {exc.reason} at byte {exc.start}") from None
+    try:
+        doc = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
+    except (ValueError, RecursionError) as exc:  # bad JSON, NaN, huge numbers, deep nesting
+        raise _Refused(f"not JSON: {str(exc)[:100] or type(exc).__name__}") from None
+    if not isinstance(doc, dict):
+        raise _Refused(f"expected a JSON object, got {type(doc).__name__}")
+    return doc, text
+
+
+def _envelope(doc: dict, *, tenants: Collection[str] | None, now_ms: int, max_future_ms: int) -> tuple[str, str, int]:
+    """The fields every message has (docs/eventhub-messages.md): ``(tenant, type, time ms)``."""
+    tenant = doc.get("tenant")
+    if not isinstance(tenant, str) or not tenant:
+        raise _Refused("field 'tenant' is missing or not a string")
+    problem = name_problem(tenant)
+    if problem:
+        raise _Refused(f"field 'tenant' {problem}")
+    if tenants is not None and tenant not in tenants:
+        raise _Refused(f"tenant {tenant!r} is not in TENANTS")
+    kind = doc.get("type")
+    if not isinstance(kind, str) or not TYPE_PATTERN.fullmatch(kind):
+        raise _Refused("field 'type' is missing or not a name of 1-100 letters, digits and . _ : -")
+    if looks_personal(kind):
+        raise _Refused("field 'type' looks like an IP address")
+    time_ms = parse_time(doc.get("time"))
+    if time_ms is None:
+        raise _Refused("field 'time' is missing or not an RFC 3339 date-time with a time zone")
+    if time_ms > now_ms + max_future_ms:
+        raise _Refused(f"field 'time' is {(time_ms - now_ms) // 1000} s in the future")
+    return tenant, kind, time_ms
+
+
+def _hls_sample(doc: dict, tenant: str, time_ms: int) -> Sample:
+    """An ``hls.listeners`` message: one edge's count (and countries) at ``time_ms``."""
+    listeners = doc.get("listeners")
+    if isinstance(listeners, float) and listeners.is_integer():
+        listeners = int(listeners)  # JSON Schema's "integer" includes 5.0
+    if isinstance(listeners, bool) or not isinstance(listeners, int) or not 0 <= listeners <= MAX_LISTENERS:
+        raise _Refused("field 'listeners' must be a whole number from 0 to 10000000")
+    host = doc.get("host", "-")  # "-": an agent from before the field, one host
+    if "host" in doc and (not isinstance(host, str) or name_problem(host)):
+        raise _Refused("field 'host' must be a short host name of 1-64 letters, digits and . _ - (not an address)")
+    metrics = {"listeners": listeners}
+    if "countries" in doc:
+        countries = _countries(doc["countries"])
+        if countries is None:
+            raise _Refused(
+                "field 'countries' must be an object of at most 52 country codes (two capital "
+                "letters, 'other', 'unknown') to whole numbers from 0 to 10000000"
+            )
+        metrics.update({f"country:{code}": n for code, n in countries.items()})
+    return Sample(tenant=tenant, series="hls", time_ms=time_ms, metrics=metrics, host=host)
 
 
 _COUNTRY_KEY = re.compile(r"[A-Z]{2}|other|unknown")

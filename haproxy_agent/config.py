@@ -88,68 +88,16 @@ def _tenants(value: Any, app_tenants: str) -> tuple[str, ...]:
 
 
 def load(env: Mapping[str, str], path: str | None = None, *, need_eventhub: bool = True) -> AgentConfig:
-    raw: dict[str, Any] = {}
-    if path:
-        try:
-            raw = json.loads(Path(path).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise ConfigProblem(f"cannot read config file {path}: {exc}") from None
-        unknown = set(raw) - set(KEYS.values())
-        if unknown:
-            raise ConfigProblem(f"{path}: unknown keys {sorted(unknown)} (known: {sorted(KEYS.values())})")
-    for env_name, key in KEYS.items():
-        if env.get(env_name):
-            raw[key] = env[env_name]
-    problems = []
-    try:
-        tenants = _tenants(raw.get("tenants", ()), env.get("TENANTS", ""))
-    except ConfigProblem as exc:
-        problems.append(str(exc))
-        tenants = ()
-    bad = [t for t in tenants if not TENANT.fullmatch(t)]
-    if bad:
-        problems.append(f"tenants: invalid names {bad}")
-    any_tenant = str(raw.get("any_tenant", "false")).lower() in ("1", "true", "yes", "on")
-    if not tenants and not any_tenant:
-        problems.append(
-            "tenants (AGENT_TENANTS, or TENANTS as the app has it): which tenants to count; every other "
-            "path is counted as unknown and not sent (AGENT_ANY_TENANT=true sends whatever appears)"
-        )
-    host = str(raw.get("host") or socket.gethostname().split(".")[0])
-    if not TENANT.fullmatch(host) or re.search(r"[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+", host):
-        problems.append("host (AGENT_HOST): a short host name of A-Z a-z 0-9 . _ - (not an address)")
-    try:
-        interval = float(raw.get("interval_seconds", 10))
-        if not 1 <= interval <= 3600:
-            raise ValueError
-    except (TypeError, ValueError):
-        problems.append("interval_seconds (AGENT_INTERVAL_SECONDS): a number of seconds from 1 to 3600")
-        interval = 10.0
+    """The file's keys with the environment on top; every problem is reported at once."""
+    raw = _raw(env, path)
+    problems: list[str] = []
+    tenants, any_tenant = _tenant_choice(raw, env, problems)
+    host, interval = _host(raw, problems), _interval(raw, problems)
     table = str(raw.get("table", "hls_listeners"))
     if not re.match(r"^[A-Za-z0-9._-]+$", table):
         problems.append("table (HAPROXY_TABLE): a table (backend) name")
-    connection = str(raw.get("eventhub_connection", ""))
-    name = str(raw.get("eventhub_name", ""))
-    namespace = env.get("EVENTHUB_CONNECTION__fullyQualifiedNamespace", "")
-    if need_eventhub:
-        if "Endpoint=" not in connection and not namespace:
-            problems.append("eventhub_connection (EVENTHUB_CONNECTION): missing or not an Event Hubs connection string")
-        if not name and "EntityPath=" not in connection and not (namespace and name):
-            problems.append("eventhub_name (EVENTHUB_NAME): missing")
-    geoip = None
-    if raw.get("geoip_database"):
-        from shared.errors import ConfigError
-        from shared.geoip import read_geoip
-
-        try:
-            geoip = read_geoip(
-                {
-                    "GEOIP_DATABASE": str(raw["geoip_database"]),
-                    "GEOIP_TOP_COUNTRIES": str(raw.get("geoip_top_countries", "")),
-                }
-            )
-        except ConfigError as exc:
-            problems += [f"{k}: {v}" for k, v in exc.problems.items()]
+    connection, name, namespace = _eventhub(raw, env, problems, needed=need_eventhub)
+    geoip = _geoip(raw, problems)
     if problems:
         raise ConfigProblem("; ".join(problems))
     return AgentConfig(
@@ -167,3 +115,91 @@ def load(env: Mapping[str, str], path: str | None = None, *, need_eventhub: bool
         eventhub_credential=env.get("EVENTHUB_CONNECTION__credential", ""),
         eventhub_client_id=env.get("EVENTHUB_CONNECTION__clientId", ""),
     )
+
+
+def _raw(env: Mapping[str, str], path: str | None) -> dict[str, Any]:
+    """The config file's keys (unknown ones refused), each overridden by its environment variable."""
+    raw: dict[str, Any] = {}
+    if path:
+        try:
+            raw = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ConfigProblem(f"cannot read config file {path}: {exc}") from None
+        unknown = set(raw) - set(KEYS.values())
+        if unknown:
+            raise ConfigProblem(f"{path}: unknown keys {sorted(unknown)} (known: {sorted(KEYS.values())})")
+    for env_name, key in KEYS.items():
+        if env.get(env_name):
+            raw[key] = env[env_name]
+    return raw
+
+
+def _tenant_choice(raw: dict[str, Any], env: Mapping[str, str], problems: list[str]) -> tuple[tuple[str, ...], bool]:
+    """``(tenants, any_tenant)``: which tenants' counts are sent."""
+    try:
+        tenants = _tenants(raw.get("tenants", ()), env.get("TENANTS", ""))
+    except ConfigProblem as exc:
+        problems.append(str(exc))
+        tenants = ()
+    bad = [t for t in tenants if not TENANT.fullmatch(t)]
+    if bad:
+        problems.append(f"tenants: invalid names {bad}")
+    any_tenant = str(raw.get("any_tenant", "false")).lower() in ("1", "true", "yes", "on")
+    if not tenants and not any_tenant:
+        problems.append(
+            "tenants (AGENT_TENANTS, or TENANTS as the app has it): which tenants to count; every other "
+            "path is counted as unknown and not sent (AGENT_ANY_TENANT=true sends whatever appears)"
+        )
+    return tenants, any_tenant
+
+
+def _host(raw: dict[str, Any], problems: list[str]) -> str:
+    host = str(raw.get("host") or socket.gethostname().split(".")[0])
+    if not TENANT.fullmatch(host) or re.search(r"[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+", host):
+        problems.append("host (AGENT_HOST): a short host name of A-Z a-z 0-9 . _ - (not an address)")
+    return host
+
+
+def _interval(raw: dict[str, Any], problems: list[str]) -> float:
+    try:
+        interval = float(raw.get("interval_seconds", 10))
+        if not 1 <= interval <= 3600:
+            raise ValueError
+    except (TypeError, ValueError):
+        problems.append("interval_seconds (AGENT_INTERVAL_SECONDS): a number of seconds from 1 to 3600")
+        interval = 10.0
+    return interval
+
+
+def _eventhub(
+    raw: dict[str, Any], env: Mapping[str, str], problems: list[str], *, needed: bool
+) -> tuple[str, str, str]:
+    """``(connection string, hub name, namespace)``: a connection string, or the namespace of an identity."""
+    connection = str(raw.get("eventhub_connection", ""))
+    name = str(raw.get("eventhub_name", ""))
+    namespace = env.get("EVENTHUB_CONNECTION__fullyQualifiedNamespace", "")
+    if needed:
+        if "Endpoint=" not in connection and not namespace:
+            problems.append("eventhub_connection (EVENTHUB_CONNECTION): missing or not an Event Hubs connection string")
+        if not name and "EntityPath=" not in connection and not (namespace and name):
+            problems.append("eventhub_name (EVENTHUB_NAME): missing")
+    return connection, name, namespace
+
+
+def _geoip(raw: dict[str, Any], problems: list[str]) -> Any:
+    """The country database (GEOIP_DATABASE), or None: then messages carry no countries."""
+    if not raw.get("geoip_database"):
+        return None
+    from shared.errors import ConfigError
+    from shared.geoip import read_geoip
+
+    try:
+        return read_geoip(
+            {
+                "GEOIP_DATABASE": str(raw["geoip_database"]),
+                "GEOIP_TOP_COUNTRIES": str(raw.get("geoip_top_countries", "")),
+            }
+        )
+    except ConfigError as exc:
+        problems += [f"{k}: {v}" for k, v in exc.problems.items()]
+        return None
