@@ -18,6 +18,43 @@ from shared.redact import connection_string_secrets
 ONCALL_GROUP = "fabrik-oncall"
 
 
+def _range_problems(env: Mapping[str, str], *, group: str, identity: Any, sequence: int, count: int) -> dict[str, str]:
+    """What stops reading: the function's own consumer group, no hub to reach, a bad range."""
+    connection, name = env.get("EVENTHUB_CONNECTION", ""), env.get("EVENTHUB_NAME", "")
+    problems = {}
+    if group == (env.get("EVENTHUB_CONSUMER_GROUP") or "$Default"):
+        problems["--consumer-group"] = (
+            f"{group!r} is the function's own group (EVENTHUB_CONSUMER_GROUP): Event Hubs "
+            f"refuses a second reader while the host owns the partition; use "
+            f"{ONCALL_GROUP!r} (create it once on the hub) or another group"
+        )
+    if "Endpoint=" not in connection and identity is None:
+        problems["EVENTHUB_CONNECTION"] = (
+            "missing or not an Event Hubs connection string (or set "
+            "EVENTHUB_CONNECTION__fullyQualifiedNamespace for an identity)"
+        )
+    if not name and "EntityPath=" not in connection:
+        problems["EVENTHUB_NAME"] = "missing (and the connection string has no EntityPath)"
+    if count <= 0 or sequence < 0:
+        problems["--sequence/--count"] = "sequence must be >= 0 and count > 0"
+    return problems
+
+
+def _consumer_factory(connection: str, identity: Any) -> Callable[..., Any]:
+    """The SDK's consumer client: from the connection string, or the identity's namespace (as the
+    host reads EVENTHUB_CONNECTION__fullyQualifiedNamespace)."""
+    from azure.eventhub import EventHubConsumerClient
+
+    if "Endpoint=" in connection:
+        return EventHubConsumerClient.from_connection_string
+    namespace, credential = identity
+
+    def factory(_connection: str, **kwargs: Any) -> Any:
+        return EventHubConsumerClient(fully_qualified_namespace=namespace, credential=credential, **kwargs)
+
+    return factory
+
+
 def read_range(
     env: Mapping[str, str],
     *,
@@ -35,41 +72,16 @@ def read_range(
     """
     connection = env.get("EVENTHUB_CONNECTION", "")
     name = env.get("EVENTHUB_NAME", "")
-    function_group = env.get("EVENTHUB_CONSUMER_GROUP") or "$Default"
     group = consumer_group
-    problems = {}
     from shared.azure_auth import eventhub_namespace
 
     identity = eventhub_namespace(env, "EVENTHUB_CONNECTION")
-    if group == function_group:
-        problems["--consumer-group"] = (
-            f"{group!r} is the function's own group (EVENTHUB_CONSUMER_GROUP): Event Hubs "
-            f"refuses a second reader while the host owns the partition; use "
-            f"{ONCALL_GROUP!r} (create it once on the hub) or another group"
-        )
-    if "Endpoint=" not in connection and identity is None:
-        problems["EVENTHUB_CONNECTION"] = (
-            "missing or not an Event Hubs connection string (or set "
-            "EVENTHUB_CONNECTION__fullyQualifiedNamespace for an identity)"
-        )
-    if not name and "EntityPath=" not in connection:
-        problems["EVENTHUB_NAME"] = "missing (and the connection string has no EntityPath)"
-    if count <= 0 or sequence < 0:
-        problems["--sequence/--count"] = "sequence must be >= 0 and count > 0"
+    problems = _range_problems(env, group=group, identity=identity, sequence=sequence, count=count)
     if problems:
         raise ConfigError(problems)
     register_secrets([connection, *connection_string_secrets(connection)])
     if client_factory is None:
-        from azure.eventhub import EventHubConsumerClient
-
-        if "Endpoint=" in connection:
-            client_factory = EventHubConsumerClient.from_connection_string
-        else:  # identity-based, as the host reads EVENTHUB_CONNECTION__fullyQualifiedNamespace
-            namespace, credential = identity
-
-            def client_factory(_connection: str, **kwargs: Any) -> Any:
-                return EventHubConsumerClient(fully_qualified_namespace=namespace, credential=credential, **kwargs)
-
+        client_factory = _consumer_factory(connection, identity)
     client = client_factory(connection, consumer_group=group, eventhub_name=name or None)
     collected: list[Any] = []
     done = threading.Event()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import json
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import Any, Mapping
 
 from icecast_poller.tenant import MountOwners
 from shared.errors import ConfigError
@@ -73,50 +73,53 @@ def parse_servers(raw: str) -> tuple[IcecastServer, ...]:
         raise ValueError(f"not valid JSON ({exc.msg} at column {exc.colno})") from None
     if not isinstance(data, list) or not data:
         raise ValueError("expected a non-empty JSON list of servers")
-    servers, problems, names = [], [], set()
+    servers: list[IcecastServer] = []
+    problems: list[str] = []
     for i, item in enumerate(data):
-        where = f"server {i + 1}"
-        if not isinstance(item, dict):
-            problems.append(f"{where}: expected an object")
+        server = _server(item, f"server {i + 1}", problems)
+        if server is None:
             continue
-        unknown = set(item) - {"url", "username", "password", "name", "relay_agents", "relay_addresses"}
-        if unknown:
-            problems.append(f"{where}: unknown keys {sorted(unknown)}")
-        try:
-            url = http_url(str(item.get("url", "")))
-        except ValueError as exc:
-            problems.append(f"{where}.url: {exc}")
-            continue
-        if "@" in url.split("//", 1)[1].split("/", 1)[0]:
-            problems.append(f"{where}.url: put credentials in username/password, not in the URL")
-            continue
-        if not isinstance(item.get("password"), str) or not item["password"]:
-            problems.append(f"{where}.password: missing (the admin password)")
-            continue
-        agents, addresses = item.get("relay_agents", []), item.get("relay_addresses", [])
-        if not isinstance(agents, list) or not all(isinstance(a, str) and a for a in agents):
-            problems.append(f"{where}.relay_agents: expected a list of User-Agent strings")
-            continue
-        if not isinstance(addresses, list) or not all(isinstance(a, str) and _is_ip(a) for a in addresses):
-            problems.append(f"{where}.relay_addresses: expected a list of IP addresses")
-            continue
-        name = str(item.get("name") or url.split("//", 1)[1].split("/", 1)[0])
-        if name in names:
-            problems.append(f"{where}.name: {name!r} is used twice")
-        names.add(name)
-        servers.append(
-            IcecastServer(
-                name=name,
-                url=url,
-                username=str(item.get("username") or "admin"),
-                password=item["password"],
-                relay_agents=tuple(agents),
-                relay_addresses=tuple(addresses),
-            )
-        )
+        if server.name in {s.name for s in servers}:
+            problems.append(f"server {i + 1}.name: {server.name!r} is used twice")
+        servers.append(server)
     if problems:
         raise ValueError("; ".join(problems))
     return tuple(servers)
+
+
+def _server(item: Any, where: str, problems: list[str]) -> IcecastServer | None:
+    """One entry of the list, or None after adding what is wrong with it to ``problems``."""
+    if not isinstance(item, dict):
+        problems.append(f"{where}: expected an object")
+        return None
+    unknown = set(item) - {"url", "username", "password", "name", "relay_agents", "relay_addresses"}
+    if unknown:
+        problems.append(f"{where}: unknown keys {sorted(unknown)}")
+    try:
+        url = http_url(str(item.get("url", "")))
+    except ValueError as exc:
+        problems.append(f"{where}.url: {exc}")
+        return None
+    authority = url.split("//", 1)[1].split("/", 1)[0]
+    agents, addresses = item.get("relay_agents", []), item.get("relay_addresses", [])
+    if "@" in authority:
+        problems.append(f"{where}.url: put credentials in username/password, not in the URL")
+    elif not isinstance(item.get("password"), str) or not item["password"]:
+        problems.append(f"{where}.password: missing (the admin password)")
+    elif not isinstance(agents, list) or not all(isinstance(a, str) and a for a in agents):
+        problems.append(f"{where}.relay_agents: expected a list of User-Agent strings")
+    elif not isinstance(addresses, list) or not all(isinstance(a, str) and _is_ip(a) for a in addresses):
+        problems.append(f"{where}.relay_addresses: expected a list of IP addresses")
+    else:
+        return IcecastServer(
+            name=str(item.get("name") or authority),
+            url=url,
+            username=str(item.get("username") or "admin"),
+            password=item["password"],
+            relay_agents=tuple(agents),
+            relay_addresses=tuple(addresses),
+        )
+    return None
 
 
 def _load(env: Mapping[str, str]) -> IcecastSettings:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
-from shared import event_counts, hls_edges, live_scripts, series_codec as codec
+from shared import event_counts, hls_edges, live_scripts, live_write, series_codec as codec
 from shared.live_records import (  # the records and keys, re-exported: callers import them from here
     AHEAD_MS,
     ROLLING_MS,
@@ -32,6 +32,7 @@ from shared.live_records import (  # the records and keys, re-exported: callers 
     events_from_members as _events,
 )
 from shared.descriptor import Series
+from shared.live_write import WriteBatch
 from shared.functions import all_series
 from shared.settings import StoreSettings
 
@@ -70,86 +71,26 @@ class LiveStore:
         with its Event Hub position. Items older than the window are skipped and counted.
         Raises RetriableError when Redis cannot be reached; nothing is claimed as written then.
         """
-        now_ms = int(self.clock() * 1000)
-        cutoff, ahead = now_ms - self.window_ms, now_ms + AHEAD_MS
-        # Grouped per key, so a batch is a few commands per tenant, not several per item.
-        sample_values: dict[str, dict[int, tuple[str, str]]] = {}  # bucket -> ms into it -> (schema id, values)
-        expiry: dict[str, int] = {}
-        fields: dict[str, dict[str, str]] = {}
-        series_touched: set[tuple[str, str]] = set()
-        event_members: dict[str, dict[str, int]] = {}
-        too_old = too_new = 0
-        per_edge: list[Sample] = []
+        batch = WriteBatch(keys=self.keys, now_ms=int(self.clock() * 1000), window_ms=self.window_ms)
         for sample in samples:
-            if sample.time_ms < cutoff or sample.time_ms > ahead:
-                too_old += sample.time_ms < cutoff
-                too_new += sample.time_ms > ahead
-                continue
-            spec = self._spec(sample.series)
-            if spec.per_edge:
-                per_edge.append(sample)
-                continue
-            series_touched.add((sample.tenant, sample.series))
-            bucket, offset = divmod(sample.time_ms, spec.bucket_ms)
-            key = self.keys.live_hash_bucket(sample.tenant, sample.series, bucket)
-            sid, names, values = codec.encode_values(sample.metrics)
-            sample_values.setdefault(key, {})[offset] = (sid, values)  # last one wins
-            expiry[key] = max(
-                1, (bucket + 1) * spec.bucket_ms + self.window_ms - now_ms
-            )  # until its last sample leaves
-            fields.setdefault(self.keys.live_fields(sample.tenant, sample.series), {})[sid] = names
+            batch.add_sample(sample, self._spec(sample.series))
         for event in events:
-            if event.time_ms < cutoff or event.time_ms > ahead:
-                too_old += event.time_ms < cutoff
-                too_new += event.time_ms > ahead
-                continue
-            event_members.setdefault(self.keys.events(event.tenant), {})[event_member(event)] = event.time_ms
-
-        def fill(pipe: Any) -> None:
-            for key, by_offset in sample_values.items():  # a sample replaces whatever its millisecond held
-                by_schema: dict[str, list[tuple[int, str]]] = {}
-                for offset, (sid, values) in by_offset.items():
-                    by_schema.setdefault(sid, []).append((offset, values))
-                for sid, pairs in by_schema.items():
-                    live_scripts.add_write(pipe, key, sid=sid, ttl_ms=expiry[key], values=pairs)
-            for key, mapping in fields.items():
-                pipe.hset(key, mapping=mapping)
-                pipe.pexpire(key, self.window_ms)
-            for key, members in event_members.items():
-                pipe.zadd(key, members)
-            hls_edges.add_writes(
-                pipe, per_edge, prefix=self.keys.prefix, now_ms=now_ms, keep_ms=self.window_ms + self.host_stale_ms
-            )
-            # Exact trimming: buckets wholly older than the window have expired; the one the cutoff
-            # falls in loses its older samples here.
-            for tenant, series in sorted(series_touched):
-                edge, into = divmod(cutoff, self._spec(series).bucket_ms)
-                live_scripts.add_write(
-                    pipe, self.keys.live_hash_bucket(tenant, series, edge), sid="", ttl_ms=0, cutoff=into
-                )
-            for key in sorted(event_members):
-                pipe.zremrangebyscore(key, "-inf", f"({cutoff}")
-                pipe.pexpire(key, self.window_ms)
-            if report is not None:
-                pipe.hset(self.keys.status(report.function), mapping=report.status_fields())
-                bucket = now_ms // ROLLING_MS
-                for source, counters in report.rolling.items():
-                    for name, value in counters.items():
-                        pipe.hincrby(self.keys.status_rolling(report.function, bucket), f"{source}|{name}", value)
-                if report.rolling:
-                    pipe.pexpire(self.keys.status_rolling(report.function, bucket), 3 * ROLLING_MS)
-                pipe.hsetnx(self.keys.epoch(), "first_run", str(now_ms))  # last: its answer says if it was new
-
-        n_samples = sum(len(v) for v in sample_values.values()) + len(per_edge)
-        n_events = sum(len(v) for v in event_members.values())
+            batch.add_event(event)
         answers: list[Any] = []
-        if series_touched or per_edge or event_members or report is not None:
-            answers = self._call(lambda: live_scripts.execute(fill, self.redis, (live_scripts.WRITE,)))
+        if batch or report is not None:
+            keep = self.window_ms + self.host_stale_ms
+            answers = self._call(
+                lambda: live_scripts.execute(
+                    lambda pipe: live_write.fill(pipe, batch, spec_of=self._spec, host_keep_ms=keep, report=report),
+                    self.redis,
+                    (live_scripts.WRITE,),
+                )
+            )
         return WriteResult(
-            samples=n_samples,
-            events=n_events,
-            too_old=too_old,
-            too_new=too_new,
+            samples=batch.samples,
+            events=batch.events,
+            too_old=batch.too_old,
+            too_new=batch.too_new,
             epoch_created=report is not None and bool(answers and answers[-1]),
         )
 

@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 from typing import IO, Any, Callable, Mapping
 
-from shared.errors import BadInputError, ConfigError, RetriableError
+from shared.errors import BadInputError, RefusedError, RetriableError
 from shared.http import spool_body
 from shared.logs import get_logger
 from shared.redact import redact_url
@@ -74,6 +74,12 @@ def fetch_day(session: Any, settings: AppleSettings, token: Callable[[], str], d
             return AppleAnswer("failed", str(exc))
     detail = _detail(response)
     response.close()
+    return _not_fetched(status, detail, what)
+
+
+def _not_fetched(status: int, detail: str, what: str) -> AppleAnswer:
+    """What an answer other than 200 means for the day (Apple's error ``detail`` quoted);
+    a refused token raises: every further day would be refused the same way."""
     if status == 404 and NO_SALES.lower() in detail.lower():
         return AppleAnswer("zero", detail)
     if status == 404:
@@ -81,18 +87,22 @@ def fetch_day(session: Any, settings: AppleSettings, token: Callable[[], str], d
     if status == 410:
         return AppleAnswer("expired", f"past Apple's retention of daily reports (one year): {detail}")
     if status == 401:
-        raise ConfigError(
+        raise RefusedError(
             {
                 "APPLE_KEY_ID": f"Apple refused the token (401 {detail[:120]}): check APPLE_KEY_ID, "
                 "APPLE_ISSUER_ID and APPLE_PRIVATE_KEY belong together and the clock is right"
-            }
+            },
+            source=what,
+            status=401,
         )
     if status == 403:
-        raise ConfigError(
+        raise RefusedError(
             {
                 "APPLE_KEY_ID": f"Apple refused access (403 {detail[:120]}): Sales reports need a Team key "
                 "with the Admin, Finance or Sales role, and the right APPLE_VENDOR_NUMBER"
-            }
+            },
+            source=what,
+            status=403,
         )
     if status == 429:
         return AppleAnswer("failed", f"{what}: rate limited (429) after retries; {detail}", rate_limited=True)
