@@ -68,8 +68,8 @@ def run() -> list[Row]:
     from icecast_poller.fetch import fetch_listclients, fetch_stats, poll_servers
     from icecast_poller.parse import parse_listclients
     from icecast_poller.settings import IcecastServer
-    from shared.http import HttpOptions, make_session
-    from shared.identity import IdentityHasher
+    from shared.clients.http import HttpOptions, make_session
+    from shared.privacy.identity import IdentityHasher
 
     hasher = IdentityHasher(b"bench-key-0123456789abcdef")
     http_servers = start_servers(SERVERS)
@@ -154,7 +154,7 @@ def _with_countries(big: bytes, hasher, t_parse: float) -> Row:
 
     from devstack.geoip import write_country_db
     from icecast_poller.parse import parse_listclients
-    from shared.geoip import GeoIP
+    from shared.privacy.geoip import GeoIP
 
     codes = ["DE", "AT", "CH", "FR", "GB", "US", "NL", "IT"]
     networks = {f"10.{i // 256}.{i % 256}.0/24": codes[i % len(codes)] for i in range(2000)}

@@ -76,7 +76,7 @@ from devstack.icecast import Icecast
 import icecast_poller
 from icecast_poller.fetch import fetch_listclients, fetch_stats
 from icecast_poller.settings import IcecastServer
-from shared.http import make_session
+from shared.clients.http import make_session
 url = sys.argv[1]
 with Icecast(Path(tempfile.mkdtemp())) as ice:
     mounts = [f"/m{i}.mp3" for i in range(200)]

@@ -69,15 +69,15 @@ def _naive(client: redis.Redis, key: str, samples: list) -> None:
 
 
 def _store(client: redis.Redis, redis_url: str):
-    from shared.live_store import LiveStore
-    from shared.settings import load_store_settings
+    from shared.live.store import LiveStore
+    from shared.core.settings import load_store_settings
 
     prefix = f"m{uuid.uuid4().hex[:8]}"
     return prefix, LiveStore(client, settings=load_store_settings({"REDIS_URL": redis_url, "REDIS_KEY_PREFIX": prefix}))
 
 
 def run(redis_url: str) -> list[Row]:
-    from shared.live_store import Sample
+    from shared.live.store import Sample
 
     client = redis.Redis.from_url(redis_url, decode_responses=True)
     rows = []
@@ -130,7 +130,7 @@ def _redis_usec(client: redis.Redis) -> int:
 
 def _hls_from_edges(client: redis.Redis, redis_url: str, now: int, edges: int) -> tuple[list[Row], float]:
     """HLS as the agents send it: ``edges`` HAProxy edges every 10 s for two hours, in Event Hub batches."""
-    from shared.live_store import Sample
+    from shared.live.store import Sample
 
     prefix, store = _store(client, redis_url)
     messages = [

@@ -18,9 +18,10 @@ REQUESTS = 60
 
 
 def run(redis_url: str) -> list[Row]:
-    from shared import read_side, series_codec as codec
-    from shared.live_store import Event, LiveStore, Sample, _events
-    from shared.settings import load_store_settings
+    from shared.read import api as read_side
+    from shared.live import series_codec as codec
+    from shared.live.store import Event, LiveStore, Sample, _events
+    from shared.core.settings import load_store_settings
 
     prefix = f"r{uuid.uuid4().hex[:8]}"
     env = {"REDIS_URL": redis_url, "REDIS_KEY_PREFIX": prefix, "TENANTS": json.dumps({"acme-fm": {}})}
@@ -46,8 +47,8 @@ def run(redis_url: str) -> list[Row]:
     def naive() -> None:
         from collections import Counter
 
-        from shared import hls_edges
-        from shared.event_counts import EventCounts
+        from shared.live import hls_edges
+        from shared.live.event_counts import EventCounts
 
         low = now - settings.window_seconds * 1000
         data = {}

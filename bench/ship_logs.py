@@ -32,7 +32,7 @@ from pathlib import Path
 sys.path.insert(0, sys.argv[1])
 from haproxy_agent.log_shipper import FileResult, ship_file
 from haproxy_agent.ship_config import ShipConfig
-from shared.identity import IdentityHasher
+from shared.privacy.identity import IdentityHasher
 
 class Sink:
     size = 0

@@ -17,7 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Mapping
 from urllib.parse import parse_qsl, urlsplit
 
-from shared.functions import discover
+from shared.core.functions import discover
 
 
 class HttpHost:

@@ -7,7 +7,7 @@ from typing import Any, Callable, List, Mapping, Sequence
 
 import azure.functions as func
 
-from shared.status import RunReport
+from shared.runtime.status import RunReport
 
 FUNCTION = "eventhub_to_redis"
 
@@ -36,7 +36,7 @@ def run(
     from eventhub_to_redis.batch import process_batch
     from eventhub_to_redis.positions import positions_of
     from eventhub_to_redis.settings import load_settings
-    from shared.runs import finish_run, start_run
+    from shared.runtime.runs import finish_run, start_run
 
     started = start_run(FUNCTION, load_settings, env=env, redis=redis, clock=clock)
     settings, report, log = started.settings, started.report, started.log
@@ -95,9 +95,9 @@ def _dead_letter(
 ) -> None:
     """Store the rejections; storage down raises (the batch is redelivered, nothing is lost)."""
     from eventhub_to_redis.deadletter import write_all
-    from shared.blob import get_container
-    from shared.errors import FabrikError
-    from shared.runs import record_failure
+    from shared.clients.blob import get_container
+    from shared.core.errors import FabrikError
+    from shared.runtime.runs import record_failure
 
     log = started.log
     try:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
 from eventhub_to_redis.validate import Position, Rejection
-from shared.live_store import Event, Sample
+from shared.live.store import Event, Sample
 
 
 @dataclass

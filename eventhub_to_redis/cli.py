@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 from eventhub_to_redis.validate import Position, Rejection
-from shared.errors import ConfigError
-from shared.status import RunReport, merge_reports
+from shared.core.errors import ConfigError
+from shared.runtime.status import RunReport, merge_reports
 
 BATCH_SIZE = 100  # host.json extensions.eventHubs.maxEventBatchSize: replay as the host delivers
 MAX_ARRAY_BYTES = 64 * 1024 * 1024  # a JSON array is parsed whole; larger files must be JSON Lines

@@ -2,7 +2,7 @@
 
 One blob per message, named by its Event Hub position, so a redelivered batch rewrites the
 same blobs instead of adding copies. Bodies are kept with the same privacy rules as stored
-events (shared.privacy): a JSON body has personal fields and address-shaped text hashed at
+events (shared.privacy.scrub): a JSON body has personal fields and address-shaped text hashed at
 any depth; anything else is scanned as text.
 
 Writing is bounded in time: after the first failed upload no further upload starts, and the
@@ -20,10 +20,10 @@ from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from typing import Any, Sequence
 
 from eventhub_to_redis.validate import Rejection
-from shared.blob import upload
-from shared.errors import RetriableError
-from shared.identity import IdentityHasher
-from shared.privacy import scrub_document, scrub_text
+from shared.clients.blob import upload
+from shared.core.errors import RetriableError
+from shared.privacy.identity import IdentityHasher
+from shared.privacy.scrub import scrub_document, scrub_text
 
 MAX_BODY_CHARS = 1_048_576
 DEADLINE_SECONDS = 30.0

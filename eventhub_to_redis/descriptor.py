@@ -1,7 +1,7 @@
-"""eventhub_to_redis as the rest of the app sees it (shared.descriptor).
+"""eventhub_to_redis as the rest of the app sees it (shared.core.descriptor).
 
 It writes the ``hls`` series (the HAProxy agents' counts, kept per edge and summed when read:
-``shared.hls_edges``) and the tenants' event logs; it has no timer, so its freshness is a
+``shared.live.hls_edges``) and the tenants' event logs; it has no timer, so its freshness is a
 fixed limit: the HAProxy agent sends every 10 s, the platform constantly.
 """
 
@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Mapping
 
-from shared.descriptor import Descriptor, Metric, Probe, Series
+from shared.core.descriptor import Descriptor, Metric, Probe, Series
 
 HLS = Series(
     name="hls",
-    bucket_ms=1_800_000,  # an edge's 180 counts at 10 s (shared.hls_edges)
+    bucket_ms=1_800_000,  # an edge's 180 counts at 10 s (shared.live.hls_edges)
     every_s=10,
     per_edge=True,
     metrics=(
@@ -45,7 +45,7 @@ def _trigger_missing(env: Mapping[str, str]) -> dict[str, str]:
 
 
 def _probes(settings: Any, env: Mapping[str, str]) -> Iterable[Probe]:
-    from shared.blob import reach_container
+    from shared.clients.blob import reach_container
 
     yield Probe(
         f"blob container {settings.deadletter_container} (dead letters)",

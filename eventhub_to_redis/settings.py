@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Mapping
 
-from shared.azure_auth import BlobTarget
-from shared.identity import IdentityHasher
-from shared.settings import (
+from shared.clients.azure_auth import BlobTarget
+from shared.privacy.identity import IdentityHasher
+from shared.core.settings import (
     SettingsReader,
     StoreSettings,
     cached_loader,
@@ -17,7 +17,7 @@ from shared.settings import (
     read_store,
     read_tenants,
 )
-from shared.tenants import Tenants
+from shared.core.tenants import Tenants
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ def _load(env: Mapping[str, str]) -> EventHubSettings:
 
 
 def _at_most_a_minute(raw: str) -> int:
-    """The live store refuses samples more than a minute ahead (shared.live_store.AHEAD_MS)."""
+    """The live store refuses samples more than a minute ahead (shared.live.store.AHEAD_MS)."""
     value = positive_int(raw)
     if value > 60:
         raise ValueError("at most 60 (the live store refuses times further ahead)")

@@ -4,7 +4,7 @@ Hand-written rather than a JSON Schema library: this runs for every event of eve
 and the contract is small. Pure: bytes and a position in, an Event, a Sample or a Rejection
 out; the clock and the hasher are arguments.
 
-Personal data is hashed before the body is kept (shared.privacy: address-shaped text at any
+Personal data is hashed before the body is kept (shared.privacy.scrub: address-shaped text at any
 depth, and the whole value of personal field names), so the stored body carries no raw
 identifier.
 """
@@ -17,10 +17,10 @@ import re
 from dataclasses import dataclass
 from typing import Any, Collection
 
-from shared.identity import IdentityHasher
-from shared.live_store import Event, Sample
-from shared.privacy import looks_personal, personal_kind, scrub_document
-from shared.tenants import name_problem
+from shared.privacy.identity import IdentityHasher
+from shared.live.store import Event, Sample
+from shared.privacy.scrub import looks_personal, personal_kind, scrub_document
+from shared.core.tenants import name_problem
 
 HLS_TYPE = "hls.listeners"
 TYPE_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,99}")

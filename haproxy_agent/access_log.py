@@ -35,8 +35,8 @@ import re
 import time as _time
 from typing import Callable
 
-from shared.identity import IdentityHasher
-from shared.privacy import scrub_text, strip_port
+from shared.privacy.identity import IdentityHasher
+from shared.privacy.scrub import scrub_text, strip_port
 
 MAX_LINE = 1024 * 1024  # an access log line is a few hundred bytes; longer is garbage
 _MARK = "fabrik-hls "

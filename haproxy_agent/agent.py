@@ -125,7 +125,7 @@ def countries_of(geoip: object, clients: list[str]) -> dict[str, int]:
     """``{"DE": 12, "other": 3, "unknown": 1}``: the top countries of a tenant's listeners (the
     message's ``countries``), from the table's client addresses. The keys in the table are the
     addresses as HAProxy saw them (``src``), IPv4 or IPv6."""
-    from shared.geoip import country_metrics
+    from shared.privacy.geoip import country_metrics
 
     metrics = country_metrics(geoip.countries(clients), top=geoip.top)  # type: ignore[attr-defined]
     return {key.removeprefix("country:"): value for key, value in metrics.items()}

@@ -61,7 +61,7 @@ class AgentConfig:
     eventhub_namespace: str = ""
     eventhub_credential: str = ""
     eventhub_client_id: str = ""
-    geoip: Any = None  # shared.geoip.GeoIP: listeners by country in each message; None: none
+    geoip: Any = None  # shared.privacy.geoip.GeoIP: listeners by country in each message; None: none
 
 
 def _tenants(value: Any, app_tenants: str) -> tuple[str, ...]:
@@ -190,8 +190,8 @@ def _geoip(raw: dict[str, Any], problems: list[str]) -> Any:
     """The country database (GEOIP_DATABASE), or None: then messages carry no countries."""
     if not raw.get("geoip_database"):
         return None
-    from shared.errors import ConfigError
-    from shared.geoip import read_geoip
+    from shared.core.errors import ConfigError
+    from shared.privacy.geoip import read_geoip
 
     try:
         return read_geoip(

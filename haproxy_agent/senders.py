@@ -48,7 +48,7 @@ class EventHubSender:
 
             client_factory = EventHubProducerClient.from_connection_string
             if namespace and "Endpoint=" not in connection:
-                from shared.azure_auth import credential
+                from shared.clients.azure_auth import credential
 
                 token = credential(credential_kind, client_id)
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from haproxy_agent.config import ConfigProblem
-from shared.identity import IdentityHasher
+from shared.privacy.identity import IdentityHasher
 
 LABEL = b"fabrik-logs-hash-key-v1"
 DEFAULT_STATE_DIR = "/var/lib/fabrik-ship-logs"
@@ -26,7 +26,7 @@ DEFAULT_STATE_DIR = "/var/lib/fabrik-ship-logs"
 
 @dataclass(frozen=True)
 class ShipConfig:
-    connection: Any = field(repr=False)  # shared.azure_auth.BlobTarget: a connection string, SAS or an identity
+    connection: Any = field(repr=False)  # shared.clients.azure_auth.BlobTarget: a connection string, SAS or an identity
     container: str
     host: str
     hasher: IdentityHasher = field(repr=False)
@@ -51,8 +51,8 @@ def fingerprint(key: str) -> str:
 
 
 def load_config(env: Mapping[str, str]) -> ShipConfig:
-    from shared.azure_auth import blob_target
-    from shared.errors import ConfigError
+    from shared.clients.azure_auth import blob_target
+    from shared.core.errors import ConfigError
 
     problems = []
     try:

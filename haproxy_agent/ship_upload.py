@@ -23,7 +23,7 @@ class UploadFailed(Exception):
 def open_container(config: ShipConfig) -> Any:
     from azure.storage.blob import BlobServiceClient, ExponentialRetry
 
-    from shared.azure_auth import credential
+    from shared.clients.azure_auth import credential
 
     target = config.connection
     # One retry: an outage should cost a run seconds, not minutes per file (the next run retries).
@@ -45,7 +45,7 @@ def open_container(config: ShipConfig) -> Any:
 
 def describe(exc: Exception, container: Any, what: str) -> str:
     """The shared one-line description (endpoint and cause), with what to do for the usual refusals."""
-    from shared.blob import describe as base
+    from shared.clients.blob import describe as base
 
     code = str(getattr(exc, "error_code", "") or "")
     hint = {

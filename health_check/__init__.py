@@ -8,7 +8,7 @@ import azure.functions as func
 
 
 def main(req: func.HttpRequest) -> func.HttpResponse:
-    from shared.read_side import health
+    from shared.read.api import health
 
     status, headers, body = health(env=os.environ)
     return func.HttpResponse(body, status_code=status, headers=headers)

@@ -7,7 +7,7 @@ from typing import Any, Callable, Mapping
 
 import azure.functions as func
 
-from shared.status import RunReport
+from shared.runtime.status import RunReport
 
 FUNCTION = "icecast_poller"
 
@@ -29,8 +29,8 @@ def run(
     from icecast_poller.aggregate import aggregate
     from icecast_poller.fetch import poll_servers
     from icecast_poller.settings import load_settings
-    from shared.http import HttpOptions, get_session
-    from shared.runs import finish_run, start_run
+    from shared.clients.http import HttpOptions, get_session
+    from shared.runtime.runs import finish_run, start_run
 
     started = start_run(FUNCTION, load_settings, env=env, redis=redis, clock=clock)
     settings, report, log = started.settings, started.report, started.log

@@ -1,4 +1,4 @@
-"""icecast_poller as the rest of the app sees it (shared.descriptor)."""
+"""icecast_poller as the rest of the app sees it (shared.core.descriptor)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import time
 from typing import Any, Iterable, Mapping
 
 from icecast_poller.tenant import SECTION
-from shared.descriptor import Descriptor, Metric, Probe, Series
+from shared.core.descriptor import Descriptor, Metric, Probe, Series
 
 ICECAST = Series(
     name="icecast",
@@ -64,7 +64,7 @@ def _probes(settings: Any, env: Mapping[str, str]) -> Iterable[Probe]:
 
 def _reach(server: Any) -> str:
     from icecast_poller.fetch import fetch_stats
-    from shared.http import HttpOptions, make_session
+    from shared.clients.http import HttpOptions, make_session
 
     stats = fetch_stats(make_session(HttpOptions(retries=0)), server, time.monotonic() + 15)
     return f"{len(stats.mounts)} mounts"

@@ -17,9 +17,9 @@ from urllib.parse import quote
 
 from icecast_poller.parse import ListenerRecord, ServerStats, parse_listclients, parse_stats
 from icecast_poller.settings import IcecastServer
-from shared.errors import FabrikError
-from shared.http import read_body, request
-from shared.logs import get_logger
+from shared.core.errors import FabrikError
+from shared.clients.http import read_body, request
+from shared.runtime.logs import get_logger
 
 MAX_STATS_BYTES = 8 * 1024 * 1024
 MAX_LISTCLIENTS_BYTES = 64 * 1024 * 1024  # ~250,000 listeners

@@ -15,7 +15,7 @@ from typing import Callable, NamedTuple, Sequence
 
 from lxml import etree
 
-from shared.xml import children_by_name, local_name, parse_xml, text_of
+from shared.clients.xml import children_by_name, local_name, parse_xml, text_of
 
 # Icecast-KH can underflow its counters to 2^64-n (karlheyes/icecast-kh#283): anything above
 # this is treated as unknown, not as a listener count.

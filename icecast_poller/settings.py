@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from icecast_poller.tenant import MountOwners
-from shared.errors import ConfigError
-from shared.geoip import GeoIP, read_geoip
-from shared.identity import IdentityHasher
-from shared.logs import register_secrets
-from shared.settings import (
+from shared.core.errors import ConfigError
+from shared.privacy.geoip import GeoIP, read_geoip
+from shared.privacy.identity import IdentityHasher
+from shared.runtime.logs import register_secrets
+from shared.core.settings import (
     SettingsReader,
     StoreSettings,
     cached_loader,
@@ -22,7 +22,7 @@ from shared.settings import (
     read_store,
     read_tenants,
 )
-from shared.tenants import Tenants
+from shared.core.tenants import Tenants
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,8 @@ import re
 from dataclasses import dataclass
 from typing import Mapping
 
-from shared.descriptor import TenantSection
-from shared.tenants import Tenants, claimed_once
+from shared.core.descriptor import TenantSection
+from shared.core.tenants import Tenants, claimed_once
 
 
 @dataclass(frozen=True)

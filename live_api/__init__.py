@@ -8,7 +8,7 @@ import azure.functions as func
 
 
 def main(req: func.HttpRequest) -> func.HttpResponse:
-    from shared.read_side import live
+    from shared.read.api import live
 
     status, headers, body = live(req.route_params.get("tenant", ""), req.params, env=os.environ)
     return func.HttpResponse(body, status_code=status, headers=headers)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-from shared.tenants import name_problem
+from shared.core.tenants import name_problem
 
 Answer = tuple[int, dict[str, str], bytes]
 STATIC = Path(__file__).resolve().parent / "static"

@@ -9,7 +9,7 @@ import azure.functions as func
 
 
 def main(req: func.HttpRequest) -> func.HttpResponse:
-    from shared.live_feed import feed
+    from shared.read.feed import feed
 
     status, headers, body = feed(req.route_params.get("tenant", ""), req.params, dict(req.headers), env=os.environ)
     return func.HttpResponse(body, status_code=status, headers=headers)

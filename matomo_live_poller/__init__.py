@@ -7,7 +7,7 @@ from typing import Any, Callable, Mapping
 
 import azure.functions as func
 
-from shared.status import RunReport
+from shared.runtime.status import RunReport
 
 FUNCTION = "matomo_live_poller"
 
@@ -29,10 +29,10 @@ def run(
     from matomo_live_poller.fetch import fetch_counters
     from matomo_live_poller.parse import sub_requests
     from matomo_live_poller.settings import load_settings
-    from shared.errors import FabrikError
-    from shared.http import HttpOptions, get_session
-    from shared.live_store import Sample
-    from shared.runs import finish_run, start_run
+    from shared.core.errors import FabrikError
+    from shared.clients.http import HttpOptions, get_session
+    from shared.live.store import Sample
+    from shared.runtime.runs import finish_run, start_run
 
     started = start_run(FUNCTION, load_settings, env=env, redis=redis, clock=clock)
     settings, report, log = started.settings, started.report, started.log

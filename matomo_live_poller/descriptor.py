@@ -1,10 +1,10 @@
-"""matomo_live_poller as the rest of the app sees it (shared.descriptor)."""
+"""matomo_live_poller as the rest of the app sees it (shared.core.descriptor)."""
 
 from __future__ import annotations
 
 from typing import Any, Iterable, Mapping
 
-from shared.descriptor import Descriptor, Metric, Probe, Series, TenantSection
+from shared.core.descriptor import Descriptor, Metric, Probe, Series, TenantSection
 
 MATOMO = Series(
     name="matomo",
@@ -38,8 +38,8 @@ def _probes(settings: Any, env: Mapping[str, str]) -> Iterable[Probe]:
 
 def _reach(settings: Any) -> str:
     from matomo_live_poller.fetch import fetch_counters
-    from shared.errors import FabrikError
-    from shared.http import HttpOptions, make_session
+    from shared.core.errors import FabrikError
+    from shared.clients.http import HttpOptions, make_session
 
     sites = sorted(settings.tenants.with_section("matomo").values())
     answers = fetch_counters(

@@ -10,7 +10,7 @@ import time
 from typing import Any, Sequence
 
 from matomo_live_poller.parse import SiteAnswer, parse_bulk
-from shared.http import read_body, request
+from shared.clients.http import read_body, request
 
 MAX_BYTES = 4 * 1024 * 1024
 

@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from shared.errors import BadInputError
+from shared.core.errors import BadInputError
 
 MAX_COUNT = 10**9
 

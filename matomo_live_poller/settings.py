@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Mapping
 
-from shared.logs import register_secrets
-from shared.settings import (
+from shared.runtime.logs import register_secrets
+from shared.core.settings import (
     SettingsReader,
     StoreSettings,
     cached_loader,
@@ -15,7 +15,7 @@ from shared.settings import (
     read_store,
     read_tenants,
 )
-from shared.tenants import Tenants
+from shared.core.tenants import Tenants
 
 
 @dataclass(frozen=True)

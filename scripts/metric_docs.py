@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from shared.cli.render import metric_table  # noqa: E402
-from shared.functions import all_series  # noqa: E402
+from shared.core.functions import all_series  # noqa: E402
 
 DOC = ROOT / "docs" / "redis-schema.md"
 BLOCK = re.compile(r"(<!-- metrics:[^\n]*-->\n)(.*?)(\n<!-- /metrics -->)", re.DOTALL)

@@ -7,8 +7,8 @@ from typing import Any, Callable, Iterable, Mapping
 
 import azure.functions as func
 
-from shared.logs import get_logger
-from shared.status import RunReport
+from shared.runtime.logs import get_logger
+from shared.runtime.status import RunReport
 
 FUNCTION = "store_downloads_fetcher"
 RUN_BUDGET_SECONDS = 480.0  # host.json functionTimeout is 10 min: leave time for Google and the state
@@ -37,8 +37,8 @@ def run(
     Apple gets most of ``budget_s`` (below host.json's functionTimeout), Google the rest; a
     failure in one store never stops the other or the saving of the state.
     """
-    from shared.errors import RetriableError
-    from shared.runs import record_failure, start_run
+    from shared.core.errors import RetriableError
+    from shared.runtime.runs import record_failure, start_run
     from store_downloads_fetcher.settings import load_settings
 
     started = start_run(FUNCTION, load_settings, env=env, redis=redis, clock=clock)
@@ -77,8 +77,8 @@ def _collect(
     budget_s: float,
     written: list[str],
 ) -> None:
-    from shared.blob import get_container
-    from shared.http import HttpOptions, get_session
+    from shared.clients.blob import get_container
+    from shared.clients.http import HttpOptions, get_session
     from store_downloads_fetcher.apple_run import run_apple
     from store_downloads_fetcher.google_run import run_google
     from store_downloads_fetcher.output import Output
@@ -131,7 +131,7 @@ def _collect(
 
 def _guarded(report: RunReport, source: str, work: Callable[[], None]) -> None:
     """One store's unexpected failure is recorded and the run goes on; storage down still raises."""
-    from shared.errors import RetriableError, StorageError
+    from shared.core.errors import RetriableError, StorageError
 
     try:
         work()
@@ -148,10 +148,10 @@ def _status(report: RunReport, env: Mapping[str, str], redis: Any, clock: Callab
     """Also put the run into fabrik:status:<function> when this app has Redis settings (on-call looks there)."""
     if not env.get("REDIS_URL"):
         return
-    from shared.errors import FabrikError
-    from shared.live_store import LiveStore
-    from shared.redis_client import get_redis
-    from shared.settings import load_store_settings
+    from shared.core.errors import FabrikError
+    from shared.live.store import LiveStore
+    from shared.clients.redis_client import get_redis
+    from shared.core.settings import load_store_settings
 
     try:
         settings = load_store_settings(env)

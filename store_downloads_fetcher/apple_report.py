@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import IO, Iterable, NamedTuple
 
-from shared.errors import BadInputError
+from shared.core.errors import BadInputError
 
 DOWNLOAD = frozenset({"1", "1F", "1T", "1E", "1EP", "1EU", "1-B", "F1", "F1-B"})
 REDOWNLOAD = frozenset({"3", "3F", "3T", "F3"})

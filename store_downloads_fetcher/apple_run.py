@@ -7,9 +7,9 @@ import time
 import zlib
 from typing import Any, Callable, Iterable
 
-from shared.errors import BadInputError, ConfigError
-from shared.logs import get_logger
-from shared.status import RunReport
+from shared.core.errors import BadInputError, ConfigError
+from shared.runtime.logs import get_logger
+from shared.runtime.status import RunReport
 from store_downloads_fetcher import apple
 from store_downloads_fetcher.apple_report import open_report, parse_sales_summary
 from store_downloads_fetcher.normalised import Row

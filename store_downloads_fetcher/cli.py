@@ -11,8 +11,8 @@ import datetime as dt
 import time
 from typing import Mapping
 
-from shared.errors import ConfigError
-from shared.status import RunReport
+from shared.core.errors import ConfigError
+from shared.runtime.status import RunReport
 
 MAX_DAYS = 366
 

@@ -1,4 +1,4 @@
-"""store_downloads_fetcher as the rest of the app sees it (shared.descriptor).
+"""store_downloads_fetcher as the rest of the app sees it (shared.core.descriptor).
 
 It writes files to Blob Storage (docs/downloads.md), not live series.
 """
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Mapping
 
-from shared.descriptor import Descriptor, Probe
+from shared.core.descriptor import Descriptor, Probe
 from store_downloads_fetcher.tenant import APPLE, GOOGLE
 
 
@@ -18,7 +18,7 @@ def _load(env: Mapping[str, str]) -> Any:
 
 
 def _probes(settings: Any, env: Mapping[str, str]) -> Iterable[Probe]:
-    from shared.blob import reach_container
+    from shared.clients.blob import reach_container
 
     yield Probe(
         f"blob container {settings.container} (downloads)",
@@ -31,8 +31,8 @@ def _probes(settings: Any, env: Mapping[str, str]) -> Iterable[Probe]:
 
 
 def _apple(apple: Any) -> str:
-    from shared.errors import ConfigError
-    from shared.http import make_session
+    from shared.core.errors import ConfigError
+    from shared.clients.http import make_session
     from store_downloads_fetcher.tokens import AppleToken
 
     token = AppleToken(issuer_id=apple.issuer_id, key_id=apple.key_id, private_key=apple.private_key)
@@ -50,7 +50,7 @@ def _apple(apple: Any) -> str:
 
 
 def _google(google: Any) -> str:
-    from shared.http import make_session
+    from shared.clients.http import make_session
     from store_downloads_fetcher.tokens import GoogleToken
 
     GoogleToken(

@@ -25,7 +25,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import IO, Iterator, NamedTuple
 
-from shared.errors import BadInputError
+from shared.core.errors import BadInputError
 
 OBJECT_NAME = re.compile(r"^stats/installs/installs_(?P<package>.+)_(?P<month>\d{6})_(?P<dimension>[a-z_]+)\.csv$")
 METRICS = (

@@ -6,9 +6,9 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator
 
-from shared.errors import FabrikError
-from shared.logs import get_logger
-from shared.status import RunReport
+from shared.core.errors import FabrikError
+from shared.runtime.logs import get_logger
+from shared.runtime.status import RunReport
 from store_downloads_fetcher import google
 from store_downloads_fetcher.google_report import parse_installs
 from store_downloads_fetcher.normalised import Row

@@ -16,8 +16,8 @@ import datetime as dt
 import json
 from typing import IO, Any, Callable
 
-from shared.blob import describe, download, upload
-from shared.errors import RetriableError, StorageError
+from shared.clients.blob import describe, download, upload
+from shared.core.errors import RetriableError, StorageError
 from store_downloads_fetcher.normalised import Row, added_rows, render, version_digest
 from store_downloads_fetcher.state import DayFile, DownloadState
 

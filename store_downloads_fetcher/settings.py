@@ -6,10 +6,10 @@ import json
 from dataclasses import dataclass, field
 from typing import Mapping
 
-from shared.azure_auth import BlobTarget
-from shared.logs import register_secrets
-from shared.settings import SettingsReader, cached_loader, http_url, positive_int, read_storage, read_tenants
-from shared.tenants import Tenants
+from shared.clients.azure_auth import BlobTarget
+from shared.runtime.logs import register_secrets
+from shared.core.settings import SettingsReader, cached_loader, http_url, positive_int, read_storage, read_tenants
+from shared.core.tenants import Tenants
 
 APPLE_KEYS = ("APPLE_ISSUER_ID", "APPLE_KEY_ID", "APPLE_PRIVATE_KEY", "APPLE_VENDOR_NUMBER")
 GOOGLE_KEYS = ("GOOGLE_SERVICE_ACCOUNT_JSON", "GOOGLE_PLAY_BUCKET")

@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from typing import Any, Mapping
 
-from shared.descriptor import TenantSection
-from shared.tenants import claimed_once, listed_ids
+from shared.core.descriptor import TenantSection
+from shared.core.tenants import claimed_once, listed_ids
 
 _PACKAGE = re.compile(r"[A-Za-z][\w]*(\.[A-Za-z_][\w]*)+", re.ASCII)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.functions import discover
+from shared.core.functions import discover
 from tests.helpers import APP_FUNCTIONS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -86,7 +86,7 @@ def test_no_function_imports_a_heavy_sdk_at_import_time():
     code = (
         "import sys; sys.path.insert(0, %r)\n" % str(ROOT)
         + "".join(f"import {n}\n" for n in sorted(FUNCTIONS))
-        + "from shared.functions import descriptors; descriptors()\n"  # every run reads them
+        + "from shared.core.functions import descriptors; descriptors()\n"  # every run reads them
         + "print([m for m in sys.modules if m.split('.')[0] in {'jwt','cryptography'} or "
         "m.startswith(('azure.storage.blob', 'azure.eventhub'))])"
     )

@@ -1,4 +1,4 @@
-"""The functions declare themselves (shared.descriptor): shared/ names none of them, and the
+"""The functions declare themselves (shared.core.descriptor): shared/ names none of them, and the
 documented metrics are the declared ones, which are the ones the collectors write."""
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from icecast_poller.settings import parse_servers
 from icecast_poller.tenant import MountOwners
 from scripts.metric_docs import DOC, documented
 from shared.cli.render import metric_table
-from shared.functions import all_series, descriptors, discover
-from shared.identity import IdentityHasher
-from shared.tenants import parse_tenants
+from shared.core.functions import all_series, descriptors, discover
+from shared.privacy.identity import IdentityHasher
+from shared.core.tenants import parse_tenants
 
 ROOT = Path(__file__).resolve().parent.parent
 ICECAST_DATA = ROOT / "tests" / "icecast_poller" / "testdata"

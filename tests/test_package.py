@@ -68,7 +68,7 @@ def test_package_holds_the_app_and_nothing_funcignore_excludes(package):
         "icecast_poller/function.json",
         "matomo_live_poller/__init__.py",
         "eventhub_to_redis/function.json",
-        "shared/live_store.py",
+        "shared/live/store.py",
         "shared/cli/main.py",
         "live_assets/static/live.js",
         "live_assets/static/vendor/uplot-1.6.32/uPlot.iife.min.js",

@@ -13,8 +13,8 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping
 
-from shared.errors import ConfigError, FabrikError
-from shared.functions import descriptors
+from shared.core.errors import ConfigError, FabrikError
+from shared.core.functions import descriptors
 
 
 @dataclass
@@ -50,12 +50,12 @@ def doctor(functions: Mapping[str, Any], args: argparse.Namespace) -> int:
 
 
 def run_verdicts(env: Mapping[str, str], functions: Iterable[str]) -> Iterable[Check]:
-    """The runs as ``status`` and health judge them (shared.verdict): one line per source."""
-    from shared.health import enabled
-    from shared.live_store import LiveStore
-    from shared.read_side import judge_functions
-    from shared.redis_client import get_redis
-    from shared.settings import load_store_settings
+    """The runs as ``status`` and health judge them (shared.runtime.verdict): one line per source."""
+    from shared.runtime.health import enabled
+    from shared.live.store import LiveStore
+    from shared.read.api import judge_functions
+    from shared.clients.redis_client import get_redis
+    from shared.core.settings import load_store_settings
 
     settings = load_store_settings(env)
     store = LiveStore(get_redis(settings), settings=settings)
@@ -111,8 +111,8 @@ def _probe(what: str, fn: Callable[[], str]) -> Check:
 
 
 def _redis(env: Mapping[str, str]) -> str:
-    from shared.redis_client import connect, redis_call
-    from shared.settings import load_store_settings
+    from shared.clients.redis_client import connect, redis_call
+    from shared.core.settings import load_store_settings
 
     from redis.backoff import NoBackoff
     from redis.retry import Retry

@@ -14,8 +14,8 @@ import sys
 import time
 from typing import Any, Sequence
 
-from shared.errors import ConfigError, FabrikError, RetriableError
-from shared.functions import FunctionInfo, discover
+from shared.core.errors import ConfigError, FabrikError, RetriableError
+from shared.core.functions import FunctionInfo, discover
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNAVAILABLE = 0, 1, 2, 3
 
@@ -28,7 +28,7 @@ def build_parser(functions: dict[str, FunctionInfo]) -> argparse.ArgumentParser:
         "under the environment, which wins. Exit codes: 0 ok, 1 a source failed, 2 bad usage or "
         "settings, 3 Redis or storage unreachable. See docs/cli.md.",
     )
-    from shared.version import VERSION
+    from shared.core.version import VERSION
 
     parser.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level to stderr")
     parser.add_argument("--version", action="version", version=f"fabrik live collectors {VERSION}")
@@ -109,7 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     for handler in logging.getLogger().handlers:  # an error the CLI prints as its "error:" line is said once
         handler.addFilter(lambda record: not getattr(record, "cli_prints", False))
-    from shared.logs import install
+    from shared.runtime.logs import install
 
     install()
     _redact_output()
@@ -124,7 +124,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return doctor(functions, args)
         if args.command == "metrics":
             from shared.cli.render import metric_table
-            from shared.functions import all_series
+            from shared.core.functions import all_series
 
             print(metric_table(all_series().values()))
             return EXIT_OK
@@ -171,9 +171,9 @@ def _run(info: FunctionInfo, args: argparse.Namespace) -> int:
 
 def _store(args: argparse.Namespace) -> Any:
     from shared.cli.env import load_env
-    from shared.live_store import LiveStore
-    from shared.redis_client import get_redis
-    from shared.settings import load_store_settings
+    from shared.live.store import LiveStore
+    from shared.clients.redis_client import get_redis
+    from shared.core.settings import load_store_settings
 
     settings = load_store_settings(load_env(args.settings))
     return LiveStore(get_redis(settings), settings=settings)
@@ -181,7 +181,7 @@ def _store(args: argparse.Namespace) -> Any:
 
 def _show(args: argparse.Namespace) -> int:
     from shared.cli.render import series_table
-    from shared.functions import all_series
+    from shared.core.functions import all_series
 
     from shared.cli.env import load_env
 
@@ -218,13 +218,13 @@ def _show(args: argparse.Namespace) -> int:
 
 def _status(functions: dict[str, FunctionInfo], args: argparse.Namespace) -> int:
     """Every enabled function and every source that reported, judged as health judges them
-    (shared.verdict); exit 0 only when everything shown is ok, 1 otherwise."""
+    (shared.runtime.verdict); exit 0 only when everything shown is ok, 1 otherwise."""
     from shared.cli.env import load_env
     from shared.cli.render import status_table
-    from shared.health import enabled
-    from shared.read_side import judge_functions
-    from shared.status import parse_status
-    from shared.verdict import iso
+    from shared.runtime.health import enabled
+    from shared.read.api import judge_functions
+    from shared.runtime.status import parse_status
+    from shared.runtime.verdict import iso
 
     env = load_env(args.settings)
     store = _store(args)
@@ -262,8 +262,8 @@ class _Redacting:
         self.stream = stream
 
     def write(self, text: str) -> int:
-        from shared.logs import known_secrets
-        from shared.redact import redact_text
+        from shared.runtime.logs import known_secrets
+        from shared.privacy.redact import redact_text
 
         return self.stream.write(redact_text(text, known_secrets()))
 
@@ -294,7 +294,7 @@ def _settings_hint(args: argparse.Namespace) -> str:
 def _known_tenants(env: dict[str, str]) -> set[str] | None:
     if not env.get("TENANTS"):
         return None
-    from shared.settings import SettingsReader, read_tenants
+    from shared.core.settings import SettingsReader, read_tenants
 
     reader = SettingsReader(env)
     tenants = read_tenants(reader)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Iterable, Sequence
 
-from shared.descriptor import Series
-from shared.live_store import Sample
-from shared.status import RunReport, SourceStatus
+from shared.core.descriptor import Series
+from shared.live.store import Sample
+from shared.runtime.status import RunReport, SourceStatus
 
 BARS = "▁▂▃▄▅▆▇█"
 
@@ -72,7 +72,7 @@ def report_text(report: RunReport) -> str:
 
 
 def status_table(rows: Iterable[SourceStatus], verdicts: Iterable[Any], *, now_ms: int, show_gone: bool = False) -> str:
-    """One line per judged source (``shared.verdict``), gone sources only with ``show_gone``."""
+    """One line per judged source (``shared.runtime.verdict``), gone sources only with ``show_gone``."""
     verdicts = list(verdicts)
     by_key = {(r.function, r.source): r for r in rows}
     if not verdicts:

@@ -14,7 +14,7 @@ import time
 from typing import Mapping
 from urllib.parse import quote
 
-from shared.errors import ConfigError
+from shared.core.errors import ConfigError
 
 LOCAL_BASE = "http://127.0.0.1:7071"
 
@@ -43,8 +43,8 @@ def base_url(args: argparse.Namespace, env: Mapping[str, str]) -> str:
 
 def share(args: argparse.Namespace, *, env: Mapping[str, str], known: set[str] | None) -> str:
     """The link; ConfigError naming what is wrong."""
-    from shared.tenants import name_problem
-    from shared.view_tokens import MAX_DAYS, issue, parse_keys
+    from shared.core.tenants import name_problem
+    from shared.read.view_tokens import MAX_DAYS, issue, parse_keys
 
     problem = name_problem(args.tenant)
     if problem:

@@ -17,7 +17,7 @@ import store_downloads_fetcher
 from devstack.appstore import apple_tsv
 from haproxy_agent.log_shipper import ship
 from haproxy_agent.ship_config import ShipConfig, derive_logs_key
-from shared.identity import IdentityHasher
+from shared.privacy.identity import IdentityHasher
 from tests.store_downloads_fetcher.conftest import apple_env, put_object
 from tests.store_downloads_fetcher.test_apple import NOW, serve
 from tests.store_downloads_fetcher.test_google import PKG, utf16

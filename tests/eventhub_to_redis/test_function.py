@@ -10,9 +10,9 @@ from azure.functions import meta
 
 import eventhub_to_redis
 from devstack.azurite import connection_string
-from shared.errors import RetriableError
-from shared.live_store import LiveStore
-from shared.settings import load_store_settings
+from shared.core.errors import RetriableError
+from shared.live.store import LiveStore
+from shared.core.settings import load_store_settings
 from tests.helpers import dump_redis, run_cli, write_settings
 
 NOW = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
@@ -132,7 +132,7 @@ def test_cluster(env, redis_cluster, key_prefix):
     bodies += [{"type": "hls.listeners", "tenant": f"t{i}", "time": iso(1), "listeners": i} for i in range(9)]
     eventhub_to_redis.run(batch(bodies, partition="3"), env=clustered)
     eventhub_to_redis.run(batch(bodies, partition="3"), env=clustered)
-    from shared.redis_client import connect
+    from shared.clients.redis_client import connect
 
     settings = load_store_settings(clustered)
     store = LiveStore(connect(settings), settings=settings)

@@ -12,8 +12,8 @@ import pytest
 
 import eventhub_to_redis
 from devstack.azurite import connection_string
-from shared.errors import RetriableError
-from shared.tenants import parse_tenants
+from shared.core.errors import RetriableError
+from shared.core.tenants import parse_tenants
 from tests.eventhub_to_redis.test_function import NOW, batch, deadletters, iso, store_of
 from tests.helpers import ROOT, dump_redis, run_cli, write_settings
 

@@ -16,8 +16,8 @@ from jsonschema import Draft202012Validator
 import eventhub_to_redis
 from devstack.azurite import connection_string
 from eventhub_to_redis.validate import Position, Rejection, check
-from shared.identity import IdentityHasher
-from shared.live_store import Event
+from shared.privacy.identity import IdentityHasher
+from shared.live.store import Event
 from tests.eventhub_to_redis.test_function import batch, deadletters, iso, store_of
 from tests.helpers import dump_redis
 
@@ -232,6 +232,6 @@ def test_valid_events_without_personal_data_round_trip_unchanged(extra, ascii_on
 @settings(max_examples=2000, deadline=None)
 @given(st.one_of(st.text(), st.text(st.sampled_from("0123456789abcdefABCDEF:.@[]% xyz"), max_size=40), planted))
 def test_the_fast_address_check_is_the_full_pattern(text):
-    from shared.privacy import ADDRESS, looks_personal
+    from shared.privacy.scrub import ADDRESS, looks_personal
 
     assert looks_personal(text) == (ADDRESS.search(text) is not None)

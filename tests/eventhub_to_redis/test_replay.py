@@ -7,7 +7,7 @@ import pytest
 from azure.eventhub import EventData
 
 from eventhub_to_redis.replay import read_range
-from shared.errors import ConfigError
+from shared.core.errors import ConfigError
 
 CONN = "Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=listen;SharedAccessKey=c2VjcmV0a2V5MTIzNDU2"
 
@@ -79,7 +79,7 @@ def test_the_real_client_is_built_from_the_connection_string():
 
 
 def test_16_10_the_functions_own_group_is_refused_and_event_hubs_answer_is_said():
-    from shared.errors import RetriableError
+    from shared.core.errors import RetriableError
 
     env = {"EVENTHUB_CONNECTION": CONN, "EVENTHUB_NAME": "events", "EVENTHUB_CONSUMER_GROUP": "functions"}
     with pytest.raises(ConfigError) as caught:
@@ -128,7 +128,7 @@ def test_the_identity_based_client_is_built_from_the_namespace_and_a_credential(
         "EVENTHUB_CONNECTION__credential": "managedidentity",
         "EVENTHUB_NAME": "events",
     }
-    from shared.errors import RetriableError
+    from shared.core.errors import RetriableError
 
     with pytest.raises(RetriableError, match="no Event Hubs here"):
         read_range(env, partition="0", sequence=1, count=1, wait=2)

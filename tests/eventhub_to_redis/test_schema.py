@@ -7,7 +7,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from eventhub_to_redis.validate import Position, Rejection, check
-from shared.identity import IdentityHasher
+from shared.privacy.identity import IdentityHasher
 
 SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "docs" / "eventhub-messages.schema.json").read_text())
 VALIDATOR = Draft202012Validator(SCHEMA, format_checker=Draft202012Validator.FORMAT_CHECKER)

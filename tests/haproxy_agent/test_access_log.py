@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from haproxy_agent.access_log import LineParser, clean_path
 from haproxy_agent.access_log import client_hash
-from shared.identity import IdentityHasher
+from shared.privacy.identity import IdentityHasher
 
 HASHER = IdentityHasher(b"test-logs-hash-key-0123456789")
 BODY = (

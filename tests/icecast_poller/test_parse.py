@@ -6,8 +6,8 @@ import pytest
 
 from icecast_poller.classify import client_type
 from icecast_poller.parse import parse_listclients, parse_stats
-from shared.errors import BadInputError
-from shared.identity import IdentityHasher
+from shared.core.errors import BadInputError
+from shared.privacy.identity import IdentityHasher
 
 DATA = Path(__file__).parent / "testdata"
 HASHER = IdentityHasher(b"k" * 32)
@@ -157,7 +157,7 @@ def test_external_entities_read_neither_files_nor_urls(tmp_path):
             parse_listclients(doc, ip_tokens=HASHER.ip_tokens)
         # The parser underneath is hardened on its own too: nothing is fetched or read.
         from lxml import etree
-        from shared import xml as hardened
+        from shared.clients import xml as hardened
 
         parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, recover=True)
         tree = etree.fromstring(doc, parser=parser)

@@ -8,9 +8,9 @@ import redis
 
 import matomo_live_poller
 from devstack.matomo import matomo_handler
-from shared.live_store import LiveStore
-from shared.settings import load_store_settings
-from shared.status import parse_status
+from shared.live.store import LiveStore
+from shared.core.settings import load_store_settings
+from shared.runtime.status import parse_status
 from tests.helpers import dump_redis, run_cli, write_settings
 
 TOKEN = "f3c2d1e0b9a8c7d6e5f4a3b2c1d0e9f8"

@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from matomo_live_poller.parse import Counters, load_json, parse_bulk, parse_counters, sub_requests
-from shared.errors import BadInputError
+from shared.core.errors import BadInputError
 
 DATA = Path(__file__).parent / "testdata"
 

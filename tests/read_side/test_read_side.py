@@ -15,9 +15,9 @@ import matomo_live_poller
 from devstack.http_host import HttpHost
 from devstack.matomo import matomo_handler
 from devstack.process import free_port
-from shared import read_side
-from shared.live_store import LiveStore, Sample
-from shared.settings import load_store_settings
+from shared.read import api as read_side
+from shared.live.store import LiveStore, Sample
+from shared.core.settings import load_store_settings
 from tests.eventhub_to_redis.test_function import batch, iso
 from tests.helpers import ROOT, run_cli, write_settings
 from tests.matomo_live_poller.test_integration import SITES, TOKEN
@@ -217,7 +217,7 @@ def browse(url, tmp_path, *args):
 
 
 def test_the_page_draws_the_stored_values_in_a_real_browser(stack, tmp_path):
-    from shared.view_tokens import issue, parse_keys
+    from shared.read.view_tokens import issue, parse_keys
 
     env, _, _ = stack
     host = HttpHost(env=env).start()

@@ -11,8 +11,8 @@ import jwt
 import pytest
 
 from devstack.http_host import HttpHost
-from shared.live_store import Event, Sample
-from shared.view_tokens import issue, parse_keys
+from shared.live.store import Event, Sample
+from shared.read.view_tokens import issue, parse_keys
 from tests.helpers import run_cli, write_settings
 from tests.read_side.test_read_side import VIEW_KEY, browse, page_dom, stack  # noqa: F401
 

@@ -14,11 +14,11 @@ import matomo_live_poller
 import store_downloads_fetcher
 from devstack.azurite import azurite, connection_string
 from devstack.redis_servers import redis_server
-from shared.errors import RetriableError
-from shared.live_store import LiveStore
-from shared.redis_client import connect, forget_clients
-from shared.settings import load_store_settings
-from shared.status import parse_status
+from shared.core.errors import RetriableError
+from shared.live.store import LiveStore
+from shared.clients.redis_client import connect, forget_clients
+from shared.core.settings import load_store_settings
+from shared.runtime.status import parse_status
 from tests.conftest import TEST_HASH_KEY
 from tests.eventhub_to_redis.test_function import batch, iso
 from tests.faulty import FaultyServer

@@ -128,7 +128,7 @@ def test_the_collectors_write_with_rotating_entra_tokens_and_never_log_them(
     entra_redis, identity_endpoint, base_env, azurite_server, key_prefix, caplog
 ):
     from devstack.azurite import connection_string
-    from shared.redis_client import forget_clients
+    from shared.clients.redis_client import forget_clients
 
     url, admin, cluster, ca = entra_redis
     env = {
@@ -140,7 +140,7 @@ def test_the_collectors_write_with_rotating_entra_tokens_and_never_log_them(
         "AzureWebJobsStorage": connection_string(azurite_server.port),
     }
     forget_clients()
-    from shared.azure_auth import forget_credentials
+    from shared.clients.azure_auth import forget_credentials
 
     forget_credentials()  # a credential made for another test's identity endpoint
     with caplog.at_level(logging.DEBUG):
@@ -158,8 +158,8 @@ def test_the_collectors_write_with_rotating_entra_tokens_and_never_log_them(
 
 
 def test_a_redis_url_with_a_password_and_entra_id_is_refused(base_env):
-    from shared.errors import ConfigError
-    from shared.settings import load_store_settings
+    from shared.core.errors import ConfigError
+    from shared.core.settings import load_store_settings
 
     with pytest.raises(ConfigError) as caught:
         load_store_settings(
@@ -180,7 +180,7 @@ def storage_identity(httpserver, monkeypatch):
     """The identity endpoint again, for Blob Storage tokens (resource https://storage.azure.com)."""
     from werkzeug import Response
 
-    from shared.azure_auth import forget_credentials
+    from shared.clients.azure_auth import forget_credentials
 
     issued = []
 
@@ -272,8 +272,8 @@ def _env(entra_redis, base_env):
 
 
 def _fresh_clients():
-    from shared.azure_auth import forget_credentials
-    from shared.redis_client import forget_clients
+    from shared.clients.azure_auth import forget_credentials
+    from shared.clients.redis_client import forget_clients
 
     forget_clients()
     forget_credentials()
@@ -286,7 +286,7 @@ def test_a_failing_identity_endpoint_keeps_the_valid_token(
     with the current token, and the failure is one warning, not a raw azure exception."""
     from werkzeug import Response
 
-    from shared import read_side
+    from shared.read import api as read_side
 
     env = _env(entra_redis, base_env)
     _fresh_clients()
@@ -307,7 +307,7 @@ def test_refreshing_tokens_never_tears_a_connection_from_another_thread(entra_re
     threads reading at once lose no call."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from shared import read_side
+    from shared.read import api as read_side
 
     env = {**_env(entra_redis, base_env), "TENANTS": '{"acme-fm": {}}'}
     _fresh_clients()
@@ -319,8 +319,8 @@ def test_refreshing_tokens_never_tears_a_connection_from_another_thread(entra_re
 
 
 def test_without_a_valid_token_the_error_is_one_clear_line():
-    from shared.errors import RetriableError
-    from shared.redis_auth import entra_provider
+    from shared.core.errors import RetriableError
+    from shared.clients.redis_auth import entra_provider
 
     class Token:
         def __init__(self, value, expires_on):

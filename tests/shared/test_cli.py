@@ -5,9 +5,9 @@ import time
 
 import redis
 
-from shared.live_store import LiveStore, Sample
-from shared.settings import load_store_settings
-from shared.status import RunReport
+from shared.live.store import LiveStore, Sample
+from shared.core.settings import load_store_settings
+from shared.runtime.status import RunReport
 from tests.helpers import run_cli, write_settings
 
 

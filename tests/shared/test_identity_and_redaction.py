@@ -1,8 +1,8 @@
 import logging
 
-from shared.identity import IdentityHasher, normalise_ip
-from shared.logs import get_logger, register_secrets
-from shared.redact import redact_text, redact_url
+from shared.privacy.identity import IdentityHasher, normalise_ip
+from shared.runtime.logs import get_logger, register_secrets
+from shared.privacy.redact import redact_text, redact_url
 
 
 def test_hmac_depends_on_key_and_is_stable():
@@ -60,7 +60,7 @@ def test_the_fast_keyed_hash_is_hmac_sha256():
     import hashlib
     import hmac
 
-    from shared.identity import IdentityHasher, normalise_ip
+    from shared.privacy.identity import IdentityHasher, normalise_ip
 
     for key in (b"k" * 16, b"0123456789abcdef" * 3, b"x" * 64, b"long-key-" * 20):
         hasher = IdentityHasher(key)

@@ -1,12 +1,12 @@
 import redis
 import pytest
 
-from shared.errors import RetriableError
-from shared.functions import all_series
-from shared.live_store import Event, LiveStore, Sample
-from shared.redis_client import connect
-from shared.settings import load_store_settings
-from shared.status import RunReport, parse_status
+from shared.core.errors import RetriableError
+from shared.core.functions import all_series
+from shared.live.store import Event, LiveStore, Sample
+from shared.clients.redis_client import connect
+from shared.core.settings import load_store_settings
+from shared.runtime.status import RunReport, parse_status
 
 NOW = 1_800_000_000.0  # a fixed clock: 2027-01-15
 NOW_MS = int(NOW * 1000)

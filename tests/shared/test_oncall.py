@@ -16,8 +16,8 @@ import eventhub_to_redis
 import matomo_live_poller
 from devstack.matomo import matomo_handler
 from devstack.process import free_port
-from shared.settings import load_store_settings
-from shared.status import parse_status
+from shared.core.settings import load_store_settings
+from shared.runtime.status import parse_status
 from tests.eventhub_to_redis.test_function import batch, iso
 from tests.helpers import ROOT, run_cli, write_settings
 from tests.matomo_live_poller.test_integration import SITES, TOKEN, env_for
@@ -210,7 +210,7 @@ def test_12_a_down_icecast_prints_no_urllib3_retry_lines(base_env, tmp_path):
 
 
 def test_13_the_workers_own_azure_functions_lines_stay_on():
-    from shared.logs import install
+    from shared.runtime.logs import install
 
     install()
     # nothing above the worker's own logger is raised: it logs at whatever the host configures

@@ -1,4 +1,4 @@
-"""Issue 28: status, doctor and /api/health judge every source the same way (shared.verdict),
+"""Issue 28: status, doctor and /api/health judge every source the same way (shared.runtime.verdict),
 including dead-letter ratios, Event Hub lag and a Redis that lost its data."""
 
 import datetime as dt
@@ -13,7 +13,7 @@ import matomo_live_poller
 from devstack.azurite import connection_string
 from devstack.matomo import matomo_handler
 from devstack.process import free_port
-from shared import read_side
+from shared.read import api as read_side
 from tests.eventhub_to_redis.test_function import batch, iso
 from tests.helpers import run_cli, write_settings
 from tests.matomo_live_poller.test_integration import SITES, TOKEN

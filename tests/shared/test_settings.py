@@ -2,10 +2,10 @@ import json
 
 import pytest
 
-from shared.errors import ConfigError
-from shared.settings import SettingsReader, load_store_settings, read_store, hash_key
+from shared.core.errors import ConfigError
+from shared.core.settings import SettingsReader, load_store_settings, read_store, hash_key
 from icecast_poller.tenant import MountOwners
-from shared.tenants import parse_tenants
+from shared.core.tenants import parse_tenants
 
 
 def test_store_defaults_apply():

@@ -8,7 +8,7 @@ from azure.storage.blob import BlobServiceClient
 
 import store_downloads_fetcher
 from devstack.appstore import apple_tsv, appstore_handler
-from shared.errors import ConfigError
+from shared.core.errors import ConfigError
 from tests.store_downloads_fetcher.conftest import ISSUER, KEY_ID, VENDOR, apple_env
 
 NOW = dt.datetime(2026, 11, 28, 17, 0, tzinfo=dt.timezone.utc).timestamp()  # 09:00 in Cupertino

@@ -119,7 +119,7 @@ def test_listing_follows_next_page_token(httpserver):
     settings = GoogleSettings(
         client_email="x", private_key="x", bucket=BUCKET, storage_url=httpserver.url_for("").rstrip("/")
     )
-    from shared.http import make_session
+    from shared.clients.http import make_session
 
     found = list_reports(make_session(), settings, lambda: "t", PKG, {"202611"})
     assert [(o.dimension, o.generation) for o in found] == [("country", "2"), ("overview", "1")]

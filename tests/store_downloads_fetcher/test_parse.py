@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.errors import BadInputError
+from shared.core.errors import BadInputError
 from store_downloads_fetcher.apple_report import parse_sales_summary
 from store_downloads_fetcher.cli import backfill_dates
 from store_downloads_fetcher.google_report import parse_installs
@@ -99,7 +99,7 @@ def test_backfill_dates():
 
     assert backfill_dates(dt.date(2026, 11, 1), None, None) == [dt.date(2026, 11, 1)]
     assert len(backfill_dates(None, dt.date(2026, 11, 1), dt.date(2026, 11, 7))) == 7
-    from shared.errors import ConfigError
+    from shared.core.errors import ConfigError
 
     with pytest.raises(ConfigError, match="before"):
         backfill_dates(None, dt.date(2026, 11, 7), dt.date(2026, 11, 1))

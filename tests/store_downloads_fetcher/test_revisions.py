@@ -13,8 +13,8 @@ import pytest
 
 import store_downloads_fetcher
 from devstack.appstore import apple_tsv
-from shared.errors import ConfigError
-from shared.tenants import parse_tenants
+from shared.core.errors import ConfigError
+from shared.core.tenants import parse_tenants
 from store_downloads_fetcher.cli import backfill_dates, latest_final_day
 from tests.store_downloads_fetcher.conftest import apple_env, put_object
 from tests.store_downloads_fetcher.test_apple import ACME, NOW, blobs, serve

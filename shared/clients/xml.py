@@ -4,14 +4,14 @@ Entity expansion, external entities, DTD loading and network access are all off,
 billion-laughs or XXE document costs nothing and reads nothing. ``recover`` is on because
 Icecast emits control characters and stray ``&`` from stream titles and User-Agents; losing
 a whole listener list to one bad title is worse than a mangled title. Size is bounded by the
-caller before bytes reach the parser (see ``shared.http.read_body``).
+caller before bytes reach the parser (see ``shared.clients.http.read_body``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from shared.errors import BadInputError
+from shared.core.errors import BadInputError
 
 # Errors inside text (stream titles, User-Agents) that recovery repairs without touching the
 # document's structure. Any other error (a cut-off body, mismatched tags) means the numbers

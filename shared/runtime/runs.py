@@ -11,12 +11,12 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Generic, Iterable, Mapping, TypeVar
 
-from shared.errors import ConfigError, FabrikError
-from shared.live_store import Event, LiveStore, Sample
-from shared.logs import ContextLogger, get_logger
-from shared.redis_client import get_redis
-from shared.settings import StoreSettings, load_store_settings
-from shared.status import RunReport
+from shared.core.errors import ConfigError, FabrikError
+from shared.live.store import Event, LiveStore, Sample
+from shared.runtime.logs import ContextLogger, get_logger
+from shared.clients.redis_client import get_redis
+from shared.core.settings import StoreSettings, load_store_settings
+from shared.runtime.status import RunReport
 
 T = TypeVar("T")
 
@@ -64,7 +64,7 @@ def finish_run(
 ) -> RunReport:
     """Store samples, events and the run status in one round trip; raise RetriableError if Redis is down.
     When that write finds no status epoch, tell a new install from a Redis that lost its data
-    (``shared.epoch``)."""
+    (``shared.runtime.epoch``)."""
     samples, events = list(samples), list(events)
     store = LiveStore(redis if redis is not None else get_redis(store_settings), settings=store_settings, clock=clock)
     try:
@@ -76,7 +76,7 @@ def finish_run(
         )
         raise
     if written.epoch_created:
-        from shared import epoch
+        from shared.runtime import epoch
 
         try:
             loss = epoch.settle(
@@ -102,7 +102,7 @@ def finish_run(
 
 
 def _iso(ms: int) -> str:
-    from shared.verdict import iso
+    from shared.runtime.verdict import iso
 
     return iso(ms) or "?"
 

@@ -18,8 +18,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Iterable, Mapping
 
-from shared.health import max_age_seconds
-from shared.status import SourceStatus
+from shared.runtime.health import max_age_seconds
+from shared.runtime.status import SourceStatus
 
 DEFAULT_MAX_DEADLETTER_RATIO = 0.05
 MIN_EVENTS_FOR_RATIO = 20  # fewer messages than this in the window: a single bad one is not a ratio

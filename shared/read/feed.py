@@ -11,10 +11,10 @@ from __future__ import annotations
 import time
 from typing import Any, Callable, Mapping
 
-from shared.errors import ConfigError, FabrikError, RequestError
-from shared.health import series_interval_seconds
-from shared.read_side import Answer, check_tenant, json_answer, minutes_param, store_for
-from shared.view_tokens import TokenRefused, bearer, parse_keys, verify
+from shared.core.errors import ConfigError, FabrikError, RequestError
+from shared.runtime.health import series_interval_seconds
+from shared.read.api import Answer, check_tenant, json_answer, minutes_param, store_for
+from shared.read.view_tokens import TokenRefused, bearer, parse_keys, verify
 
 FEED_PARAMETERS = {"minutes"}
 

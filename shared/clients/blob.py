@@ -1,7 +1,7 @@
 """Azure Blob Storage, imported lazily (the SDK is a large share of a cold start).
 
 One ``ContainerClient`` per (connection, container) is cached for the worker's life. A
-connection is a connection string or an identity-based target (``shared.azure_auth``).
+connection is a connection string or an identity-based target (``shared.clients.azure_auth``).
 Failures become StorageError (retriable) naming the endpoint and the cause, with no connection string or key.
 """
 
@@ -10,17 +10,17 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Any
 
-from shared.errors import ConfigError, StorageError
+from shared.core.errors import ConfigError, StorageError
 
 if TYPE_CHECKING:
-    from shared.azure_auth import BlobTarget
+    from shared.clients.azure_auth import BlobTarget
 
 _containers: dict[tuple[str, str], Any] = {}
 _lock = threading.Lock()
 
 
 def get_container(connection: "BlobTarget | str", container: str, *, setting: str = "AzureWebJobsStorage") -> Any:
-    from shared.azure_auth import BlobTarget
+    from shared.clients.azure_auth import BlobTarget
 
     target = (
         connection if isinstance(connection, BlobTarget) else BlobTarget(setting=setting, connection_string=connection)
@@ -50,7 +50,7 @@ def container_client(target: "BlobTarget", container: str, **options: Any) -> An
     """A container client for a connection string or an identity; ``options`` go to the SDK client."""
     from azure.storage.blob import BlobServiceClient
 
-    from shared.azure_auth import credential
+    from shared.clients.azure_auth import credential
 
     try:
         if target.connection_string is not None:
@@ -144,7 +144,7 @@ def reach_container(connection: "BlobTarget | str", container: str) -> str:
     from azure.core.exceptions import AzureError, ResourceExistsError
     from azure.storage.blob import LinearRetry
 
-    from shared.azure_auth import BlobTarget
+    from shared.clients.azure_auth import BlobTarget
 
     target = (
         connection

@@ -15,8 +15,8 @@ import threading
 from collections import Counter
 from typing import Any, Iterable, Mapping
 
-from shared.errors import ConfigError
-from shared.identity import normalise_ip
+from shared.core.errors import ConfigError
+from shared.privacy.identity import normalise_ip
 
 DEFAULT_TOP = 10
 _readers: dict[tuple[str, int, int], Any] = {}  # cached clients: (path, mtime, size) -> reader

@@ -1,7 +1,7 @@
 """The live side of Redis: samples and events in a rolling window (see docs/redis-schema.md).
 
 A series is cut into time buckets, one small hash each, a field per millisecond
-(``shared.series_codec``, written by ``shared.live_scripts``): the fewest bytes a sample that
+(``shared.live.series_codec``, written by ``shared.live.scripts``): the fewest bytes a sample that
 still give range reads, exact trimming, late and out-of-order inserts and idempotent rewrites.
 An event log is a sorted set scored by time in epoch milliseconds, the one Redis 6.0 type that
 gives all of those for members of any size: streams cannot take out-of-order ids, and
@@ -9,7 +9,7 @@ gives all of those for members of any size: streams cannot take out-of-order ids
 
 A whole run or batch goes out as one pipeline: one round trip on a single Redis, one per node
 touched on a cluster, however many samples it carries. Reads of a tenant are one pipeline too.
-HLS counts are kept per HAProxy edge and summed when read (``shared.hls_edges``).
+HLS counts are kept per HAProxy edge and summed when read (``shared.live.hls_edges``).
 
 Times: a write more than ``AHEAD_MS`` past the store's clock is refused (counted, not stored),
 and reads end at now: a clock that runs ahead never puts numbers in the future.
@@ -20,8 +20,8 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
-from shared import event_counts, hls_edges, live_scripts, live_write, series_codec as codec
-from shared.live_records import (  # the records and keys, re-exported: callers import them from here
+from shared.live import event_counts, hls_edges, scripts as live_scripts, write as live_write, series_codec as codec
+from shared.live.records import (  # the records and keys, re-exported: callers import them from here
     AHEAD_MS,
     ROLLING_MS,
     Event,
@@ -31,19 +31,19 @@ from shared.live_records import (  # the records and keys, re-exported: callers 
     event_member,
     events_from_members as _events,
 )
-from shared.descriptor import Series
-from shared.live_write import WriteBatch
-from shared.functions import all_series
-from shared.settings import StoreSettings
+from shared.core.descriptor import Series
+from shared.live.write import WriteBatch
+from shared.core.functions import all_series
+from shared.core.settings import StoreSettings
 
 __all__ = ["AHEAD_MS", "ROLLING_MS", "Event", "Keys", "LiveStore", "Sample", "WriteResult", "event_member"]
 
 if TYPE_CHECKING:
-    from shared.status import RunReport
+    from shared.runtime.status import RunReport
 
 
 class LiveStore:
-    """Writes and reads the live window. ``redis`` is a client from ``shared.redis_client``."""
+    """Writes and reads the live window. ``redis`` is a client from ``shared.clients.redis_client``."""
 
     def __init__(
         self,
@@ -53,7 +53,7 @@ class LiveStore:
         clock: Callable[[], float] = time.time,
         series: Mapping[str, Series] | None = None,
     ):
-        """``series``: the live series by name (default: every function's, ``shared.descriptor``)."""
+        """``series``: the live series by name (default: every function's, ``shared.core.descriptor``)."""
         self.redis = redis
         self.series = all_series() if series is None else series
         self.keys = Keys(settings.key_prefix)
@@ -97,7 +97,7 @@ class LiveStore:
     def _spec(self, series: str) -> Series:
         spec = self.series.get(series)
         if spec is None:
-            raise ValueError(f"unknown series {series!r}: no function declares it (shared.descriptor)")
+            raise ValueError(f"unknown series {series!r}: no function declares it (shared.core.descriptor)")
         return spec
 
     def read_series(
@@ -203,7 +203,7 @@ class LiveStore:
 
     def read_status(self, functions: Iterable[str]) -> dict[str, dict[str, str]]:
         """The raw status hash of each function, its rolling counters of the last 10-20 minutes
-        as ``<source>|rolling_<name>`` fields (one round trip); see shared.status.parse_status."""
+        as ``<source>|rolling_<name>`` fields (one round trip); see shared.runtime.status.parse_status."""
         return self.read_status_and_epoch(functions)[0]
 
     def read_status_and_epoch(self, functions: Iterable[str]) -> tuple[dict[str, dict[str, str]], dict[str, str]]:
@@ -238,6 +238,6 @@ class LiveStore:
 
     @staticmethod
     def _call(fn: Callable[..., Any], *args: Any) -> Any:
-        from shared.redis_client import redis_call
+        from shared.clients.redis_client import redis_call
 
         return redis_call(lambda: fn(*args))

@@ -10,7 +10,7 @@ bytes a sample. Now:
   bucket = time ms // bucket length, the series' ``bucket_ms``: 30 min for icecast, 60 min for
   matomo): about 60 samples
   a bucket, so each stays in the compact encoding (HLS counts are kept per edge instead:
-  ``shared.hls_edges``);
+  ``shared.live.hls_edges``);
 * a field is the sample's **ms into the bucket** (a whole number: Redis stores it in 1-4 bytes,
   where a sorted set's score costs 9), its value the **positional** whole numbers
   ``<v1>,<v2>,…``;
@@ -18,7 +18,7 @@ bytes a sample. Now:
   -> JSON list of names); the id is derived from the names, so writers agree on it without
   coordination. The bucket's field ``s`` names the schema of its values; a value of another
   schema (the metrics changed inside the bucket) carries its own: ``<schema id>|<values>``.
-  Only the write script knows a bucket's ``s``, so writes go through ``shared.live_scripts``.
+  Only the write script knows a bucket's ``s``, so writes go through ``shared.live.scripts``.
 
 The time is ``bucket × length + field``: ranges, exact trimming (the script drops the fields
 below the window), late and out-of-order samples and idempotent rewrites (a field per

@@ -6,7 +6,7 @@ last about an hour and Redis ends a session whose token expired, so:
 
 * every new connection authenticates with the current token (redis-py calls
   ``get_credentials`` on connect), and
-* ``refresh_due`` tells the caller (``shared.redis_client.get_redis``, once per invocation) to
+* ``refresh_due`` tells the caller (``shared.clients.redis_client.get_redis``, once per invocation) to
   get a new token five minutes before expiry and to drop the *idle* pooled connections, which
   then reconnect with it. Connections another thread is using are left alone (closing them
   failed its command); if Redis ends one when its old token expires, the client's retry
@@ -29,7 +29,7 @@ import threading
 import time
 from typing import Any, Callable
 
-from shared.errors import ConfigError, RetriableError
+from shared.core.errors import ConfigError, RetriableError
 
 SCOPE = "https://redis.azure.com/.default"
 REFRESH_BEFORE_S = 300

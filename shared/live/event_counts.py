@@ -4,7 +4,7 @@ Why in Redis: a tenant's event log holds whole bodies (up to ``EVENT_MAX_BYTES``
 page and the API need only how many events of each type came each minute. Reading the log to
 count it cost 0.5-0.85 s and 205 MB for 80 MB of events. The script reads each member's first
 line only (``{"partition":…,"sequence":…,"type":"<type>","time":<ms>}``, written by
-``shared.live_store.event_member``; types are plain names) and returns the counts: a few
+``shared.live.store.event_member``; types are plain names) and returns the counts: a few
 kilobytes, whatever the log holds. It counts at most ``limit`` events, newest first, and says
 when it stopped there.
 """

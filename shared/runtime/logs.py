@@ -11,7 +11,7 @@ import logging
 import threading
 from typing import Any, Iterable, MutableMapping
 
-from shared.redact import redact_text
+from shared.privacy.redact import redact_text
 
 LOGGER_NAME = "fabrik"
 SDK_LOGGERS = ("azure.core", "azure.storage", "azure.eventhub", "azure.identity", "uamqp")

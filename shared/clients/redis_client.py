@@ -11,8 +11,8 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
-from shared.errors import ConfigError, RetriableError
-from shared.settings import StoreSettings
+from shared.core.errors import ConfigError, RetriableError
+from shared.core.settings import StoreSettings
 
 T = TypeVar("T")
 
@@ -66,8 +66,8 @@ def connect(settings: StoreSettings, **overrides: Any) -> Any:
     )
     provider = None
     if settings.redis_credential:
-        from shared.azure_auth import credential
-        from shared.redis_auth import entra_provider
+        from shared.clients.azure_auth import credential
+        from shared.clients.redis_auth import entra_provider
 
         provider = options["credential_provider"] = entra_provider(
             credential(

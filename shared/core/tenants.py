@@ -3,7 +3,7 @@
 Validated strictly because a typo here silently moves listeners between customers: unknown
 keys, a source claimed by two tenants and tenant names that would break the Redis key schema
 are all errors, reported together. The sections (``icecast``, ``matomo``, ...) are the
-functions' own (``shared.descriptor.TenantSection``): this module knows the shape around them.
+functions' own (``shared.core.descriptor.TenantSection``): this module knows the shape around them.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
-from shared.descriptor import TenantSection
+from shared.core.descriptor import TenantSection
 
 TENANT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # use fullmatch: "$" passes a final "\n"
 
@@ -52,7 +52,7 @@ def parse_tenants(
     Raises ValueError with every problem found, each naming the tenant and field.
     """
     if sections is None:
-        from shared.functions import tenant_sections
+        from shared.core.functions import tenant_sections
 
         sections = tenant_sections()
     data = _load_json(raw, base_dir)
@@ -93,7 +93,7 @@ def _load_json(raw: str, base_dir: Path | None) -> dict:
 
 def name_problem(name: str) -> str | None:
     """Why ``name`` cannot be a tenant (a part of every Redis key), or None."""
-    from shared.privacy import looks_personal
+    from shared.privacy.scrub import looks_personal
 
     if not TENANT_NAME.fullmatch(name):
         return "must be 1-64 of A-Z a-z 0-9 . _ -, starting with a letter or digit"

@@ -1,7 +1,7 @@
 """What a function package declares about itself, so ``shared/`` never names a collector.
 
 Modelled on Telegraf's one folder per input and Prometheus client_python's declared metrics: a
-package ships ``descriptor.py`` with one ``DESCRIPTOR``; ``shared.functions`` finds it next to
+package ships ``descriptor.py`` with one ``DESCRIPTOR``; ``shared.core.functions`` finds it next to
 the package's ``function.json``, and health, ``doctor``, ``TENANTS``, the live store and the
 live feed read what they need from it. Adding a collector touches its own folder only.
 
@@ -42,7 +42,7 @@ class Series:
     metrics: tuple[Metric, ...]
     bucket_ms: int = 1_800_000
     every_s: int | None = None
-    per_edge: bool = False  # kept per HAProxy edge, summed when read (shared.hls_edges)
+    per_edge: bool = False  # kept per HAProxy edge, summed when read (shared.live.hls_edges)
 
     def metric_for(self, key: str) -> Metric | None:
         return next((m for m in self.metrics if m.matches(key)), None)

@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
-from shared.errors import ConfigError
+from shared.core.errors import ConfigError
 
 if TYPE_CHECKING:
-    from shared.identity import IdentityHasher
-    from shared.tenants import Tenants
+    from shared.privacy.identity import IdentityHasher
+    from shared.core.tenants import Tenants
 
 T = TypeVar("T")
 _REQUIRED = object()
@@ -43,7 +43,7 @@ class SettingsReader:
         try:
             return parse(raw.strip())
         except (ValueError, TypeError) as exc:
-            from shared.redact import redact_text, secret_name
+            from shared.privacy.redact import redact_text, secret_name
 
             shown = "" if secret or secret_name(name) else f" (got {_shorten(redact_text(raw))})"
             self.problems[name] = f"{exc}{shown}"
@@ -228,10 +228,10 @@ def cached_loader(loader: Callable[[Mapping[str, str]], T]) -> Callable[[Mapping
 def read_storage(reader: SettingsReader, name: str) -> Any:
     """The Blob Storage connection ``name``, falling back to ``AzureWebJobsStorage`` as the host
     does: a connection string, or the identity-based ``name__blobServiceUri``/``__serviceUri``/
-    ``__accountName`` (+ ``__credential``, ``__clientId``). A ``shared.azure_auth.BlobTarget``."""
-    from shared.azure_auth import blob_target
-    from shared.logs import register_secrets
-    from shared.redact import connection_string_secrets
+    ``__accountName`` (+ ``__credential``, ``__clientId``). A ``shared.clients.azure_auth.BlobTarget``."""
+    from shared.clients.azure_auth import blob_target
+    from shared.runtime.logs import register_secrets
+    from shared.privacy.redact import connection_string_secrets
 
     env = reader.env
     try:
@@ -257,13 +257,13 @@ def read_storage(reader: SettingsReader, name: str) -> Any:
 
 
 def read_tenants(reader: SettingsReader) -> "Tenants":
-    from shared.tenants import parse_tenants
+    from shared.core.tenants import parse_tenants
 
     return reader.get("TENANTS", lambda raw: parse_tenants(raw, base_dir=Path.cwd()))
 
 
 def read_identity(reader: SettingsReader) -> "IdentityHasher | None":
-    from shared.identity import IdentityHasher
+    from shared.privacy.identity import IdentityHasher
 
     key = reader.get("IDENTITY_HASH_KEY", hash_key, secret=True)
     return None if key is None else IdentityHasher(key)

@@ -3,7 +3,7 @@
 The CLI, health, ``doctor``, ``TENANTS`` and the live store go through this, so a new collector
 plugs in by existing: no central list. A function package exposes ``run(trigger, *, env=...)
 -> RunReport`` (``main`` is the host's entry and calls it), declares itself in
-``<function>/descriptor.py`` (``shared.descriptor``), and may add ``<function>/cli.py`` for its
+``<function>/descriptor.py`` (``shared.core.descriptor``), and may add ``<function>/cli.py`` for its
 own arguments and input.
 """
 
@@ -17,9 +17,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Mapping
 
-from shared.descriptor import Descriptor, Series, TenantSection
+from shared.core.descriptor import Descriptor, Series, TenantSection
 
-APP_ROOT = Path(__file__).resolve().parent.parent
+APP_ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from shared.errors import ConfigError
+from shared.core.errors import ConfigError
 
 _credentials: dict[tuple[str, str], Any] = {}
 _lock = threading.Lock()

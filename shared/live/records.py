@@ -1,5 +1,5 @@
 """What the live store holds, and its key names: the records (samples, events) and the contract
-of their Redis keys (docs/redis-schema.md). Pure: no I/O. ``shared.live_store`` reads and writes them."""
+of their Redis keys (docs/redis-schema.md). Pure: no I/O. ``shared.live.store`` reads and writes them."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from typing import Iterable, Mapping
 
-from shared import hls_edges
+from shared.live import hls_edges
 
 AHEAD_MS = 60_000  # writes further ahead of now are refused (EVENT_MAX_FUTURE_SECONDS is at most this)
 ROLLING_MS = 600_000  # status counters are added up per 10 minutes; readers take the last two buckets
@@ -66,18 +66,18 @@ class Keys:
         return f"{self.prefix}:status:{function}"
 
     def status_rolling(self, function: str, bucket: int) -> str:
-        """Counters per source added up over 10 minutes (``shared.status.ROLLING_MS``)."""
+        """Counters per source added up over 10 minutes (``shared.runtime.status.ROLLING_MS``)."""
         return f"{self.prefix}:status:{function}:rolling:{bucket}"
 
     def epoch(self) -> str:
         return f"{self.prefix}:status:_epoch"
 
     def hls_hosts(self, tenant: str) -> str:
-        """The HAProxy edges that reported for a tenant (``shared.hls_edges``)."""
+        """The HAProxy edges that reported for a tenant (``shared.live.hls_edges``)."""
         return hls_edges.hosts_key(self.prefix, tenant)
 
     def hls_edge_bucket(self, tenant: str, edge: str, bucket: int) -> str:
-        """One edge's counts in one 30-minute bucket (``shared.hls_edges``)."""
+        """One edge's counts in one 30-minute bucket (``shared.live.hls_edges``)."""
         return f"{hls_edges.bucket_prefix(self.prefix, tenant)}{edge}:{bucket}"
 
 

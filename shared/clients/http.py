@@ -16,8 +16,8 @@ import logging
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any, Iterator
 
-from shared.errors import BadInputError, RefusedError, RetriableError
-from shared.redact import redact_url
+from shared.core.errors import BadInputError, RefusedError, RetriableError
+from shared.privacy.redact import redact_url
 
 if TYPE_CHECKING:
     import requests
@@ -46,7 +46,7 @@ def make_session(options: HttpOptions = HttpOptions(), *, user_agent: str = USER
     from requests.adapters import HTTPAdapter
     from urllib3.util.retry import Retry
 
-    from shared.logs import install
+    from shared.runtime.logs import install
 
     install()  # urllib3 logs request paths with their query strings: redact before anything logs
 

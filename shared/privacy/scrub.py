@@ -10,7 +10,7 @@ Two rules, applied to every string at any depth (keys included) and to free text
   ``device_id``, ``email`` … see :func:`personal_kind`) have their whole value hashed,
   whatever its type: a string, a number, or every leaf of a list or object.
 
-Hashes are the keyed HMAC of :mod:`shared.identity`, so the same listener hashes the same
+Hashes are the keyed HMAC of :mod:`shared.privacy.identity`, so the same listener hashes the same
 here, in the Icecast samples and in the shipped HAProxy logs.
 """
 
@@ -20,7 +20,7 @@ import re
 from functools import lru_cache
 from typing import Any
 
-from shared.identity import IdentityHasher
+from shared.privacy.identity import IdentityHasher
 
 # IPv6: a run of hex groups and colons with "::" or at least four groups (a full address has
 # eight; "08:00:00" in a time has three and is left alone), optionally bracketed, with a zone.

@@ -1,4 +1,4 @@
-"""Which collectors are in use here, and how fresh each must be (``shared.verdict`` judges).
+"""Which collectors are in use here, and how fresh each must be (``shared.runtime.verdict`` judges).
 
 A function is **enabled** when any of its source settings (its descriptor's ``in_use``) is
 present (a deployment may run only some collectors). Each enabled function, and each of its
@@ -18,12 +18,12 @@ from __future__ import annotations
 
 from typing import Iterable, Mapping
 
-from shared.descriptor import Descriptor
-from shared.functions import all_series, descriptors, writer_of
+from shared.core.descriptor import Descriptor
+from shared.core.functions import all_series, descriptors, writer_of
 
 
 def enabled(env: Mapping[str, str], functions: Iterable[str]) -> list[str]:
-    """The functions whose descriptor says they are in use here (shared.descriptor ``in_use``)."""
+    """The functions whose descriptor says they are in use here (shared.core.descriptor ``in_use``)."""
     found = descriptors()
     return [f for f in sorted(functions) if f in found and found[f].enabled(env)]
 

@@ -1,6 +1,6 @@
 """The live store's Lua scripts, and running a pipeline that calls them.
 
-Why scripts: a sample in a hash bucket (``shared.series_codec``) carries no schema id when it
+Why scripts: a sample in a hash bucket (``shared.live.series_codec``) carries no schema id when it
 has its bucket's schema, and only Redis knows a bucket's schema at write time; exact trimming
 of a hash (its fields are not ordered) is a loop over its fields. A script does either inside
 the batch's one round trip. Sent by SHA; the text only when Redis does not know it yet (after a

@@ -1,7 +1,7 @@
 """One write of the live store, grouped per key and sent as one pipeline (``LiveStore.write``).
 
 Grouping first makes a batch a few commands per tenant, not several per item; the pipeline
-then writes samples (``shared.live_scripts``), metric names, events and per-edge HLS counts,
+then writes samples (``shared.live.scripts``), metric names, events and per-edge HLS counts,
 trims exactly at the window's start, and records the run's status (docs/redis-schema.md).
 """
 
@@ -10,12 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
-from shared import hls_edges, live_scripts, series_codec as codec
-from shared.descriptor import Series
-from shared.live_records import AHEAD_MS, ROLLING_MS, Event, Keys, Sample, event_member
+from shared.live import hls_edges, scripts as live_scripts, series_codec as codec
+from shared.core.descriptor import Series
+from shared.live.records import AHEAD_MS, ROLLING_MS, Event, Keys, Sample, event_member
 
 if TYPE_CHECKING:
-    from shared.status import RunReport
+    from shared.runtime.status import RunReport
 
 
 @dataclass

@@ -1,0 +1,2 @@
+"""What keeps personal data and secrets out: the keyed hash of addresses, scrubbing, redaction, the
+country lookup."""

@@ -1,0 +1,2 @@
+"""The life of a run: start and finish, run reports and status, logging, health limits and
+verdicts, the first-run marker."""
