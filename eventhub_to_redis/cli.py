@@ -25,6 +25,8 @@ from typing import Any, Iterator, Mapping
 from eventhub_to_redis.validate import Position, Rejection
 from shared.core.errors import ConfigError
 from shared.runtime.status import RunReport, merge_reports
+from eventhub_to_redis.replay import read_range
+import eventhub_to_redis
 
 BATCH_SIZE = 100  # host.json extensions.eventHubs.maxEventBatchSize: replay as the host delivers
 MAX_ARRAY_BYTES = 64 * 1024 * 1024  # a JSON array is parsed whole; larger files must be JSON Lines
@@ -47,7 +49,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def invoke(args: argparse.Namespace, *, env: Mapping[str, str]) -> RunReport:
-    import eventhub_to_redis
 
     if args.input:
         report = RunReport("eventhub_to_redis")
@@ -56,7 +57,6 @@ def invoke(args: argparse.Namespace, *, env: Mapping[str, str]) -> RunReport:
         return report.finish()
     if args.partition is None or args.sequence is None:
         raise ConfigError({"--partition/--sequence": "both are required with --from-eventhub"})
-    from eventhub_to_redis.replay import read_range
 
     events = read_range(
         env,

@@ -12,7 +12,8 @@ from typing import Any, Callable, Mapping
 
 from shared.core.errors import ConfigError, RetriableError
 from shared.runtime.logs import register_secrets
-from shared.privacy.redact import connection_string_secrets
+from shared.privacy.redact import connection_string_secrets, redact_text
+from shared.clients.azure_auth import eventhub_namespace
 
 
 ONCALL_GROUP = "fabrik-oncall"
@@ -73,7 +74,6 @@ def read_range(
     connection = env.get("EVENTHUB_CONNECTION", "")
     name = env.get("EVENTHUB_NAME", "")
     group = consumer_group
-    from shared.clients.azure_auth import eventhub_namespace
 
     identity = eventhub_namespace(env, "EVENTHUB_CONNECTION")
     problems = _range_problems(env, group=group, identity=identity, sequence=sequence, count=count)
@@ -123,7 +123,6 @@ def read_range(
 
 
 def _said(error: BaseException) -> str:
-    from shared.privacy.redact import redact_text
 
     text = " ".join(str(error).split()) or type(error).__name__
     return f"{type(error).__name__}: {redact_text(text)[:300]}"
@@ -132,8 +131,6 @@ def _said(error: BaseException) -> str:
 def partition_ids(env: Mapping[str, str], *, timeout: float = 10.0) -> list[str]:
     """The hub's partition ids (doctor's reachability check), within ``timeout`` seconds."""
     from azure.eventhub import EventHubProducerClient
-
-    from shared.clients.azure_auth import eventhub_namespace
 
     connection = env.get("EVENTHUB_CONNECTION", "")
     identity = eventhub_namespace(env, "EVENTHUB_CONNECTION")

@@ -14,6 +14,10 @@ import sys
 from haproxy_agent.agent import Agent
 from haproxy_agent.config import ConfigProblem, load
 from haproxy_agent.senders import EventHubSender, PrintSender
+from haproxy_agent.env_file import EnvFileError, read_env_file
+from haproxy_agent.log_shipper import main as ship
+from haproxy_agent.ship_config import derive_logs_key as derive, load_config
+from haproxy_agent.ship_upload import UploadFailed, check
 
 
 def ship_logs(argv: list[str]) -> int:
@@ -35,8 +39,6 @@ def ship_logs(argv: list[str]) -> int:
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
     _quiet_logging(args.verbose, ("azure.core", "azure.storage", "azure.identity"))
-    from haproxy_agent.env_file import EnvFileError, read_env_file
-    from haproxy_agent.log_shipper import main as ship
 
     env = dict(os.environ)
     if args.env_file:
@@ -56,8 +58,6 @@ def ship_logs(argv: list[str]) -> int:
 
 
 def check_shipping(env: dict[str, str]) -> int:
-    from haproxy_agent.ship_config import load_config
-    from haproxy_agent.ship_upload import UploadFailed, check
 
     try:
         config = load_config(env)
@@ -82,7 +82,6 @@ def derive_logs_key(argv: list[str]) -> int:
         "(read from that variable, or from standard input).",
     )
     parser.parse_args(argv)
-    from haproxy_agent.ship_config import derive_logs_key as derive
 
     key = os.environ.get("IDENTITY_HASH_KEY") or sys.stdin.readline().strip()
     if len(key) < 16:

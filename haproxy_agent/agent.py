@@ -18,6 +18,7 @@ from haproxy_agent.errors import AgentError
 from haproxy_agent.runtime_api import command
 from haproxy_agent.senders import Sender
 from haproxy_agent.table import parse_show_table
+from shared.privacy.geoip import country_metrics
 
 log = logging.getLogger("haproxy_agent")
 FULL_SHARE = 0.9  # warn from 90 % full
@@ -125,7 +126,6 @@ def countries_of(geoip: object, clients: list[str]) -> dict[str, int]:
     """``{"DE": 12, "other": 3, "unknown": 1}``: the top countries of a tenant's listeners (the
     message's ``countries``), from the table's client addresses. The keys in the table are the
     addresses as HAProxy saw them (``src``), IPv4 or IPv6."""
-    from shared.privacy.geoip import country_metrics
 
     metrics = country_metrics(geoip.countries(clients), top=geoip.top)  # type: ignore[attr-defined]
     return {key.removeprefix("country:"): value for key, value in metrics.items()}

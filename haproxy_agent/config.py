@@ -24,6 +24,8 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from haproxy_agent.table import TENANT
+from shared.core.errors import ConfigError
+from shared.privacy.geoip import read_geoip
 
 KEYS = {
     "HAPROXY_SOCKET": "socket",
@@ -190,8 +192,6 @@ def _geoip(raw: dict[str, Any], problems: list[str]) -> Any:
     """The country database (GEOIP_DATABASE), or None: then messages carry no countries."""
     if not raw.get("geoip_database"):
         return None
-    from shared.core.errors import ConfigError
-    from shared.privacy.geoip import read_geoip
 
     try:
         return read_geoip(

@@ -9,6 +9,7 @@ import time
 from typing import Any, Callable, Protocol, Sequence, TextIO
 
 from haproxy_agent.errors import SendFailed
+from shared.clients.azure_auth import credential
 
 
 class Sender(Protocol):
@@ -48,8 +49,6 @@ class EventHubSender:
 
             client_factory = EventHubProducerClient.from_connection_string
             if namespace and "Endpoint=" not in connection:
-                from shared.clients.azure_auth import credential
-
                 token = credential(credential_kind, client_id)
 
                 def client_factory(_connection: str, **kwargs: Any) -> Any:

@@ -19,6 +19,8 @@ from typing import Any, Mapping
 
 from haproxy_agent.config import ConfigProblem
 from shared.privacy.identity import IdentityHasher
+from shared.clients.azure_auth import blob_target
+from shared.core.errors import ConfigError
 
 LABEL = b"fabrik-logs-hash-key-v1"
 DEFAULT_STATE_DIR = "/var/lib/fabrik-ship-logs"
@@ -51,8 +53,6 @@ def fingerprint(key: str) -> str:
 
 
 def load_config(env: Mapping[str, str]) -> ShipConfig:
-    from shared.clients.azure_auth import blob_target
-    from shared.core.errors import ConfigError
 
     problems = []
     try:

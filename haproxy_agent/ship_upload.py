@@ -11,6 +11,8 @@ from __future__ import annotations
 from typing import IO, Any
 
 from haproxy_agent.ship_config import ShipConfig
+from shared.clients.azure_auth import credential
+from shared.clients.blob import describe as base
 
 BLOCK = 4 * 1024 * 1024
 CHECK_BLOB = "_checks/{host}.txt"  # "_" first: Spark's file index and the documented globs skip it
@@ -22,8 +24,6 @@ class UploadFailed(Exception):
 
 def open_container(config: ShipConfig) -> Any:
     from azure.storage.blob import BlobServiceClient, ExponentialRetry
-
-    from shared.clients.azure_auth import credential
 
     target = config.connection
     # One retry: an outage should cost a run seconds, not minutes per file (the next run retries).
@@ -45,7 +45,6 @@ def open_container(config: ShipConfig) -> Any:
 
 def describe(exc: Exception, container: Any, what: str) -> str:
     """The shared one-line description (endpoint and cause), with what to do for the usual refusals."""
-    from shared.clients.blob import describe as base
 
     code = str(getattr(exc, "error_code", "") or "")
     hint = {

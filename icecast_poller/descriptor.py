@@ -63,7 +63,7 @@ def _probes(settings: Any, env: Mapping[str, str]) -> Iterable[Probe]:
 
 
 def _reach(server: Any) -> str:
-    from icecast_poller.fetch import fetch_stats
+    from icecast_poller.fetch import fetch_stats  # loads lxml
     from shared.clients.http import HttpOptions, make_session
 
     stats = fetch_stats(make_session(HttpOptions(retries=0)), server, time.monotonic() + 15)

@@ -13,6 +13,8 @@ from typing import Mapping
 
 from shared.core.errors import ConfigError
 from shared.runtime.status import RunReport
+from store_downloads_fetcher.apple_run import publication_time
+import store_downloads_fetcher
 
 MAX_DAYS = 366
 
@@ -24,14 +26,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def invoke(args: argparse.Namespace, *, env: Mapping[str, str]) -> RunReport:
-    import store_downloads_fetcher
 
     return store_downloads_fetcher.run(env=env, dates=backfill_dates(args.date, args.start, args.end))
 
 
 def latest_final_day(now: float) -> dt.date:
     """The newest day whose report can be final: Apple publishes a day by 8 a.m. Pacific the next day."""
-    from store_downloads_fetcher.apple_run import publication_time
 
     day = dt.datetime.fromtimestamp(now, dt.timezone.utc).date() + dt.timedelta(days=1)
     while publication_time(day) > dt.datetime.fromtimestamp(now, dt.timezone.utc):

@@ -15,6 +15,12 @@ from typing import Any, Callable, Iterable, Mapping
 
 from shared.core.errors import ConfigError, FabrikError
 from shared.core.functions import descriptors
+from shared.cli.env import load_env
+from shared.clients.redis_client import connect, get_redis, redis_call
+from shared.core.settings import load_store_settings
+from shared.live.store import LiveStore
+from shared.read.api import judge_functions
+from shared.runtime.health import enabled
 
 
 @dataclass
@@ -30,7 +36,6 @@ class Check:
 def doctor(functions: Mapping[str, Any], args: argparse.Namespace) -> int:
     """Exit 0 all ok; 2 a setting is wrong or missing (checked first); 3 a store or source is
     unreachable; 1 everything is reachable but a run fails (the same verdicts as ``status``)."""
-    from shared.cli.env import load_env
 
     env = load_env(args.settings)
     if not env.get("REDIS_URL") and not any(d.enabled(env) for d in descriptors().values()):
@@ -51,11 +56,6 @@ def doctor(functions: Mapping[str, Any], args: argparse.Namespace) -> int:
 
 def run_verdicts(env: Mapping[str, str], functions: Iterable[str]) -> Iterable[Check]:
     """The runs as ``status`` and health judge them (shared.runtime.verdict): one line per source."""
-    from shared.runtime.health import enabled
-    from shared.live.store import LiveStore
-    from shared.read.api import judge_functions
-    from shared.clients.redis_client import get_redis
-    from shared.core.settings import load_store_settings
 
     settings = load_store_settings(env)
     store = LiveStore(get_redis(settings), settings=settings)
@@ -111,8 +111,6 @@ def _probe(what: str, fn: Callable[[], str]) -> Check:
 
 
 def _redis(env: Mapping[str, str]) -> str:
-    from shared.clients.redis_client import connect, redis_call
-    from shared.core.settings import load_store_settings
 
     from redis.backoff import NoBackoff
     from redis.retry import Retry

@@ -7,6 +7,8 @@ import os
 from pathlib import Path
 
 from shared.core.errors import ConfigError
+from shared.privacy.redact import settings_secrets
+from shared.runtime.logs import register_secrets
 
 DEFAULT_FILE = "local.settings.json"
 
@@ -37,8 +39,6 @@ def load_env(settings_file: str | None) -> dict[str, str]:
     elif settings_file:
         raise ConfigError({str(path): "settings file not found"})
     values.update(os.environ)
-    from shared.runtime.logs import register_secrets
-    from shared.privacy.redact import settings_secrets
 
     register_secrets(settings_secrets(values))  # masked in every log line and printed line from here on
     return values

@@ -15,7 +15,21 @@ import time
 from typing import Any, Sequence
 
 from shared.core.errors import ConfigError, FabrikError, RetriableError
-from shared.core.functions import FunctionInfo, discover
+from shared.core.functions import FunctionInfo, all_series, discover
+from shared.cli.env import DEFAULT_FILE, load_env
+from shared.cli.render import metric_table, report_text, series_table, status_table
+from shared.cli.share import add_parser as add_share, share
+from shared.clients.redis_client import get_redis
+from shared.core.settings import SettingsReader, load_store_settings, read_tenants
+from shared.core.version import VERSION
+from shared.live.store import LiveStore
+from shared.privacy.redact import redact_text
+from shared.read.api import judge_functions
+from shared.runtime.health import enabled
+from shared.runtime.logs import install, known_secrets
+from shared.runtime.status import parse_status
+from shared.runtime.verdict import iso
+from shared.cli.doctor import doctor
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNAVAILABLE = 0, 1, 2, 3
 
@@ -28,7 +42,6 @@ def build_parser(functions: dict[str, FunctionInfo]) -> argparse.ArgumentParser:
         "under the environment, which wins. Exit codes: 0 ok, 1 a source failed, 2 bad usage or "
         "settings, 3 Redis or storage unreachable. See docs/cli.md.",
     )
-    from shared.core.version import VERSION
 
     parser.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level to stderr")
     parser.add_argument("--version", action="version", version=f"fabrik live collectors {VERSION}")
@@ -78,7 +91,7 @@ def build_parser(functions: dict[str, FunctionInfo]) -> argparse.ArgumentParser:
     )
     status.add_argument("--settings", metavar="FILE")
 
-    doctor = commands.add_parser(
+    doctor_command = commands.add_parser(
         "doctor",
         help="check every setting and reach every source and store once",
         description="Check every setting and reach every configured source and store "
@@ -86,14 +99,13 @@ def build_parser(functions: dict[str, FunctionInfo]) -> argparse.ArgumentParser:
         "Google token endpoints, the Event Hub): one line each with what "
         "to fix. Exit 0 only when everything is reachable.",
     )
-    doctor.add_argument("--settings", metavar="FILE")
+    doctor_command.add_argument("--settings", metavar="FILE")
     commands.add_parser(
         "metrics",
         help="the metrics of every live series, with units (Markdown)",
         description="Print the metrics each function declares for its live series, as the table in "
         "docs/redis-schema.md.",
     )
-    from shared.cli.share import add_parser as add_share
 
     add_share(commands)
     return parser
@@ -109,7 +121,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     for handler in logging.getLogger().handlers:  # an error the CLI prints as its "error:" line is said once
         handler.addFilter(lambda record: not getattr(record, "cli_prints", False))
-    from shared.runtime.logs import install
 
     install()
     _redact_output()
@@ -119,19 +130,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "show":
             return _show(args)
         if args.command == "doctor":
-            from shared.cli.doctor import doctor
-
             return doctor(functions, args)
         if args.command == "metrics":
-            from shared.cli.render import metric_table
-            from shared.core.functions import all_series
-
             print(metric_table(all_series().values()))
             return EXIT_OK
         if args.command == "share":
-            from shared.cli.env import load_env
-            from shared.cli.share import share
-
             env = load_env(args.settings)
             link = share(args, env=env, known=_known_tenants(env))
             sys.__stdout__.write(link + "\n")  # the one secret a command prints on purpose: past the redaction
@@ -146,8 +149,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(info: FunctionInfo, args: argparse.Namespace) -> int:
-    from shared.cli.env import load_env
-    from shared.cli.render import report_text
 
     env = load_env(args.settings)
     cli = info.cli_module()
@@ -170,20 +171,12 @@ def _run(info: FunctionInfo, args: argparse.Namespace) -> int:
 
 
 def _store(args: argparse.Namespace) -> Any:
-    from shared.cli.env import load_env
-    from shared.live.store import LiveStore
-    from shared.clients.redis_client import get_redis
-    from shared.core.settings import load_store_settings
 
     settings = load_store_settings(load_env(args.settings))
     return LiveStore(get_redis(settings), settings=settings)
 
 
 def _show(args: argparse.Namespace) -> int:
-    from shared.cli.render import series_table
-    from shared.core.functions import all_series
-
-    from shared.cli.env import load_env
 
     if args.series and args.series not in all_series():
         return _fail(EXIT_USAGE, f"unknown series {args.series!r}; choose from {', '.join(all_series())}")
@@ -219,12 +212,6 @@ def _show(args: argparse.Namespace) -> int:
 def _status(functions: dict[str, FunctionInfo], args: argparse.Namespace) -> int:
     """Every enabled function and every source that reported, judged as health judges them
     (shared.runtime.verdict); exit 0 only when everything shown is ok, 1 otherwise."""
-    from shared.cli.env import load_env
-    from shared.cli.render import status_table
-    from shared.runtime.health import enabled
-    from shared.read.api import judge_functions
-    from shared.runtime.status import parse_status
-    from shared.runtime.verdict import iso
 
     env = load_env(args.settings)
     store = _store(args)
@@ -262,8 +249,6 @@ class _Redacting:
         self.stream = stream
 
     def write(self, text: str) -> int:
-        from shared.runtime.logs import known_secrets
-        from shared.privacy.redact import redact_text
 
         return self.stream.write(redact_text(text, known_secrets()))
 
@@ -284,7 +269,6 @@ def _fail(code: int, reason: str) -> int:
 
 
 def _settings_hint(args: argparse.Namespace) -> str:
-    from shared.cli.env import DEFAULT_FILE
 
     if getattr(args, "settings", None) or os.path.exists(DEFAULT_FILE):
         return ""
@@ -294,7 +278,6 @@ def _settings_hint(args: argparse.Namespace) -> str:
 def _known_tenants(env: dict[str, str]) -> set[str] | None:
     if not env.get("TENANTS"):
         return None
-    from shared.core.settings import SettingsReader, read_tenants
 
     reader = SettingsReader(env)
     tenants = read_tenants(reader)

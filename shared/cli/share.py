@@ -15,6 +15,8 @@ from typing import Mapping
 from urllib.parse import quote
 
 from shared.core.errors import ConfigError
+from shared.core.tenants import name_problem
+from shared.read.view_tokens import MAX_DAYS, issue, parse_keys
 
 LOCAL_BASE = "http://127.0.0.1:7071"
 
@@ -43,8 +45,6 @@ def base_url(args: argparse.Namespace, env: Mapping[str, str]) -> str:
 
 def share(args: argparse.Namespace, *, env: Mapping[str, str], known: set[str] | None) -> str:
     """The link; ConfigError naming what is wrong."""
-    from shared.core.tenants import name_problem
-    from shared.read.view_tokens import MAX_DAYS, issue, parse_keys
 
     problem = name_problem(args.tenant)
     if problem:

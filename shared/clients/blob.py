@@ -11,6 +11,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from shared.core.errors import ConfigError, StorageError
+from shared.clients.azure_auth import BlobTarget, credential
 
 if TYPE_CHECKING:
     from shared.clients.azure_auth import BlobTarget
@@ -20,7 +21,6 @@ _lock = threading.Lock()
 
 
 def get_container(connection: "BlobTarget | str", container: str, *, setting: str = "AzureWebJobsStorage") -> Any:
-    from shared.clients.azure_auth import BlobTarget
 
     target = (
         connection if isinstance(connection, BlobTarget) else BlobTarget(setting=setting, connection_string=connection)
@@ -49,8 +49,6 @@ def _connect(target: "BlobTarget", container: str) -> Any:
 def container_client(target: "BlobTarget", container: str, **options: Any) -> Any:
     """A container client for a connection string or an identity; ``options`` go to the SDK client."""
     from azure.storage.blob import BlobServiceClient
-
-    from shared.clients.azure_auth import credential
 
     try:
         if target.connection_string is not None:
@@ -143,8 +141,6 @@ def reach_container(connection: "BlobTarget | str", container: str) -> str:
     at once. Creates the container when it is missing (as a deploy would)."""
     from azure.core.exceptions import AzureError, ResourceExistsError
     from azure.storage.blob import LinearRetry
-
-    from shared.clients.azure_auth import BlobTarget
 
     target = (
         connection

@@ -18,6 +18,7 @@ from typing import IO, TYPE_CHECKING, Any, Iterator
 
 from shared.core.errors import BadInputError, RefusedError, RetriableError
 from shared.privacy.redact import redact_url
+from shared.runtime.logs import install
 
 if TYPE_CHECKING:
     import requests
@@ -45,8 +46,6 @@ def make_session(options: HttpOptions = HttpOptions(), *, user_agent: str = USER
     import requests
     from requests.adapters import HTTPAdapter
     from urllib3.util.retry import Retry
-
-    from shared.runtime.logs import install
 
     install()  # urllib3 logs request paths with their query strings: redact before anything logs
 

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 from shared.core.errors import ConfigError, RetriableError
 from shared.core.settings import StoreSettings
+from shared.clients.azure_auth import credential
+from shared.clients.redis_auth import entra_provider
 
 T = TypeVar("T")
 
@@ -66,9 +68,6 @@ def connect(settings: StoreSettings, **overrides: Any) -> Any:
     )
     provider = None
     if settings.redis_credential:
-        from shared.clients.azure_auth import credential
-        from shared.clients.redis_auth import entra_provider
-
         provider = options["credential_provider"] = entra_provider(
             credential(
                 "managedidentity" if settings.redis_credential == "managedidentity" else "", settings.redis_client_id

@@ -15,6 +15,11 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
 from shared.core.errors import ConfigError
+from shared.clients.azure_auth import blob_target
+from shared.core.tenants import parse_tenants
+from shared.privacy.identity import IdentityHasher
+from shared.privacy.redact import connection_string_secrets, redact_text, secret_name
+from shared.runtime.logs import register_secrets
 
 if TYPE_CHECKING:
     from shared.privacy.identity import IdentityHasher
@@ -43,8 +48,6 @@ class SettingsReader:
         try:
             return parse(raw.strip())
         except (ValueError, TypeError) as exc:
-            from shared.privacy.redact import redact_text, secret_name
-
             shown = "" if secret or secret_name(name) else f" (got {_shorten(redact_text(raw))})"
             self.problems[name] = f"{exc}{shown}"
             return None  # type: ignore[return-value]
@@ -229,9 +232,6 @@ def read_storage(reader: SettingsReader, name: str) -> Any:
     """The Blob Storage connection ``name``, falling back to ``AzureWebJobsStorage`` as the host
     does: a connection string, or the identity-based ``name__blobServiceUri``/``__serviceUri``/
     ``__accountName`` (+ ``__credential``, ``__clientId``). A ``shared.clients.azure_auth.BlobTarget``."""
-    from shared.clients.azure_auth import blob_target
-    from shared.runtime.logs import register_secrets
-    from shared.privacy.redact import connection_string_secrets
 
     env = reader.env
     try:
@@ -257,13 +257,11 @@ def read_storage(reader: SettingsReader, name: str) -> Any:
 
 
 def read_tenants(reader: SettingsReader) -> "Tenants":
-    from shared.core.tenants import parse_tenants
 
     return reader.get("TENANTS", lambda raw: parse_tenants(raw, base_dir=Path.cwd()))
 
 
 def read_identity(reader: SettingsReader) -> "IdentityHasher | None":
-    from shared.privacy.identity import IdentityHasher
 
     key = reader.get("IDENTITY_HASH_KEY", hash_key, secret=True)
     return None if key is None else IdentityHasher(key)

@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 from shared.core.descriptor import TenantSection
+from shared.core.functions import tenant_sections
+from shared.privacy.scrub import looks_personal
 
 TENANT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # use fullmatch: "$" passes a final "\n"
 
@@ -52,8 +54,6 @@ def parse_tenants(
     Raises ValueError with every problem found, each naming the tenant and field.
     """
     if sections is None:
-        from shared.core.functions import tenant_sections
-
         sections = tenant_sections()
     data = _load_json(raw, base_dir)
     problems: list[str] = []
@@ -93,7 +93,6 @@ def _load_json(raw: str, base_dir: Path | None) -> dict:
 
 def name_problem(name: str) -> str | None:
     """Why ``name`` cannot be a tenant (a part of every Redis key), or None."""
-    from shared.privacy.scrub import looks_personal
 
     if not TENANT_NAME.fullmatch(name):
         return "must be 1-64 of A-Z a-z 0-9 . _ -, starting with a letter or digit"

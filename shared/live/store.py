@@ -35,6 +35,7 @@ from shared.core.descriptor import Series
 from shared.live.write import WriteBatch
 from shared.core.functions import all_series
 from shared.core.settings import StoreSettings
+from shared.clients.redis_client import redis_call
 
 __all__ = ["AHEAD_MS", "ROLLING_MS", "Event", "Keys", "LiveStore", "Sample", "WriteResult", "event_member"]
 
@@ -238,6 +239,5 @@ class LiveStore:
 
     @staticmethod
     def _call(fn: Callable[..., Any], *args: Any) -> Any:
-        from shared.clients.redis_client import redis_call
 
         return redis_call(lambda: fn(*args))

@@ -18,6 +18,16 @@ from shared.core.errors import ConfigError, FabrikError, NotFoundError, RequestE
 from shared.live.event_counts import EventCounts
 from shared.live.store import Event, LiveStore
 from shared.core.tenants import name_problem
+from shared.clients.redis_client import get_redis
+from shared.core.functions import discover
+from shared.core.settings import SettingsReader, load_store_settings, read_tenants
+from shared.core.version import VERSION
+from shared.privacy.redact import redact_text
+from shared.runtime import epoch
+from shared.runtime.health import enabled
+from shared.runtime.logs import known_secrets
+from shared.runtime.status import parse_status
+from shared.runtime.verdict import iso, judge
 
 Answer = tuple[int, dict[str, str], bytes]
 LATEST_EVENTS = 20
@@ -98,9 +108,6 @@ def payload(
 def health(*, env: Mapping[str, str], redis: Any = None, clock: Callable[[], float] = time.time) -> Answer:
     """``GET /api/health``: 503 when any enabled collector or source fails (shared.runtime.verdict: the
     same judgement as ``status`` and ``doctor``), else 200; warnings and unknowns are listed."""
-    from shared.core.functions import discover
-    from shared.runtime.health import enabled
-    from shared.runtime.verdict import iso
 
     try:
         functions = enabled(env, discover())
@@ -113,7 +120,6 @@ def health(*, env: Mapping[str, str], redis: Any = None, clock: Callable[[], flo
     except FabrikError as exc:
         return json_answer(503, {"status": "error", "error": f"status unavailable: {exc}"})
     failing = [v for v in verdicts if v.state == "fail"]
-    from shared.core.version import VERSION
 
     body: dict[str, Any] = {
         "status": "failing" if failing else "ok",
@@ -131,9 +137,6 @@ def health(*, env: Mapping[str, str], redis: Any = None, clock: Callable[[], flo
 
 def judge_functions(store: LiveStore, functions: list[str], env: Mapping[str, str], *, now_ms: int) -> tuple:
     """``(verdicts, data loss or None)`` for ``functions``: status and epoch in one round trip."""
-    from shared.runtime import epoch
-    from shared.runtime.status import parse_status
-    from shared.runtime.verdict import judge
 
     raw, epoch_fields = store.read_status_and_epoch(functions)
     loss = epoch.loss_of(epoch_fields, env, store.redis, prefix=store.keys.prefix, now_ms=now_ms)
@@ -169,8 +172,6 @@ def check_tenant(tenant: str, env: Mapping[str, str]) -> None:
     if problem:
         raise RequestError(f"tenant name {problem}")
     if env.get("TENANTS"):
-        from shared.core.settings import SettingsReader, read_tenants
-
         reader = SettingsReader(env)
         tenants = read_tenants(reader)
         reader.check()
@@ -179,8 +180,6 @@ def check_tenant(tenant: str, env: Mapping[str, str]) -> None:
 
 
 def store_for(env: Mapping[str, str], redis: Any, clock: Callable[[], float]) -> LiveStore:
-    from shared.clients.redis_client import get_redis
-    from shared.core.settings import load_store_settings
 
     settings = load_store_settings(env)
     return LiveStore(redis if redis is not None else get_redis(settings), settings=settings, clock=clock)
@@ -190,8 +189,5 @@ def json_answer(status: int, body: Any) -> Answer:
     """A JSON answer; an error's text has every known secret masked (whatever a server echoed)."""
     text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
     if status >= 400:
-        from shared.runtime.logs import known_secrets
-        from shared.privacy.redact import redact_text
-
         text = redact_text(text, known_secrets())
     return status, dict(JSON_HEADERS), text.encode("utf-8")

@@ -22,6 +22,9 @@ import json
 from typing import Any, Mapping
 
 from shared.runtime.verdict import DataLoss
+from shared.clients.blob import download, get_container, upload
+from shared.core.errors import FabrikError
+from shared.core.settings import SettingsReader, read_storage
 
 CONTAINER = "fabrik-status"
 
@@ -35,8 +38,6 @@ def epoch_key(prefix: str) -> str:
 
 
 def _marker_container(env: Mapping[str, str]) -> Any:
-    from shared.clients.blob import get_container
-    from shared.core.settings import SettingsReader, read_storage
 
     if not (
         env.get("AzureWebJobsStorage")
@@ -52,7 +53,6 @@ def _marker_container(env: Mapping[str, str]) -> Any:
 
 def read_marker(env: Mapping[str, str], prefix: str, *, container: Any = None) -> int | None:
     """The first recorded run (ms) from the storage account, or None (none yet, or no storage)."""
-    from shared.clients.blob import download
 
     container = container if container is not None else _marker_container(env)
     found = download(container, blob_name(prefix)) if container is not None else None
@@ -66,7 +66,6 @@ def read_marker(env: Mapping[str, str], prefix: str, *, container: Any = None) -
 
 def settle(env: Mapping[str, str], redis: Any, *, prefix: str, now_ms: int) -> DataLoss | None:
     """Called when a run's HSETNX created the Redis epoch: a new install, or Redis lost its data."""
-    from shared.clients.blob import upload
 
     container = _marker_container(env)
     if container is None:
@@ -104,7 +103,6 @@ def loss_of(
         return DataLoss(lost_at_ms=int(epoch["lost_at"]), first_run_ms=int(epoch.get("first_run") or 0) or None)
     if epoch:
         return None
-    from shared.core.errors import FabrikError
 
     try:
         first = read_marker(env, prefix)

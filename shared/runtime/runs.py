@@ -17,6 +17,8 @@ from shared.runtime.logs import ContextLogger, get_logger
 from shared.clients.redis_client import get_redis
 from shared.core.settings import StoreSettings, load_store_settings
 from shared.runtime.status import RunReport
+from shared.runtime import epoch
+from shared.runtime.verdict import iso
 
 T = TypeVar("T")
 
@@ -76,8 +78,6 @@ def finish_run(
         )
         raise
     if written.epoch_created:
-        from shared.runtime import epoch
-
         try:
             loss = epoch.settle(
                 os.environ if env is None else env, store.redis, prefix=store.keys.prefix, now_ms=int(clock() * 1000)
@@ -102,7 +102,6 @@ def finish_run(
 
 
 def _iso(ms: int) -> str:
-    from shared.runtime.verdict import iso
 
     return iso(ms) or "?"
 
