@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from haproxy_agent.table import TENANT
-from shared.core.errors import ConfigError
+from shared.core.errors import ConfigError, FabrikError
 from shared.privacy.geoip import read_geoip
 
 KEYS = {
@@ -42,8 +42,8 @@ KEYS = {
 }
 
 
-class ConfigProblem(ValueError):
-    pass
+class ConfigProblem(FabrikError):
+    """The agent's or ship-logs' settings are wrong; the message names every bad one."""
 
 
 @dataclass(frozen=True)

@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import re
 
+from shared.core.errors import FabrikError
+
 KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 WHITE = " \t\r"
 DOUBLE_ESCAPES = {'"': '"', "\\": "\\", "`": "`", "$": "$", "\n": ""}
 
 
-class EnvFileError(ValueError):
+class EnvFileError(FabrikError):
     """The file cannot be read as systemd would read it; the message names line and key."""
 
 

@@ -13,12 +13,13 @@ from typing import IO, Any
 from haproxy_agent.ship_config import ShipConfig
 from shared.clients.azure_auth import credential
 from shared.clients.blob import describe as base
+from shared.core.errors import StorageError
 
 BLOCK = 4 * 1024 * 1024
 CHECK_BLOB = "_checks/{host}.txt"  # "_" first: Spark's file index and the documented globs skip it
 
 
-class UploadFailed(Exception):
+class UploadFailed(StorageError):
     """Storage refused or could not be reached; the message names the container and the cause."""
 
 

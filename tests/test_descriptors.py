@@ -86,11 +86,13 @@ def test_each_readme_lists_its_series_metrics_with_the_declared_units():
 
 
 def test_every_function_declares_itself_and_timers_have_their_schedule():
+    settings_doc = (ROOT / "docs" / "settings.md").read_text(encoding="utf-8")
     for name, info in discover(ROOT).items():
         described = descriptors(ROOT)[name]
         if info.trigger_type == "timerTrigger":
             sample = json.loads((ROOT / "local.settings.sample.json").read_text())["Values"]
             assert described.schedule == sample[f"{name.upper()}_SCHEDULE"], name
+            assert f"| `{name.upper()}_SCHEDULE` | `{described.schedule}` |" in settings_doc, name
         elif described.in_use:
             assert described.max_age_s, f"{name} has no timer: it needs max_age_s"
 

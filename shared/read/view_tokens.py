@@ -19,17 +19,18 @@ import time
 from dataclasses import dataclass
 from typing import Mapping
 
+from shared.core.errors import RequestError
+
 AUDIENCE = "fabrik-live-view"
 ISSUER = "fabrik-live-collectors"
 MAX_DAYS = 366
 
 
-class TokenRefused(Exception):
+class TokenRefused(RequestError):
     """The token cannot be used: ``status`` 401 (not ours, altered, expired) or 403 (another tenant)."""
 
     def __init__(self, status: int, reason: str):
-        super().__init__(reason)
-        self.status = status
+        super().__init__(reason, status=status)
 
 
 @dataclass(frozen=True)
