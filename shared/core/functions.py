@@ -14,7 +14,7 @@ import importlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
+from types import MappingProxyType, ModuleType
 from typing import Any, Mapping
 
 from shared.core.descriptor import Descriptor, Series, TenantSection
@@ -64,7 +64,7 @@ def discover(root: Path = APP_ROOT) -> dict[str, FunctionInfo]:
 @functools.cache
 def descriptors(root: Path = APP_ROOT) -> Mapping[str, Descriptor]:
     """Every function's descriptor, by name (read once a process: they are constants)."""
-    return {name: info.descriptor() for name, info in discover(root).items()}
+    return MappingProxyType({name: info.descriptor() for name, info in discover(root).items()})
 
 
 def all_series(root: Path = APP_ROOT) -> dict[str, Series]:
