@@ -62,14 +62,13 @@ def parse_tenants(
         tenant = _parse_tenant(name, spec, sections, problems)
         if tenant is not None:
             tenants[name] = tenant
+    parsed = Tenants(by_name=tenants)
     for section in sections.values():
         if section.check is not None:
-            section.check(
-                {t.name: t.sections[section.name] for t in tenants.values() if section.name in t.sections}, problems
-            )
+            section.check(parsed.with_section(section.name), problems)
     if problems:
         raise ValueError("; ".join(problems))
-    return Tenants(by_name=tenants)
+    return parsed
 
 
 def _load_json(raw: str, base_dir: Path | None) -> dict:
