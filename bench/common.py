@@ -7,7 +7,6 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
-
 # Pasted into the scripts that benchmarks run in fresh interpreters, to report peak memory.
 HWM_SNIPPET = """
 def hwm_kib():

@@ -97,9 +97,9 @@ def run_with_latency(redis_url: str, *, delay_s: float = 0.0005) -> list[Row]:
 
 def run(redis_url: str, *, sizes: tuple[int, ...] = BATCH_SIZES, total: int = EVENTS_PER_CASE) -> list[Row]:
     import eventhub_to_redis
-    from shared.live.store import LiveStore
     from shared.clients.redis_client import connect
     from shared.core.settings import load_store_settings
+    from shared.live.store import LiveStore
 
     rows = []
     for size in sizes:

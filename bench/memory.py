@@ -69,8 +69,8 @@ def _naive(client: redis.Redis, key: str, samples: list) -> None:
 
 
 def _store(client: redis.Redis, redis_url: str):
-    from shared.live.store import LiveStore
     from shared.core.settings import load_store_settings
+    from shared.live.store import LiveStore
 
     prefix = f"m{uuid.uuid4().hex[:8]}"
     return prefix, LiveStore(client, settings=load_store_settings({"REDIS_URL": redis_url, "REDIS_KEY_PREFIX": prefix}))

@@ -18,10 +18,10 @@ REQUESTS = 60
 
 
 def run(redis_url: str) -> list[Row]:
-    from shared.read import api as read_side
+    from shared.core.settings import load_store_settings
     from shared.live import series_codec as codec
     from shared.live.store import Event, LiveStore, Sample, _events
-    from shared.core.settings import load_store_settings
+    from shared.read import api as read_side
 
     prefix = f"r{uuid.uuid4().hex[:8]}"
     env = {"REDIS_URL": redis_url, "REDIS_KEY_PREFIX": prefix, "TENANTS": json.dumps({"acme-fm": {}})}

@@ -47,8 +47,9 @@ class HttpHost:
         self.server.server_close()
 
     def handle(self, method: str, target: str, headers: Mapping[str, str]) -> tuple[int, dict[str, str], bytes]:
-        import azure.functions as func
         from urllib.parse import unquote
+
+        import azure.functions as func
 
         parts = urlsplit(target)
         params = dict(parse_qsl(parts.query, keep_blank_values=True))

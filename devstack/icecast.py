@@ -10,8 +10,8 @@ from __future__ import annotations
 import base64
 import os
 import signal
-import tempfile
 import socket
+import tempfile
 import threading
 import time
 from pathlib import Path

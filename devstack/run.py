@@ -58,7 +58,8 @@ def downloads_stand_ins(api: Any, values: dict, now: dt.datetime) -> list:
     from gcp_storage_emulator.server import create_server
 
     from devstack.appstore import apple_tsv, appstore_handler, google_token_handler
-    from devstack.keys import apple_key as new_apple_key, google_key as new_google_key
+    from devstack.keys import apple_key as new_apple_key
+    from devstack.keys import google_key as new_google_key
     from devstack.process import free_port
 
     apple_key, google_key = new_apple_key(), new_google_key()
@@ -180,9 +181,9 @@ def _alive(pid: int) -> bool:
 
 
 def main() -> int:
-    from pytest_httpserver import HTTPServer
-
     import logging
+
+    from pytest_httpserver import HTTPServer
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     stop_kept_stack()

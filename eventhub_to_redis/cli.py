@@ -22,11 +22,11 @@ import json
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
+import eventhub_to_redis
+from eventhub_to_redis.replay import read_range
 from eventhub_to_redis.validate import Position, Rejection
 from shared.core.errors import ConfigError
 from shared.runtime.status import RunReport, merge_reports
-from eventhub_to_redis.replay import read_range
-import eventhub_to_redis
 
 BATCH_SIZE = 100  # host.json extensions.eventHubs.maxEventBatchSize: replay as the host delivers
 MAX_ARRAY_BYTES = 64 * 1024 * 1024  # a JSON array is parsed whole; larger files must be JSON Lines

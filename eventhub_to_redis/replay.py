@@ -10,11 +10,10 @@ import json
 import threading
 from typing import Any, Callable, Mapping
 
-from shared.core.errors import ConfigError, RetriableError
-from shared.runtime.logs import register_secrets
-from shared.privacy.redact import connection_string_secrets, redact_text
 from shared.clients.azure_auth import eventhub_namespace
-
+from shared.core.errors import ConfigError, RetriableError
+from shared.privacy.redact import connection_string_secrets, redact_text
+from shared.runtime.logs import register_secrets
 
 ONCALL_GROUP = "fabrik-oncall"
 

@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 from typing import Mapping
 
 from shared.clients.azure_auth import BlobTarget
-from shared.privacy.identity import IdentityHasher
 from shared.core.settings import (
     SettingsReader,
     StoreSettings,
@@ -18,6 +17,7 @@ from shared.core.settings import (
     read_tenants,
 )
 from shared.core.tenants import Tenants
+from shared.privacy.identity import IdentityHasher
 
 
 @dataclass(frozen=True)

@@ -17,10 +17,10 @@ import re
 from dataclasses import dataclass
 from typing import Any, Collection
 
-from shared.privacy.identity import IdentityHasher
-from shared.live.store import Event, Sample
-from shared.privacy.scrub import looks_personal, personal_kind, scrub_document
 from shared.core.tenants import name_problem
+from shared.live.store import Event, Sample
+from shared.privacy.identity import IdentityHasher
+from shared.privacy.scrub import looks_personal, personal_kind, scrub_document
 
 HLS_TYPE = "hls.listeners"
 TYPE_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,99}")

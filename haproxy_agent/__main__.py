@@ -13,10 +13,11 @@ import sys
 
 from haproxy_agent.agent import Agent
 from haproxy_agent.config import ConfigProblem, load
-from haproxy_agent.senders import EventHubSender, PrintSender
 from haproxy_agent.env_file import EnvFileError, read_env_file
 from haproxy_agent.log_shipper import main as ship
-from haproxy_agent.ship_config import derive_logs_key as derive, load_config
+from haproxy_agent.senders import EventHubSender, PrintSender
+from haproxy_agent.ship_config import derive_logs_key as derive
+from haproxy_agent.ship_config import load_config
 from haproxy_agent.ship_upload import UploadFailed, check
 
 

@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from haproxy_agent.config import ConfigProblem
-from shared.privacy.identity import IdentityHasher
 from shared.clients.azure_auth import blob_target
 from shared.core.errors import ConfigError
+from shared.privacy.identity import IdentityHasher
 
 LABEL = b"fabrik-logs-hash-key-v1"
 DEFAULT_STATE_DIR = "/var/lib/fabrik-ship-logs"

@@ -19,8 +19,8 @@ from icecast_poller.classify import CLIENT_TYPES, client_type
 from icecast_poller.fetch import ServerResult
 from icecast_poller.parse import ListenerRecord, MountStats
 from icecast_poller.tenant import MountOwners
-from shared.privacy.geoip import country_metrics
 from shared.live.store import Sample
+from shared.privacy.geoip import country_metrics
 
 
 @dataclass

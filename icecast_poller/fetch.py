@@ -17,8 +17,8 @@ from urllib.parse import quote
 
 from icecast_poller.parse import ListenerRecord, ServerStats, parse_listclients, parse_stats
 from icecast_poller.settings import IcecastServer
-from shared.core.errors import FabrikError
 from shared.clients.http import read_body, request
+from shared.core.errors import FabrikError
 from shared.runtime.logs import get_logger
 
 MAX_STATS_BYTES = 8 * 1024 * 1024

@@ -9,9 +9,6 @@ from typing import Any, Mapping
 
 from icecast_poller.tenant import MountOwners
 from shared.core.errors import ConfigError
-from shared.privacy.geoip import GeoIP, read_geoip
-from shared.privacy.identity import IdentityHasher
-from shared.runtime.logs import register_secrets
 from shared.core.settings import (
     SettingsReader,
     StoreSettings,
@@ -23,6 +20,9 @@ from shared.core.settings import (
     read_tenants,
 )
 from shared.core.tenants import Tenants
+from shared.privacy.geoip import GeoIP, read_geoip
+from shared.privacy.identity import IdentityHasher
+from shared.runtime.logs import register_secrets
 
 
 @dataclass(frozen=True)

@@ -29,8 +29,8 @@ def run(
     from matomo_live_poller.fetch import fetch_counters
     from matomo_live_poller.parse import sub_requests
     from matomo_live_poller.settings import load_settings
-    from shared.core.errors import FabrikError
     from shared.clients.http import HttpOptions, get_session
+    from shared.core.errors import FabrikError
     from shared.live.store import Sample
     from shared.runtime.runs import finish_run, start_run
 

@@ -38,8 +38,8 @@ def _probes(settings: Any, env: Mapping[str, str]) -> Iterable[Probe]:
 
 def _reach(settings: Any) -> str:
     from matomo_live_poller.fetch import fetch_counters
-    from shared.core.errors import FabrikError
     from shared.clients.http import HttpOptions, make_session
+    from shared.core.errors import FabrikError
 
     sites = sorted(settings.tenants.with_section("matomo").values())
     answers = fetch_counters(

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Mapping
 
-from shared.runtime.logs import register_secrets
 from shared.core.settings import (
     SettingsReader,
     StoreSettings,
@@ -16,6 +15,7 @@ from shared.core.settings import (
     read_tenants,
 )
 from shared.core.tenants import Tenants
+from shared.runtime.logs import register_secrets
 
 
 @dataclass(frozen=True)

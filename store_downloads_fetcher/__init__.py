@@ -148,10 +148,10 @@ def _status(report: RunReport, env: Mapping[str, str], redis: Any, clock: Callab
     """Also put the run into fabrik:status:<function> when this app has Redis settings (on-call looks there)."""
     if not env.get("REDIS_URL"):
         return
-    from shared.core.errors import FabrikError
-    from shared.live.store import LiveStore
     from shared.clients.redis_client import get_redis
+    from shared.core.errors import FabrikError
     from shared.core.settings import load_store_settings
+    from shared.live.store import LiveStore
 
     try:
         settings = load_store_settings(env)

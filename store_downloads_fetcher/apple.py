@@ -16,10 +16,10 @@ import time
 from dataclasses import dataclass
 from typing import IO, Any, Callable, Mapping
 
-from shared.core.errors import BadInputError, RefusedError, RetriableError
 from shared.clients.http import spool_body
-from shared.runtime.logs import get_logger
+from shared.core.errors import BadInputError, RefusedError, RetriableError
 from shared.privacy.redact import redact_url
+from shared.runtime.logs import get_logger
 from store_downloads_fetcher.settings import AppleSettings
 from store_downloads_fetcher.state import AppleDay
 

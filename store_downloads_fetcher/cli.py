@@ -11,10 +11,10 @@ import datetime as dt
 import time
 from typing import Mapping
 
+import store_downloads_fetcher
 from shared.core.errors import ConfigError
 from shared.runtime.status import RunReport
 from store_downloads_fetcher.apple_run import publication_time
-import store_downloads_fetcher
 
 MAX_DAYS = 366
 

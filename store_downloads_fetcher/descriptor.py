@@ -31,8 +31,8 @@ def _probes(settings: Any, env: Mapping[str, str]) -> Iterable[Probe]:
 
 
 def _apple(apple: Any) -> str:
-    from shared.core.errors import ConfigError
     from shared.clients.http import make_session
+    from shared.core.errors import ConfigError
     from store_downloads_fetcher.tokens import AppleToken
 
     token = AppleToken(issuer_id=apple.issuer_id, key_id=apple.key_id, private_key=apple.private_key)

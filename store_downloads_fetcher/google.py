@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import IO, Any, Callable, Iterator
 from urllib.parse import quote
 
-from shared.core.errors import BadInputError, ConfigError, RefusedError
 from shared.clients.http import request, spool_body
+from shared.core.errors import BadInputError, ConfigError, RefusedError
 from store_downloads_fetcher.google_report import OBJECT_NAME
 from store_downloads_fetcher.settings import GoogleSettings
 

@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from typing import Mapping
 
 from shared.clients.azure_auth import BlobTarget
-from shared.runtime.logs import register_secrets
 from shared.core.settings import SettingsReader, cached_loader, http_url, positive_int, read_storage, read_tenants
 from shared.core.tenants import Tenants
+from shared.runtime.logs import register_secrets
 
 APPLE_KEYS = ("APPLE_ISSUER_ID", "APPLE_KEY_ID", "APPLE_PRIVATE_KEY", "APPLE_VENDOR_NUMBER")
 GOOGLE_KEYS = ("GOOGLE_SERVICE_ACCOUNT_JSON", "GOOGLE_PLAY_BUCKET")

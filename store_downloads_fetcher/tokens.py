@@ -13,8 +13,8 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from shared.core.errors import BadInputError, ConfigError
 from shared.clients.http import request
+from shared.core.errors import BadInputError, ConfigError
 
 APPLE_LIFETIME = 19 * 60
 GOOGLE_SCOPE = "https://www.googleapis.com/auth/devstorage.read_only"

@@ -107,9 +107,9 @@ def base_env(redis_url, key_prefix) -> dict[str, str]:
 @pytest.fixture
 def store_for():
     """Build a LiveStore for an env; clients are closed after the test."""
-    from shared.live.store import LiveStore
     from shared.clients.redis_client import connect
     from shared.core.settings import load_store_settings
+    from shared.live.store import LiveStore
 
     clients = []
 

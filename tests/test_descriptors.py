@@ -8,7 +8,8 @@ import json
 import re
 from pathlib import Path
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from icecast_poller.aggregate import aggregate
 from icecast_poller.fetch import ServerResult
@@ -18,8 +19,8 @@ from icecast_poller.tenant import MountOwners
 from scripts.metric_docs import DOC, documented
 from shared.cli.render import metric_table
 from shared.core.functions import all_series, descriptors, discover
-from shared.privacy.identity import IdentityHasher
 from shared.core.tenants import parse_tenants
+from shared.privacy.identity import IdentityHasher
 
 ROOT = Path(__file__).resolve().parent.parent
 ICECAST_DATA = ROOT / "tests" / "icecast_poller" / "testdata"

@@ -13,10 +13,10 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping
 
-from shared.core.errors import ConfigError, FabrikError
-from shared.core.functions import descriptors
 from shared.cli.env import load_env
 from shared.clients.redis_client import connect, get_redis, redis_call
+from shared.core.errors import ConfigError, FabrikError
+from shared.core.functions import descriptors
 from shared.core.settings import load_store_settings
 from shared.live.store import LiveStore
 from shared.read.api import judge_functions

@@ -14,12 +14,14 @@ import sys
 import time
 from typing import Any, Sequence
 
-from shared.core.errors import ConfigError, FabrikError, RetriableError
-from shared.core.functions import FunctionInfo, all_series, discover
+from shared.cli.doctor import doctor
 from shared.cli.env import DEFAULT_FILE, load_env
 from shared.cli.render import metric_table, report_text, series_table, status_table
-from shared.cli.share import add_parser as add_share, share
+from shared.cli.share import add_parser as add_share
+from shared.cli.share import share
 from shared.clients.redis_client import get_redis
+from shared.core.errors import ConfigError, FabrikError, RetriableError
+from shared.core.functions import FunctionInfo, all_series, discover
 from shared.core.settings import SettingsReader, load_store_settings, read_tenants
 from shared.core.version import VERSION
 from shared.live.store import LiveStore
@@ -29,7 +31,6 @@ from shared.runtime.health import enabled
 from shared.runtime.logs import install, known_secrets
 from shared.runtime.status import parse_status
 from shared.runtime.verdict import iso
-from shared.cli.doctor import doctor
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNAVAILABLE = 0, 1, 2, 3
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Any
 
-from shared.core.errors import ConfigError, StorageError
 from shared.clients.azure_auth import BlobTarget, credential
+from shared.core.errors import ConfigError, StorageError
 
 if TYPE_CHECKING:
     from shared.clients.azure_auth import BlobTarget

@@ -11,10 +11,10 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
-from shared.core.errors import ConfigError, RetriableError
-from shared.core.settings import StoreSettings
 from shared.clients.azure_auth import credential
 from shared.clients.redis_auth import entra_provider
+from shared.core.errors import ConfigError, RetriableError
+from shared.core.settings import StoreSettings
 
 T = TypeVar("T")
 

@@ -14,16 +14,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
-from shared.core.errors import ConfigError
 from shared.clients.azure_auth import blob_target
+from shared.core.errors import ConfigError
 from shared.core.tenants import parse_tenants
 from shared.privacy.identity import IdentityHasher
 from shared.privacy.redact import connection_string_secrets, redact_text, secret_name
 from shared.runtime.logs import register_secrets
 
 if TYPE_CHECKING:
-    from shared.privacy.identity import IdentityHasher
     from shared.core.tenants import Tenants
+    from shared.privacy.identity import IdentityHasher
 
 T = TypeVar("T")
 _REQUIRED = object()

@@ -20,7 +20,14 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
-from shared.live import event_counts, hls_edges, scripts as live_scripts, write as live_write, series_codec as codec
+from shared.clients.redis_client import redis_call
+from shared.core.descriptor import Series
+from shared.core.functions import all_series
+from shared.core.settings import StoreSettings
+from shared.live import event_counts, hls_edges
+from shared.live import scripts as live_scripts
+from shared.live import series_codec as codec
+from shared.live import write as live_write
 from shared.live.records import (  # the records and keys, re-exported: callers import them from here
     AHEAD_MS,
     ROLLING_MS,
@@ -29,13 +36,11 @@ from shared.live.records import (  # the records and keys, re-exported: callers 
     Sample,
     WriteResult,
     event_member,
+)
+from shared.live.records import (
     events_from_members as _events,
 )
-from shared.core.descriptor import Series
 from shared.live.write import WriteBatch
-from shared.core.functions import all_series
-from shared.core.settings import StoreSettings
-from shared.clients.redis_client import redis_call
 
 __all__ = ["AHEAD_MS", "ROLLING_MS", "Event", "Keys", "LiveStore", "Sample", "WriteResult", "event_member"]
 

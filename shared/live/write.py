@@ -10,8 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
-from shared.live import hls_edges, scripts as live_scripts, series_codec as codec
 from shared.core.descriptor import Series
+from shared.live import hls_edges
+from shared.live import scripts as live_scripts
+from shared.live import series_codec as codec
 from shared.live.records import AHEAD_MS, ROLLING_MS, Event, Keys, Sample, event_member
 
 if TYPE_CHECKING:

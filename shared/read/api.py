@@ -14,14 +14,14 @@ import re
 import time
 from typing import Any, Callable, Iterable, Mapping
 
-from shared.core.errors import ConfigError, FabrikError, NotFoundError, RequestError, RetriableError
-from shared.live.event_counts import EventCounts
-from shared.live.store import Event, LiveStore
-from shared.core.tenants import name_problem
 from shared.clients.redis_client import get_redis
+from shared.core.errors import ConfigError, FabrikError, NotFoundError, RequestError, RetriableError
 from shared.core.functions import discover
 from shared.core.settings import SettingsReader, load_store_settings, read_tenants
+from shared.core.tenants import name_problem
 from shared.core.version import VERSION
+from shared.live.event_counts import EventCounts
+from shared.live.store import Event, LiveStore
 from shared.privacy.redact import redact_text
 from shared.runtime import epoch
 from shared.runtime.health import enabled

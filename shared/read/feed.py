@@ -12,9 +12,9 @@ import time
 from typing import Any, Callable, Mapping
 
 from shared.core.errors import ConfigError, FabrikError, RequestError
-from shared.runtime.health import series_interval_seconds
 from shared.read.api import Answer, check_tenant, json_answer, minutes_param, store_for
 from shared.read.view_tokens import TokenRefused, bearer, parse_keys, verify
+from shared.runtime.health import series_interval_seconds
 
 FEED_PARAMETERS = {"minutes"}
 

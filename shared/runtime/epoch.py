@@ -21,10 +21,10 @@ from __future__ import annotations
 import json
 from typing import Any, Mapping
 
-from shared.runtime.verdict import DataLoss
 from shared.clients.blob import download, get_container, upload
 from shared.core.errors import FabrikError
 from shared.core.settings import SettingsReader, read_storage
+from shared.runtime.verdict import DataLoss
 
 CONTAINER = "fabrik-status"
 

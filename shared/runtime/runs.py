@@ -11,13 +11,13 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Generic, Iterable, Mapping, TypeVar
 
-from shared.core.errors import ConfigError, FabrikError
-from shared.live.store import Event, LiveStore, Sample
-from shared.runtime.logs import ContextLogger, get_logger
 from shared.clients.redis_client import get_redis
+from shared.core.errors import ConfigError, FabrikError
 from shared.core.settings import StoreSettings, load_store_settings
-from shared.runtime.status import RunReport
+from shared.live.store import Event, LiveStore, Sample
 from shared.runtime import epoch
+from shared.runtime.logs import ContextLogger, get_logger
+from shared.runtime.status import RunReport
 from shared.runtime.verdict import iso
 
 T = TypeVar("T")

@@ -12,8 +12,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from shared.runtime.logs import known_secrets
 from shared.privacy.redact import redact_text
+from shared.runtime.logs import known_secrets
 
 MAX_ERROR_CHARS = 500
 

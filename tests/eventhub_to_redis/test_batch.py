@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from eventhub_to_redis.batch import process_batch
 from eventhub_to_redis.validate import Position, Rejection

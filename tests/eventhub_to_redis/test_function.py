@@ -11,8 +11,8 @@ from azure.functions import meta
 import eventhub_to_redis
 from devstack.azurite import connection_string
 from shared.core.errors import RetriableError
-from shared.live.store import LiveStore
 from shared.core.settings import load_store_settings
+from shared.live.store import LiveStore
 from tests.helpers import dump_redis, run_cli, write_settings
 
 NOW = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)

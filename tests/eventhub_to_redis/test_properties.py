@@ -10,14 +10,15 @@ import string
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
 import eventhub_to_redis
 from devstack.azurite import connection_string
 from eventhub_to_redis.validate import Position, Rejection, check
-from shared.privacy.identity import IdentityHasher
 from shared.live.store import Event
+from shared.privacy.identity import IdentityHasher
 from tests.eventhub_to_redis.test_function import batch, deadletters, iso, store_of
 from tests.helpers import dump_redis
 

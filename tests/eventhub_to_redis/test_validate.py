@@ -3,8 +3,8 @@ import json
 import pytest
 
 from eventhub_to_redis.validate import Position, Rejection, check
-from shared.privacy.identity import IdentityHasher
 from shared.live.store import Event, Sample
+from shared.privacy.identity import IdentityHasher
 
 NOW_MS = 1_800_000_000_000  # 2027-01-15T08:00:00Z
 POS = Position(partition="2", sequence=77, offset="1024", enqueued_ms=NOW_MS)

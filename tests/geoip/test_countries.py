@@ -15,12 +15,12 @@ from devstack.geoip import write_country_db
 from haproxy_agent.agent import Agent
 from haproxy_agent.config import AgentConfig
 from icecast_poller.aggregate import aggregate
-from icecast_poller.tenant import MountOwners
 from icecast_poller.fetch import ServerResult
 from icecast_poller.parse import parse_listclients, parse_stats
+from icecast_poller.tenant import MountOwners
+from shared.core.tenants import parse_tenants
 from shared.privacy.geoip import GeoIP, country_metrics
 from shared.privacy.identity import IdentityHasher
-from shared.core.tenants import parse_tenants
 from tests.conftest import _start
 from tests.eventhub_to_redis.test_function import batch, store_of
 from tests.haproxy_agent.test_agent import Collect

@@ -1,15 +1,14 @@
 """The access-log parser on lines as Debian 12's rsyslog and HAProxy write them, and the privacy
 promise (no query, path parameter, e-mail, token or free text survives) on generated lines."""
 
+import base64
 import datetime as dt
 import json
-import base64
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from haproxy_agent.access_log import LineParser, clean_path
-from haproxy_agent.access_log import client_hash
+from haproxy_agent.access_log import LineParser, clean_path, client_hash
 from shared.privacy.identity import IdentityHasher
 
 HASHER = IdentityHasher(b"test-logs-hash-key-0123456789")

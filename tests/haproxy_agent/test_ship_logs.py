@@ -16,8 +16,8 @@ import urllib3
 
 from devstack.azurite import ACCOUNT, KEY, connection_string
 from devstack.process import free_port
-from haproxy_agent.ship_config import derive_logs_key
 from haproxy_agent.access_log import client_hash
+from haproxy_agent.ship_config import derive_logs_key
 from shared.privacy.identity import IdentityHasher
 from tests.conftest import ROOT, TEST_HASH_KEY, _start
 

@@ -7,8 +7,8 @@ import pytest
 import redis
 
 import icecast_poller
-from shared.live.store import LiveStore
 from shared.core.settings import load_store_settings
+from shared.live.store import LiveStore
 from tests.conftest import _start
 
 PW = "ice-admin-pw-failover"

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 import icecast_poller
-from shared.live.store import LiveStore
 from shared.clients.redis_client import connect
 from shared.core.settings import load_store_settings
+from shared.live.store import LiveStore
 from tests.faulty import FaultyServer
 
 DATA = Path(__file__).parent / "testdata"

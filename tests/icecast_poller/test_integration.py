@@ -6,8 +6,8 @@ import pytest
 import redis
 
 from devstack.process import free_port
-from shared.live.store import LiveStore
 from shared.core.settings import load_store_settings
+from shared.live.store import LiveStore
 from shared.runtime.status import parse_status
 from tests.conftest import _start
 from tests.helpers import dump_redis, run_cli, write_settings

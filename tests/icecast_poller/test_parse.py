@@ -157,6 +157,7 @@ def test_external_entities_read_neither_files_nor_urls(tmp_path):
             parse_listclients(doc, ip_tokens=HASHER.ip_tokens)
         # The parser underneath is hardened on its own too: nothing is fetched or read.
         from lxml import etree
+
         from shared.clients import xml as hardened
 
         parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, recover=True)

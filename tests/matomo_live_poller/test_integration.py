@@ -8,8 +8,8 @@ import redis
 
 import matomo_live_poller
 from devstack.matomo import matomo_handler
-from shared.live.store import LiveStore
 from shared.core.settings import load_store_settings
+from shared.live.store import LiveStore
 from shared.runtime.status import parse_status
 from tests.helpers import dump_redis, run_cli, write_settings
 

@@ -15,9 +15,9 @@ import matomo_live_poller
 from devstack.http_host import HttpHost
 from devstack.matomo import matomo_handler
 from devstack.process import free_port
-from shared.read import api as read_side
-from shared.live.store import LiveStore, Sample
 from shared.core.settings import load_store_settings
+from shared.live.store import LiveStore, Sample
+from shared.read import api as read_side
 from tests.eventhub_to_redis.test_function import batch, iso
 from tests.helpers import ROOT, run_cli, write_settings
 from tests.matomo_live_poller.test_integration import SITES, TOKEN

@@ -14,10 +14,10 @@ import matomo_live_poller
 import store_downloads_fetcher
 from devstack.azurite import azurite, connection_string
 from devstack.redis_servers import redis_server
-from shared.core.errors import RetriableError
-from shared.live.store import LiveStore
 from shared.clients.redis_client import connect, forget_clients
+from shared.core.errors import RetriableError
 from shared.core.settings import load_store_settings
+from shared.live.store import LiveStore
 from shared.runtime.status import parse_status
 from tests.conftest import TEST_HASH_KEY
 from tests.eventhub_to_redis.test_function import batch, iso
@@ -86,11 +86,11 @@ def test_eventhub_redelivery_after_redis_restart_stores_everything_exactly_once(
 
 
 def test_store_downloads_azurite_stopped_then_back(tmp_path, httpserver):
-    from tests.store_downloads_fetcher.conftest import ISSUER, KEY_ID, VENDOR
-    from devstack.appstore import apple_tsv, appstore_handler
     import datetime as dt
 
+    from devstack.appstore import apple_tsv, appstore_handler
     from devstack.keys import apple_key
+    from tests.store_downloads_fetcher.conftest import ISSUER, KEY_ID, VENDOR
 
     pair = apple_key()
     private, public = pair.private, pair.public

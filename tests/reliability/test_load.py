@@ -7,9 +7,9 @@ from concurrent.futures import ThreadPoolExecutor
 import eventhub_to_redis
 import icecast_poller
 from devstack.azurite import connection_string
-from shared.live.store import LiveStore
 from shared.clients.redis_client import connect
 from shared.core.settings import load_store_settings
+from shared.live.store import LiveStore
 from tests.conftest import _start
 from tests.eventhub_to_redis.test_function import batch, iso
 

@@ -28,7 +28,8 @@ def test_no_secret_or_raw_ip_anywhere(base_env, key_prefix, azurite_server, http
     from devstack.icecast import Icecast
 
     ice = _start(lambda: Icecast(tmp_path / "ice", admin_password=ICE_PASSWORD).start())
-    from devstack.keys import apple_key as new_apple_key, google_key as new_google_key
+    from devstack.keys import apple_key as new_apple_key
+    from devstack.keys import google_key as new_google_key
 
     apple_key, google_key = new_apple_key(), new_google_key()
     storage = connection_string(azurite_server.port)

@@ -319,8 +319,8 @@ def test_refreshing_tokens_never_tears_a_connection_from_another_thread(entra_re
 
 
 def test_without_a_valid_token_the_error_is_one_clear_line():
-    from shared.core.errors import RetriableError
     from shared.clients.redis_auth import entra_provider
+    from shared.core.errors import RetriableError
 
     class Token:
         def __init__(self, value, expires_on):

@@ -5,8 +5,8 @@ import time
 
 import redis
 
-from shared.live.store import LiveStore, Sample
 from shared.core.settings import load_store_settings
+from shared.live.store import LiveStore, Sample
 from shared.runtime.status import RunReport
 from tests.helpers import run_cli, write_settings
 

@@ -6,8 +6,8 @@ import time
 import pytest
 from werkzeug import Response
 
-from shared.core.errors import BadInputError, ConfigError, RetriableError
 from shared.clients.http import USER_AGENT, HttpOptions, make_session, read_body, request
+from shared.core.errors import BadInputError, ConfigError, RetriableError
 
 
 def test_user_agent_names_the_app(httpserver):

@@ -1,8 +1,8 @@
 import logging
 
 from shared.privacy.identity import IdentityHasher, normalise_ip
-from shared.runtime.logs import get_logger, register_secrets
 from shared.privacy.redact import redact_text, redact_url
+from shared.runtime.logs import get_logger, register_secrets
 
 
 def test_hmac_depends_on_key_and_is_stable():
@@ -89,7 +89,8 @@ def _addresses():
 def test_ip_tokens_tell_apart_exactly_what_hash_ip_tells_apart():
     """The in-run tokens (icecast_poller's distinct listeners and relay matching) must count
     like the stored hashes: equal exactly when hash_ip is equal, whatever a batch mixes."""
-    from hypothesis import given, settings, strategies as st
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
 
     hasher, other = IdentityHasher(b"k" * 32), IdentityHasher(b"j" * 32)
 

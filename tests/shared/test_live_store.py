@@ -1,11 +1,11 @@
-import redis
 import pytest
+import redis
 
+from shared.clients.redis_client import connect
 from shared.core.errors import RetriableError
 from shared.core.functions import all_series
-from shared.live.store import Event, LiveStore, Sample
-from shared.clients.redis_client import connect
 from shared.core.settings import load_store_settings
+from shared.live.store import Event, LiveStore, Sample
 from shared.runtime.status import RunReport, parse_status
 
 NOW = 1_800_000_000.0  # a fixed clock: 2027-01-15
@@ -99,7 +99,8 @@ def test_keys_follow_the_contract(base_env, key_prefix):
 def test_any_sequence_of_writes_reads_back_as_the_last_write_at_each_time(base_env):
     """The contract under hostile ordering: schemas changing inside a bucket, rewrites of one
     millisecond with another schema, late samples, several writes per run."""
-    from hypothesis import given, settings, strategies as st
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
 
     store = make_store(base_env)
     names = st.sampled_from([("listeners",), ("listeners", "mount:/a.mp3"), ("hosts", "listeners"), ("visits",)])
@@ -261,7 +262,8 @@ def test_hls_sums_follow_the_definition_whatever_the_arrival(base_env):
     batches, some twice, by two writers at once: the read is the definition's sum."""
     import threading
 
-    from hypothesis import given, settings, strategies as st
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
 
     store = make_store(base_env)
     tenants = iter(range(10**6))

@@ -2,9 +2,9 @@ import json
 
 import pytest
 
-from shared.core.errors import ConfigError
-from shared.core.settings import SettingsReader, load_store_settings, read_store, hash_key
 from icecast_poller.tenant import MountOwners
+from shared.core.errors import ConfigError
+from shared.core.settings import SettingsReader, hash_key, load_store_settings, read_store
 from shared.core.tenants import parse_tenants
 
 

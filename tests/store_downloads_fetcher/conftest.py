@@ -4,6 +4,7 @@ import json
 import uuid
 
 import pytest
+
 from devstack.azurite import connection_string
 from devstack.process import free_port
 
@@ -41,8 +42,9 @@ def gcs():
 
 
 def put_object(gcs_url: str, name: str, data: bytes) -> None:
-    import requests
     from urllib.parse import quote
+
+    import requests
 
     r = requests.post(
         f"{gcs_url}/upload/storage/v1/b/{BUCKET}/o?uploadType=media&name={quote(name, safe='')}",

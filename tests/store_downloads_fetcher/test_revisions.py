@@ -18,7 +18,8 @@ from shared.core.tenants import parse_tenants
 from store_downloads_fetcher.cli import backfill_dates, latest_final_day
 from tests.store_downloads_fetcher.conftest import apple_env, put_object
 from tests.store_downloads_fetcher.test_apple import ACME, NOW, blobs, serve
-from tests.store_downloads_fetcher.test_google import PKG, env as google_env_fixture, utf16  # noqa: F401
+from tests.store_downloads_fetcher.test_google import PKG, utf16
+from tests.store_downloads_fetcher.test_google import env as google_env_fixture  # noqa: F401 (a fixture)
 
 IOS, MAC = ACME, "1234567999"
 HEAD = "Date,Package name,Country,Daily Device Installs,Daily Device Upgrades,Install events,Update events\n"

@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from store_downloads_fetcher.state import DownloadState
 
