@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Mapping
 
-from shared.core.descriptor import Descriptor, Metric, Probe, Series
+from shared.core.descriptor import Descriptor, Metric, Probe, Series, lazy
 
 HLS = Series(
     name="hls",
@@ -27,12 +27,6 @@ HLS = Series(
         ),
     ),
 )
-
-
-def _load(env: Mapping[str, str]) -> Any:
-    from eventhub_to_redis.settings import load_settings
-
-    return load_settings(env)
 
 
 def _trigger_missing(env: Mapping[str, str]) -> dict[str, str]:
@@ -63,7 +57,7 @@ def _partitions(env: Mapping[str, str]) -> str:
 DESCRIPTOR = Descriptor(
     name="eventhub_to_redis",
     in_use=("EVENTHUB_CONNECTION", "EVENTHUB_CONNECTION__fullyQualifiedNamespace", "EVENTHUB_NAME"),
-    load_settings=_load,
+    load_settings=lazy("eventhub_to_redis.settings", "load_settings"),
     max_age_s=600,
     series=(HLS,),
     probes=_probes,

@@ -6,7 +6,7 @@ import time
 from typing import Any, Iterable, Mapping
 
 from icecast_poller.tenant import SECTION
-from shared.core.descriptor import Descriptor, Metric, Probe, Series
+from shared.core.descriptor import Descriptor, Metric, Probe, Series, lazy
 
 ICECAST = Series(
     name="icecast",
@@ -51,12 +51,6 @@ ICECAST = Series(
 )
 
 
-def _load(env: Mapping[str, str]) -> Any:
-    from icecast_poller.settings import load_settings
-
-    return load_settings(env)
-
-
 def _probes(settings: Any, env: Mapping[str, str]) -> Iterable[Probe]:
     for server in settings.servers:
         yield Probe(f"icecast {server.name}", lambda server=server: _reach(server))
@@ -73,7 +67,7 @@ def _reach(server: Any) -> str:
 DESCRIPTOR = Descriptor(
     name="icecast_poller",
     in_use=("ICECAST_SERVERS",),
-    load_settings=_load,
+    load_settings=lazy("icecast_poller.settings", "load_settings"),
     schedule="*/30 * * * * *",
     series=(ICECAST,),
     tenant_sections=(SECTION,),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Mapping
 
-from shared.core.descriptor import Descriptor, Metric, Probe, Series, TenantSection
+from shared.core.descriptor import Descriptor, Metric, Probe, Series, TenantSection, lazy
 
 MATOMO = Series(
     name="matomo",
@@ -24,12 +24,6 @@ def _site_id(tenant: str, value: dict, problems: list[str]) -> int | None:
         problems.append(f"{tenant}.matomo.site_id: expected a positive whole number")
         return None
     return site_id
-
-
-def _load(env: Mapping[str, str]) -> Any:
-    from matomo_live_poller.settings import load_settings
-
-    return load_settings(env)
 
 
 def _probes(settings: Any, env: Mapping[str, str]) -> Iterable[Probe]:
@@ -58,7 +52,7 @@ def _reach(settings: Any) -> str:
 DESCRIPTOR = Descriptor(
     name="matomo_live_poller",
     in_use=("MATOMO_URL", "MATOMO_TOKEN"),
-    load_settings=_load,
+    load_settings=lazy("matomo_live_poller.settings", "load_settings"),
     schedule="0 * * * * *",
     series=(MATOMO,),
     tenant_sections=(TenantSection(name="matomo", keys=frozenset({"site_id"}), parse=_site_id),),

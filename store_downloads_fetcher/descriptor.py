@@ -7,14 +7,8 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Mapping
 
-from shared.core.descriptor import Descriptor, Probe
+from shared.core.descriptor import Descriptor, Probe, lazy
 from store_downloads_fetcher.tenant import APPLE, GOOGLE
-
-
-def _load(env: Mapping[str, str]) -> Any:
-    from store_downloads_fetcher.settings import load_settings
-
-    return load_settings(env)
 
 
 def _probes(settings: Any, env: Mapping[str, str]) -> Iterable[Probe]:
@@ -66,7 +60,7 @@ def _google(google: Any) -> str:
 DESCRIPTOR = Descriptor(
     name="store_downloads_fetcher",
     in_use=("APPLE_KEY_ID", "APPLE_VENDOR_NUMBER", "GOOGLE_SERVICE_ACCOUNT_JSON"),
-    load_settings=_load,
+    load_settings=lazy("store_downloads_fetcher.settings", "load_settings"),
     schedule="0 30 16 * * *",
     tenant_sections=(APPLE, GOOGLE),
     probes=_probes,

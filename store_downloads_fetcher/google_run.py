@@ -35,6 +35,7 @@ def run_google(
     conf = settings.google
     months = {f"{d:%Y%m}" for d in dates} if dates else google.months_wanted(now, conf.months)
     only = {d.isoformat() for d in dates} if dates else None
+    fetch = _Fetch(session, conf, token, out)
     for tenant, packages in settings.tenants.with_section("google").items():
         source = f"google:{tenant}"
         counts = {"objects": 0, "unchanged": 0, "written": 0}
@@ -47,7 +48,6 @@ def run_google(
                 if not changed:
                     continue
                 chosen = _day_sources(in_month)
-                fetch = _Fetch(session, conf, token, out)
                 month = rows_for_month(fetch, tenant, read=list(set(changed) | set(chosen)), chosen=chosen)
                 missing |= month.missing
                 counts["written"] += write_days(out, state, tenant, month.by_day, chosen=chosen, only=only)

@@ -11,6 +11,7 @@ anything heavy inside those callables.
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping
 
@@ -98,3 +99,13 @@ class Descriptor:
 
     def schedule_in(self, env: Env) -> str | None:
         return env.get(f"{self.name.upper()}_SCHEDULE") or self.schedule
+
+
+def lazy(module: str, name: str) -> Callable[..., Any]:
+    """``module.name``, imported at the first call: a descriptor names its function's settings
+    loader without importing it (descriptors are read on every cold start)."""
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return getattr(importlib.import_module(module), name)(*args, **kwargs)
+
+    return call
