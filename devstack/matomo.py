@@ -3,6 +3,9 @@
 Behaviour as Matomo 5 documents and implements it: POST form parameters, ``token_auth``
 accepted only from the body (a token in the query string is refused as insecure), errors as
 ``{"result": "error", "message": ...}`` with HTTP 200, 401 for a wrong token, counts as strings.
+PHP reads at most ``max_input_vars`` (1,000 by default) form fields of a request and drops the
+rest with only a warning in its log, so a bulk request with too many ``urls[i]`` gets a short
+answer: the stand-in does the same.
 """
 
 from __future__ import annotations
@@ -13,11 +16,19 @@ from urllib.parse import parse_qsl
 
 from werkzeug import Request, Response
 
+MAX_INPUT_VARS = 1000  # PHP's default
+
 
 def matomo_handler(
-    sites: Mapping[int, Mapping[int, dict]], *, token: str, seen: list | None = None
+    sites: Mapping[int, Mapping[int, dict]],
+    *,
+    token: str,
+    seen: list | None = None,
+    max_input_vars: int = MAX_INPUT_VARS,
+    broken_sites: frozenset[int] = frozenset(),
 ) -> Callable[[Request], Response]:
-    """``sites[id][lastMinutes]`` gives ``{"visits", "visitors", "actions"}`` for that window."""
+    """``sites[id][lastMinutes]`` gives ``{"visits", "visitors", "actions"}`` for that window;
+    a bulk request naming one of ``broken_sites`` is answered with HTTP 500, as a PHP fatal error is."""
 
     def answer(params: Mapping[str, str]) -> object:
         if params.get("method") != "Live.getCounters":
@@ -50,14 +61,16 @@ def matomo_handler(
             )
         if "token_auth" in request.args:
             return _json({"result": "error", "message": "token_auth must be sent by POST"}, 401)
-        if request.form.get("token_auth") != token:
+        params = dict(list(request.form.items())[:max_input_vars])  # PHP drops the rest
+        if params.get("token_auth") != token:
             return _json({"result": "error", "message": "You must be logged in to access this functionality."}, 401)
-        params = request.form.to_dict()
         if params.get("method") == "API.getBulkRequest":
             out = []
             i = 0
             while f"urls[{i}]" in params:
                 sub = dict(parse_qsl(params[f"urls[{i}]"]))
+                if sub.get("idSite", "").isdigit() and int(sub["idSite"]) in broken_sites:
+                    return Response("<b>Fatal error</b>: Allowed memory size exhausted", status=500)
                 out.append(answer(sub))
                 i += 1
             return _json(out)

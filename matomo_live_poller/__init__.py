@@ -25,42 +25,36 @@ def run(
     redis: Any = None,
     clock: Callable[[], float] = time.time,
 ) -> RunReport:
-    """Ask Matomo once for every tenant's site and store one sample per tenant."""
-    from matomo_live_poller.fetch import fetch_counters
-    from matomo_live_poller.parse import sub_requests
+    """Ask Matomo for every tenant's site (a request per chunk of sites) and store one sample per tenant."""
+    from matomo_live_poller.fetch import fetch_sites
     from matomo_live_poller.settings import load_settings
     from shared.clients.http import HttpOptions, get_session
-    from shared.core.errors import FabrikError
     from shared.live.store import Sample
     from shared.runtime.runs import finish_run, start_run
 
     started = start_run(FUNCTION, load_settings, env=env, redis=redis, clock=clock)
     settings, report, log = started.settings, started.report, started.log
     site_of = settings.tenants.with_section("matomo")  # tenant -> site id
-    sites = sorted(set(site_of.values()))
-    queries = sub_requests(sites, window_minutes=settings.window_minutes)
     if session is None:
         session = get_session(
             HttpOptions(read_timeout=settings.timeout_seconds, retries=1, retry_methods=frozenset({"GET", "POST"}))
         )
+    answers = fetch_sites(
+        session,
+        url=settings.url,
+        token=settings.token,
+        sites=sorted(set(site_of.values())),
+        window_minutes=settings.window_minutes,
+        per_request=settings.sites_per_request,
+        timeout=settings.timeout_seconds,
+    )
     samples = []
-    try:
-        answers = dict(
-            zip(
-                queries,
-                fetch_counters(
-                    session, url=settings.url, token=settings.token, queries=queries, timeout=settings.timeout_seconds
-                ),
-            )
-        )
-    except FabrikError as exc:
-        for tenant in site_of:
-            report.fail(f"tenant:{tenant}", exc)
-        return finish_run(report, [], store_settings=settings.store, redis=redis, clock=clock, log=log, env=started.env)
     for tenant, site in site_of.items():
-        window = answers[(site, settings.window_minutes)]
-        minute = answers[(site, 1)]
-        source = f"tenant:{tenant}"
+        source, found = f"tenant:{tenant}", answers[site]
+        if not isinstance(found, dict):  # the request of this site's chunk failed
+            report.fail(source, found, site_id=site)
+            continue
+        window, minute = found[settings.window_minutes], found[1]
         failed = next((a.error for a in (window, minute) if a.error), None)
         if failed:
             report.fail(source, f"site {site}: Matomo said: {failed}", site_id=site)

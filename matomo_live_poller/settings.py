@@ -26,6 +26,14 @@ class MatomoSettings:
     token: str = field(repr=False)
     window_minutes: int = 3
     timeout_seconds: int = 10
+    sites_per_request: int = 100
+
+
+def sites_per_request(raw: str) -> int:
+    value = positive_int(raw)
+    if value > 400:  # 4 + 2 x 400 form fields: still under PHP's default max_input_vars of 1,000
+        raise ValueError("at most 400: PHP drops form fields past max_input_vars (1,000 by default)")
+    return value
 
 
 def window(raw: str) -> int:
@@ -43,13 +51,20 @@ def _load(env: Mapping[str, str]) -> MatomoSettings:
     token = reader.get("MATOMO_TOKEN", str, secret=True)
     minutes = reader.get("MATOMO_WINDOW_MINUTES", window, default=3)
     timeout = reader.get("MATOMO_TIMEOUT_SECONDS", positive_int, default=10)
+    per_request = reader.get("MATOMO_SITES_PER_REQUEST", sites_per_request, default=100)
     if tenants is not None and not tenants.with_section("matomo"):
         reader.fail("TENANTS", "no tenant has a matomo.site_id")
     reader.check()
     register_secrets([token])
     endpoint = url if url.endswith(".php") else f"{url}/index.php"
     return MatomoSettings(
-        store=store, tenants=tenants, url=endpoint, token=token, window_minutes=minutes, timeout_seconds=timeout
+        store=store,
+        tenants=tenants,
+        url=endpoint,
+        token=token,
+        window_minutes=minutes,
+        timeout_seconds=timeout,
+        sites_per_request=per_request,
     )
 
 

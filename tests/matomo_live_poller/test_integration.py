@@ -115,3 +115,46 @@ def test_a_5xx_then_success_is_retried_and_stored(base_env, httpserver, status):
     assert len(httpserver.log) == 2  # the failed request, then the retry
     store, _ = read(values, "acme-fm")
     assert [s.metrics["visitors"] for s in store.read_series("acme-fm", "matomo")] == [SITES[3][3]["visitors"]]
+
+
+def _many_sites(count):
+    """``count`` tenants, one site each, with counts that tell the sites apart."""
+    sites = {s: {3: {"visits": s, "visitors": s, "actions": 1}} for s in range(1, count + 1)}
+    tenants = {f"station-{s}": {"matomo": {"site_id": s}} for s in sites}
+    return sites, tenants
+
+
+@pytest.mark.parametrize("count", [499, 1000])
+def test_a_platform_of_sites_fits_php_max_input_vars(base_env, httpserver, count):
+    """Issue 35: one bulk POST carried 4 + 2 x sites fields; PHP keeps the first 1,000
+    (max_input_vars), so from 499 sites the answer was short and every tenant failed."""
+    sites, tenants = _many_sites(count)
+    seen = []
+    httpserver.expect_request("/index.php", method="POST").respond_with_handler(
+        matomo_handler(sites, token=TOKEN, seen=seen)
+    )
+    values = env_for(base_env, httpserver, TENANTS=json.dumps(tenants))
+    report = matomo_live_poller.run(env=values)
+    assert report.ok, report.summary()
+    assert all(len(r["form"]) < 1000 for r in seen)  # every request fits PHP's default
+    assert len(seen) == -(-count // 100)  # MATOMO_SITES_PER_REQUEST's default: 100 sites a request
+    store, _ = read(values, "station-1")
+    for s in (1, count // 2, count):
+        [sample] = store.read_series(f"station-{s}", "matomo")
+        assert sample.metrics["visitors"] == s
+
+
+def test_a_failing_chunk_fails_only_its_own_tenants(base_env, httpserver):
+    sites, tenants = _many_sites(30)
+    httpserver.expect_request("/index.php", method="POST").respond_with_handler(
+        matomo_handler(sites, token=TOKEN, broken_sites=frozenset({17}))
+    )
+    values = env_for(base_env, httpserver, TENANTS=json.dumps(tenants), MATOMO_SITES_PER_REQUEST="10")
+    report = matomo_live_poller.run(env=values)
+    failed = {o.source for o in report.failures}
+    assert failed == {f"tenant:station-{s}" for s in range(11, 21)}  # sites 11-20 share site 17's request
+    assert all("500" in o.error for o in report.failures)
+    store, _ = read(values, "station-1")
+    for s in (1, 10, 21, 30):
+        assert [x.metrics["visitors"] for x in store.read_series(f"station-{s}", "matomo")] == [s]
+    assert store.read_series("station-17", "matomo") == []
