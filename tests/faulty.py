@@ -60,3 +60,46 @@ class FaultyServer:
                 conn.close()
             except OSError:
                 pass
+
+
+class HoldingProxy:
+    """A TCP proxy to a real server that holds (never forwards) every client packet containing
+    ``marker`` and counts them: a server that is busy with exactly that command, as Redis is
+    while a long script runs."""
+
+    def __init__(self, target_port: int, marker: bytes):
+        self.target_port, self.marker, self.held = target_port, marker, 0
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            threading.Thread(target=self._pump, args=(conn, upstream, True), daemon=True).start()
+            threading.Thread(target=self._pump, args=(upstream, conn, False), daemon=True).start()
+
+    def _pump(self, src: socket.socket, dst: socket.socket, from_client: bool) -> None:
+        try:
+            while data := src.recv(65536):
+                if from_client and self.marker in data:
+                    self.held += 1
+                    continue
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                try:
+                    s.close()
+                except OSError:
+                    pass
+
+    def close(self) -> None:
+        self.sock.close()

@@ -57,13 +57,16 @@ def reconnect(client: Any) -> None:
 def connect(settings: StoreSettings, **overrides: Any) -> Any:
     """A new client; ``overrides`` go to the client constructor (tests pass a connection class)."""
     from redis.backoff import ExponentialBackoff
+    from redis.exceptions import ConnectionError
     from redis.retry import Retry
 
     options: dict[str, Any] = dict(
         socket_timeout=5.0,
         socket_connect_timeout=3.0,
         health_check_interval=30,
-        retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 2),
+        # A lost connection is retried; a timeout is not: the command may still be running in a
+        # Redis too busy to answer, and sending it again would double its load.
+        retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 2, supported_errors=(ConnectionError,)),
         decode_responses=True,
     )
     provider = None

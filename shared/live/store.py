@@ -89,7 +89,7 @@ class LiveStore:
                 lambda: live_scripts.execute(
                     lambda pipe: live_write.fill(pipe, batch, spec_of=self._spec, host_keep_ms=keep, report=report),
                     self.redis,
-                    (live_scripts.WRITE,),
+                    (live_scripts.WRITE, event_counts.WRITE),
                 )
             )
         return WriteResult(
@@ -151,12 +151,12 @@ class LiveStore:
                     pipe.hgetall(self.keys.live_hash_bucket(tenant, name, bucket))
                 pipe.hgetall(self.keys.live_fields(tenant, name))
             if counts:
-                event_counts.add_call(pipe, self.keys.events(tenant), low_ms=low, high_ms=high)
+                event_counts.add_read(pipe, prefix=self.keys.prefix, tenant=tenant, low_ms=low, high_ms=high)
             if latest:
                 pipe.zrevrangebyscore(self.keys.events(tenant), high, low, start=0, num=latest)
 
         answers = iter(
-            self._call(lambda: live_scripts.execute(fill, self.redis, (hls_edges.READ, event_counts.SCRIPT)))
+            self._call(lambda: live_scripts.execute(fill, self.redis, (hls_edges.READ,)))
             if series or counts or latest
             else ()
         )
@@ -180,7 +180,11 @@ class LiveStore:
                     key=lambda row: row[0],
                 )
             out[name] = [Sample(tenant=tenant, series=name, time_ms=t, metrics=metrics) for t, metrics in rows]
-        summary = event_counts.decode(next(answers)) if counts else None
+        summary = None
+        if counts:
+            marker = next(answers)
+            minutes = [next(answers) for _ in event_counts.minutes_between(low, high)]
+            summary = event_counts.decode([marker, *minutes], low_ms=low, high_ms=high)
         newest = sorted(_events(tenant, next(answers)), key=lambda e: e.time_ms) if latest else []
         return out, summary, newest
 

@@ -1,7 +1,8 @@
 """One write of the live store, grouped per key and sent as one pipeline (``LiveStore.write``).
 
 Grouping first makes a batch a few commands per tenant, not several per item; the pipeline
-then writes samples (``shared.live.scripts``), metric names, events and per-edge HLS counts,
+then writes samples (``shared.live.scripts``), metric names, events with their per-minute counters
+(``shared.live.event_counts``) and per-edge HLS counts,
 trims exactly at the window's start, and records the run's status (docs/redis-schema.md).
 """
 
@@ -11,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
 from shared.core.descriptor import Series
-from shared.live import hls_edges
+from shared.live import event_counts, hls_edges
 from shared.live import scripts as live_scripts
 from shared.live import series_codec as codec
 from shared.live.records import AHEAD_MS, ROLLING_MS, Event, Keys, Sample, event_member
@@ -29,7 +30,7 @@ class WriteBatch:
     expiry: dict[str, int] = field(default_factory=dict)  # bucket key -> ms to live
     names: dict[str, dict[str, str]] = field(default_factory=dict)  # fields key -> schema id -> names
     touched: set[tuple[str, str]] = field(default_factory=set)  # (tenant, series) to trim
-    members: dict[str, dict[str, int]] = field(default_factory=dict)  # events key -> member -> time
+    members: dict[str, dict[str, tuple[int, str]]] = field(default_factory=dict)  # tenant -> member -> (time, type)
     per_edge: list[Sample] = field(default_factory=list)
     too_old: int = 0
     too_new: int = 0
@@ -60,7 +61,7 @@ class WriteBatch:
 
     def add_event(self, event: Event) -> None:
         if self.in_window(event.time_ms):
-            self.members.setdefault(self.keys.events(event.tenant), {})[event_member(event)] = event.time_ms
+            self.members.setdefault(event.tenant, {})[event_member(event)] = (event.time_ms, event.type)
 
     @property
     def samples(self) -> int:
@@ -87,8 +88,16 @@ def fill(
     for key, mapping in batch.names.items():
         pipe.hset(key, mapping=mapping)
         pipe.pexpire(key, batch.window_ms)
-    for key, members in batch.members.items():
-        pipe.zadd(key, members)
+    for tenant, members in batch.members.items():  # the log and its counters; trimmed there too
+        event_counts.add_write(
+            pipe,
+            prefix=batch.keys.prefix,
+            tenant=tenant,
+            log_key=batch.keys.events(tenant),
+            members=members,
+            now_ms=batch.now_ms,
+            window_ms=batch.window_ms,
+        )
     hls_edges.add_writes(pipe, batch.per_edge, prefix=batch.keys.prefix, now_ms=batch.now_ms, keep_ms=host_keep_ms)
     _trim(pipe, batch, spec_of)
     if report is not None:
@@ -97,13 +106,10 @@ def fill(
 
 def _trim(pipe: Any, batch: WriteBatch, spec_of: Callable[[str], Series]) -> None:
     """Exact trimming: buckets wholly older than the window have expired; the one the cutoff
-    falls in loses its older samples here, and each event log its older events."""
+    falls in loses its older samples here (event logs are trimmed by their write script)."""
     for tenant, series in sorted(batch.touched):
         edge, into = divmod(batch.cutoff, spec_of(series).bucket_ms)
         live_scripts.add_write(pipe, batch.keys.live_hash_bucket(tenant, series, edge), sid="", ttl_ms=0, cutoff=into)
-    for key in sorted(batch.members):
-        pipe.zremrangebyscore(key, "-inf", f"({batch.cutoff}")
-        pipe.pexpire(key, batch.window_ms)
 
 
 def _status(pipe: Any, keys: Keys, report: RunReport, now_ms: int) -> None:

@@ -93,6 +93,8 @@ def test_keys_follow_the_contract(base_env, key_prefix):
         f"{key_prefix}:live:{{acme-fm}}:hls:hosts",
         f"{key_prefix}:live:{{acme-fm}}:hls:host:-:{NOW_MS // 1_800_000}",
         f"{key_prefix}:events:{{acme-fm}}",
+        f"{key_prefix}:events:{{acme-fm}}:m:{NOW_MS // 60_000 * 60_000}",  # 1.1.0: counts per minute
+        f"{key_prefix}:events:{{acme-fm}}:counted",
     }
 
 
