@@ -56,6 +56,7 @@ def run(
         report,
         batch.samples,
         events=batch.events,
+        ticks=batch.ticks,
         store_settings=settings.store,
         redis=redis,
         clock=clock,

@@ -1,9 +1,9 @@
 """One batch sorted into what goes where, and counted per partition. Pure: no I/O, no clock.
 
-Each message is an event (to the tenant's event log), an HLS count (a sample of its edge) or
-a rejection (a dead letter). The counts say per partition how many of each, the newest
-sequence number and enqueued time seen, and how many valid events were too old for the window
-(not stored, so not counted as events).
+Each message is an event (to the tenant's event log), an HLS count (a sample of its edge), an
+edge's HLS tick (its tenants' counts, and the tick itself) or a rejection (a dead letter). The
+counts say per partition how many of each, the newest sequence number and enqueued time seen,
+and how many valid events were too old for the window (not stored, so not counted as events).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
-from eventhub_to_redis.validate import Position, Rejection
+from eventhub_to_redis.validate import HlsTick, Position, Rejection
 from shared.live.store import Event, Sample
 
 
@@ -19,6 +19,7 @@ from shared.live.store import Event, Sample
 class Batch:
     samples: list[Sample] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
+    ticks: list[tuple[str, int]] = field(default_factory=list)  # (HAProxy edge, ms)
     rejected: list[Rejection] = field(default_factory=list)
     counts: dict[str, dict[str, int]] = field(default_factory=dict)  # partition -> counters
 
@@ -55,7 +56,7 @@ class Batch:
 def process_batch(
     messages: Iterable[tuple[Any, Position]],
     *,
-    classify: Callable[[Any, Position], Event | Sample | Rejection],
+    classify: Callable[[Any, Position], Event | Sample | HlsTick | Rejection],
     cutoff_ms: int,
     rejected: Iterable[Rejection] = (),
 ) -> Batch:
@@ -75,6 +76,12 @@ def process_batch(
         elif isinstance(result, Sample):
             batch.samples.append(result)
             counts["hls"] += 1
+        elif isinstance(result, HlsTick):
+            batch.samples.extend(result.samples)
+            batch.ticks.append((result.host, result.time_ms))
+            counts["hls"] += 1
+            if result.not_tenants:
+                counts["hls_not_tenants"] = counts.get("hls_not_tenants", 0) + result.not_tenants
         elif result.time_ms < cutoff_ms:  # valid, but the store would skip it
             batch.events.append(result)
             counts["too_old"] = counts.get("too_old", 0) + 1

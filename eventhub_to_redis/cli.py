@@ -28,7 +28,7 @@ from eventhub_to_redis.validate import Position, Rejection
 from shared.core.errors import ConfigError
 from shared.runtime.status import RunReport, merge_reports
 
-BATCH_SIZE = 100  # host.json extensions.eventHubs.maxEventBatchSize: replay as the host delivers
+BATCH_SIZE = 1000  # host.json extensions.eventHubs.maxEventBatchSize: replay as the host delivers
 MAX_ARRAY_BYTES = 64 * 1024 * 1024  # a JSON array is parsed whole; larger files must be JSON Lines
 
 

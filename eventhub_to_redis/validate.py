@@ -22,7 +22,8 @@ from shared.live.store import Event, Sample
 from shared.privacy.identity import IdentityHasher
 from shared.privacy.scrub import looks_personal, personal_kind, scrub_document
 
-HLS_TYPE = "hls.listeners"
+HLS_TYPE = "hls.listeners"  # 1.0.0: one tenant's count from one edge
+HLS_TICK = "hls.tick"  # 1.1.0: one edge's whole tick, many tenants
 TYPE_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,99}")
 MAX_LISTENERS = 10_000_000
 # An edge's count is true when sent: one timed further ahead of the Event Hub's enqueued time
@@ -48,6 +49,17 @@ class Position:
 
 
 @dataclass(frozen=True)
+class HlsTick:
+    """An ``hls.tick`` message: one edge ticked at ``time_ms``, with these tenants' counts.
+    ``not_tenants``: entries left out because their tenant is not in ``TENANTS``."""
+
+    host: str
+    time_ms: int
+    samples: tuple[Sample, ...]
+    not_tenants: int = 0
+
+
+@dataclass(frozen=True)
 class Rejection:
     position: Position
     reason: str
@@ -67,13 +79,15 @@ def check(
     max_bytes: int,
     max_future_ms: int,
     tenants: Collection[str] | None = None,
-) -> Event | Sample | Rejection:
+) -> Event | Sample | HlsTick | Rejection:
     """Classify one message; a Rejection says, in one line, what is wrong and where.
 
     Reasons never quote the message: a rejected message may carry personal data.
     """
     try:
         doc, text = _document(body, max_bytes)
+        if doc.get("type") == HLS_TICK:
+            return _hls_tick(doc, position, tenants=tenants, now_ms=now_ms, max_future_ms=max_future_ms)
         tenant, kind, time_ms = _envelope(doc, tenants=tenants, now_ms=now_ms, max_future_ms=max_future_ms)
         if kind == HLS_TYPE:
             reference = position.enqueued_ms if position.enqueued_ms is not None else now_ms
@@ -130,14 +144,59 @@ def _envelope(doc: dict, *, tenants: Collection[str] | None, now_ms: int, max_fu
 
 def _hls_sample(doc: dict, tenant: str, time_ms: int) -> Sample:
     """An ``hls.listeners`` message: one edge's count (and countries) at ``time_ms``."""
+    host = doc.get("host", "-")  # "-": an agent from before the field, one host
+    if "host" in doc:
+        _check_host(host)
+    return Sample(tenant=tenant, series="hls", time_ms=time_ms, metrics=_hls_metrics(doc), host=host)
+
+
+def _hls_tick(
+    doc: dict, position: Position, *, tenants: Collection[str] | None, now_ms: int, max_future_ms: int
+) -> HlsTick:
+    """An ``hls.tick`` message: ``{"host", "time", "tenants": {tenant: {"listeners", "countries"}}}``."""
+    host = doc.get("host")
+    _check_host(host)
+    time_ms = parse_time(doc.get("time"))
+    if time_ms is None:
+        raise _Refused("field 'time' is missing or not an RFC 3339 date-time with a time zone")
+    if time_ms > now_ms + max_future_ms:
+        raise _Refused(f"field 'time' is {(time_ms - now_ms) // 1000} s in the future")
+    reference = position.enqueued_ms if position.enqueued_ms is not None else now_ms
+    time_ms = reference if time_ms > reference + HLS_AHEAD_MS else time_ms
+    entries = doc.get("tenants", {})
+    if not isinstance(entries, dict):
+        raise _Refused("field 'tenants' must be an object of tenant names to counts")
+    samples, skipped = [], 0
+    for index, (tenant, counts) in enumerate(entries.items(), 1):
+        where = f"entry {index} of 'tenants'"  # by position: a refused name may be personal
+        problem = name_problem(tenant)
+        if problem:
+            raise _Refused(f"{where}: the tenant name {problem}")
+        if not isinstance(counts, dict):
+            raise _Refused(f"{where}: expected an object with 'listeners'")
+        try:
+            metrics = _hls_metrics(counts)
+        except _Refused as refused:
+            raise _Refused(f"{where}: {refused}") from None
+        if tenants is not None and tenant not in tenants:
+            skipped += 1
+            continue
+        samples.append(Sample(tenant=tenant, series="hls", time_ms=time_ms, metrics=metrics, host=host))
+    return HlsTick(host=host, time_ms=time_ms, samples=tuple(samples), not_tenants=skipped)
+
+
+def _check_host(host: Any) -> None:
+    if not isinstance(host, str) or name_problem(host):
+        raise _Refused("field 'host' must be a short host name of 1-64 letters, digits and . _ - (not an address)")
+
+
+def _hls_metrics(doc: dict) -> dict[str, int]:
+    """``listeners`` and ``countries`` of one tenant's count, as metrics."""
     listeners = doc.get("listeners")
     if isinstance(listeners, float) and listeners.is_integer():
         listeners = int(listeners)  # JSON Schema's "integer" includes 5.0
     if isinstance(listeners, bool) or not isinstance(listeners, int) or not 0 <= listeners <= MAX_LISTENERS:
         raise _Refused("field 'listeners' must be a whole number from 0 to 10000000")
-    host = doc.get("host", "-")  # "-": an agent from before the field, one host
-    if "host" in doc and (not isinstance(host, str) or name_problem(host)):
-        raise _Refused("field 'host' must be a short host name of 1-64 letters, digits and . _ - (not an address)")
     metrics = {"listeners": listeners}
     if "countries" in doc:
         countries = _countries(doc["countries"])
@@ -147,7 +206,7 @@ def _hls_sample(doc: dict, tenant: str, time_ms: int) -> Sample:
                 "letters, 'other', 'unknown') to whole numbers from 0 to 10000000"
             )
         metrics.update({f"country:{code}": n for code, n in countries.items()})
-    return Sample(tenant=tenant, series="hls", time_ms=time_ms, metrics=metrics, host=host)
+    return metrics
 
 
 _COUNTRY_KEY = re.compile(r"[A-Z]{2}|other|unknown")

@@ -1,5 +1,5 @@
 """python -m haproxy_agent: read HLS listener counts from a HAProxy stick table every N
-seconds and send one ``hls.listeners`` message per tenant to the Event Hub.
+seconds and send each tick as one ``hls.tick`` message to the Event Hub.
 ``python -m haproxy_agent ship-logs FILE...``: ship rotated access logs, addresses hashed;
 ``python -m haproxy_agent derive-logs-key``: the edge's LOGS_HASH_KEY from the app's key."""
 

@@ -1,13 +1,18 @@
-"""One tick: read the table, count per tenant, send one ``hls.listeners`` message per tenant.
+"""One tick: read the table, count per tenant, send the whole tick as one ``hls.tick`` message.
 
 A tick never raises: a bad socket answer or a failed send is logged and the next tick runs.
-Tenants that were counted before (or are configured) and have no entries now get a 0, so a
-dashboard sees listeners drop to zero instead of the last count lingering.
+A message holds the tenants with listeners, and a tenant once when it drops to zero (and every
+configured tenant on the first tick, so a restart clears what the edge said before): the
+reader keeps an edge's last count while the edge ticks (docs/eventhub-messages.md), so zeros
+need not be repeated. Messages stay per edge, not per tenant: at 500 stations × 20 edges the
+1.0.0 form sent 1,000 messages a second, this one 2 (docs/benchmarks.md). A tick too large
+for one message (``MESSAGE_BYTES``) goes as several with the same time.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import time
 from dataclasses import dataclass, field
@@ -22,6 +27,7 @@ from shared.privacy.geoip import country_metrics
 
 log = logging.getLogger("haproxy_agent")
 FULL_SHARE = 0.9  # warn from 90 % full
+MESSAGE_BYTES = 60_000  # under eventhub_to_redis's EVENT_MAX_BYTES default (65,536)
 
 
 @dataclass
@@ -30,7 +36,8 @@ class Agent:
     sender: Sender
     clock: Callable[[], float] = time.time
     query: Callable[[str, str], str] = command
-    known: set[str] = field(default_factory=set)
+    known: set[str] = field(default_factory=set)  # tenants last sent with listeners
+    started: bool = False  # a first tick was sent
 
     def tick(self) -> list[dict] | None:
         """Returns the messages sent, or None when nothing could be read or sent."""
@@ -58,40 +65,37 @@ class Agent:
                 counts.used,
                 counts.size,
             )
-        tenants = set(counts.listeners) | self.known | set(self.config.tenants)
+        counted = {t: n for t, n in counts.listeners.items() if n > 0}
         if not self.config.any_tenant:
-            unknown = {t: n for t, n in counts.listeners.items() if t not in self.config.tenants}
+            unknown = {t: n for t, n in counted.items() if t not in self.config.tenants}
             if unknown:
                 log.info(
                     "unknown: %d listeners under %d paths that are not tenants (not sent)",
                     sum(unknown.values()),
                     len(unknown),
                 )
-            tenants &= set(self.config.tenants)
-        when = dt.datetime.fromtimestamp(self.clock(), dt.timezone.utc).isoformat(timespec="milliseconds")
-        when = when.replace("+00:00", "Z")
-        messages = [
-            {
-                "type": "hls.listeners",
-                "tenant": t,
-                "time": when,
-                "listeners": counts.listeners.get(t, 0),
-                "host": self.config.host,
-            }
-            for t in sorted(tenants)
-        ]
+            counted = {t: n for t, n in counted.items() if t in self.config.tenants}
+        dropped = self.known - set(counted) if self.started else set(self.config.tenants) - set(counted)
+        entries = {t: {"listeners": counted.get(t, 0)} for t in sorted(set(counted) | dropped)}
         if self.config.geoip is not None:  # addresses stay here: only counts per country are sent
-            for message in messages:
-                message["countries"] = countries_of(self.config.geoip, counts.clients.get(message["tenant"], []))
-        self.known = {t for t in tenants if counts.listeners.get(t, 0) > 0}
-        if not messages:
-            return []
+            for tenant, entry in entries.items():
+                if entry["listeners"]:
+                    entry["countries"] = countries_of(self.config.geoip, counts.clients.get(tenant, []))
+        when = dt.datetime.fromtimestamp(self.clock(), dt.timezone.utc).isoformat(timespec="milliseconds")
+        messages = tick_messages(self.config.host, when.replace("+00:00", "Z"), entries)
         try:
             self.sender.send(messages)
         except AgentError as exc:
             log.error("%s", exc)
             return None
-        log.info("sent %d tenants, %d listeners", len(messages), sum(m["listeners"] for m in messages))
+        self.known, self.started = set(counted), True
+        log.info(
+            "sent %d tenants (%d dropped to 0), %d listeners in %d messages",
+            len(entries),
+            len(dropped),
+            sum(counted.values()),
+            len(messages),
+        )
         return messages
 
     def check_reload_handover(self) -> bool:
@@ -120,6 +124,23 @@ class Agent:
             self.tick()
             next_tick += self.config.interval_seconds
             time.sleep(max(0.0, next_tick - time.monotonic()))
+
+
+def tick_messages(host: str, when: str, entries: dict[str, dict], *, limit: int = MESSAGE_BYTES) -> list[dict]:
+    """The tick as ``hls.tick`` messages of at most ``limit`` bytes each (one, unless a few
+    thousand tenants or their countries need more); one with no tenant when there are none."""
+    messages: list[dict] = []
+    part: dict[str, dict] = {}
+    size = base = len(json.dumps({"type": "hls.tick", "host": host, "time": when, "tenants": {}}))
+    for tenant, entry in entries.items():
+        grows = len(json.dumps({tenant: entry}, separators=(",", ":")))
+        if part and size + grows > limit:
+            messages.append({"type": "hls.tick", "host": host, "time": when, "tenants": part})
+            part, size = {}, base
+        part[tenant] = entry
+        size += grows
+    messages.append({"type": "hls.tick", "host": host, "time": when, "tenants": part})
+    return messages
 
 
 def countries_of(geoip: object, clients: list[str]) -> dict[str, int]:

@@ -1,5 +1,6 @@
-"""Where messages go: the Event Hub (one batch per tenant, partition key = tenant, so one
-tenant's counts stay in order), or standard output for ``--dry-run``."""
+"""Where messages go: the Event Hub (partition key = the edge for an ``hls.tick``, so one
+edge's ticks stay in order in one partition; the tenant for anything else), or standard
+output for ``--dry-run``."""
 
 from __future__ import annotations
 
@@ -58,27 +59,38 @@ class EventHubSender:
         self.attempts, self.backoff, self.sleep = attempts, backoff, sleep
 
     def send(self, messages: Sequence[dict]) -> None:
-        from azure.eventhub import EventData
-
-        by_tenant: dict[str, list[dict]] = {}
+        by_key: dict[str, list[dict]] = {}
         for message in messages:
-            by_tenant.setdefault(message["tenant"], []).append(message)
+            by_key.setdefault(message.get("tenant") or message["host"], []).append(message)
         failed = []
-        for tenant, items in by_tenant.items():
+        for key, items in by_key.items():
             for attempt in range(1, self.attempts + 1):
                 try:
-                    batch = self.client.create_batch(partition_key=tenant)
-                    for item in items:
-                        batch.add(EventData(json.dumps(item, separators=(",", ":"))))
-                    self.client.send_batch(batch)
+                    self._send_all(key, items)
                     break
                 except Exception as exc:  # the SDK raises many types; all mean "not sent"
                     if attempt == self.attempts:
-                        failed.append(f"{tenant}: {type(exc).__name__}")
+                        failed.append(f"{key}: {type(exc).__name__}")
                     else:
                         self.sleep(self.backoff * 2 ** (attempt - 1))
         if failed:
             raise SendFailed(f"not sent after {self.attempts} attempts: {', '.join(failed)}")
+
+    def _send_all(self, key: str, items: Sequence[dict]) -> None:
+        """As few batches as the hub's size limit allows (a re-send after a failure may repeat
+        a batch: the function's writes are idempotent)."""
+        from azure.eventhub import EventData
+
+        batch = self.client.create_batch(partition_key=key)
+        for item in items:
+            data = EventData(json.dumps(item, separators=(",", ":")))
+            try:
+                batch.add(data)
+            except ValueError:  # full: send it and start the next
+                self.client.send_batch(batch)
+                batch = self.client.create_batch(partition_key=key)
+                batch.add(data)
+        self.client.send_batch(batch)
 
     def close(self) -> None:
         self.client.close()

@@ -1,8 +1,11 @@
 """HLS listener counts from several HAProxy edges: stored per edge, summed when read.
 
 Definition (docs/redis-schema.md): the ``hls`` value at a time t is the sum over edges of each
-edge's latest count at or before t, leaving out edges whose latest count is older than
-``HLS_HOST_STALE_SECONDS``. The series is evaluated at every time an edge reported.
+edge's latest count at or before t, leaving out edges that stopped ticking more than
+``HLS_HOST_STALE_SECONDS`` before t since that count (``shared.live.hls_alive``; a 1.1.0 edge
+sends a tenant's zero once, not every tick). The series is evaluated at every time an edge
+reported, at each edge's last tick, and at the start of the read when a count stands there and
+none was reported in the read's range.
 
 Why at read time: a sum stored when a message is written depends on which other messages had
 arrived by then, so a late edge, a second partition or a redelivery changed it for good. Each
@@ -22,22 +25,45 @@ from __future__ import annotations
 import hashlib
 from typing import Any, Iterable, Mapping, Sequence
 
+from shared.live import hls_alive
+
 BUCKET_MS = 1_800_000  # 180 counts of an edge every 10 s: within the hash compact encoding (512 entries)
 NAMES = ("hosts", "listeners")
 
-# KEYS[1]: the edges hash. ARGV: the edge bucket key prefix, first bucket, last bucket.
-# Returns [edge, bucket, [field, value, ...], ...]. The bucket keys are the tenant's (same hash
-# tag as KEYS[1], so the same slot): the script reads only keys local to the node.
+# KEYS[1]: the edges hash. ARGV: the edge bucket key prefix, first bucket, last bucket, oldest
+# bucket, low ms, bucket ms. Returns [edge, bucket, [field, value, ...], ...]. When an edge has
+# no count at or before low in the range, the newest earlier bucket it has is added (down to the
+# oldest): a count sent once (a tenant dropping to zero) stands while the edge ticks. The bucket
+# keys are the tenant's (same hash tag as KEYS[1], so the same slot).
 READ = """
 local out = {}
-local first, last = tonumber(ARGV[2]), tonumber(ARGV[3])
+local first, last, oldest = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local low, size = tonumber(ARGV[5]), tonumber(ARGV[6])
 for _, edge in ipairs(redis.call('HKEYS', KEYS[1])) do
+  local earliest = nil
   for b = first, last do
     local entries = redis.call('HGETALL', ARGV[1] .. edge .. ':' .. b)
     if #entries > 0 then
       out[#out + 1] = edge
       out[#out + 1] = b
       out[#out + 1] = entries
+      if not earliest then
+        for j = 1, #entries, 2 do
+          local f = tonumber(entries[j])
+          if f and (not earliest or b * size + f < earliest) then earliest = b * size + f end
+        end
+      end
+    end
+  end
+  if not earliest or earliest > low then
+    for b = first - 1, oldest, -1 do
+      local entries = redis.call('HGETALL', ARGV[1] .. edge .. ':' .. b)
+      if #entries > 0 then
+        out[#out + 1] = edge
+        out[#out + 1] = b
+        out[#out + 1] = entries
+        break
+      end
     end
   end
 end
@@ -77,8 +103,9 @@ def add_writes(pipe: Any, samples: Iterable[Any], *, prefix: str, now_ms: int, k
     return written
 
 
-def add_read(pipe: Any, *, prefix: str, tenant: str, low_ms: int, high_ms: int, stale_ms: int) -> None:
-    """Queue the read of every edge's counts from ``stale_ms`` before ``low_ms`` to ``high_ms``."""
+def add_read(pipe: Any, *, prefix: str, tenant: str, low_ms: int, high_ms: int, stale_ms: int, oldest_ms: int) -> None:
+    """Queue the read of every edge's counts from ``stale_ms`` before ``low_ms`` to ``high_ms``,
+    and of each edge's newest count before that, back to ``oldest_ms``."""
     # execute_command: redis-py's cluster pipeline has no evalsha(), but routes EVALSHA by its keys
     pipe.execute_command(
         "EVALSHA",
@@ -88,6 +115,9 @@ def add_read(pipe: Any, *, prefix: str, tenant: str, low_ms: int, high_ms: int, 
         bucket_prefix(prefix, tenant),
         (low_ms - stale_ms) // BUCKET_MS,
         high_ms // BUCKET_MS,
+        min(oldest_ms, low_ms - stale_ms) // BUCKET_MS,
+        low_ms,
+        BUCKET_MS,
     )
 
 
@@ -125,27 +155,41 @@ def decode(answer: Sequence[Any]) -> dict[str, list[tuple[int, dict[str, int]]]]
 
 
 def sums(
-    edges: Mapping[str, Sequence[tuple[int, Mapping[str, int]]]], *, stale_ms: int, low_ms: int, high_ms: int
+    edges: Mapping[str, Sequence[tuple[int, Mapping[str, int]]]],
+    *,
+    stale_ms: int,
+    low_ms: int,
+    high_ms: int,
+    alive: hls_alive.Spans | None = None,
 ) -> list[tuple[int, dict[str, int]]]:
-    """The definition, evaluated at every reported time in ``[low_ms, high_ms]``: ``hosts``
-    counted and the sum of each metric (``listeners``, and ``country:<code>`` when edges send
-    them). A sweep over each count's span of validity (from its time until the edge's next
-    count, or ``stale_ms`` later inclusive): O(n log n)."""
+    """The definition (docs/redis-schema.md), evaluated at every reported time in ``[low_ms,
+    high_ms]``, at each edge's last tick in it, and at ``low_ms`` when a count stands there and none
+    was reported in the range (a tenant that dropped to zero before it):
+    ``hosts`` counted and the sum of each metric (``listeners``, and ``country:<code>`` when
+    edges send them). A count stands from its time until the edge's next count, or until
+    ``stale_ms`` after the edge's last tick of that run (``alive``; without a record of the
+    edge's ticks, the count's own time), inclusive. A sweep over the spans: O(n log n)."""
+    alive = alive or {}
     changes: list[tuple[int, int, Mapping[str, int]]] = []  # (time, +1 or -1, the count's metrics)
+    reported: set[int] = set()
     times: set[int] = set()
-    for counts in edges.values():
+    for edge, counts in edges.items():
+        spans = alive.get(edge, ())
         last = len(counts) - 1
         for i, (when, value) in enumerate(counts):
             following = counts[i + 1][0] if i < last else None
             if following == when:
                 continue  # two values at one millisecond: the later entry stands
-            until = when + stale_ms + 1
+            until = (hls_alive.last_tick(spans, when) or when) + stale_ms + 1
             if following is not None and following < until:
                 until = following
             changes.append((when, 1, value))
             changes.append((until, -1, value))
             if low_ms <= when <= high_ms:
-                times.add(when)
+                reported.add(when)
+        if counts:
+            times.update(end for _, end in spans if low_ms <= end <= high_ms and end >= counts[0][0])
+    times |= reported or {low_ms}
     changes.sort(key=lambda change: (change[0], change[1]))
     out = []
     totals: dict[str, int] = {"listeners": 0}
@@ -157,7 +201,8 @@ def sums(
             for name, n in value.items():
                 totals[name] = totals.get(name, 0) + sign * n
             position += 1
-        out.append((when, {"hosts": hosts, **{k: v for k, v in totals.items() if v or k == "listeners"}}))
+        if hosts or when in reported:
+            out.append((when, {"hosts": hosts, **{k: v for k, v in totals.items() if v or k == "listeners"}}))
     return out
 
 

@@ -24,7 +24,7 @@ from shared.clients.redis_client import redis_call
 from shared.core.descriptor import Series
 from shared.core.functions import all_series
 from shared.core.settings import StoreSettings
-from shared.live import event_counts, hls_edges
+from shared.live import event_counts, hls_alive, hls_edges
 from shared.live import scripts as live_scripts
 from shared.live import series_codec as codec
 from shared.live import write as live_write
@@ -68,28 +68,37 @@ class LiveStore:
         self.clock = clock
 
     def write(
-        self, *, samples: Iterable[Sample] = (), events: Iterable[Event] = (), report: "RunReport | None" = None
+        self,
+        *,
+        samples: Iterable[Sample] = (),
+        events: Iterable[Event] = (),
+        ticks: Iterable[tuple[str, int]] = (),
+        report: "RunReport | None" = None,
     ) -> WriteResult:
         """Store samples, events and the run's status in one pipeline.
 
         A sample replaces any sample of the same series at the same millisecond (a retried or
         replayed write stores it once); an event is unique by its whole member, which starts
         with its Event Hub position. Items older than the window are skipped and counted.
-        Raises RetriableError when Redis cannot be reached; nothing is claimed as written then.
+        ``ticks`` are ``(edge, ms)`` of HAProxy edges that ticked (``shared.live.hls_alive``; an
+        edge's HLS samples are its ticks too). Raises RetriableError when Redis cannot be
+        reached; nothing is claimed as written then.
         """
         batch = WriteBatch(keys=self.keys, now_ms=int(self.clock() * 1000), window_ms=self.window_ms)
         for sample in samples:
             batch.add_sample(sample, self._spec(sample.series))
         for event in events:
             batch.add_event(event)
+        for edge, when in ticks:
+            batch.add_tick(edge, when)
         answers: list[Any] = []
         if batch or report is not None:
-            keep = self.window_ms + self.host_stale_ms
+            stale = self.host_stale_ms
             answers = self._call(
                 lambda: live_scripts.execute(
-                    lambda pipe: live_write.fill(pipe, batch, spec_of=self._spec, host_keep_ms=keep, report=report),
+                    lambda pipe: live_write.fill(pipe, batch, spec_of=self._spec, host_stale_ms=stale, report=report),
                     self.redis,
-                    (live_scripts.WRITE, event_counts.WRITE),
+                    (live_scripts.WRITE, event_counts.WRITE, hls_alive.WRITE),
                 )
             )
         return WriteResult(
@@ -145,7 +154,9 @@ class LiveStore:
                         low_ms=low,
                         high_ms=high,
                         stale_ms=self.host_stale_ms,
+                        oldest_ms=now - self.window_ms - self.host_stale_ms,
                     )
+                    pipe.hgetall(hls_alive.alive_key(self.keys.prefix))
                     continue
                 for bucket in codec.buckets_between(low, high, self._spec(name).bucket_ms):
                     pipe.hgetall(self.keys.live_hash_bucket(tenant, name, bucket))
@@ -164,8 +175,13 @@ class LiveStore:
         for name in series:
             spec = self._spec(name)
             if spec.per_edge:
+                counted = hls_edges.decode(next(answers))
                 rows = hls_edges.sums(
-                    hls_edges.decode(next(answers)), stale_ms=self.host_stale_ms, low_ms=low, high_ms=high
+                    counted,
+                    alive=hls_alive.decode(next(answers)),
+                    stale_ms=self.host_stale_ms,
+                    low_ms=low,
+                    high_ms=high,
                 )
             else:
                 buckets = codec.buckets_between(low, high, spec.bucket_ms)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
 from shared.core.descriptor import Series
-from shared.live import event_counts, hls_edges
+from shared.live import event_counts, hls_alive, hls_edges
 from shared.live import scripts as live_scripts
 from shared.live import series_codec as codec
 from shared.live.records import AHEAD_MS, ROLLING_MS, Event, Keys, Sample, event_member
@@ -32,6 +32,7 @@ class WriteBatch:
     touched: set[tuple[str, str]] = field(default_factory=set)  # (tenant, series) to trim
     members: dict[str, dict[str, tuple[int, str]]] = field(default_factory=dict)  # tenant -> member -> (time, type)
     per_edge: list[Sample] = field(default_factory=list)
+    ticks: dict[str, set[int]] = field(default_factory=dict)  # HAProxy edge -> its ticks (ms)
     too_old: int = 0
     too_new: int = 0
 
@@ -50,6 +51,7 @@ class WriteBatch:
             return
         if spec.per_edge:
             self.per_edge.append(sample)
+            self.ticks.setdefault(sample.host or "-", set()).add(sample.time_ms)
             return
         self.touched.add((sample.tenant, sample.series))
         bucket, offset = divmod(sample.time_ms, spec.bucket_ms)
@@ -58,6 +60,11 @@ class WriteBatch:
         self.values.setdefault(key, {})[offset] = (sid, values)  # last one wins
         self.expiry[key] = max(1, (bucket + 1) * spec.bucket_ms + self.window_ms - self.now_ms)  # its last leaves
         self.names.setdefault(self.keys.live_fields(sample.tenant, sample.series), {})[sid] = names
+
+    def add_tick(self, edge: str, time_ms: int) -> None:
+        """An edge ticked (an ``hls.tick`` naming no tenant included): its counts still stand."""
+        if self.cutoff <= time_ms <= self.now_ms + AHEAD_MS:
+            self.ticks.setdefault(edge, set()).add(time_ms)
 
     def add_event(self, event: Event) -> None:
         if self.in_window(event.time_ms):
@@ -72,11 +79,16 @@ class WriteBatch:
         return sum(len(v) for v in self.members.values())
 
     def __bool__(self) -> bool:
-        return bool(self.touched or self.per_edge or self.members)
+        return bool(self.touched or self.per_edge or self.members or self.ticks)
 
 
 def fill(
-    pipe: Any, batch: WriteBatch, *, spec_of: Callable[[str], Series], host_keep_ms: int, report: RunReport | None
+    pipe: Any,
+    batch: WriteBatch,
+    *,
+    spec_of: Callable[[str], Series],
+    host_stale_ms: int,
+    report: RunReport | None,
 ) -> None:
     """Queue the batch's commands; a report's status last (its HSETNX answer says if the store was new)."""
     for key, by_offset in batch.values.items():  # a sample replaces whatever its millisecond held
@@ -98,7 +110,16 @@ def fill(
             now_ms=batch.now_ms,
             window_ms=batch.window_ms,
         )
+    host_keep_ms = batch.window_ms + host_stale_ms
     hls_edges.add_writes(pipe, batch.per_edge, prefix=batch.keys.prefix, now_ms=batch.now_ms, keep_ms=host_keep_ms)
+    hls_alive.add_write(
+        pipe,
+        batch.ticks,
+        prefix=batch.keys.prefix,
+        stale_ms=host_stale_ms,
+        keep_from_ms=batch.cutoff - host_stale_ms,
+        ttl_ms=host_keep_ms,
+    )
     _trim(pipe, batch, spec_of)
     if report is not None:
         _status(pipe, batch.keys, report, batch.now_ms)

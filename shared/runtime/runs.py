@@ -58,6 +58,7 @@ def finish_run(
     samples: Iterable[Sample],
     *,
     events: Iterable[Event] = (),
+    ticks: Iterable[tuple[str, int]] = (),
     store_settings: StoreSettings,
     redis: Any = None,
     clock: Callable[[], float] = time.time,
@@ -70,7 +71,7 @@ def finish_run(
     samples, events = list(samples), list(events)
     store = LiveStore(redis if redis is not None else get_redis(store_settings), settings=store_settings, clock=clock)
     try:
-        written = store.write(samples=samples, events=events, report=report.finish(int(clock() * 1000)))
+        written = store.write(samples=samples, events=events, ticks=ticks, report=report.finish(int(clock() * 1000)))
     except FabrikError as exc:
         # Marked so the CLI, which prints the same error as its one "error:" line, does not repeat it.
         log.error(

@@ -127,9 +127,9 @@ def test_5_replay_is_read_in_host_sized_batches(tmp_path):
     host = json.loads((ROOT / "host.json").read_text())
     assert BATCH_SIZE == host["extensions"]["eventHubs"]["maxEventBatchSize"]
     source = tmp_path / "many.jsonl"
-    source.write_text("".join('{"n":%d}\n' % i for i in range(250)) + "garbage \xff\n")
+    source.write_text("".join('{"n":%d}\n' % i for i in range(2500)) + "garbage \xff\n")
     sizes = [(len(events), len(rejected)) for events, rejected in read_batches(source)]
-    assert sizes == [(100, 0), (100, 0), (51, 0)]  # the last line is kept as sent, for check() to judge
+    assert sizes == [(1000, 0), (1000, 0), (501, 0)]  # the last line is kept as sent, for check() to judge
 
 
 def test_6_dead_letters_of_two_files_with_the_same_name_do_not_overwrite_each_other(env, tmp_path):

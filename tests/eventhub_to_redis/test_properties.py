@@ -69,7 +69,7 @@ times = st.one_of(
 names = st.one_of(
     st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,8}", fullmatch=True),
     st.text(NAME_CHARS, max_size=70),
-    st.sampled_from(["acme-fm\n", "10.0.0.1", "a::b", "a:b:c:d", "hls.listeners", "x" * 65, "x" * 101]),
+    st.sampled_from(["acme-fm\n", "10.0.0.1", "a::b", "a:b:c:d", "hls.listeners", "hls.tick", "x" * 65, "x" * 101]),
     st.integers(),
     st.none(),
 )
@@ -94,18 +94,40 @@ valid_times = st.builds(
 )
 valid = {
     "tenant": st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._-]{0,8}", fullmatch=True),
-    "type": st.one_of(st.just("hls.listeners"), st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,8}", fullmatch=True)),
+    "type": st.one_of(
+        st.sampled_from(["hls.listeners", "hls.tick"]),
+        st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,8}", fullmatch=True),
+    ),
     "time": valid_times,
     "listeners": st.integers(0, 10_000_000),
+    "host": st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._-]{0,8}", fullmatch=True),
 }
-hostile = {"tenant": names, "type": names, "time": times, "listeners": listeners}
+tenant_counts = st.one_of(
+    st.fixed_dictionaries(
+        {"listeners": st.integers(0, 10_000_000)},
+        optional={
+            "countries": st.dictionaries(st.sampled_from(["DE", "AT", "other", "unknown", "de", "XYZ"]), listeners)
+        },
+    ),
+    st.fixed_dictionaries({"listeners": listeners}),
+    json_values,
+)
+valid["tenants"] = st.dictionaries(valid["tenant"], tenant_counts.filter(lambda v: isinstance(v, dict)), max_size=4)
+hostile = {
+    "tenant": names,
+    "type": names,
+    "time": times,
+    "listeners": listeners,
+    "host": names,
+    "tenants": st.one_of(st.dictionaries(st.text(NAME_CHARS, max_size=70), tenant_counts, max_size=4), json_values),
+}
 
 
 @st.composite
 def messages(draw):
     """Mostly valid messages with one or two fields pushed over an edge, so both sides are probed."""
     doc = draw(st.dictionaries(st.text(max_size=8), json_values, max_size=3))
-    for field in ("tenant", "type", "time", "listeners"):
+    for field in ("tenant", "type", "time", "listeners", "host", "tenants"):
         roll = draw(st.integers(0, 19))
         if roll >= 6:
             doc[field] = draw(valid[field])

@@ -21,6 +21,14 @@ VALID = [
     # issue 13.8: the schema refused 5.0, the code accepted it; both accept it now (JSON Schema's integer)
     {"type": "hls.listeners", "tenant": "acme-fm", "time": "2027-01-15T08:00:00Z", "listeners": 5.0},
     {"tenant": "acme-fm", "type": "app.play", "time": "2027-01-15t08:00:00.5z"},
+    # 1.1.0: an edge's whole tick; one naming no tenant still says the edge is up
+    {
+        "type": "hls.tick",
+        "host": "edge-1",
+        "time": "2027-01-15T08:00:00Z",
+        "tenants": {"acme-fm": {"listeners": 12, "countries": {"DE": 9, "other": 3}}, "quiet": {"listeners": 0}},
+    },
+    {"type": "hls.tick", "host": "edge-1", "time": "2027-01-15T08:00:00Z"},
 ]
 INVALID = [
     {"type": "hls.listeners", "tenant": "acme-fm", "time": "2027-01-15T08:00:00Z", "listeners": "12"},
@@ -33,6 +41,12 @@ INVALID = [
     {"tenant": "acme-fm", "type": "app.play", "time": "tomorrow"},
     {"tenant": "acme-fm", "type": "app.play"},
     ["not", "an", "object"],
+    {"type": "hls.tick", "time": "2027-01-15T08:00:00Z", "tenants": {}},
+    {"type": "hls.tick", "host": "10.0.0.1", "time": "2027-01-15T08:00:00Z", "tenants": {}},
+    {"type": "hls.tick", "host": "edge-1", "time": "2027-01-15T08:00:00Z", "tenants": {"10.0.0.1": {"listeners": 1}}},
+    {"type": "hls.tick", "host": "edge-1", "time": "2027-01-15T08:00:00Z", "tenants": {"acme-fm": 12}},
+    {"type": "hls.tick", "host": "edge-1", "time": "2027-01-15T08:00:00Z", "tenants": {"acme-fm": {"listeners": -1}}},
+    {"type": "hls.tick", "host": "edge-1", "time": "2027-01-15T08:00:00Z", "tenants": [{"acme-fm": 1}]},
     # issue 13.8: the code accepted these ISO 8601 forms, the schema did not; now neither does
     {"tenant": "acme-fm", "type": "app.play", "time": "2027-01-15 08:00:00Z"},
     {"tenant": "acme-fm", "type": "app.play", "time": "20270115T080000Z"},

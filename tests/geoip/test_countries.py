@@ -153,7 +153,7 @@ def test_hls_countries_from_two_edges_are_summed_and_no_address_is_sent(
     finally:
         for proxy in edges:
             proxy.stop()
-    assert [m["countries"] for m in sent] == [{"DE": 2, "unknown": 1}, {"AT": 1, "DE": 1}]
+    assert [m["tenants"]["acme-fm"]["countries"] for m in sent] == [{"DE": 2, "unknown": 1}, {"AT": 1, "DE": 1}]
     assert not any(a in json.dumps(sent) for a in ("127.0.5", "127.0.6", "127.0.7"))  # counts only
     env = {
         **base_env,

@@ -69,35 +69,78 @@ def test_dry_run_counts_distinct_listeners_per_tenant(haproxy):
         timeout=60,
     )
     assert done.returncode == 0, done.stderr
-    messages = [json.loads(line) for line in done.stdout.splitlines()]
-    assert {m["tenant"]: m["listeners"] for m in messages} == {"acme-fm": 2, "metro-kids": 1}
-    assert all(m["type"] == "hls.listeners" and m["time"].endswith("Z") and m["host"] == "edge-1" for m in messages)
+    [message] = [json.loads(line) for line in done.stdout.splitlines()]  # the whole tick, one message
+    assert message["tenants"] == {"acme-fm": {"listeners": 2}, "metro-kids": {"listeners": 1}}
+    assert (message["type"], message["host"], message["time"][-1]) == ("hls.tick", "edge-1", "Z")
     assert "127.0.0" not in done.stdout + done.stderr
 
 
-def test_zero_is_sent_when_a_tenant_disappears_and_bad_answers_do_not_crash(haproxy):
+def table(*keys):
+    rows = "".join(f"0x{i}: key={key} use=0 exp=9\n" for i, key in enumerate(keys, 1))
+    return f"# table: hls_listeners, type: string, size:100, used:{len(keys)}\n{rows}\n"
+
+
+def test_a_zero_is_sent_once_when_a_tenant_drops_and_bad_answers_do_not_crash():
+    """Issue 35.3: zeros go out when they change (and for every configured tenant at start),
+    not every tick; a tick with no listeners anywhere still goes out, naming no tenant."""
     answers = iter(
         [
-            "# table: hls_listeners, type: string, size:10, used:1\n0x1: key=acme-fm|1.2.3.4 use=0 exp=9\n\n",
+            table("acme-fm|1.2.3.4", "metro-kids|1.2.3.5"),
             "garbage from something that is not haproxy",
-            "# table: hls_listeners, type: string, size:10, used:0\n\n",
+            table("metro-kids|1.2.3.5"),
+            table("metro-kids|1.2.3.5"),
+            table(),
+            table(),
         ]
     )
     sink = Collect()
     agent = Agent(
-        config=AgentConfig(tenants=("acme-fm",), host="edge-1"), sender=sink, query=lambda socket, line: next(answers)
+        config=AgentConfig(tenants=("acme-fm", "metro-kids", "quiet-fm"), host="edge-1"),
+        sender=sink,
+        query=lambda socket, line: next(answers),
     )
-    assert agent.tick()[0]["listeners"] == 1
-    assert agent.tick() is None  # logged, nothing sent, no exception
-    assert agent.tick() == [
-        {
-            "type": "hls.listeners",
-            "tenant": "acme-fm",
-            "time": sink.sent[-1][0]["time"],
-            "listeners": 0,
-            "host": "edge-1",
-        }
+    ticks = [agent.tick() for _ in range(6)]
+    assert ticks[1] is None  # logged, nothing sent, no exception
+    sent = [[m["tenants"] for m in tick] for tick in ticks if tick is not None]
+    assert sent == [
+        [{"acme-fm": {"listeners": 1}, "metro-kids": {"listeners": 1}, "quiet-fm": {"listeners": 0}}],
+        [{"acme-fm": {"listeners": 0}, "metro-kids": {"listeners": 1}}],
+        [{"metro-kids": {"listeners": 1}}],
+        [{"metro-kids": {"listeners": 0}}],
+        [{}],
     ]
+    assert all(m["host"] == "edge-1" and m["type"] == "hls.tick" for tick in sink.sent for m in tick)
+
+
+def test_a_zero_that_could_not_be_sent_goes_out_with_the_next_tick():
+    answers = iter([table("acme-fm|1.2.3.4"), table(), table()])
+    sink = Collect()
+    failing = {"now": False}
+
+    class Flaky:
+        def send(self, messages):
+            if failing["now"]:
+                raise SendFailed("hub down")
+            sink.send(messages)
+
+    agent = Agent(config=AgentConfig(tenants=("acme-fm",), host="e"), sender=Flaky(), query=lambda s, l: next(answers))
+    agent.tick()
+    failing["now"] = True
+    assert agent.tick() is None
+    failing["now"] = False
+    assert agent.tick()[0]["tenants"] == {"acme-fm": {"listeners": 0}}
+
+
+def test_a_large_tick_is_split_under_the_message_limit():
+    from haproxy_agent.agent import MESSAGE_BYTES, tick_messages
+
+    entries = {f"station-{i:04d}": {"listeners": i, "countries": {"DE": i, "other": 1}} for i in range(3000)}
+    messages = tick_messages("edge-1", "2027-01-15T08:00:00.000Z", entries)
+    assert 1 < len(messages) < 10
+    assert all(len(json.dumps(m, separators=(",", ":"))) <= MESSAGE_BYTES for m in messages)
+    merged = {t: e for m in messages for t, e in m["tenants"].items()}
+    assert merged == entries
+    assert {(m["host"], m["time"]) for m in messages} == {("edge-1", "2027-01-15T08:00:00.000Z")}
 
 
 def test_socket_that_resets_or_is_missing_does_not_crash(tmp_path):
@@ -129,7 +172,7 @@ class StandInProducer:
         pass
 
 
-def test_eventhub_sender_batches_per_tenant_with_the_tenant_as_partition_key():
+def test_eventhub_sender_keys_a_tick_by_its_edge_and_a_1_0_message_by_its_tenant():
     producer = StandInProducer(fail_times=1)
     made = []
     sender = EventHubSender(
@@ -140,19 +183,36 @@ def test_eventhub_sender_batches_per_tenant_with_the_tenant_as_partition_key():
     )
     sender.send(
         [
-            {"type": "hls.listeners", "tenant": "acme-fm", "time": "2027-01-15T08:00:00Z", "listeners": 2},
+            {"type": "hls.tick", "host": "edge-1", "time": "2027-01-15T08:00:00Z", "tenants": {}},
+            {"type": "hls.tick", "host": "edge-1", "time": "2027-01-15T08:00:00Z", "tenants": {}},
             {"type": "hls.listeners", "tenant": "metro-kids", "time": "2027-01-15T08:00:00Z", "listeners": 1},
         ]
     )
     assert made == [(CONN, "events")]
-    assert [(b._partition_key, len(b)) for b in producer.sent] == [("acme-fm", 1), ("metro-kids", 1)]
+    assert [(b._partition_key, len(b)) for b in producer.sent] == [("edge-1", 2), ("metro-kids", 1)]
+
+
+def test_eventhub_sender_sends_a_full_batch_and_goes_on():
+    producer = StandInProducer()
+    producer.create_batch = lambda *, partition_key=None: EventDataBatch(
+        max_size_in_bytes=2_000, partition_key=partition_key
+    )
+    sender = EventHubSender(CONN, "events", client_factory=lambda c, eventhub_name: producer, sleep=lambda s: None)
+    tenants = {f"s-{i}": {"listeners": i} for i in range(40)}
+    sender.send([{"type": "hls.tick", "host": "e", "time": "t", "tenants": dict([kv])} for kv in tenants.items()])
+    assert len(producer.sent) > 1
+    got = {}
+    for batch in producer.sent:
+        for data in batch._internal_events:
+            got.update(json.loads(data.body_as_str())["tenants"])
+    assert got == tenants
 
 
 def test_eventhub_sender_gives_up_after_retries_and_the_agent_goes_on():
     producer = StandInProducer(fail_times=10)
     sender = EventHubSender(CONN, "events", client_factory=lambda c, eventhub_name: producer, sleep=lambda s: None)
-    with pytest.raises(SendFailed, match="acme-fm"):
-        sender.send([{"type": "hls.listeners", "tenant": "acme-fm", "time": "t", "listeners": 2}])
+    with pytest.raises(SendFailed, match="edge-9"):
+        sender.send([{"type": "hls.tick", "host": "edge-9", "time": "t", "tenants": {}}])
     agent = Agent(
         config=AgentConfig(tenants=("acme-fm",)),
         sender=sender,

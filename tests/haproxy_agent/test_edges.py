@@ -57,7 +57,7 @@ def test_junk_paths_never_become_tenants(edge, caplog):
     agent = Agent(config=AgentConfig(socket=edge.socket, tenants=("acme-fm", "metro-kids"), host="edge-1"), sender=sink)
     with caplog.at_level(logging.INFO, logger="haproxy_agent"):
         sent = agent.tick()
-    assert {m["tenant"]: m["listeners"] for m in sent} == {"acme-fm": 1, "metro-kids": 0}
+    assert sent[0]["tenants"] == {"acme-fm": {"listeners": 1}, "metro-kids": {"listeners": 0}}  # the first tick
     assert "unknown: 1 listeners under 1 paths" in caplog.text and "wp-admin" not in json.dumps(sink.sent)
 
 
@@ -174,3 +174,47 @@ def test_two_edges_sum_per_tenant_and_a_silent_edge_drops_out(tmp_path, base_env
     finally:
         one.stop()
         two.stop()
+
+
+def test_one_message_per_tick_and_a_zero_sent_once_stands_while_the_edge_ticks(
+    edge, base_env, azurite_server, key_prefix
+):
+    """Issue 35.3 end to end: a real edge with 40 configured stations sends one message a
+    tick; a station whose listeners leave is sent as 0 once, and reads 0 (not 'no data')
+    ten minutes later because the edge kept ticking."""
+    from devstack.azurite import connection_string
+
+    tenants = tuple(f"station-{i:02d}" for i in range(40))
+    for i in range(3):
+        fetch(edge, "/station-07/live/index.m3u8", f"127.0.8.{i + 2}")
+    start = time.time() - 900
+    clock = {"now": start}
+    sink = Collect()
+    agent = Agent(
+        config=AgentConfig(socket=edge.socket, tenants=tenants, host="edge-z"), sender=sink, clock=lambda: clock["now"]
+    )
+    agent.tick()
+    command(edge.socket, "clear table hls_listeners")  # the listeners leave
+    for step in range(1, 61):  # ten more minutes of ticks
+        clock["now"] = start + 10 * step
+        agent.tick()
+    assert [len(tick) for tick in sink.sent] == [1] * 61
+    named = [sorted(tick[0]["tenants"]) for tick in sink.sent]
+    assert len(named[0]) == 40 and named[1] == ["station-07"] and named[2:] == [[]] * 59
+    env = {
+        **base_env,
+        "AzureWebJobsStorage": connection_string(azurite_server.port),
+        "DEADLETTER_CONTAINER": f"dl{key_prefix.lower()}",
+        "TENANTS": json.dumps({t: {} for t in tenants[1:]}),  # station-00 is not: its entry is left out
+    }
+    enqueued = dt.datetime.fromtimestamp(clock["now"], dt.timezone.utc)
+    report = eventhub_to_redis.run(
+        batch([json.dumps(m).encode() for tick in sink.sent for m in tick], enqueued=enqueued), env=env
+    )
+    counts = report.outcomes["partition:0"].counts
+    assert (counts["hls"], counts["hls_not_tenants"], counts["deadlettered"]) == (61, 1, 0)
+    store, _ = store_of(env)
+    series = store.read_series("station-07", "hls", since_ms=int((start + 300) * 1000))
+    assert [x.metrics for x in series] == [{"hosts": 1, "listeners": 0}] * 2  # the range's start, the last tick
+    assert series[-1].time_ms == int(clock["now"] * 1000)
+    assert store.read_series("station-07", "hls", since_ms=int(start * 1000))[0].metrics["listeners"] == 3

@@ -95,6 +95,7 @@ def test_keys_follow_the_contract(base_env, key_prefix):
         f"{key_prefix}:events:{{acme-fm}}",
         f"{key_prefix}:events:{{acme-fm}}:m:{NOW_MS // 60_000 * 60_000}",  # 1.1.0: counts per minute
         f"{key_prefix}:events:{{acme-fm}}:counted",
+        f"{key_prefix}:live:hls:alive",  # 1.1.0: when each edge was ticking, for all tenants
     }
 
 
@@ -244,42 +245,72 @@ def test_hls_reads_survive_a_redis_that_forgot_the_script(base_env):
 
 
 def _sums_model(messages, stale_ms, low, high):
-    """The definition, literally: at each reported time t, Σ over edges of each one's latest
-    count at or before t, edges whose latest count is older than the stale limit left out."""
-    out = {}
-    for _, t, _ in messages:
-        if not low <= t <= high:
-            continue
+    """The definition, literally. ``messages``: (edge, time, count or None), None a tick of the
+    edge that names no count of this tenant. An edge's ticks make runs wherever two are at most
+    ``stale_ms`` apart; at a time t an edge's latest count at or before t stands while t is at
+    most ``stale_ms`` after the end of the run the count is in. Evaluated at each reported time,
+    each run's end (edges with a count), and ``low`` when nothing was reported in the range; a
+    time where nothing stands and nothing was reported is left out."""
+    runs = {}
+    for edge in {e for e, _, _ in messages}:
+        ticks = sorted({t for e, t, _ in messages if e == edge})
+        spans = [[ticks[0], ticks[0]]]
+        for t in ticks[1:]:
+            if t - spans[-1][1] <= stale_ms:
+                spans[-1][1] = t
+            else:
+                spans.append([t, t])
+        runs[edge] = spans
+    counts = [(e, t, c) for e, t, c in messages if c is not None]
+    reported = {t for _, t, _ in counts if low <= t <= high}
+    times = set(reported) or {low}
+    for edge in {e for e, _, _ in counts}:
+        first = min(t for e, t, _ in counts if e == edge)
+        times |= {end for _, end in runs[edge] if low <= end <= high and end >= first}
+    out = []
+    for t in sorted(times):
         latest = {}
-        for host, when, count in messages:
-            if when <= t and (host not in latest or when > latest[host][0]):
-                latest[host] = (when, count)
-        fresh = [c for when, c in latest.values() if t - when <= stale_ms]
-        out[t] = {"hosts": len(fresh), "listeners": sum(fresh)}
-    return sorted(out.items())
+        for edge, when, count in counts:
+            if when <= t and (edge not in latest or when > latest[edge][0]):
+                latest[edge] = (when, count)
+        standing = []
+        for edge, (when, count) in latest.items():
+            end = next(e for s, e in runs[edge] if s <= when <= e)
+            if t - end <= stale_ms:
+                standing.append(count)
+        if standing or t in reported:
+            out.append((t, {"hosts": len(standing), "listeners": sum(standing)}))
+    return out
 
 
 def test_hls_sums_follow_the_definition_whatever_the_arrival(base_env):
-    """Random messages of three edges (one may fall silent), delivered in any order, in any
-    batches, some twice, by two writers at once: the read is the definition's sum."""
+    """Random counts and bare ticks of three edges (one may fall silent, a count may be sent
+    once and stand while its edge ticks), delivered in any order, in any batches, some twice,
+    by two writers at once: the read is the definition's sum."""
     import threading
 
     from hypothesis import given, settings
     from hypothesis import strategies as st
 
     store = make_store(base_env)
-    tenants = iter(range(10**6))
+    examples = iter(range(10**6))
     message = st.tuples(
         st.sampled_from(["edge-1", "edge-2", "edge-3"]),
         st.integers(0, 1000).map(lambda k: k * 7_000),
-        st.integers(0, 5000),
+        st.none() | st.integers(0, 5000),
     )
 
-    @settings(max_examples=40, deadline=None)
-    @given(st.lists(message, min_size=1, max_size=30, unique_by=lambda m: (m[0], m[1])), st.randoms(), st.data())
-    def check(messages, rng, data):
-        tenant = f"edges-{next(tenants)}"
-        messages = [(h, NOW_MS - 7_100_000 + t, c) for h, t, c in messages]
+    @settings(max_examples=60, deadline=None)
+    @given(
+        st.lists(message, min_size=1, max_size=40, unique_by=lambda m: (m[0], m[1])),
+        st.randoms(),
+        st.data(),
+        st.sampled_from([0, 3_600_000, 7_100_000]),
+    )
+    def check(messages, rng, data, since):
+        n = next(examples)  # edges are the platform's: each example has its own
+        tenant = f"edges-{n}"
+        messages = [(f"{h}-{n}", NOW_MS - 7_100_000 + t, c) for h, t, c in messages]
         arrivals = messages + [m for m in messages if rng.random() < 0.3]  # redeliveries
         rng.shuffle(arrivals)
         cuts = sorted(data.draw(st.sets(st.integers(1, len(arrivals)), max_size=5)))
@@ -288,15 +319,35 @@ def test_hls_sums_follow_the_definition_whatever_the_arrival(base_env):
 
         def write(mine):
             for batch in mine:
-                store.write(samples=[Sample(tenant, "hls", t, {"listeners": c}, host=h) for h, t, c in batch])
+                store.write(
+                    samples=[Sample(tenant, "hls", t, {"listeners": c}, host=h) for h, t, c in batch if c is not None],
+                    ticks=[(h, t) for h, t, c in batch if c is None],
+                )
 
         threads = [threading.Thread(target=write, args=(mine,)) for mine in writers]
         [t.start() for t in threads]
         [t.join() for t in threads]
-        got = [(x.time_ms, dict(x.metrics)) for x in store.read_series(tenant, "hls")]
-        assert got == _sums_model(messages, 30_000, NOW_MS - 7_200_000, NOW_MS)
+        low = NOW_MS - 7_200_000 + since
+        got = [(x.time_ms, dict(x.metrics)) for x in store.read_series(tenant, "hls", since_ms=low)]
+        assert got == _sums_model(messages, 30_000, low, NOW_MS)
 
     check()
+
+
+def test_a_zero_sent_once_stands_while_its_edge_ticks(base_env):
+    """1.1.0 edges send a tenant's zero once: an hour later, the edge still ticking (for other
+    tenants or bare), the tenant reads 0 now; when the edge stops, it drops out."""
+    store = make_store(base_env)
+    start = NOW_MS - 3_600_000
+    store.write(samples=[Sample("quiet-fm", "hls", start, {"listeners": 0}, host="edge-q")])
+    ticks = [("edge-q", start + 10_000 * i) for i in range(1, 361)]
+    store.write(ticks=ticks[:300])  # the edge ticks until ten minutes ago
+    recent = store.read_series("quiet-fm", "hls", since_ms=NOW_MS - 1_200_000)
+    assert [x.metrics for x in recent] == [{"hosts": 1, "listeners": 0}] * 2  # the window's start, its last tick
+    assert recent[-1].time_ms == ticks[299][1]
+    assert store.read_series("quiet-fm", "hls", since_ms=NOW_MS - 300_000) == []  # stopped: nothing stands
+    store.write(ticks=ticks[300:])
+    assert store.read_series("quiet-fm", "hls", since_ms=NOW_MS - 300_000)[-1].time_ms == ticks[-1][1]
 
 
 def test_late_edges_count_once_they_arrive(base_env):
