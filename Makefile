@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 PYTEST_ARGS ?= -n auto
 PYTHON_VERSION ?= 3.11
 
-.PHONY: setup lint test test-313 test-consumers bench run stop package lint-workflows clean help docs
+.PHONY: setup lint test test-313 test-consumers bench bench-scale run stop package lint-workflows clean help docs
 PY313 ?= $(shell ls -d $(HOME)/.pyenv/versions/3.13*/bin/python3.13 2>/dev/null | tail -1 || true)
 ifeq ($(PY313),)
 PY313 := $(shell python3.13 -c 'import sys; print(sys.executable)' 2>/dev/null)
@@ -17,6 +17,7 @@ help:
 	@echo "make test-313  the same suite on Python 3.13 (azure-functions 2.x)"
 	@echo "make test-consumers  the batch side's readers (DuckDB, Spark Structured Streaming) on what the app writes"
 	@echo "make bench  benchmarks against naive baselines (see docs/benchmarks.md)"
+	@echo "make bench-scale  the app as a platform of 5 to 1,000 stations: time, memory, Redis, € a month"
 	@echo "make docs   regenerate the metric table of docs/redis-schema.md from the functions' descriptors"
 	@echo "make package  dist/functionapp.zip for zip deploy (PYTHON_VERSION=$(PYTHON_VERSION))"
 
@@ -49,6 +50,10 @@ test-consumers: setup
 
 bench: setup
 	$(PY) -m bench
+
+# The app as a platform of 5, 50, 500 and 1,000 stations (docs/benchmarks.md); SIZES="5 50" for fewer.
+bench-scale: setup
+	$(PY) -m bench.scale $(SIZES)
 
 run: setup
 	$(PY) -m devstack.run

@@ -93,9 +93,11 @@ def _keep(
         return 0
     if answer.status == "fetched":
         record.rows = len(rows)
+    by_tenant: dict[str, list[Row]] = {tenant: [] for tenant in apps.values()}
+    for row in rows:  # one pass: a scan of every row per tenant took 43 s at 1,000 stations (issue 35)
+        by_tenant[apps[row.app_id]].append(row)
     written = 0
-    for tenant in sorted(set(apps.values())):
-        mine = [r for r in rows if apps[r.app_id] == tenant]
+    for tenant, mine in sorted(by_tenant.items()):
         file = out.put_day(
             store="apple", tenant=tenant, date=day.isoformat(), rows=mine, previous=record.tenants.get(tenant)
         )

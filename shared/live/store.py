@@ -136,9 +136,11 @@ class LiveStore:
         until_ms: int | None = None,
         counts: bool = False,
         latest: int = 0,
+        hls_step_ms: int | None = None,
     ) -> tuple[dict[str, list[Sample]], "event_counts.EventCounts | None", list[Event]]:
         """Series of one tenant, with ``counts`` its events per type and minute (counted in Redis),
-        with ``latest`` its newest events (bodies): one pipeline, one round trip."""
+        with ``latest`` its newest events (bodies): one pipeline, one round trip. ``hls_step_ms``:
+        the HLS sum at most once per step (``shared.live.hls_edges.sums``)."""
         series = list(series)
         low = self._low(since_ms)
         now = int(self.clock() * 1000)
@@ -182,6 +184,7 @@ class LiveStore:
                     stale_ms=self.host_stale_ms,
                     low_ms=low,
                     high_ms=high,
+                    step_ms=hls_step_ms,
                 )
             else:
                 buckets = codec.buckets_between(low, high, spec.bucket_ms)

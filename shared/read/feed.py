@@ -17,6 +17,7 @@ from shared.read.view_tokens import TokenRefused, bearer, parse_keys, verify
 from shared.runtime.health import series_interval_seconds
 
 FEED_PARAMETERS = {"minutes"}
+HLS_STEP_MS = 10_000  # the agent's interval: one HLS point per 10 s, however many edges (issue 35)
 
 
 def freshness(newest_ms: int | None, interval_s: int, now_ms: int) -> dict[str, Any]:
@@ -65,7 +66,7 @@ def feed(
         minutes = minutes_param(params, store.window_ms // 60_000)
         now_ms = int(clock() * 1000)
         since = now_ms - minutes * 60_000
-        data, counts, _ = store.read_tenant(tenant, store.series, since_ms=since, counts=True)
+        data, counts, _ = store.read_tenant(tenant, store.series, since_ms=since, counts=True, hls_step_ms=HLS_STEP_MS)
     except RequestError as exc:
         return json_answer(exc.status, {"error": str(exc)})
     except ConfigError:
