@@ -13,7 +13,7 @@ import re
 import statistics
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable
 
 from icecast_poller.classify import CLIENT_TYPES, client_type
 from icecast_poller.fetch import ServerResult
@@ -69,6 +69,7 @@ def aggregate(
     is_relay = _relay_rule(results, answered, relay_ip_tokens)
     acc = {name: _Tenant() for name, r in owners.tenants.items() if r.mounts or r.fallback_mounts}
     seen = _Mounts()
+    kinds: dict[tuple[Any, str], str] = {}  # (app rule, User-Agent) -> kind: a few hundred agents per run
     for result in answered:
         for mount in result.stats.mounts:
             (seen.sourced if mount.has_source else seen.sourceless).add(mount.mount)
@@ -78,7 +79,7 @@ def aggregate(
                 (seen.shared if shared else seen.unclaimed)[mount.mount] += mount.listeners
                 continue
             listeners = result.listeners.get(mount.mount, ())
-            _count_mount(acc[name], mount, listeners, owners.tenants[name].app_user_agent, is_relay)
+            _count_mount(acc[name], mount, listeners, owners.tenants[name].app_user_agent, is_relay, kinds)
     samples = [
         Sample(
             tenant=name,
@@ -108,12 +109,18 @@ def _count_mount(
     listeners: Iterable[ListenerRecord],
     app_pattern: re.Pattern[str] | None,
     is_relay: Callable[[ListenerRecord], bool],
+    kinds: dict[tuple[Any, str], str],
 ) -> None:
     """Add one server's mount to its tenant: listeners less relays, and each listed listener's
     client kind, country, address token and time connected."""
     relays = 0
     for rec in listeners:
-        kind = "relay" if is_relay(rec) else client_type(rec.user_agent, app_pattern)
+        if is_relay(rec):
+            kind = "relay"
+        else:  # the regexes once per distinct User-Agent and app rule, not once per listener
+            kind = kinds.get((app_pattern, rec.user_agent))
+            if kind is None:
+                kind = kinds[app_pattern, rec.user_agent] = client_type(rec.user_agent, app_pattern)
         if kind == "relay":
             relays += 1
             continue

@@ -9,8 +9,9 @@ are reported as timed out and abandoned, and the results so far are kept.
 
 from __future__ import annotations
 
+import queue
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 from urllib.parse import quote
@@ -53,43 +54,59 @@ def poll_servers(
     started = time.monotonic()
     pool = ThreadPoolExecutor(max_workers=max_parallel, thread_name_prefix="icecast")
     jobs: dict[Future, tuple[IcecastServer, str | None]] = {}
+    finished: queue.SimpleQueue[Future] = queue.SimpleQueue()  # each future once, as it completes
+
+    def submit(job: tuple[IcecastServer, str | None], *args: Any) -> None:
+        future = pool.submit(*args)
+        jobs[future] = job
+        pending.add(future)
+        future.add_done_callback(finished.put)
+
+    pending: set[Future] = set()
     try:
         for server in results.values():
-            jobs[pool.submit(fetch_stats, session, server.server, deadline)] = (server.server, None)
-        pending = set(jobs)
-        while pending:
+            submit((server.server, None), fetch_stats, session, server.server, deadline)
+        while pending:  # one future at a time: wait() on every pending future was O(mounts²)
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break
-            done, pending = wait(pending, timeout=remaining, return_when=FIRST_COMPLETED)
-            for future in done:
-                server, mount = jobs[future]
-                result = results[server.name]
-                try:
-                    value = future.result()
-                except FabrikError as exc:
-                    _record_error(result, mount, str(exc))
-                    continue
-                except Exception as exc:  # a bug must not cost the other servers their data
-                    get_logger("icecast_poller", source=f"server:{server.name}").exception("unexpected error")
-                    _record_error(result, mount, f"internal error: {type(exc).__name__}")
-                    continue
-                if mount is None:
-                    result.stats = value
-                    result.elapsed_ms = int((time.monotonic() - started) * 1000)
-                    for m in value.mounts:
-                        if m.has_source and wants_mount(m.mount):  # no source: nobody to list
-                            f = pool.submit(fetch_listclients, session, server, m.mount, ip_tokens, deadline, countries)
-                            jobs[f] = (server, m.mount)
-                            pending.add(f)
-                else:
-                    result.listeners[mount] = value
+            try:
+                future = finished.get(timeout=remaining)
+            except queue.Empty:
+                break
+            pending.discard(future)
+            server, mount = jobs[future]
+            result = results[server.name]
+            value = _value(future, result, mount)
+            if value is None:
+                continue
+            if mount is None:
+                result.stats = value
+                result.elapsed_ms = int((time.monotonic() - started) * 1000)
+                for m in value.mounts:
+                    if m.has_source and wants_mount(m.mount):  # no source: nobody to list
+                        job = (server, m.mount)
+                        submit(job, fetch_listclients, session, server, m.mount, ip_tokens, deadline, countries)
+            else:
+                result.listeners[mount] = value
         for future in pending:
             server, mount = jobs[future]
             _record_error(results[server.name], mount, "no answer before the run deadline")
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
     return list(results.values())
+
+
+def _value(future: Future, result: ServerResult, mount: str | None) -> Any:
+    """The answer of a finished request, or None with the error recorded on its server or mount."""
+    try:
+        return future.result()
+    except FabrikError as exc:
+        _record_error(result, mount, str(exc))
+    except Exception as exc:  # a bug must not cost the other servers their data
+        get_logger("icecast_poller", source=f"server:{result.server.name}").exception("unexpected error")
+        _record_error(result, mount, f"internal error: {type(exc).__name__}")
+    return None
 
 
 def _record_error(result: ServerResult, mount: str | None, message: str) -> None:

@@ -15,6 +15,7 @@ from typing import Sequence
 # Every line a plain dotted quad as servers write it (no leading zero: those normalise), so a
 # whole list can be checked in one regex pass instead of one check per address.
 _PLAIN_QUADS = re.compile(r"(?:[1-9][0-9]{0,2}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\n)*")
+_PLAIN_QUAD = re.compile(r"[1-9][0-9]{0,2}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}")
 
 
 class IdentityHasher:
@@ -66,8 +67,11 @@ class IdentityHasher:
             return []
         joined = "\n".join(addresses) + "\n"
         raw = joined.encode("ascii").split(b"\n")[:-1] if _PLAIN_QUADS.fullmatch(joined) else []
-        if len(raw) != len(addresses):  # not all plain quads (or one held a line break): one by one
-            raw = [normalise_ip(a).encode("utf-8", "surrogatepass") for a in addresses]
+        if len(raw) != len(addresses):  # not all plain quads (an IPv6 among them): only those normalised
+            plain = _PLAIN_QUAD.fullmatch
+            raw = [
+                a.encode("ascii") if plain(a) else normalise_ip(a).encode("utf-8", "surrogatepass") for a in addresses
+            ]
         copy = self._token.copy
         out = []
         append = out.append
