@@ -134,3 +134,46 @@ def test_dead_letters_are_logged_only_once_stored(env, caplog):
     with caplog.at_level(logging.INFO), pytest.raises(Exception):
         eventhub_to_redis.run(batch([b"{broken"]), env=dead)
     assert "dead-lettered seq" not in caplog.text and "dead letters not stored" in caplog.text
+
+
+def test_health_judges_a_timer_by_its_run_and_agrees_with_the_full_judgement(base_env, httpserver):
+    """Issue 35.5: /api/health reads a timer function's run as a whole, not each of its tenants
+    (172 ms at 500 stations). Whatever tenants fail, it fails exactly when the per-source
+    judgement of `status` fails, names one of the failing tenants, and lists one entry per
+    function, however many tenants there are."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from shared.read.api import judge_functions, store_for
+
+    sites = {s: {3: {"visits": s, "visitors": s, "actions": 1}} for s in range(1, 41)}
+    broken: set[int] = set()
+    httpserver.expect_request("/index.php", method="POST").respond_with_handler(
+        lambda request: matomo_handler(sites, token=TOKEN, broken_sites=frozenset(broken))(request)
+    )
+    env = {
+        **base_env,
+        "MATOMO_URL": httpserver.url_for("/"),
+        "MATOMO_TOKEN": TOKEN,
+        "MATOMO_SITES_PER_REQUEST": "5",
+        "TENANTS": json.dumps({f"station-{s}": {"matomo": {"site_id": s}} for s in range(1, 41)}),
+    }
+
+    @settings(max_examples=8, deadline=None)
+    @given(st.sets(st.integers(1, 40), max_size=3))
+    def check(failing_sites):
+        broken.clear()
+        broken.update(failing_sites)
+        matomo_live_poller.run(env=env)
+        status, doc = health(env)
+        full, _ = judge_functions(
+            store_for(env, None, time.time), ["matomo_live_poller"], env, now_ms=int(time.time() * 1000)
+        )
+        failing = {v.source for v in full if v.state == "fail"}
+        assert (status == 503) == bool(failing) == bool(failing_sites)
+        assert [c["function"] for c in doc["checked"]] == ["matomo_live_poller"]
+        if failing:
+            [problem] = doc["problems"]
+            assert any(source in problem["reason"] for source in failing)
+
+    check()
