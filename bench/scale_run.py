@@ -109,6 +109,13 @@ def job_call(job: dict, client: Any) -> Callable[[], Any]:
     raise ValueError(f"unknown job kind {kind!r}")
 
 
+def page_read_again(job: dict, client: Any, tag: str) -> Any:
+    from shared.read.feed import feed
+
+    headers = {"Authorization": f"Bearer {job['token']}", "if-none-match": tag}
+    return feed(job["tenant"], {}, headers, env=job["env"], redis=client)
+
+
 def eventhub_batch(bodies: list[dict]) -> list[Any]:
     """Event Hub events as the worker hands them to the function (azure.functions' own type)."""
     import datetime as dt
@@ -134,7 +141,13 @@ def eventhub_batch(bodies: list[dict]) -> list[Any]:
 def main() -> int:
     job = json.loads(Path(sys.argv[1]).read_text())
     client = counting_client(job["env"]["REDIS_URL"])
-    print(json.dumps(measure(job_call(job, client), client)))
+    call = job_call(job, client)
+    out = measure(call, client)
+    if job["kind"] == "page_read":  # what a refresh moves: the whole answer, or a 304 without a body
+        status, headers, body = call()
+        again = page_read_again(job, client, headers["ETag"])
+        out.update(answer_bytes=len(body), revalidated_status=again[0], revalidated_bytes=len(again[2]))
+    print(json.dumps(out))
     return 0
 
 

@@ -53,6 +53,11 @@ def print_tables(results: dict[int, dict[str, Any]], rows_for: Callable[..., lis
             )
         )
     _print(head, lines)
+    page = results[max(results)]["page_read"]
+    print(
+        f"\nPage answer of the largest station (a full window, 20 edges): {page['answer_bytes']:,} bytes; "
+        f"asked again unchanged: HTTP {page['revalidated_status']}, {page['revalidated_bytes']} bytes"
+    )
     print(
         f"\nPage read of a station with 200,000 events in its window: wall {_t(busy['wall_s'])}, "
         f"Redis {busy['redis_ms']:.1f} ms in {busy['redis_commands']} commands, {busy['round_trips']} round trip(s)"

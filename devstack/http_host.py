@@ -31,6 +31,7 @@ class HttpHost:
             pattern = "^/api/" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", info.trigger["route"]) + "$"
             self.routes.append((re.compile(pattern), info, info.trigger.get("authLevel", "function")))
         self._lock = threading.Lock()
+        self.served: list[tuple[str, int]] = []  # (path, status) of every request, in order
         self.server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
         self.port = self.server.server_address[1]
 
@@ -84,6 +85,7 @@ class HttpHost:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
                 status, headers, body = host.handle("GET", self.path, {k.lower(): v for k, v in self.headers.items()})
+                host.served.append((urlsplit(self.path).path, status))
                 self.send_response(status)
                 for name, value in headers.items():
                     if name.lower() != "content-length":

@@ -1,7 +1,10 @@
 // A station's live page. It reads /api/feed/{tenant} with the viewer token of its link
 // (#token=…: a fragment, which browsers never send to a server), as an Authorization header,
-// draws with the vendored uPlot and refreshes every 30 s. No inline code: the page's
-// Content-Security-Policy allows scripts from the app only.
+// draws with the vendored uPlot and refreshes every 30 s while it is seen, every 5 minutes while
+// hidden (a background tab), at once when seen again. The browser's HTTP cache does the rest:
+// the answer's max-age says when new numbers can be there, and its ETag turns an unchanged
+// answer into a 304 without a body. No inline code: the page's Content-Security-Policy allows
+// scripts from the app only.
 //
 // Honest numbers: a figure whose series is stale is not shown as now; "Listening now" adds the
 // audio stream and HLS only when both are up to date; a sample where a server did not answer is
@@ -183,8 +186,15 @@
     });
   }
 
+  var skew = null, lastTo = null;  // the server's clock against this one, from the newest answer
+
   function render(feed) {
-    span = [feed.from / 1000, feed.to / 1000];
+    if (feed.to !== lastTo) {  // a new answer; a 304 hands back the one before, with its old window
+      lastTo = feed.to;
+      skew = Date.now() - feed.to;
+    }
+    var end = Date.now() - skew;
+    span = [(end - (feed.to - feed.from)) / 1000, end / 1000];
     var s = feed.series || {}, fresh = feed.freshness || {};
     var ice = s.icecast || [], hls = s.hls || [], mat = s.matomo || [];
     var none = {state: "none", newest: null, gap_after_s: 75};
@@ -230,7 +240,7 @@
 
   function refresh() {
     return fetch("../feed/" + encodeURIComponent(tenant), {
-      headers: {"Accept": "application/json", "Authorization": "Bearer " + token}, credentials: "omit", cache: "no-store"})
+      headers: {"Accept": "application/json", "Authorization": "Bearer " + token}, credentials: "omit", cache: "default"})
       .then(function (r) { return r.json().then(function (body) { return {status: r.status, body: body}; }); })
       .then(function (answer) {
         if (answer.status === 401 || answer.status === 403) {
@@ -253,6 +263,23 @@
            "Ask your contact at Fabrik for a new link.");
     return;
   }
-  refresh();
-  window.setInterval(refresh, 30000);
+  var timer = null, last = 0;
+  function tick() {
+    last = Date.now();
+    refresh().then(schedule, schedule);
+  }
+  function schedule() {
+    window.clearTimeout(timer);
+    var wait = document.hidden ? 300000 : 30000;
+    app.dataset.refreshMs = String(wait);  // what the page does next, for tests and curious viewers
+    timer = window.setTimeout(tick, wait);
+  }
+  document.addEventListener("visibilitychange", function () {
+    if (!document.hidden && Date.now() - last >= 30000) {
+      tick();
+    } else {
+      schedule();
+    }
+  });
+  tick();
 }());

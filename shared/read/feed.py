@@ -8,6 +8,8 @@ tenant learns nothing about another (403 whether or not it exists).
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 from typing import Any, Callable, Mapping
 
@@ -17,6 +19,7 @@ from shared.read.view_tokens import TokenRefused, bearer, parse_keys, verify
 from shared.runtime.health import series_interval_seconds
 
 FEED_PARAMETERS = {"minutes"}
+MAX_AGE_S = 30  # the page's refresh
 HLS_STEP_MS = 10_000  # the agent's interval: one HLS point per 10 s, however many edges (issue 35)
 
 
@@ -73,25 +76,41 @@ def feed(
         return json_answer(500, {"error": "the live page is not available right now"})
     except FabrikError:
         return json_answer(503, {"error": "the live numbers are not available right now; the page tries again"})
-    return json_answer(
-        200,
-        {
-            "tenant": tenant,
-            "from": since,
-            "to": now_ms,
-            "series": {name: [{"time": s.time_ms, **s.metrics} for s in samples] for name, samples in data.items()},
-            "freshness": {
-                name: freshness(samples[-1].time_ms if samples else None, series_interval_seconds(name, env), now_ms)
-                for name, samples in data.items()
-            },
-            "visitor_window_minutes": _int(env.get("MATOMO_WINDOW_MINUTES"), 3),
-            "events": {
-                "per_minute": counts.per_minute if counts else {},
-                "total": counts.total if counts else 0,
-                "truncated": bool(counts and counts.truncated),
-            },
+    fresh = {
+        name: freshness(samples[-1].time_ms if samples else None, series_interval_seconds(name, env), now_ms)
+        for name, samples in data.items()
+    }
+    doc = {
+        "tenant": tenant,
+        "series": {name: [{"time": s.time_ms, **s.metrics} for s in samples] for name, samples in data.items()},
+        "freshness": fresh,
+        "visitor_window_minutes": _int(env.get("MATOMO_WINDOW_MINUTES"), 3),
+        "events": {
+            "per_minute": counts.per_minute if counts else {},
+            "total": counts.total if counts else 0,
+            "truncated": bool(counts and counts.truncated),
         },
-    )
+    }
+    return cached_answer(doc, {"from": since, "to": now_ms}, headers, max_age=max_age(fresh, now_ms))
+
+
+def cached_answer(doc: dict[str, Any], window: dict[str, int], headers: Mapping[str, str], *, max_age: int) -> Answer:
+    """200 with an ETag of what the page shows (not of ``window``, which moves every request),
+    or 304 when the browser holds that already: an unchanged page costs no body. The answer
+    may be kept by the browser only (``private``), for ``max_age`` seconds."""
+    tag = '"' + hashlib.blake2b(json.dumps(doc, sort_keys=True).encode(), digest_size=12).hexdigest() + '"'
+    status, base, body = json_answer(200, {**window, **doc})
+    base.update({"ETag": tag, "Cache-Control": f"private, max-age={max_age}", "Vary": "Authorization"})
+    sent = headers.get("if-none-match") or headers.get("If-None-Match") or ""
+    if tag in {t.strip().removeprefix("W/") for t in sent.split(",")}:
+        return 304, base, b""
+    return status, base, body
+
+
+def max_age(fresh: Mapping[str, Mapping[str, Any]], now_ms: int) -> int:
+    """Seconds until the next sample of any series is due (1-30): sooner, nothing new to show."""
+    due = [(f["newest"] + f["interval_s"] * 1000 - now_ms) // 1000 for f in fresh.values() if f["newest"] is not None]
+    return max(1, min([MAX_AGE_S, *due]))
 
 
 def _int(text: str | None, default: int) -> int:

@@ -192,7 +192,7 @@ def chromium() -> str:
     return path
 
 
-def browse(url, tmp_path, *args):
+def browse(url, tmp_path, *args, budget_ms=15000):
     return subprocess.run(
         [
             chromium(),
@@ -206,7 +206,7 @@ def browse(url, tmp_path, *args):
             "--disable-sync",
             f"--user-data-dir={tmp_path / 'profile'}",
             "--window-size=1280,1700",
-            "--virtual-time-budget=15000",
+            f"--virtual-time-budget={budget_ms}",
             *args,
             url,
         ],

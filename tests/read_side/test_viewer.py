@@ -239,3 +239,42 @@ def test_the_page_shows_where_and_on_what_they_listen_in_words(stack, tmp_path):
     ]
     assert [(k, v) for k, v, _ in players] == [("client:app", "6"), ("client:browser", "3"), ("client:player", "1")]
     assert "Your app" in players[0][2] and "client:" not in page.get_element_by_id("players").text_content()
+
+
+def test_an_unchanged_feed_is_a_304_and_a_new_sample_a_new_answer(stack):
+    """Issue 35: the page's answer carries an ETag of what it shows and a private max-age no
+    longer than the next sample is due; the same numbers asked again cost no body."""
+    env, store, now = stack
+    host = HttpHost(env=env)
+    auth = {"authorization": f"Bearer {issue(KEYS, 'acme-fm', days=1)}"}
+    status, headers, body = host.handle("GET", "/api/feed/acme-fm", auth)
+    assert status == 200 and body
+    tag, cache = headers["ETag"], headers["Cache-Control"]
+    assert cache.startswith("private, max-age=") and 1 <= int(cache.rsplit("=", 1)[1]) <= 30
+    again = host.handle("GET", "/api/feed/acme-fm", {**auth, "if-none-match": tag})
+    assert (again[0], again[2], again[1]["ETag"]) == (304, b"", tag)
+    other = host.handle("GET", "/api/feed/metro-kids", {**auth, "if-none-match": tag})
+    assert other[0] == 403  # the token is checked before any cache answer
+    store.write(samples=[Sample("acme-fm", "icecast", int(time.time() * 1000), {"listeners": 41})])
+    status, headers, _ = host.handle("GET", "/api/feed/acme-fm", {**auth, "if-none-match": tag})
+    assert status == 200 and headers["ETag"] != tag
+
+
+def test_the_browser_answers_refreshes_from_its_cache_while_the_numbers_are_fresh(stack, tmp_path):
+    """Chromium's own HTTP cache with the feed's headers: over 100 s of the page (virtual time,
+    which a cache's real-time max-age outlasts), the page redraws at every refresh, but only the
+    first reaches the app: no execution is billed for numbers that cannot have changed."""
+    import re
+
+    env, _, _ = stack
+    host = HttpHost(env=env).start()
+    try:
+        url = f"{host.url}/api/view/acme-fm#token={issue(KEYS, 'acme-fm', days=1)}"
+        dom = browse(url, tmp_path, "--dump-dom", budget_ms=100_000)
+        assert dom.returncode == 0, dom.stderr[-2000:]
+    finally:
+        host.stop()
+    feeds = [status for path, status in host.served if path.startswith("/api/feed/")]
+    drawn = int(re.search(r'data-drawn="(\d+)"', dom.stdout).group(1))
+    assert drawn >= 3 and feeds == [200], (drawn, feeds)
+    assert 'data-refresh-ms="30000"' in dom.stdout  # a page in view refreshes every 30 s
