@@ -17,6 +17,8 @@ ROOT = Path(__file__).resolve().parent.parent
 FUNCTIONS = discover(ROOT)
 SAMPLE = json.loads((ROOT / "local.settings.sample.json").read_text())["Values"]
 PLATFORM = {"WEBSITE_HOSTNAME"}  # set by Azure App Service itself, never by a deployment
+# requests' own variables, read once by shared/clients/http.py on its behalf (docs/settings.md says so)
+PLATFORM |= {"REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"}
 HEAVY = ("azure.storage.blob", "azure.eventhub", "jwt", "cryptography")
 
 

@@ -14,7 +14,8 @@ import eventhub_to_redis
 from devstack.azurite import connection_string
 from shared.core.errors import RetriableError
 from shared.core.tenants import parse_tenants
-from tests.eventhub_to_redis.test_function import NOW, batch, deadletters, iso, store_of
+from tests.eventhub_to_redis import test_function
+from tests.eventhub_to_redis.test_function import batch, deadletters, iso, store_of
 from tests.helpers import ROOT, dump_redis, run_cli, write_settings
 
 
@@ -79,7 +80,7 @@ def test_2_one_damaged_member_does_not_hide_a_tenants_log(env):
     eventhub_to_redis.run(batch([{"tenant": "acme-fm", "type": "app.play", "time": iso(5)}]), env=env)
     store, client = store_of(env)
     key = store.keys.events("acme-fm")
-    client.zadd(key, {"not json\nbody": int(NOW.timestamp() * 1000)})
+    client.zadd(key, {"not json\nbody": int(test_function.NOW.timestamp() * 1000)})
     assert [e.type for e in store.read_events("acme-fm")] == ["app.play"]
 
 
