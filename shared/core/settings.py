@@ -103,14 +103,9 @@ def redis_url(raw: str) -> str:
         raise ValueError("the port must be a number from 1 to 65535") from None
     if parts.scheme not in ("redis", "rediss", "unix"):
         raise ValueError("expected a redis://, rediss:// or unix:// URL")
-    query = {k.lower(): v.lower() for k, v in parse_qsl(parts.query)}
-    if query.get("ssl_cert_reqs", "required") not in ("required", "cert_required") or query.get(
-        "ssl_check_hostname", "true"
-    ) in ("false", "0", "no"):
-        raise ValueError(
-            "certificate checks cannot be turned off (ssl_cert_reqs, ssl_check_hostname): "
-            "for a private CA set REDIS_CA_FILE"
-        )
+    problem = _tls_problem(raw, parse_qsl(parts.query, keep_blank_values=True))
+    if problem:
+        raise ValueError(problem)
     if parts.scheme != "unix":
         if not parts.hostname:
             raise ValueError("the URL has no host")
@@ -120,6 +115,34 @@ def redis_url(raw: str) -> str:
         if db and not (db.isascii() and db.isdigit()):
             raise ValueError("the path must be a database number like /0")
     return raw
+
+
+def _tls_problem(raw: str, pairs: list[tuple[str, str]]) -> str | None:
+    """Why the URL would weaken TLS, judged as redis-py reads it (its own parser: the first of
+    a repeated parameter, ``f``/``n``/``0``/``no`` as false), not as this module would."""
+    names = [name for name, _ in pairs]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        return f"the parameter {repeated[0]!r} appears more than once: which one a client uses differs"
+    from redis.connection import parse_url
+
+    try:
+        options = parse_url(raw)
+    except ValueError as exc:
+        return str(exc)
+    weakened = [
+        name
+        for name, value in options.items()
+        if name.lower().startswith("ssl_")
+        and not (name == "ssl_cert_reqs" and value == "required")
+        and not (name == "ssl_check_hostname" and value is not False)
+    ]
+    if weakened:
+        return (
+            f"TLS options cannot be set in the URL ({sorted(weakened)[0]}): certificate checks stay on; "
+            "for a private CA set REDIS_CA_FILE"
+        )
+    return None
 
 
 def storage_connection_problem(raw: str) -> str | None:
@@ -167,7 +190,9 @@ class StoreSettings:
 
 
 def read_store(reader: SettingsReader) -> StoreSettings:
-    return StoreSettings(
+    """The store settings with the rules that tie them together, for every loader that reads
+    them (each function's and the CLI's): an identity's token never travels in clear."""
+    settings = StoreSettings(
         redis_url=reader.get("REDIS_URL", redis_url, secret=True),
         redis_cluster=reader.get("REDIS_CLUSTER", parse_bool, default=False),
         window_seconds=reader.get("LIVE_WINDOW_SECONDS", positive_int, default=7200),
@@ -177,11 +202,6 @@ def read_store(reader: SettingsReader) -> StoreSettings:
         redis_client_id=reader.get("REDIS_CLIENT_ID", str, default=""),
         redis_ca_file=reader.get("REDIS_CA_FILE", _readable_file, default=""),
     )
-
-
-def load_store_settings(env: Mapping[str, str] | None = None) -> StoreSettings:
-    reader = SettingsReader(os.environ if env is None else env)
-    settings = read_store(reader)
     if settings.redis_credential and settings.redis_url and urlsplit(settings.redis_url).password:
         reader.fail("REDIS_URL", "carries a password: with REDIS_CREDENTIAL the identity's token is the password")
     if settings.redis_credential and settings.redis_url and not settings.redis_url.startswith("rediss://"):
@@ -191,6 +211,12 @@ def load_store_settings(env: Mapping[str, str] | None = None) -> StoreSettings:
         )
     if settings.redis_ca_file and settings.redis_url and not settings.redis_url.startswith("rediss://"):
         reader.fail("REDIS_CA_FILE", "needs a rediss:// REDIS_URL (TLS)")
+    return settings
+
+
+def load_store_settings(env: Mapping[str, str] | None = None) -> StoreSettings:
+    reader = SettingsReader(os.environ if env is None else env)
+    settings = read_store(reader)
     reader.check()
     return settings
 

@@ -117,3 +117,56 @@ def test_reader_collects_across_helpers():
     with pytest.raises(ConfigError) as caught:
         reader.check()
     assert set(caught.value.problems) == {"REDIS_URL", "LIVE_WINDOW_SECONDS"}
+
+
+def test_a_redis_url_the_check_accepts_keeps_certificate_checks_on_as_redis_py_reads_it():
+    """Issue 37.1: the URL check once kept the last of a repeated parameter where redis-py uses
+    the first, and took `f` or `n` for true. Now, for any mix of parameters, a URL that passes
+    builds a redis-py connection that verifies the certificate and the host name, with no CA
+    of the URL's choosing."""
+    import ssl
+
+    import redis
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from shared.core.settings import redis_url
+
+    names = st.sampled_from(
+        ["ssl_cert_reqs", "ssl_check_hostname", "SSL_CERT_REQS", "ssl_ca_certs", "ssl_min_version", "db"]
+        + ["socket_timeout", "ssl_exclude_verify_flags", "ssl_ca_data"]
+    )
+    values = st.sampled_from(
+        ["none", "required", "optional", "Required", "f", "n", "0", "no", "false", "true", "", "5"]
+    )
+
+    @settings(max_examples=400, deadline=None)
+    @given(st.lists(st.tuples(names, values), max_size=4))
+    def check(pairs):
+        url = "rediss://cache.example.net:6380/0" + ("?" + "&".join(f"{k}={v}" for k, v in pairs) if pairs else "")
+        try:
+            redis_url(url)
+        except ValueError as refused:
+            assert "cache.example.net" not in str(refused)
+            return
+        connection = redis.Redis.from_url(url).connection_pool.make_connection()
+        assert connection.cert_reqs == ssl.CERT_REQUIRED and connection.check_hostname is True
+        assert connection.ca_certs is None and connection.ca_data is None
+
+    check()
+
+
+@pytest.mark.parametrize("function", ["icecast_poller", "matomo_live_poller", "eventhub_to_redis"])
+def test_every_collector_refuses_an_entra_token_over_plain_redis(function):
+    """Issue 37.2: the rediss:// rule for REDIS_CREDENTIAL held only where the CLI and the read
+    side loaded settings; the collectors read the store settings without it."""
+    from shared.core.functions import descriptors
+
+    env = {
+        "REDIS_URL": "redis://cache.example.net:6379/0",
+        "REDIS_CREDENTIAL": "managedidentity",
+        "IDENTITY_HASH_KEY": "test-identity-hash-key-0123456789",
+    }
+    with pytest.raises(ConfigError) as caught:
+        descriptors()[function].load_settings(env)
+    assert "would travel in clear" in caught.value.problems["REDIS_CREDENTIAL"]
