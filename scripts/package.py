@@ -41,16 +41,14 @@ def excluded(path: str, patterns: list[str]) -> bool:
 
 
 def app_files(root: Path = ROOT) -> list[str]:
+    """The files git tracks, less .funcignore's: an untracked `.env`, key or settings copy lying
+    in the checkout never reaches the package (issue 37.5)."""
     try:
         listed = subprocess.run(
-            ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.splitlines()
+            ["git", "ls-files", "--cached", "-z"], cwd=root, capture_output=True, text=True, check=True
+        ).stdout.split("\0")
     except (OSError, subprocess.CalledProcessError):
-        listed = [str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()]
+        raise SystemExit(f"package: {root} is not a git checkout; the package holds tracked files only") from None
     patterns = ignore_patterns(root)
     return sorted(p for p in listed if (root / p).is_file() and not excluded(p, patterns))
 

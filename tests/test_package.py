@@ -195,3 +195,22 @@ def test_each_target_python_gets_its_azure_functions_line_and_its_wheels(package
     binaries = [n for n in names if n.endswith(".so") and "lxml/" in n and "cpython-" in n]
     tag = "cpython-" + python_version.replace(".", "")
     assert binaries and all(tag in n for n in binaries), binaries[:3]
+
+
+def test_only_tracked_files_are_packaged_whatever_lies_in_the_checkout(tmp_path):
+    """Issue 37.5: an untracked `.env`, key file and settings copy went into the zip."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        from package import app_files
+    finally:
+        sys.path.remove(str(ROOT / "scripts"))
+    repo = tmp_path / "checkout"
+    (repo / "shared").mkdir(parents=True)
+    (repo / ".funcignore").write_text("tests/\n")
+    (repo / "host.json").write_text("{}")
+    (repo / "shared" / "store.py").write_text("")
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    subprocess.run(["git", "-C", str(repo), "add", "."], check=True)
+    for name in (".env", "fabrik.key", "shared/local.settings.json", "copy of local.settings.json", "new.py"):
+        (repo / name).write_text("SECRET=1")
+    assert app_files(repo) == [".funcignore", "host.json", "shared/store.py"]
