@@ -14,7 +14,18 @@
   "use strict";
   var app = document.getElementById("app");
   var tenant = app.dataset.tenant;
+  // The token leaves the address bar (and so the history and a copied address) once read; this
+  // tab keeps it for reloads only (sessionStorage ends with the tab).
   var token = new URLSearchParams(window.location.hash.slice(1)).get("token");
+  var stored = "fabrik-view-token:" + tenant;
+  try {
+    if (token) {
+      window.sessionStorage.setItem(stored, token);
+      window.history.replaceState(null, "", window.location.pathname + window.location.search);
+    } else {
+      token = window.sessionStorage.getItem(stored);
+    }
+  } catch (e) { /* storage refused (private mode): the token stays in memory for this load */ }
   var charts = new Map();
   var span = null;  // [from, to] of the last answer, in seconds: every chart shows the whole window
   var clockFormat = new Intl.DateTimeFormat(undefined, {hour: "2-digit", minute: "2-digit", hourCycle: "h23"});

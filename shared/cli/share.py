@@ -1,9 +1,12 @@
 """``python -m shared.cli share TENANT [--days N]``: a station's viewer link (docs/live-api.md).
 
 The link is ``<base URL>/api/view/<tenant>#token=<token>``: the token (signed with the first
-of ``VIEW_SIGNING_KEYS``) opens that tenant's page only, until it expires. The base URL is
-``--base-url``, else ``PUBLIC_BASE_URL``, else ``https://$WEBSITE_HOSTNAME`` (set on Azure),
-else the local host of ``make run``.
+of ``VIEW_SIGNING_KEYS``) opens that tenant's page only, until it expires or is ended
+(``--end LINK_ID``, or ``--end-all`` for every link of the tenant issued until now: kept in
+Redis, read on every page request). The base URL is ``--base-url``, else ``PUBLIC_BASE_URL``,
+else ``https://$WEBSITE_HOSTNAME`` (set on Azure), else the local host of ``make run``; a
+plain ``http://`` address other than this machine's is warned about (the token would travel
+in clear).
 """
 
 from __future__ import annotations
@@ -11,12 +14,12 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import time
-from typing import Mapping
-from urllib.parse import quote
+from typing import Any, Mapping
+from urllib.parse import quote, urlsplit
 
 from shared.core.errors import ConfigError
 from shared.core.tenants import name_problem
-from shared.read.view_tokens import MAX_DAYS, issue, parse_keys
+from shared.read.view_tokens import MAX_DAYS, issue, link_id, parse_keys
 
 LOCAL_BASE = "http://127.0.0.1:7071"
 
@@ -30,6 +33,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     share.add_argument("tenant")
     share.add_argument("--days", type=float, default=30, help="how long the link works (default 30, at most 366)")
     share.add_argument("--base-url", help="the app's address, e.g. https://fabrik-live.azurewebsites.net")
+    ending = share.add_mutually_exclusive_group()
+    ending.add_argument("--end", metavar="LINK_ID", action="append", help="end this link (its id, as printed)")
+    ending.add_argument("--end-all", action="store_true", help="end every link of the tenant issued until now")
     share.add_argument("--settings", metavar="FILE")
 
 
@@ -60,4 +66,30 @@ def share(args: argparse.Namespace, *, env: Mapping[str, str], known: set[str] |
     now = time.time()
     token = issue(keys, args.tenant, days=args.days, now=now)
     until = dt.datetime.fromtimestamp(now + args.days * 86400, dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    return f"{base_url(args, env)}/api/view/{quote(args.tenant, safe='')}#token={token}\n(valid until {until})"
+    base = base_url(args, env)
+    return (
+        f"{base}/api/view/{quote(args.tenant, safe='')}#token={token}\n"
+        f"(valid until {until}; link id {link_id(token)}: `share {args.tenant} --end {link_id(token)}` ends it)"
+    )
+
+
+def in_clear(base: str) -> bool:
+    """Whether links on ``base`` would carry their token over plain HTTP off this machine."""
+    parts = urlsplit(base)
+    return parts.scheme == "http" and parts.hostname not in ("127.0.0.1", "localhost", "::1")
+
+
+def end(args: argparse.Namespace, store: Any, *, known: set[str] | None) -> str:
+    """End links of a tenant (``--end``, ``--end-all``); ConfigError naming what is wrong."""
+    problem = name_problem(args.tenant)
+    if problem:
+        raise ConfigError({"tenant": f"tenant name {problem}"})
+    if known is not None and args.tenant not in known:
+        raise ConfigError({"tenant": f"unknown tenant {args.tenant!r}: TENANTS has {', '.join(sorted(known))}"})
+    ids = ["*"] if args.end_all else list(args.end)
+    if any(not i.isalnum() or len(i) > 32 for i in ids if i != "*"):
+        raise ConfigError({"--end": "a link id as `share` printed it (letters and digits)"})
+    store.end_links(args.tenant, ids, keep_s=(MAX_DAYS + 1) * 86400)
+    if args.end_all:
+        return f"ended every link of {args.tenant} issued until now; new links work"
+    return f"ended {len(ids)} link(s) of {args.tenant}"

@@ -62,6 +62,10 @@ class Keys:
     def events(self, tenant: str) -> str:
         return f"{self.prefix}:events:{{{tenant}}}"
 
+    def view_ended(self, tenant: str) -> str:
+        """Ended viewer links of a tenant (hash: link id, or ``*`` for all issued until then -> s)."""
+        return f"{self.prefix}:view:{{{tenant}}}:ended"
+
     def status(self, function: str) -> str:
         return f"{self.prefix}:status:{function}"
 

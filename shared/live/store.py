@@ -236,6 +236,20 @@ class LiveStore:
         as ``<source>|rolling_<name>`` fields (one round trip); see shared.runtime.status.parse_status."""
         return self.read_status_and_epoch(functions)[0]
 
+    def ended_links(self, tenant: str) -> dict[str, str]:
+        """The tenant's ended viewer links (``shared.read.view_tokens.check_not_ended``)."""
+        return dict(self._call(self.redis.hgetall, self.keys.view_ended(tenant)) or {})
+
+    def end_links(self, tenant: str, ids: Iterable[str], *, keep_s: int) -> None:
+        """End viewer links: ``ids`` (``*`` for every link issued until now), remembered for
+        ``keep_s`` (the longest a link may live)."""
+        now = str(int(self.clock()))
+        key = self.keys.view_ended(tenant)
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.hset(key, mapping={i: now for i in ids})
+        pipe.expire(key, keep_s)
+        self._call(pipe.execute)
+
     def read_status_and_epoch(
         self, functions: Iterable[str], *, runs_only: Iterable[str] = ()
     ) -> tuple[dict[str, dict[str, str]], dict[str, str]]:

@@ -15,7 +15,7 @@ from typing import Any, Callable, Mapping
 
 from shared.core.errors import ConfigError, FabrikError, RequestError
 from shared.read.api import Answer, check_tenant, json_answer, minutes_param, store_for
-from shared.read.view_tokens import TokenRefused, bearer, parse_keys, verify
+from shared.read.view_tokens import TokenRefused, bearer, check_not_ended, parse_keys, verify
 from shared.runtime.health import series_interval_seconds
 
 FEED_PARAMETERS = {"minutes"}
@@ -54,7 +54,7 @@ def feed(
     if token is None:
         return json_answer(401, {"error": "this page needs the token of its link (Authorization: Bearer)"})
     try:
-        verify(keys, token, tenant)
+        claims = verify(keys, token, tenant)
     except TokenRefused as exc:
         return json_answer(exc.status, {"error": str(exc)})
     try:
@@ -66,6 +66,10 @@ def feed(
         except RequestError:  # a name that cannot be, or is no longer, a tenant: nothing to tell
             return json_answer(404, {"error": "this page no longer exists"})
         store = store_for(env, redis, clock)
+        try:
+            check_not_ended(claims, store.ended_links(tenant))
+        except TokenRefused as exc:
+            return json_answer(exc.status, {"error": str(exc)})
         minutes = minutes_param(params, store.window_ms // 60_000)
         now_ms = int(clock() * 1000)
         since = now_ms - minutes * 60_000

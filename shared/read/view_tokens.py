@@ -69,13 +69,41 @@ def issue(keys: ViewKeys, tenant: str, *, days: float, now: float | None = None)
 
     if not 0 < days <= MAX_DAYS:
         raise ValueError(f"days: from more than 0 to {MAX_DAYS}")
+    import secrets
+
     issued = int(time.time() if now is None else now)
-    claims = {"sub": tenant, "aud": AUDIENCE, "iss": ISSUER, "iat": issued, "exp": issued + int(days * 86400)}
+    claims = {
+        "sub": tenant,
+        "aud": AUDIENCE,
+        "iss": ISSUER,
+        "iat": issued,
+        "exp": issued + int(days * 86400),
+        "jti": secrets.token_hex(6),  # the link's id: `share --end` ends this one alone
+    }
     return jwt.encode(claims, keys.signing, algorithm="HS256", headers={"kid": key_id(keys.signing)})
 
 
+def link_id(token: str) -> str:
+    """The link id (``jti``) of a token this app issued, unverified: for printing only."""
+    import jwt
+
+    return str(jwt.decode(token, options={"verify_signature": False}).get("jti", ""))
+
+
+def check_not_ended(claims: Mapping[str, object], ended: Mapping[str, str]) -> None:
+    """TokenRefused(401) when the link was ended: alone (its ``jti``) or with every link of its
+    tenant issued until a time (``*``). ``ended`` is the tenant's hash (docs/live-api.md)."""
+    jti = str(claims.get("jti", ""))
+    if jti and jti in ended:
+        raise TokenRefused(401, "this link was ended: ask for a new one")
+    until = ended.get("*")
+    if until is not None and int(str(claims["iat"])) <= int(until):
+        raise TokenRefused(401, "this link was ended: ask for a new one")
+
+
 def verify(keys: ViewKeys, token: str, tenant: str, *, now: float | None = None) -> dict:
-    """The token's claims when it opens ``tenant``; TokenRefused otherwise."""
+    """The token's claims when it opens ``tenant``; TokenRefused otherwise. A token living
+    longer than ``MAX_DAYS`` is refused even when correctly signed."""
     import jwt
 
     try:
@@ -100,6 +128,8 @@ def verify(keys: ViewKeys, token: str, tenant: str, *, now: float | None = None)
         raise TokenRefused(401, "the link's token is not valid") from None
     if now is not None and claims["exp"] <= now:
         raise TokenRefused(401, "the link has expired: ask for a new one")
+    if claims["exp"] - claims["iat"] > MAX_DAYS * 86400:
+        raise TokenRefused(401, "the link's token is not valid (it would live longer than a link may)")
     if claims.get("sub") != tenant:
         raise TokenRefused(403, "this link is for another page")
     return claims

@@ -278,3 +278,52 @@ def test_the_browser_answers_refreshes_from_its_cache_while_the_numbers_are_fres
     drawn = int(re.search(r'data-drawn="(\d+)"', dom.stdout).group(1))
     assert drawn >= 3 and feeds == [200], (drawn, feeds)
     assert 'data-refresh-ms="30000"' in dom.stdout  # a page in view refreshes every 30 s
+
+
+def store_ended(env):
+    from shared.read.api import store_for
+
+    return store_for(env, None, time.time).ended_links("acme-fm")
+
+
+def test_a_link_can_be_ended_alone_or_with_all_of_its_tenant(stack, tmp_path):
+    """Issue 37.4: `share --end ID` ends one link, `--end-all` every link of the tenant issued
+    until then; other links, other tenants and new links go on working."""
+    env, _, _ = stack
+    settings = write_settings(tmp_path / "s.json", env)
+    links = []
+    for _ in range(2):
+        done = run_cli("share", "acme-fm", "--base-url", "https://live.example.org", settings=settings)
+        assert done.returncode == 0 and "warning" not in done.stderr, done.stderr
+        token = re.search(r"#token=(\S+)", done.stdout)[1]
+        links.append((token, re.search(r"link id (\w+)", done.stdout)[1]))
+    other = issue(KEYS, "metro-kids", days=1)
+    (first, first_id), (second, _) = links
+    assert run_cli("share", "acme-fm", "--end", first_id, settings=settings).returncode == 0
+    status, doc, _ = get_feed(env, "acme-fm", first)
+    assert status == 401 and "ended" in doc["error"]
+    assert get_feed(env, "acme-fm", second)[0] == 200 and get_feed(env, "metro-kids", other)[0] == 200
+    assert run_cli("share", "acme-fm", "--end-all", settings=settings).returncode == 0
+    assert get_feed(env, "acme-fm", second)[0] == 401 and get_feed(env, "metro-kids", other)[0] == 200
+    ended_at = int(store_ended(env)["*"])
+    while int(time.time()) <= ended_at:  # links of the very second of --end-all are ended too
+        time.sleep(0.05)
+    assert get_feed(env, "acme-fm", issue(KEYS, "acme-fm", days=1))[0] == 200
+    bad = run_cli("share", "acme-fm", "--end", "../../x", settings=settings)
+    assert bad.returncode == 2 and "--end" in bad.stderr
+
+
+def test_a_token_living_longer_than_a_link_may_is_refused_and_http_links_are_warned_about(stack, tmp_path):
+    env, _, _ = stack
+    now = int(time.time())
+    claims = {"sub": "acme-fm", "aud": "fabrik-live-view", "iss": "fabrik-live-collectors", "iat": now}
+    kid = {"kid": __import__("shared.read.view_tokens", fromlist=["key_id"]).key_id(KEYS.signing)}
+    century = jwt.encode({**claims, "exp": now + 100 * 365 * 86400}, KEYS.signing, algorithm="HS256", headers=kid)
+    assert get_feed(env, "acme-fm", century)[0] == 401
+    year = jwt.encode({**claims, "exp": now + 300 * 86400}, KEYS.signing, algorithm="HS256", headers=kid)
+    assert get_feed(env, "acme-fm", year)[0] == 200
+    settings = write_settings(tmp_path / "s.json", env)
+    plain = run_cli("share", "acme-fm", "--base-url", "http://live.example.org", settings=settings)
+    assert plain.returncode == 0 and "plain HTTP" in plain.stderr
+    local = run_cli("share", "acme-fm", "--base-url", "http://127.0.0.1:7071", settings=settings)
+    assert local.returncode == 0 and "warning" not in local.stderr
