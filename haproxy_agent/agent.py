@@ -81,6 +81,8 @@ class Agent:
             for tenant, entry in entries.items():
                 if entry["listeners"]:
                     entry["countries"] = countries_of(self.config.geoip, counts.clients.get(tenant, []))
+            if self.config.geoip.problem:
+                log.warning("%s", self.config.geoip.problem)
         when = dt.datetime.fromtimestamp(self.clock(), dt.timezone.utc).isoformat(timespec="milliseconds")
         messages = tick_messages(self.config.host, when.replace("+00:00", "Z"), entries)
         try:

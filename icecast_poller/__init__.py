@@ -87,6 +87,11 @@ def run(
             ", ".join(f"{m} ({n} listeners)" for m, n in sorted(result.unclaimed.items())),
         )
         report.succeed("unclaimed-mounts", **result.unclaimed)
+    if settings.geoip is not None:  # countries only: the listener numbers above stand either way
+        if settings.geoip.problem:
+            report.fail("geoip", settings.geoip.problem)
+        else:
+            report.succeed("geoip")
     for sample in result.samples:
         report.succeed(f"tenant:{sample.tenant}", listeners=sample.metrics["listeners"])
     return finish_run(

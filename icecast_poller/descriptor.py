@@ -54,6 +54,17 @@ ICECAST = Series(
 def _probes(settings: Any, env: Mapping[str, str]) -> Iterable[Probe]:
     for server in settings.servers:
         yield Probe(f"icecast {server.name}", lambda server=server: _reach(server))
+    if settings.geoip is not None:
+        yield Probe("country database (GEOIP_DATABASE)", lambda: _countries_ready(settings.geoip))
+
+
+def _countries_ready(geoip: Any) -> str:
+    from shared.core.errors import ConfigError
+
+    geoip.countries([])  # looks at the file as it is now
+    if geoip.problem:
+        raise ConfigError({"GEOIP_DATABASE": geoip.problem.removeprefix("GEOIP_DATABASE: ")})
+    return "readable, checked whole"
 
 
 def _reach(server: Any) -> str:

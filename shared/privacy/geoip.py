@@ -11,6 +11,9 @@ place. A sample keeps at most 12 country metrics, so the encoding stays compact.
 from __future__ import annotations
 
 import os
+import shutil
+import stat
+import tempfile
 import threading
 from collections import Counter
 from typing import Any, Iterable, Mapping
@@ -19,37 +22,61 @@ from shared.core.errors import ConfigError
 from shared.privacy.identity import normalise_ip
 
 DEFAULT_TOP = 10
-_readers: dict[tuple[str, int, int], Any] = {}  # cached clients: (path, mtime, size) -> reader
+_current: dict[str, tuple[tuple[int, int, int], Any, str]] = {}  # cached clients: path -> (identity, reader, copy)
 _lock = threading.Lock()
 
 
 class GeoIP:
-    """Country codes for addresses; ``unknown`` where the database has none."""
+    """Country codes for addresses; ``unknown`` where the database has none, and for every
+    address while the file cannot be read (``problem`` says why, naming the setting): a missing
+    or damaged database costs the country panel, never the listener numbers or the process."""
 
     def __init__(self, path: str, *, setting: str = "GEOIP_DATABASE", top: int = DEFAULT_TOP):
         self.path, self.setting, self.top = path, setting, top
-        self._reader()  # a missing or damaged file is a settings error now, not a crashed run later
+        self.problem: str | None = None
+        self._reader()  # checked now, so `doctor` and the first run can say what is wrong
 
     def __repr__(self) -> str:
         return f"GeoIP({self.path!r}, top={self.top})"
 
     def _reader(self) -> Any:
+        """The reader of the file as it is now: a new file (path, inode, size, mtime) is checked
+        in another process first (``shared.privacy.geoip_check``); one reader per path is kept."""
         try:
-            stat = os.stat(self.path)
+            info = os.stat(self.path)
         except OSError as exc:
-            raise ConfigError({self.setting: f"cannot read {self.path}: {exc.strerror or exc}"}) from None
-        key = (self.path, stat.st_mtime_ns, stat.st_size)
-        reader = _readers.get(key)
-        if reader is None:
-            with _lock:
-                reader = _readers.get(key)
-                if reader is None:
-                    reader = _readers[key] = _open(self.path, self.setting)
-        return reader
+            return self._fail(f"cannot read {self.path}: {exc.strerror or exc}")
+        if not stat.S_ISREG(info.st_mode):
+            return self._fail(f"{self.path} is not a regular file")
+        identity = (info.st_ino, info.st_size, info.st_mtime_ns)
+        held = _current.get(self.path)
+        if held is not None and held[0] == identity:
+            self.problem = None
+            return held[1]
+        with _lock:
+            held = _current.get(self.path)
+            if held is None or held[0] != identity:
+                opened = _open(self.path)
+                if isinstance(opened, str):
+                    return self._fail(opened)
+                old = _current.get(self.path)
+                _current[self.path] = (identity, *opened)
+                if old is not None:  # one mapping per path, not one per file change
+                    old[1].close()
+                    shutil.rmtree(os.path.dirname(old[2]), ignore_errors=True)
+        self.problem = None
+        return _current[self.path][1]
+
+    def _fail(self, why: str) -> None:
+        self.problem = f"{self.setting}: {why}; countries are 'unknown' until it is fixed"
+        return None
 
     def countries(self, addresses: Iterable[str]) -> list[str]:
         """The ISO code of each address (``unknown`` when not placed or not an address)."""
+        addresses = list(addresses)
         reader = self._reader()
+        if reader is None:
+            return ["unknown"] * len(addresses)
         get = reader.get
         out = []
         for address in addresses:
@@ -62,26 +89,35 @@ class GeoIP:
                     found = get(normalise_ip(address))
                 except ValueError:
                     found = None
+            except Exception as exc:  # a file the check passed but this lookup cannot read
+                self._fail(f"lookup failed ({type(exc).__name__})")
+                return ["unknown"] * len(addresses)
             out.append(_iso(found))
         return out
 
 
-def _open(path: str, setting: str) -> Any:
+def _open(path: str) -> tuple[Any, str] | str:
+    """``(reader, its private copy)``, or why not (a string). The reader maps a private copy,
+    which another process read whole first: a file replaced or rewritten in place later changes
+    nothing under the mapping (a new file is a new copy, checked again)."""
     import maxminddb
 
+    from shared.privacy import geoip_check
+
+    folder = tempfile.mkdtemp(prefix="fabrik-geoip-")
+    copy = os.path.join(folder, "countries.mmdb")
     try:
-        reader = maxminddb.open_database(path, maxminddb.MODE_AUTO)
-        kind = reader.metadata().database_type
-    except (OSError, ValueError, maxminddb.InvalidDatabaseError) as exc:
-        raise ConfigError(
-            {
-                setting: f"{path} is not a MaxMind-format database ({type(exc).__name__}): "
-                "use a GeoLite2-Country or DB-IP Lite Country .mmdb"
-            }
-        ) from None
-    if "country" not in kind.lower() and "city" not in kind.lower():
-        raise ConfigError({setting: f"{path} is a {kind!r} database; a country (or city) database is needed"})
-    return reader
+        shutil.copyfile(path, copy)
+        why = geoip_check.problem(copy, geoip_check.digest(copy))
+        if why:
+            raise ValueError(f"{path}: {why}: use a GeoLite2-Country or DB-IP Lite Country .mmdb")
+        return maxminddb.open_database(copy, maxminddb.MODE_AUTO), copy
+    except OSError as exc:
+        shutil.rmtree(folder, ignore_errors=True)
+        return f"cannot read {path}: {exc.strerror or exc}"
+    except (ValueError, maxminddb.InvalidDatabaseError) as exc:
+        shutil.rmtree(folder, ignore_errors=True)
+        return str(exc) if isinstance(exc, ValueError) else f"{path} cannot be opened ({type(exc).__name__})"
 
 
 def _iso(found: Any) -> str:

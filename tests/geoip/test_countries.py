@@ -1,6 +1,7 @@
 """Issue 31: listeners by country, from a country database the tests write (mmdb-writer) and the
 real maxminddb reader: Icecast (real icecast2), HLS (real HAProxy, the agent, eventhub_to_redis
-summing two edges), the live API and page; a damaged or missing database is a settings error;
+summing two edges), the live API and page; a damaged or missing database costs the countries,
+not the listener numbers or the process;
 no address reaches Redis or the Event Hub."""
 
 import json
@@ -107,9 +108,7 @@ def test_a_real_icecast_run_stores_countries_and_no_address(base_env, country_db
     assert not any(a in everything for a in ("127.0.5.2", "127.0.5.3", "127.0.6.2", "127.0.7.2"))
 
 
-@pytest.mark.parametrize("damage", ["missing", "damaged", "not a country database"])
-def test_a_bad_database_is_a_settings_error_naming_the_key(base_env, tmp_path, damage):
-    path = tmp_path / "countries.mmdb"
+def _bad_database(path, damage, good):
     if damage == "damaged":
         path.write_bytes(b"\x00" * 4096)
     elif damage == "not a country database":
@@ -121,14 +120,87 @@ def test_a_bad_database_is_a_settings_error_naming_the_key(base_env, tmp_path, d
         )
         writer.insert_network(IPSet(["127.0.5.0/24"]), {"autonomous_system_number": 64500})
         writer.to_db_file(str(path))
-    env = {
-        **base_env,
-        "GEOIP_DATABASE": str(path),
-        "TENANTS": json.dumps({"acme-fm": {"icecast": {"mounts": ["/a"]}}}),
-        "ICECAST_SERVERS": json.dumps([{"url": "http://127.0.0.1:1", "password": "x"}]),
-    }
-    done = run_cli("run", "icecast_poller", settings=write_settings(tmp_path / "s.json", env))
-    assert done.returncode == 2 and "GEOIP_DATABASE" in done.stderr and "Traceback" not in done.stderr
+    elif damage == "a pipe":
+        import os
+
+        os.mkfifo(path)  # opening it would wait for a writer forever
+    elif damage == "truncated":
+        path.write_bytes(good.read_bytes()[:-200])
+
+
+@pytest.mark.parametrize("damage", ["missing", "damaged", "not a country database", "a pipe", "truncated"])
+def test_a_bad_database_costs_the_countries_not_the_listener_numbers(base_env, country_db, tmp_path, damage):
+    """Issue 37.3: a missing or damaged database stopped every Icecast number (a settings error)
+    or crashed the worker. Now the run stores its listeners, countries are left out, and the
+    run's status has a failing source naming GEOIP_DATABASE."""
+    from devstack.icecast import Icecast
+
+    path = tmp_path / "countries.mmdb"
+    _bad_database(path, damage, country_db)
+    ice = _start(lambda: Icecast(tmp_path / "ice").start())
+    try:
+        ice.add_source("/a.mp3")
+        for address in ("127.0.5.2", "127.0.6.2"):
+            ice.add_listener("/a.mp3", user_agent="VLC/3.0.20 LibVLC/3.0.20", address=address)
+        ice.wait_for_listeners()
+        env = {
+            **base_env,
+            "GEOIP_DATABASE": str(path),
+            "TENANTS": json.dumps({"acme-fm": {"icecast": {"mounts": ["/a.mp3"]}}}),
+            "ICECAST_SERVERS": json.dumps([{"url": ice.url, "password": "hackme-admin"}]),
+        }
+        report = icecast_poller.run(env=env)
+        shown = run_cli("status", settings=write_settings(tmp_path / "s.json", env))
+    finally:
+        ice.stop()
+    outcome = report.outcomes["geoip"]
+    assert not outcome.ok and "GEOIP_DATABASE" in outcome.error
+    assert report.outcomes["tenant:acme-fm"].ok
+    store, _ = store_of(env)
+    [sample] = store.read_series("acme-fm", "icecast")
+    assert sample.metrics["listeners"] == 2
+    assert {k: v for k, v in sample.metrics.items() if k.startswith("country:")} == {"country:unknown": 2}
+    assert shown.returncode == 1 and "GEOIP_DATABASE" in shown.stdout and "Traceback" not in shown.stderr
+
+
+def test_mutated_databases_never_crash_the_process(country_db, tmp_path):
+    """Issue 37.3, fuzzed: a few changed bytes anywhere in a real database. maxminddb's C
+    extension crashed the process (SIGSEGV) on some; a file is now read whole by another
+    process before this one maps it, so here every lookup answers a country or 'unknown'."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    good = country_db.read_bytes()
+    runs = iter(range(10**6))
+
+    @settings(max_examples=40, deadline=None)
+    @given(st.lists(st.tuples(st.integers(0, len(good) - 1), st.integers(0, 255)), min_size=1, max_size=4))
+    def check(changes):
+        data = bytearray(good)
+        for position, value in changes:
+            data[position] = value
+        path = tmp_path / f"mutated-{next(runs)}.mmdb"
+        path.write_bytes(bytes(data))
+        geoip = GeoIP(str(path))
+        codes = geoip.countries(["127.0.5.9", "127.0.6.9", "2001:db8:1::9", "81.2.69.160", "10.0.0.1", "::1"])
+        assert all(c == "unknown" or (len(c) == 2 and c.isalpha()) for c in codes)
+        if geoip.problem:
+            assert geoip.problem.startswith("GEOIP_DATABASE: ") and set(codes) == {"unknown"}
+
+    check()
+
+
+def test_a_database_rewritten_in_place_is_checked_again_before_use(country_db, tmp_path):
+    path = tmp_path / "countries.mmdb"
+    path.write_bytes(country_db.read_bytes())
+    geoip = GeoIP(str(path))
+    assert geoip.countries(["127.0.5.9"]) == ["DE"] and geoip.problem is None
+    with open(path, "r+b") as handle:  # the same file (inode), new bytes: the mapping is of a private copy
+        handle.seek(0)
+        handle.write(b"\xff" * 2048)
+    assert geoip.countries(["127.0.5.9"]) == ["unknown"] and "GEOIP_DATABASE" in geoip.problem
+    path.write_bytes(country_db.read_bytes())  # fixed: used again, no restart
+    assert geoip.countries(["127.0.5.9"]) == ["DE"] and geoip.problem is None
 
 
 def test_hls_countries_from_two_edges_are_summed_and_no_address_is_sent(
