@@ -19,6 +19,7 @@ from collections import Counter
 from typing import Any, Iterable, Mapping
 
 from shared.core.errors import ConfigError
+from shared.privacy import geoip_check
 from shared.privacy.identity import normalise_ip
 
 DEFAULT_TOP = 10
@@ -101,8 +102,6 @@ def _open(path: str) -> tuple[Any, str] | str:
     which another process read whole first: a file replaced or rewritten in place later changes
     nothing under the mapping (a new file is a new copy, checked again)."""
     import maxminddb
-
-    from shared.privacy import geoip_check
 
     folder = tempfile.mkdtemp(prefix="fabrik-geoip-")
     copy = os.path.join(folder, "countries.mmdb")
