@@ -19,7 +19,7 @@ from shared.core.errors import ConfigError, FabrikError
 from shared.core.functions import descriptors
 from shared.core.settings import load_store_settings
 from shared.live.store import LiveStore
-from shared.read.api import judge_functions
+from shared.read.api import judge_functions, view_keys_problem
 from shared.runtime.health import enabled
 
 
@@ -89,6 +89,9 @@ def run_checks(env: Mapping[str, str], functions: Iterable[str]) -> Iterable[Che
             yield Check(f"settings {name}", True, "valid")
         except ConfigError as exc:
             yield Check(f"settings {name}", False, str(exc))
+    if env.get("VIEW_SIGNING_KEYS", "").strip():
+        problem = view_keys_problem(env["VIEW_SIGNING_KEYS"])
+        yield Check("settings live pages", problem is None, f"VIEW_SIGNING_KEYS: {problem}" if problem else "valid")
     if env.get("REDIS_URL"):
         yield _probe("redis", lambda: _redis(env))
     for name, settings in loaded.items():

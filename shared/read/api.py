@@ -27,7 +27,7 @@ from shared.runtime import epoch
 from shared.runtime.health import enabled
 from shared.runtime.logs import known_secrets
 from shared.runtime.status import parse_status
-from shared.runtime.verdict import iso, judge
+from shared.runtime.verdict import Verdict, iso, judge
 
 Answer = tuple[int, dict[str, str], bytes]
 LATEST_EVENTS = 20
@@ -144,7 +144,31 @@ def judge_functions(
     raw, epoch_fields = store.read_status_and_epoch(functions, runs_only=runs_only)
     loss = epoch.loss_of(epoch_fields, env, store.redis, prefix=store.keys.prefix, now_ms=now_ms)
     status = {f: parse_status(f, fields) for f, fields in raw.items()}
-    return judge(status, functions, env, now_ms=now_ms, loss=loss), loss
+    return judge(status, functions, env, now_ms=now_ms, loss=loss) + page_verdicts(env), loss
+
+
+def page_verdicts(env: Mapping[str, str]) -> list[Verdict]:
+    """The station pages, judged from their settings (they have no runs): a ``VIEW_SIGNING_KEYS``
+    that is set but unusable fails, since then no station's page opens (issue 38)."""
+    raw = env.get("VIEW_SIGNING_KEYS", "")
+    if not raw.strip():
+        return []  # pages not set up here: nothing to judge
+    problem = view_keys_problem(raw)
+    if problem is None:
+        return [Verdict("live_feed", "VIEW_SIGNING_KEYS", "ok", "", 0)]
+    return [
+        Verdict("live_feed", "VIEW_SIGNING_KEYS", "fail", f"no station page opens: VIEW_SIGNING_KEYS: {problem}", 0)
+    ]
+
+
+def view_keys_problem(raw: str) -> str | None:
+    from shared.read.view_tokens import parse_keys
+
+    try:
+        parse_keys(raw)
+    except ValueError as exc:
+        return str(exc)
+    return None
 
 
 def timers(functions: Iterable[str]) -> list[str]:

@@ -327,3 +327,24 @@ def test_a_token_living_longer_than_a_link_may_is_refused_and_http_links_are_war
     assert plain.returncode == 0 and "plain HTTP" in plain.stderr
     local = run_cli("share", "acme-fm", "--base-url", "http://127.0.0.1:7071", settings=settings)
     assert local.returncode == 0 and "warning" not in local.stderr
+
+
+def test_a_broken_signing_key_setting_is_named_by_health_status_and_doctor(stack, tmp_path):
+    """Issue 38: a damaged VIEW_SIGNING_KEYS took down every station page while health, status
+    and doctor said nothing."""
+    from shared.read import api as read_side
+
+    env, _, _ = stack
+    broken = {**env, "VIEW_SIGNING_KEYS": "not-base64!!"}
+    status, _, body = read_side.health(env=broken)
+    doc = json.loads(body)
+    assert status == 503 and any(
+        p["source"] == "VIEW_SIGNING_KEYS" and "no station page opens" in p["reason"] for p in doc["problems"]
+    )
+    assert read_side.health(env=env)[0] == 200  # the good key: no problem
+    settings = write_settings(tmp_path / "s.json", broken)
+    shown = run_cli("status", settings=settings)
+    assert shown.returncode == 1 and "VIEW_SIGNING_KEYS" in shown.stdout
+    checked = run_cli("doctor", settings=settings)
+    assert checked.returncode == 2 and "VIEW_SIGNING_KEYS" in checked.stdout
+    assert "not-base64" not in body.decode() + shown.stdout + checked.stdout  # never echoed
