@@ -45,7 +45,7 @@ LISTENERS = [  # (mount, User-Agent, source address)
 
 def cli(*args: str) -> int:
     argv = [sys.executable, "-m", "shared.cli", *args]
-    print(f"\n$ python -m shared.cli {' '.join(args)}", flush=True)
+    print(f"\n$ ./fabrik {' '.join(args)}", flush=True)
     env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TERM", "COLUMNS")}
     return subprocess.run(argv, cwd=ROOT, env=env).returncode
 
@@ -280,7 +280,7 @@ def main() -> int:
             print("These URLs stop working when this command ends. To keep everything running: KEEP=1 make run")
         if os.environ.get("KEEP") == "1":
             print(
-                "Everything keeps running; try: python -m shared.cli show acme-fm --json "
+                "Everything keeps running; try: ./fabrik show acme-fm --json "
                 f"--settings {_shown(SETTINGS)}   (Ctrl-C or make stop to stop)"
             )
             while True:

@@ -1,6 +1,7 @@
 """Issue 28.7: the local stack (`make run`) binds to loopback only, records its processes, and
 stops every one of them on SIGTERM (as `make stop` sends it)."""
 
+import json
 import os
 import signal
 import subprocess
@@ -54,6 +55,16 @@ def test_the_stack_listens_on_loopback_and_stops_every_child_on_sigterm(tmp_path
             if "Everything keeps running" in line:
                 break
         assert any("Everything keeps running" in l for l in out), "".join(out)[-3000:]
+        # Issue 38.2: the command it prints works pasted as printed, in a new shell (PATH only)
+        [hint] = [l for l in out if "Everything keeps running" in l]
+        printed = hint.split("try: ", 1)[1].split("   (", 1)[0].strip()
+        assert printed.startswith("./fabrik ")
+        pasted = subprocess.run(
+            ["/bin/sh", "-c", printed], cwd=ROOT, env={"PATH": "/usr/bin:/bin"}, capture_output=True, text=True
+        )
+        assert pasted.returncode == 0 and json.loads(pasted.stdout), pasted.stderr[-2000:]
+        shown = [l[2:].strip() for l in out if l.startswith("$ ./fabrik ")]
+        assert shown, "".join(out)[-3000:]  # the commands the stack ran, shown as a user would type them
         pids = [int(p) for p in pids_file.read_text().split()]
         assert pids[0] == runner.pid and len(pids) >= 4
         children = pids[1:]

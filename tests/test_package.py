@@ -87,7 +87,7 @@ def test_package_holds_the_app_and_nothing_funcignore_excludes(package):
         "docs/",
     ):
         assert not any(n.startswith(excluded) for n in names), excluded
-    for excluded in ("local.settings.json", "local.settings.sample.json", "requirements-dev.txt", "Makefile"):
+    for excluded in ("local.settings.json", "local.settings.sample.json", "requirements-dev.txt", "Makefile", "fabrik"):
         assert excluded not in names
     assert not any("__pycache__" in n or n.endswith(".pyc") for n in names)
 

@@ -23,6 +23,7 @@ from shared.core.version import VERSION
 from shared.live.event_counts import EventCounts
 from shared.live.store import Event, LiveStore
 from shared.privacy.redact import redact_text
+from shared.read.view_tokens import parse_keys
 from shared.runtime import epoch
 from shared.runtime.health import enabled
 from shared.runtime.logs import known_secrets
@@ -162,8 +163,6 @@ def page_verdicts(env: Mapping[str, str]) -> list[Verdict]:
 
 
 def view_keys_problem(raw: str) -> str | None:
-    from shared.read.view_tokens import parse_keys
-
     try:
         parse_keys(raw)
     except ValueError as exc:
