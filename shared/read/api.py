@@ -156,9 +156,9 @@ def page_verdicts(env: Mapping[str, str]) -> list[Verdict]:
         return []  # pages not set up here: nothing to judge
     problem = view_keys_problem(raw)
     if problem is None:
-        return [Verdict("live_feed", "VIEW_SIGNING_KEYS", "ok", "", 0)]
+        return [Verdict("station_pages", "VIEW_SIGNING_KEYS", "ok", "", 0)]
     return [
-        Verdict("live_feed", "VIEW_SIGNING_KEYS", "fail", f"no station page opens: VIEW_SIGNING_KEYS: {problem}", 0)
+        Verdict("station_pages", "VIEW_SIGNING_KEYS", "fail", f"no station page opens: VIEW_SIGNING_KEYS: {problem}", 0)
     ]
 
 
