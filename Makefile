@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 PYTEST_ARGS ?= -n auto
 PYTHON_VERSION ?= 3.11
 
-.PHONY: setup lint test test-313 test-consumers bench bench-scale run stop package lint-workflows clean help docs
+.PHONY: setup lint test test-313 test-consumers bench bench-scale run stop package lock lint-workflows clean help docs
 PY313 ?= $(shell ls -d $(HOME)/.pyenv/versions/3.13*/bin/python3.13 2>/dev/null | tail -1 || true)
 ifeq ($(PY313),)
 PY313 := $(shell python3.13 -c 'import sys; print(sys.executable)' 2>/dev/null)
@@ -64,6 +64,16 @@ stop:
 
 package:
 	python3 scripts/package.py --python-version $(PYTHON_VERSION)
+
+# The deploy package's exact dependencies with their hashes, per target Python (uv resolves for
+# Linux x86-64 whatever Python runs it). Run after changing requirements.txt; a test checks it.
+LOCK_PYTHONS ?= 3.11 3.12 3.13
+lock: setup
+	$(PY) -m pip install --quiet --disable-pip-version-check "uv>=0.5"
+	for v in $(LOCK_PYTHONS); do \
+	  $(PY) -m uv pip compile requirements.txt --python-version $$v --python-platform x86_64-manylinux_2_28 \
+	    --generate-hashes --quiet --custom-compile-command "make lock" -o locks/requirements-py$$v.txt || exit 1; \
+	done
 
 clean:
 	rm -rf .devstack dist .pytest_cache

@@ -1,7 +1,9 @@
 """Build dist/functionapp.zip the way Azure Functions runs a package (zip deploy without a
 remote build, or WEBSITE_RUN_FROM_PACKAGE): the app's files minus what .funcignore excludes,
 and the runtime dependencies installed for Linux x86-64 and the target Python into
-.python_packages/lib/site-packages, which the Python worker puts on sys.path.
+.python_packages/lib/site-packages, which the Python worker puts on sys.path. The
+dependencies are the exact versions of ``locks/requirements-py<version>.txt`` (``make lock``),
+each file checked against its SHA-256 there: nothing is resolved at package time.
 
 Usage: python scripts/package.py [--python-version 3.11] [--out dist/functionapp.zip]
 """
@@ -80,6 +82,14 @@ def requirements_for(python_version: str, text: str) -> list[str]:
     return lines
 
 
+def lock_for(python_version: str, root: Path = ROOT) -> Path:
+    major, minor = python_version.split(".")[:2]
+    path = root / "locks" / f"requirements-py{major}.{minor}.txt"
+    if not path.exists():
+        raise SystemExit(f"package: no lock for Python {major}.{minor} ({path.relative_to(root)}): run make lock")
+    return path
+
+
 def build(python_version: str, out: Path) -> Path:
     with tempfile.TemporaryDirectory() as tmp:
         stage = Path(tmp) / "app"
@@ -96,10 +106,9 @@ def build(python_version: str, out: Path) -> Path:
             "--only-binary=:all:",
         ]
         wheels = Path(tmp) / "wheels"
-        # Resolve with `pip download`, which checks Requires-Python against the target; `pip install`
-        # checks it against the Python running pip (so it picked azure-functions 1.x for 3.13). Then
-        # install exactly those wheels, the check already done for the target.
-        wanted = requirements_for(python_version, (ROOT / "requirements.txt").read_text())
+        # Download the locked versions for the target with `pip download` (which checks
+        # Requires-Python against the target; `pip install` checks it against the Python running
+        # pip), every file against its hash. Then install exactly those wheels.
         subprocess.run(
             [
                 sys.executable,
@@ -108,10 +117,13 @@ def build(python_version: str, out: Path) -> Path:
                 "download",
                 "--quiet",
                 "--disable-pip-version-check",
+                "--require-hashes",
+                "--no-deps",
                 "--dest",
                 str(wheels),
                 *target_args,
-                *wanted,
+                "-r",
+                str(lock_for(python_version)),
             ],
             check=True,
         )

@@ -214,3 +214,34 @@ def test_only_tracked_files_are_packaged_whatever_lies_in_the_checkout(tmp_path)
     for name in (".env", "fabrik.key", "shared/local.settings.json", "copy of local.settings.json", "new.py"):
         (repo / name).write_text("SECRET=1")
     assert app_files(repo) == [".funcignore", "host.json", "shared/store.py"]
+
+
+@pytest.mark.parametrize("python_version", ["3.11", "3.12", "3.13"])
+def test_the_lock_pins_every_requirement_with_hashes(python_version):
+    """Issue 37.8: the package installs exact versions checked against their hashes. The lock
+    must satisfy requirements.txt for its Python (run `make lock` after changing it)."""
+    from pip._vendor.packaging.requirements import Requirement
+
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        from package import lock_for, requirements_for
+    finally:
+        sys.path.remove(str(ROOT / "scripts"))
+    text = lock_for(python_version).read_text()
+    pinned = {}
+    for block in text.replace("\\\n", " ").splitlines():
+        line = block.split("#", 1)[0].strip()
+        if not line:
+            continue
+        name, _, rest = line.partition("==")
+        version = rest.split()[0]
+        hashes = [h for h in rest.split() if h.startswith("--hash=sha256:")]
+        assert hashes, f"{name}=={version} has no hash"
+        pinned[Requirement(name).name.lower().replace("_", "-")] = version
+    for line in requirements_for(python_version, (ROOT / "requirements.txt").read_text()):
+        wanted = Requirement(line)
+        key = wanted.name.lower().replace("_", "-")
+        assert key in pinned, f"{wanted.name} is not in the lock for {python_version}: run make lock"
+        assert wanted.specifier.contains(pinned[key], prereleases=True), (
+            f"{wanted.name}=={pinned[key]} in the lock does not satisfy {wanted.specifier}: run make lock"
+        )
