@@ -2,9 +2,10 @@
 that answer for them (an Icecast stand-in serving XML, the Matomo stand-in, a real HAProxy
 table, real Redis).
 
-Assumptions (docs/benchmarks.md): station r of N has 5,000 × r^-0.7 concurrent listeners, half
-on Icecast (two mounts) and half on HLS spread evenly over 20 HAProxy edges; one Matomo site
-each; 0.2 platform events a second per station; Icecast servers of 50 stations each.
+Assumptions (docs/benchmarks.md): station r of N has 5,000 × r^-0.7 concurrent listeners on
+Icecast (two mounts; 94,000 at 500 stations, as issue 35 measured) and half as many again on
+HLS, spread evenly over 20 HAProxy edges; one Matomo site each; 0.2 platform events a second
+per station; Icecast servers of 50 stations each.
 """
 
 from __future__ import annotations
@@ -33,10 +34,10 @@ class Platform:
         return round(5000 * rank**-0.7)
 
     def icecast_listeners(self, rank: int) -> int:
-        return self.listeners(rank) // 2
+        return self.listeners(rank)
 
     def hls_per_edge(self, rank: int) -> int:
-        return max(1, (self.listeners(rank) - self.icecast_listeners(rank)) // EDGES)
+        return max(1, self.listeners(rank) // 2 // EDGES)
 
     @property
     def ranks(self) -> range:
