@@ -102,8 +102,9 @@ def cached_answer(doc: dict[str, Any], window: dict[str, int], headers: Mapping[
     """200 with an ETag of what the page shows (not of ``window``, which moves every request),
     or 304 when the browser holds that already: an unchanged page costs no body. The answer
     may be kept by the browser only (``private``), for ``max_age`` seconds."""
-    tag = '"' + hashlib.blake2b(json.dumps(doc, sort_keys=True).encode(), digest_size=12).hexdigest() + '"'
-    status, base, body = json_answer(200, {**window, **doc})
+    status, base, shown = json_answer(200, doc)  # serialised once: the tag is of these bytes
+    tag = '"' + hashlib.blake2b(shown, digest_size=12).hexdigest() + '"'
+    body = json.dumps(window, separators=(",", ":")).encode()[:-1] + b"," + shown[1:]
     base.update({"ETag": tag, "Cache-Control": f"private, max-age={max_age}", "Vary": "Authorization"})
     sent = headers.get("if-none-match") or headers.get("If-None-Match") or ""
     if tag in {t.strip().removeprefix("W/") for t in sent.split(",")}:
