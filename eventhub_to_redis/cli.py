@@ -69,6 +69,25 @@ def invoke(args: argparse.Namespace, *, env: Mapping[str, str]) -> RunReport:
     return eventhub_to_redis.run(events, env=env)
 
 
+def summary(report: RunReport, env: Mapping[str, str]) -> tuple[str, bool]:
+    """The replay's dead letters, judged as health judges a partition: ``(a line or "", whether
+    the share is above HEALTH_MAX_DEADLETTER_RATIO)``. An "ok" run that dead-lettered half a
+    file said nothing of it (issue 38)."""
+    from shared.runtime.verdict import MIN_EVENTS_FOR_RATIO, limits
+
+    counts = [o.counts for name, o in report.outcomes.items() if name.startswith("partition:")]
+    dead = sum(c.get("deadlettered", 0) for c in counts)
+    total = dead + sum(c.get("events", 0) + c.get("hls", 0) + c.get("too_old", 0) for c in counts)
+    if not dead:
+        return "", False
+    ratio, _ = limits(env)
+    share = dead / total
+    text = f"{dead} of {total} messages dead-lettered ({share:.0%}); see the deadletter container"
+    if total >= MIN_EVENTS_FOR_RATIO and share > ratio:
+        return f"{text}: above HEALTH_MAX_DEADLETTER_RATIO {ratio:g}", True
+    return text, False
+
+
 Batch = tuple[list[Any], list[Rejection]]
 
 

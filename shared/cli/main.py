@@ -178,6 +178,12 @@ def _run(info: FunctionInfo, args: argparse.Namespace) -> int:
             EXIT_FAILED,
             f"{len(failed)} of {len(report.outcomes)} sources failed; first: {failed[0].source}: {failed[0].error}",
         )
+    if cli is not None and hasattr(cli, "summary"):  # what the run's own verdict leaves out
+        text, failed_share = cli.summary(report, env)
+        if failed_share:
+            return _fail(EXIT_FAILED, text)
+        if text:
+            print(text)
     return EXIT_OK
 
 
