@@ -82,6 +82,7 @@ def read_range(
     if client_factory is None:
         client_factory = _consumer_factory(connection, identity)
     client = client_factory(connection, consumer_group=group, eventhub_name=name or None)
+    _check_range(client, partition=str(partition), group=group, sequence=sequence, count=count)
     collected: list[Any] = []
     done = threading.Event()
     failure: list[BaseException] = []
@@ -118,7 +119,39 @@ def read_range(
         raise RetriableError(
             f"event hub partition {partition} (consumer group {group}): Event Hubs answered: {_said(failure[0])}"
         )
+    if not collected:  # reachable a moment ago, in range, and still nothing: never "nothing to do"
+        raise RetriableError(
+            f"event hub partition {partition} (consumer group {group}): no event from sequence {sequence} "
+            f"arrived within {wait:g} s (--wait)"
+        )
     return to_trigger_events(collected[:count], partition=str(partition))
+
+
+def _check_range(client: Any, *, partition: str, group: str, sequence: int, count: int) -> None:
+    """Ask the hub for the partition first: an unreachable hub is said at once, in the SDK's own
+    words (issue 38: it printed "ok, nothing to do"), and a range the partition does not hold
+    is a usage error naming what it holds."""
+    ask = getattr(client, "get_partition_properties", None)
+    if ask is None:
+        return
+    try:
+        held = ask(partition)
+    except Exception as exc:  # the SDK raises many types; all mean "could not ask"
+        client.close()
+        raise RetriableError(
+            f"event hub partition {partition} (consumer group {group}): Event Hubs answered: {_said(exc)}"
+        ) from None
+    first, last = held.get("beginning_sequence_number"), held.get("last_enqueued_sequence_number")
+    if isinstance(last, int) and sequence > last:
+        client.close()
+        raise ConfigError(
+            {"--sequence": f"partition {partition} holds sequences {first} to {last}; none from {sequence}"}
+        )
+    if isinstance(first, int) and sequence + count - 1 < first:
+        client.close()
+        raise ConfigError(
+            {"--sequence": f"partition {partition} holds sequences {first} to {last}: {sequence} has expired"}
+        )
 
 
 def _said(error: BaseException) -> str:

@@ -123,6 +123,11 @@ def test_the_identity_based_client_is_built_from_the_namespace_and_a_credential(
         "receive_batch",
         lambda self, on_event_batch, on_error, **kw: on_error(None, RuntimeError("no Event Hubs here")),
     )
+    monkeypatch.setattr(
+        EventHubConsumerClient,
+        "get_partition_properties",
+        lambda self, partition: {"beginning_sequence_number": 0, "last_enqueued_sequence_number": 10},
+    )
     env = {
         "EVENTHUB_CONNECTION__fullyQualifiedNamespace": "fabrik.servicebus.windows.net",
         "EVENTHUB_CONNECTION__credential": "managedidentity",
@@ -135,3 +140,22 @@ def test_the_identity_based_client_is_built_from_the_namespace_and_a_credential(
     assert built[0]["fully_qualified_namespace"] == "fabrik.servicebus.windows.net"
     assert type(built[0]["credential"]).__name__ == "ManagedIdentityCredential"
     assert built[0]["consumer_group"] == "fabrik-oncall" and built[0]["eventhub_name"] == "events"
+
+
+def test_an_unreachable_hub_is_an_error_quoting_event_hubs_not_nothing_to_do(tmp_path, base_env):
+    """Issue 38: --from-eventhub against a hub that cannot be reached printed "ok … nothing to
+    do" and exited 0. The real SDK client, a refused port: exit 3 with the SDK's own words."""
+    from tests.helpers import run_cli, write_settings
+
+    for endpoint, said in (("127.0.0.1:1", "Connection refused"), ("nonexistent.invalid", "Name or service not known")):
+        env = {
+            **base_env,
+            "EVENTHUB_CONNECTION": f"Endpoint=sb://{endpoint}/;SharedAccessKeyName=listen;"
+            "SharedAccessKey=a2V5a2V5a2V5;EntityPath=events",
+        }
+        done = run_cli(
+            "run", "eventhub_to_redis", "--from-eventhub", "--partition", "0", "--sequence", "1", "--count", "1",
+            "--wait", "3", settings=write_settings(tmp_path / "s.json", env),
+        )  # fmt: skip
+        assert done.returncode == 3, done.stdout + done.stderr
+        assert "Event Hubs answered" in done.stderr and said in done.stderr and "a2V5a2V5a2V5" not in done.stderr
