@@ -107,7 +107,7 @@ class LiveStore:
             events=batch.events,
             too_old=batch.too_old,
             too_new=batch.too_new,
-            epoch_created=report is not None and bool(answers and answers[-1]),
+            epoch_created=report is not None and bool(answers) and str(answers[-1]) == str(batch.now_ms),
         )
 
     def _spec(self, series: str) -> Series:

@@ -141,4 +141,9 @@ def _status(pipe: Any, keys: Keys, report: RunReport, now_ms: int) -> None:
             pipe.hincrby(keys.status_rolling(report.function, bucket), f"{source}|{name}", value)
     if report.rolling:
         pipe.pexpire(keys.status_rolling(report.function, bucket), 3 * ROLLING_MS)
-    pipe.hsetnx(keys.epoch(), "first_run", str(now_ms))  # last: its answer says if it was new
+    # Last: the epoch is this run's when it holds this run's time. Not HSETNX's own answer: when
+    # Redis had forgotten a script, the whole pipeline runs twice (shared.live.scripts.execute),
+    # and the second HSETNX says 0 for the epoch the first one created (issue 38: the first
+    # install's marker was never written).
+    pipe.hsetnx(keys.epoch(), "first_run", str(now_ms))
+    pipe.hget(keys.epoch(), "first_run")

@@ -140,6 +140,8 @@ def record_failure(
         store = LiveStore(
             redis if redis is not None else get_redis(store_settings), settings=store_settings, clock=clock
         )
-        store.write(report=report.finish(int(clock() * 1000)))
+        written = store.write(report=report.finish(int(clock() * 1000)))
+        if written.epoch_created:  # the install's first record may be a failure: mark it all the same
+            epoch.settle(env, store.redis, prefix=store.keys.prefix, now_ms=int(clock() * 1000))
     except FabrikError:
         pass

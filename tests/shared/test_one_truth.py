@@ -94,7 +94,7 @@ def test_redis_losing_its_data_is_told_from_a_new_install(env, tmp_path):
     client = redis.Redis.from_url(env["REDIS_URL"], decode_responses=True)
     client.delete(*client.keys(f"{env['REDIS_KEY_PREFIX']}:*"))  # a flush, a restart without persistence
     status, doc = health(env)
-    assert status == 200 and doc["redis_lost_data_at"]
+    assert status == 200 and doc["redis_lost_data_at"], doc
     assert {p["state"] for p in doc["problems"]} == {"unknown"}
     shown = run_cli("status", settings=settings)
     assert "Redis lost its data at about" in shown.stdout and shown.returncode == 1
@@ -179,3 +179,16 @@ def test_health_judges_a_timer_by_its_run_and_agrees_with_the_full_judgement(bas
             assert any(source in problem["reason"] for source in failing)
 
     check()
+
+
+def test_a_loss_is_told_from_a_new_install_when_the_first_record_was_a_failure(env):
+    """Issue 38: the install's first status write came from a run that failed early (its
+    settings), which wrote no first-run marker: the first Redis loss then read as a new
+    install."""
+    with pytest.raises(Exception):
+        matomo_live_poller.run(env={**env, "MATOMO_URL": "ftp://nowhere"})  # fails before it polls
+    client = redis.Redis.from_url(env["REDIS_URL"], decode_responses=True)
+    assert client.keys(f"{env['REDIS_KEY_PREFIX']}:status:*")  # its failure was recorded
+    client.delete(*client.keys(f"{env['REDIS_KEY_PREFIX']}:*"))  # then Redis loses everything
+    status, doc = health(env)
+    assert doc.get("redis_lost_data_at"), doc  # not "a new install that has not run yet"
