@@ -27,6 +27,7 @@ from eventhub_to_redis.replay import read_range
 from eventhub_to_redis.validate import Position, Rejection
 from shared.core.errors import ConfigError
 from shared.runtime.status import RunReport, merge_reports
+from shared.runtime.verdict import MIN_EVENTS_FOR_RATIO, limits
 
 BATCH_SIZE = 1000  # host.json extensions.eventHubs.maxEventBatchSize: replay as the host delivers
 MAX_ARRAY_BYTES = 64 * 1024 * 1024  # a JSON array is parsed whole; larger files must be JSON Lines
@@ -73,8 +74,6 @@ def summary(report: RunReport, env: Mapping[str, str]) -> tuple[str, bool]:
     """The replay's dead letters, judged as health judges a partition: ``(a line or "", whether
     the share is above HEALTH_MAX_DEADLETTER_RATIO)``. An "ok" run that dead-lettered half a
     file said nothing of it (issue 38)."""
-    from shared.runtime.verdict import MIN_EVENTS_FOR_RATIO, limits
-
     counts = [o.counts for name, o in report.outcomes.items() if name.startswith("partition:")]
     dead = sum(c.get("deadlettered", 0) for c in counts)
     total = dead + sum(c.get("events", 0) + c.get("hls", 0) + c.get("too_old", 0) for c in counts)

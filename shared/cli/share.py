@@ -52,11 +52,7 @@ def base_url(args: argparse.Namespace, env: Mapping[str, str]) -> str:
 def share(args: argparse.Namespace, *, env: Mapping[str, str], known: set[str] | None) -> str:
     """The link; ConfigError naming what is wrong."""
 
-    problem = name_problem(args.tenant)
-    if problem:
-        raise ConfigError({"tenant": f"tenant name {problem}"})
-    if known is not None and args.tenant not in known:
-        raise ConfigError({"tenant": f"unknown tenant {args.tenant!r}: TENANTS has {', '.join(sorted(known))}"})
+    check_tenant(args.tenant, known)
     if not 0 < args.days <= MAX_DAYS:
         raise ConfigError({"--days": f"from more than 0 to {MAX_DAYS}"})
     try:
@@ -73,6 +69,14 @@ def share(args: argparse.Namespace, *, env: Mapping[str, str], known: set[str] |
     )
 
 
+def check_tenant(tenant: str, known: set[str] | None) -> None:
+    problem = name_problem(tenant)
+    if problem:
+        raise ConfigError({"tenant": f"tenant name {problem}"})
+    if known is not None and tenant not in known:
+        raise ConfigError({"tenant": f"unknown tenant {tenant!r}: TENANTS has {', '.join(sorted(known))}"})
+
+
 def in_clear(base: str) -> bool:
     """Whether links on ``base`` would carry their token over plain HTTP off this machine."""
     parts = urlsplit(base)
@@ -81,13 +85,9 @@ def in_clear(base: str) -> bool:
 
 def end(args: argparse.Namespace, store: Any, *, known: set[str] | None) -> str:
     """End links of a tenant (``--end``, ``--end-all``); ConfigError naming what is wrong."""
-    problem = name_problem(args.tenant)
-    if problem:
-        raise ConfigError({"tenant": f"tenant name {problem}"})
-    if known is not None and args.tenant not in known:
-        raise ConfigError({"tenant": f"unknown tenant {args.tenant!r}: TENANTS has {', '.join(sorted(known))}"})
+    check_tenant(args.tenant, known)
     ids = ["*"] if args.end_all else list(args.end)
-    if any(not i.isalnum() or len(i) > 32 for i in ids if i != "*"):
+    if any(not (i.isascii() and i.isalnum()) or len(i) > 32 for i in ids if i != "*"):
         raise ConfigError({"--end": "a link id as `share` printed it (letters and digits)"})
     store.end_links(args.tenant, ids, keep_s=(MAX_DAYS + 1) * 86400)
     if args.end_all:
