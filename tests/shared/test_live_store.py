@@ -371,3 +371,41 @@ def test_the_store_refuses_the_future_and_reads_end_now(base_env):
     assert [x.time_ms for x in store.read_series("acme-fm", "icecast")] == [NOW_MS]  # +30 s: not shown yet
     later = make_store(base_env, clock=lambda: NOW + 31)
     assert [x.time_ms for x in later.read_series("acme-fm", "icecast")] == [NOW_MS, NOW_MS + 30_000]
+
+
+def test_hls_sums_at_one_point_per_step_are_the_full_sums_at_those_points():
+    """The page's thinned HLS series (one point per 10 s) must be the definition's values at
+    the kept times: the last reported time of each step, as the full series has them."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from shared.live.hls_edges import sums
+
+    count = st.integers(0, 50) | st.fixed_dictionaries(
+        {"listeners": st.integers(0, 50), "country:DE": st.integers(0, 9)}
+    )
+
+    @settings(max_examples=200, deadline=None)
+    @given(
+        st.dictionaries(
+            st.sampled_from(["e1", "e2", "e3"]),
+            st.lists(st.tuples(st.integers(0, 400_000), count), max_size=30, unique_by=lambda c: c[0]),
+        ),
+        st.dictionaries(
+            st.sampled_from(["e1", "e2", "e3"]),
+            st.lists(st.tuples(st.integers(0, 400_000), st.integers(0, 60_000)), max_size=4),
+        ),
+        st.integers(0, 200_000),
+    )
+    def check(edges, raw_spans, low):
+        edges = {e: sorted(c) for e, c in edges.items()}
+        alive = {e: sorted((a, a + d) for a, d in spans) for e, spans in raw_spans.items()}
+        full = dict(sums(edges, alive=alive, stale_ms=30_000, low_ms=low, high_ms=400_000))
+        thinned = sums(edges, alive=alive, stale_ms=30_000, low_ms=low, high_ms=400_000, step_ms=10_000)
+        kept = {}
+        for when in full:
+            kept[when // 10_000] = max(kept.get(when // 10_000, when), when)
+        assert [t for t, _ in thinned] == sorted(t for t in kept.values() if t in full)
+        assert all(full[t] == metrics for t, metrics in thinned)
+
+    check()
