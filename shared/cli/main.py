@@ -18,8 +18,7 @@ from shared.cli.doctor import doctor
 from shared.cli.env import DEFAULT_FILE, load_env
 from shared.cli.render import metric_table, report_text, series_table, status_table
 from shared.cli.share import add_parser as add_share
-from shared.cli.share import base_url, in_clear, share
-from shared.cli.share import end as end_links
+from shared.cli.share import command as share_command
 from shared.clients.redis_client import get_redis
 from shared.core.errors import ConfigError, FabrikError, RetriableError
 from shared.core.functions import FunctionInfo, all_series, discover
@@ -138,17 +137,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_OK
         if args.command == "share":
             env = load_env(args.settings)
-            if args.end or args.end_all:
-                print(end_links(args, _store(args), known=_known_tenants(env)))
-                return EXIT_OK
-            link = share(args, env=env, known=_known_tenants(env))
-            if in_clear(base_url(args, env)):
-                print(
-                    f"warning: {base_url(args, env)} is plain HTTP: the link's token travels in clear; "
-                    "use the app's https:// address (--base-url or PUBLIC_BASE_URL)",
-                    file=sys.stderr,
-                )
-            sys.__stdout__.write(link + "\n")  # the one secret a command prints on purpose: past the redaction
+            share_command(args, env=env, known=_known_tenants(env), store=lambda: _store(args))
             return EXIT_OK
         return _status(functions, args)
     except ConfigError as exc:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import sys
 import time
 from typing import Any, Mapping
 from urllib.parse import quote, urlsplit
@@ -67,6 +68,22 @@ def share(args: argparse.Namespace, *, env: Mapping[str, str], known: set[str] |
         f"{base}/api/view/{quote(args.tenant, safe='')}#token={token}\n"
         f"(valid until {until}; link id {link_id(token)}: `share {args.tenant} --end {link_id(token)}` ends it)"
     )
+
+
+def command(args: argparse.Namespace, *, env: Mapping[str, str], known: set[str] | None, store: Any) -> None:
+    """``share``: print a link (with a warning for plain HTTP), or end links (``store()`` gives
+    the live store, made only then)."""
+    if args.end or args.end_all:
+        print(end(args, store(), known=known))
+        return
+    link = share(args, env=env, known=known)
+    if in_clear(base_url(args, env)):
+        print(
+            f"warning: {base_url(args, env)} is plain HTTP: the link's token travels in clear; "
+            "use the app's https:// address (--base-url or PUBLIC_BASE_URL)",
+            file=sys.stderr,
+        )
+    sys.__stdout__.write(link + "\n")  # the one secret a command prints on purpose: past the redaction
 
 
 def check_tenant(tenant: str, known: set[str] | None) -> None:
