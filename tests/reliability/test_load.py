@@ -42,9 +42,18 @@ def test_icecast_over_200_mounts(base_env, tmp_path):
     ice = _start(lambda: Icecast(tmp_path / "ice").start())
     try:
         mounts = [f"/m{i}.mp3" for i in range(200)]
-        # 50 at once against one icecast2 on a busy 2-core machine: answers can take seconds
-        with ThreadPoolExecutor(50) as pool:
-            list(pool.map(lambda mount: ice.add_source(mount, timeout=60), mounts))
+
+        def add_source(mount):  # a busy machine's icecast2 may reset a connection: ask again
+            for attempt in range(3):
+                try:
+                    return ice.add_source(mount, timeout=60)
+                except ConnectionResetError:
+                    if attempt == 2:
+                        raise
+
+        # 20 at once against one icecast2 on a busy 2-core machine: answers can take seconds
+        with ThreadPoolExecutor(20) as pool:
+            list(pool.map(add_source, mounts))
             list(
                 pool.map(
                     lambda i: ice.add_listener(
