@@ -94,7 +94,8 @@ def test_a_real_icecast_run_stores_countries_and_no_address(base_env, country_db
             "TENANTS": json.dumps({"acme-fm": {"icecast": {"mounts": ["/a.mp3"]}}}),
             "ICECAST_SERVERS": json.dumps([{"url": ice.url, "password": "hackme-admin"}]),
         }
-        assert icecast_poller.run(env=env).ok
+        report = icecast_poller.run(env=env)
+        assert report.ok, [(f.source, f.error) for f in report.failures]  # says which, if it ever flakes
     finally:
         ice.stop()
     store, client = store_of(env)
