@@ -13,6 +13,7 @@ import os
 import re
 import secrets
 import threading
+from collections import deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Mapping
 from urllib.parse import parse_qsl, urlsplit
@@ -31,7 +32,8 @@ class HttpHost:
             pattern = "^/api/" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", info.trigger["route"]) + "$"
             self.routes.append((re.compile(pattern), info, info.trigger.get("authLevel", "function")))
         self._lock = threading.Lock()
-        self.served: list[tuple[str, int]] = []  # (path, status) of every request, in order
+        # (path, status) of the latest requests, in order (bounded: `make run` serves for hours)
+        self.served: deque[tuple[str, int]] = deque(maxlen=10_000)
         self.server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
         self.port = self.server.server_address[1]
 

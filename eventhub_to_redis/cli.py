@@ -27,7 +27,7 @@ from eventhub_to_redis.replay import read_range
 from eventhub_to_redis.validate import Position, Rejection
 from shared.core.errors import ConfigError
 from shared.runtime.status import RunReport, merge_reports
-from shared.runtime.verdict import MIN_EVENTS_FOR_RATIO, limits
+from shared.runtime.verdict import limits, over_ratio
 
 BATCH_SIZE = 1000  # host.json extensions.eventHubs.maxEventBatchSize: replay as the host delivers
 MAX_ARRAY_BYTES = 64 * 1024 * 1024  # a JSON array is parsed whole; larger files must be JSON Lines
@@ -82,7 +82,7 @@ def summary(report: RunReport, env: Mapping[str, str]) -> tuple[str, bool]:
     ratio, _ = limits(env)
     share = dead / total
     text = f"{dead} of {total} messages dead-lettered ({share:.0%}); see the deadletter container"
-    if total >= MIN_EVENTS_FOR_RATIO and share > ratio:
+    if over_ratio(dead, total, ratio):
         return f"{text}: above HEALTH_MAX_DEADLETTER_RATIO {ratio:g}", True
     return text, False
 

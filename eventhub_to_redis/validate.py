@@ -90,8 +90,7 @@ def check(
             return _hls_tick(doc, position, tenants=tenants, now_ms=now_ms, max_future_ms=max_future_ms)
         tenant, kind, time_ms = _envelope(doc, tenants=tenants, now_ms=now_ms, max_future_ms=max_future_ms)
         if kind == HLS_TYPE:
-            reference = position.enqueued_ms if position.enqueued_ms is not None else now_ms
-            return _hls_sample(doc, tenant, time_ms if time_ms <= reference + HLS_AHEAD_MS else reference)
+            return _hls_sample(doc, tenant, _hls_time(time_ms, position, now_ms))
         stored = without_personal_data(doc, text, hasher)
         if stored is None:
             raise _Refused("a string holds a lone UTF-16 surrogate (\\ud800-\\udfff escape): not valid Unicode")
@@ -134,12 +133,24 @@ def _envelope(doc: dict, *, tenants: Collection[str] | None, now_ms: int, max_fu
         raise _Refused("field 'type' is missing or not a name of 1-100 letters, digits and . _ : -")
     if looks_personal(kind):
         raise _Refused("field 'type' looks like an IP address")
+    return tenant, kind, _time(doc, now_ms=now_ms, max_future_ms=max_future_ms)
+
+
+def _time(doc: dict, *, now_ms: int, max_future_ms: int) -> int:
+    """The message's ``time`` (ms): an RFC 3339 date-time, at most ``max_future_ms`` ahead."""
     time_ms = parse_time(doc.get("time"))
     if time_ms is None:
         raise _Refused("field 'time' is missing or not an RFC 3339 date-time with a time zone")
     if time_ms > now_ms + max_future_ms:
         raise _Refused(f"field 'time' is {(time_ms - now_ms) // 1000} s in the future")
-    return tenant, kind, time_ms
+    return time_ms
+
+
+def _hls_time(time_ms: int, position: Position, now_ms: int) -> int:
+    """An edge's count is true when sent: a time further ahead of the hub's enqueued time than
+    ``HLS_AHEAD_MS`` is an edge clock running ahead, filed at the enqueued time."""
+    reference = position.enqueued_ms if position.enqueued_ms is not None else now_ms
+    return reference if time_ms > reference + HLS_AHEAD_MS else time_ms
 
 
 def _hls_sample(doc: dict, tenant: str, time_ms: int) -> Sample:
@@ -156,13 +167,7 @@ def _hls_tick(
     """An ``hls.tick`` message: ``{"host", "time", "tenants": {tenant: {"listeners", "countries"}}}``."""
     host = doc.get("host")
     _check_host(host)
-    time_ms = parse_time(doc.get("time"))
-    if time_ms is None:
-        raise _Refused("field 'time' is missing or not an RFC 3339 date-time with a time zone")
-    if time_ms > now_ms + max_future_ms:
-        raise _Refused(f"field 'time' is {(time_ms - now_ms) // 1000} s in the future")
-    reference = position.enqueued_ms if position.enqueued_ms is not None else now_ms
-    time_ms = reference if time_ms > reference + HLS_AHEAD_MS else time_ms
+    time_ms = _hls_time(_time(doc, now_ms=now_ms, max_future_ms=max_future_ms), position, now_ms)
     entries = doc.get("tenants", {})
     if not isinstance(entries, dict):
         raise _Refused("field 'tenants' must be an object of tenant names to counts")

@@ -22,15 +22,17 @@ import hashlib
 from typing import Any, Iterable, Mapping, Sequence
 
 # KEYS[1]: the alive hash. ARGV: stale ms, keep-from ms (spans ending before are dropped),
-# time to live ms, then edge, tick, edge, tick... Every edge's spans are re-merged and trimmed.
+# time to live ms, then edge, tick, edge, tick... Every edge's spans are re-merged and trimmed;
+# only an edge whose record changed is written back.
 WRITE = """
 local stale, keep = tonumber(ARGV[1]), tonumber(ARGV[2])
-local spans_of = {}
+local spans_of, before = {}, {}
 local all = redis.call('HGETALL', KEYS[1])
 for i = 1, #all, 2 do
   local spans = {}
   for s, e in string.gmatch(all[i + 1], '(%d+):(%d+)') do spans[#spans + 1] = {tonumber(s), tonumber(e)} end
   spans_of[all[i]] = spans
+  before[all[i]] = all[i + 1]
 end
 for i = 4, #ARGV, 2 do
   local edge, t = ARGV[i], tonumber(ARGV[i + 1])
@@ -49,10 +51,11 @@ for edge, spans in pairs(spans_of) do
     end
   end
   if last and last[2] >= keep then parts[#parts + 1] = string.format('%d:%d', last[1], last[2]) end
-  if #parts > 0 then
-    redis.call('HSET', KEYS[1], edge, table.concat(parts, ','))
-  else
-    redis.call('HDEL', KEYS[1], edge)
+  local text = table.concat(parts, ',')
+  if #parts == 0 then
+    if before[edge] then redis.call('HDEL', KEYS[1], edge) end
+  elseif text ~= before[edge] then
+    redis.call('HSET', KEYS[1], edge, text)
   end
 end
 if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end

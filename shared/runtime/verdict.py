@@ -118,7 +118,7 @@ def _one(row: SourceStatus, limit: int, now_ms: int, max_ratio: float, max_lag_s
     if dead:
         share = dead / seen if seen else 1.0
         text = f"{dead} of {seen} messages dead-lettered in the last 10-20 minutes ({share:.0%})"
-        if seen >= MIN_EVENTS_FOR_RATIO and share > max_ratio:
+        if over_ratio(dead, seen, max_ratio):
             return make(
                 "fail", f"{text}: above HEALTH_MAX_DEADLETTER_RATIO {max_ratio:g}; see the deadletter container"
             )
@@ -126,6 +126,11 @@ def _one(row: SourceStatus, limit: int, now_ms: int, max_ratio: float, max_lag_s
     if row.counts.get("deadlettered"):
         return make("warn", f"{row.counts['deadlettered']} dead-lettered in the last batch")
     return make("ok", "")
+
+
+def over_ratio(dead: int, seen: int, max_ratio: float) -> bool:
+    """Whether ``dead`` of ``seen`` messages is a failing share (from MIN_EVENTS_FOR_RATIO on)."""
+    return seen >= MIN_EVENTS_FOR_RATIO and dead / seen > max_ratio
 
 
 def iso(ms: int | None) -> str | None:

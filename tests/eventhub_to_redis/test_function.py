@@ -15,7 +15,9 @@ from shared.core.settings import load_store_settings
 from shared.live.store import LiveStore
 from tests.helpers import dump_redis, run_cli, write_settings
 
-NOW = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+# When the running test started: set by tests/conftest.py before each test, never at import (a
+# slow suite would age every message). iso() and batch() time their messages from it.
+NOW = dt.datetime.min.replace(tzinfo=dt.timezone.utc)
 
 
 def iso(seconds_ago=0):
@@ -64,18 +66,20 @@ def deadletters(values):
     return {b.name: json.loads(container.download_blob(b.name).readall()) for b in container.list_blobs()}
 
 
-MIXED = [
-    {"tenant": "acme-fm", "type": "app.play", "time": iso(30), "ip": "198.51.100.77"},
-    b"{not json at all, from 198.51.100.78",
-    {"type": "hls.listeners", "tenant": "acme-fm", "time": iso(20), "listeners": 31},
-    {"type": "app.play", "time": iso(10)},  # no tenant
-    {"tenant": "metro-kids", "type": "app.stop", "time": iso(5)},
-    {"type": "hls.listeners", "tenant": "metro-kids", "time": iso(20), "listeners": "7"},
-]
+def mixed():
+    """Valid events, bad JSON, a message without a tenant, a bad count: timed when called."""
+    return [
+        {"tenant": "acme-fm", "type": "app.play", "time": iso(30), "ip": "198.51.100.77"},
+        b"{not json at all, from 198.51.100.78",
+        {"type": "hls.listeners", "tenant": "acme-fm", "time": iso(20), "listeners": 31},
+        {"type": "app.play", "time": iso(10)},  # no tenant
+        {"tenant": "metro-kids", "type": "app.stop", "time": iso(5)},
+        {"type": "hls.listeners", "tenant": "metro-kids", "time": iso(20), "listeners": "7"},
+    ]
 
 
 def test_mixed_batch_stores_the_valid_and_deadletters_the_rest(env, key_prefix):
-    report = eventhub_to_redis.run(batch(MIXED), env=env)
+    report = eventhub_to_redis.run(batch(mixed()), env=env)
     assert {
         k: v for k, v in report.outcomes["partition:0"].counts.items() if "enqueued" not in k and k != "lag_ms"
     } == {"events": 2, "hls": 1, "deadlettered": 3, "last_sequence": 105}
@@ -99,7 +103,7 @@ def test_mixed_batch_stores_the_valid_and_deadletters_the_rest(env, key_prefix):
 
 
 def test_redelivered_batch_stores_nothing_twice(env):
-    events = batch(MIXED)
+    events = batch(mixed())
     eventhub_to_redis.run(events, env=env)
     eventhub_to_redis.run(events, env=env)  # the host redelivers after a crash
     eventhub_to_redis.run(events[2:], env=env)  # or a partial overlap
@@ -112,9 +116,9 @@ def test_redelivered_batch_stores_nothing_twice(env):
 def test_redis_down_raises_so_the_host_retries_and_nothing_is_claimed(env, redis_server):
     down = {**env, "REDIS_URL": "redis://127.0.0.1:1/0"}
     with pytest.raises(RetriableError, match="redis unavailable"):
-        eventhub_to_redis.run(batch(MIXED), env=down)
+        eventhub_to_redis.run(batch(mixed()), env=down)
     # the retry after Redis is back stores everything once
-    eventhub_to_redis.run(batch(MIXED), env=env)
+    eventhub_to_redis.run(batch(mixed()), env=env)
     store, _ = store_of(env)
     assert len(store.read_events("acme-fm")) == 1
 
@@ -122,7 +126,7 @@ def test_redis_down_raises_so_the_host_retries_and_nothing_is_claimed(env, redis
 def test_deadletter_storage_down_raises_rather_than_drop(env):
     broken = {**env, "AzureWebJobsStorage": connection_string(1)}
     with pytest.raises(RetriableError):
-        eventhub_to_redis.run(batch(MIXED), env=broken)
+        eventhub_to_redis.run(batch(mixed()), env=broken)
 
 
 def test_cluster(env, redis_cluster, key_prefix):
