@@ -15,18 +15,21 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
-from icecast_poller.classify import CLIENT_TYPES, client_type
 from icecast_poller.fetch import ServerResult
 from icecast_poller.parse import ListenerRecord, MountStats
 from icecast_poller.tenant import MountOwners
+from shared.core.user_agents import DEVICES, Client, classify
 from shared.live.store import Sample
 from shared.privacy.geoip import country_metrics
+
+CLIENT_KINDS = ("app", "bot", "player", "browser", "other")  # relays are counted apart
 
 
 @dataclass
 class _Tenant:
     mounts: Counter = field(default_factory=Counter)  # mount -> listeners, relays taken out
     clients: Counter = field(default_factory=Counter)
+    devices: Counter = field(default_factory=Counter)
     ips: set = field(default_factory=set)
     durations: list = field(default_factory=list)
     relays: int = 0
@@ -69,7 +72,7 @@ def aggregate(
     is_relay = _relay_rule(results, answered, relay_ip_tokens)
     acc = {name: _Tenant() for name, r in owners.tenants.items() if r.mounts or r.fallback_mounts}
     seen = _Mounts()
-    kinds: dict[tuple[Any, str], str] = {}  # (app rule, User-Agent) -> kind: a few hundred agents per run
+    kinds: dict[tuple[Any, str], Client] = {}  # (app rule, User-Agent) -> client: a few hundred agents per run
     for result in answered:
         for mount in result.stats.mounts:
             (seen.sourced if mount.has_source else seen.sourceless).add(mount.mount)
@@ -109,22 +112,24 @@ def _count_mount(
     listeners: Iterable[ListenerRecord],
     app_pattern: re.Pattern[str] | None,
     is_relay: Callable[[ListenerRecord], bool],
-    kinds: dict[tuple[Any, str], str],
+    kinds: dict[tuple[Any, str], Client],
 ) -> None:
     """Add one server's mount to its tenant: listeners less relays, and each listed listener's
     client kind, country, address token and time connected."""
     relays = 0
     for rec in listeners:
         if is_relay(rec):
-            kind = "relay"
-        else:  # the regexes once per distinct User-Agent and app rule, not once per listener
-            kind = kinds.get((app_pattern, rec.user_agent))
-            if kind is None:
-                kind = kinds[app_pattern, rec.user_agent] = client_type(rec.user_agent, app_pattern)
-        if kind == "relay":
             relays += 1
             continue
-        tenant.clients[kind] += 1
+        client = kinds.get((app_pattern, rec.user_agent))  # a dict hit per listener, the lists per agent
+        if client is None:
+            client = kinds[app_pattern, rec.user_agent] = classify(rec.user_agent, app_pattern)
+        if client.kind == "relay":
+            relays += 1
+            continue
+        tenant.clients[client.kind] += 1
+        if client.kind != "bot":
+            tenant.devices[client.device] += 1
         if rec.country is not None:
             tenant.countries[rec.country] += 1
         if rec.ip_token:
@@ -152,7 +157,8 @@ def _tenant_metrics(
         "on_fallback": on_fallback,
         "fallback_listeners": on_shared if on_fallback else 0,
     }
-    metrics.update({f"client:{kind}": tenant.clients[kind] for kind in CLIENT_TYPES})
+    metrics.update({f"client:{kind}": tenant.clients[kind] for kind in CLIENT_KINDS})
+    metrics.update({f"device:{d}": tenant.devices[d] for d in DEVICES if tenant.devices[d]})  # like countries
     metrics.update({f"mount:{m}": tenant.mounts[m] for m in counted})
     if top_countries is not None:  # of the listeners listed (a mount without its list is not placed)
         metrics.update(country_metrics(tenant.countries.elements(), top=top_countries))

@@ -35,8 +35,14 @@ ICECAST = Series(
         Metric(
             "client:<kind>",
             "connections",
-            "by User-Agent: `client:app`, `client:browser`, `client:player`, `client:other` (rules in "
-            "`icecast_poller/README.md`)",
+            "by User-Agent: `client:app`, `client:bot`, `client:browser`, `client:player`, `client:other` "
+            "(OPAWG's lists and the tenant's app rule: `icecast_poller/README.md`)",
+        ),
+        Metric(
+            "device:<category>",
+            "connections",
+            "listeners that are not bots by OPAWG device category: `mobile`, `computer`, `smart_speaker`, "
+            "`smart_tv`, `watch`, `auto`, `unknown`; categories with no listener are left out",
         ),
         Metric(
             "country:<code>",

@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from icecast_poller.classify import client_type
 from icecast_poller.parse import parse_listclients, parse_stats
 from shared.core.errors import BadInputError
+from shared.core.user_agents import classify
 from shared.privacy.identity import IdentityHasher
 
 DATA = Path(__file__).parent / "testdata"
@@ -187,17 +187,20 @@ def test_external_entities_read_neither_files_nor_urls(tmp_path):
         ),
         ("VLC/3.0.20 LibVLC/3.0.20", None, "player"),
         ("AppleCoreMedia/1.0.0.21G93 (iPhone; U; CPU OS 17_6 like Mac OS X)", None, "player"),
-        ("Lavf/60.3.100", None, "player"),
+        ("Lavf/60.3.100", None, "bot"),  # OPAWG: ffmpeg downloads are bots
         ("Sonos/79.1-55140 (ZPS27)", None, "player"),
         ("Icecast 2.4.4", None, "relay"),
         ("", None, "other"),
-        ("curl/8.5.0", None, "other"),
+        ("curl/8.5.0", None, "bot"),
+        ("Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)", None, "bot"),
+        ("okhttp/4.12.0", None, "bot"),  # OPAWG: a bare HTTP library
+        ("Spotify/8.9.10 iOS/17.1 (iPhone15,2)", None, "player"),
     ],
 )
 def test_client_types(ua, pattern, expected):
     import re
 
-    assert client_type(ua, re.compile(pattern, re.I) if pattern else None) == expected
+    assert classify(ua, re.compile(pattern, re.I) if pattern else None).kind == expected
 
 
 def test_a_configured_mount_without_its_source_is_recognised():
