@@ -10,11 +10,14 @@ import logging
 import os
 import signal
 import sys
+import time
 
 from haproxy_agent.agent import Agent
 from haproxy_agent.config import ConfigProblem, load
 from haproxy_agent.env_file import EnvFileError, read_env_file
 from haproxy_agent.log_shipper import main as ship
+from haproxy_agent.log_shipper import open_salts
+from haproxy_agent.salts import SaltUnavailable
 from haproxy_agent.senders import EventHubSender, PrintSender
 from haproxy_agent.ship_config import derive_logs_key as derive
 from haproxy_agent.ship_config import load_config
@@ -67,11 +70,15 @@ def check_shipping(env: dict[str, str]) -> int:
         return 2
     try:
         name = check(config)
-    except UploadFailed as exc:
+        salts = open_salts(config, now=time.time())
+        salts.hasher(salts.today)  # today's salt read or made, and old ones deleted: every right a run uses
+        salts.prune()
+    except (UploadFailed, SaltUnavailable) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 3
     print(
-        f"ok: host {config.host}, LOGS_HASH_KEY fingerprint {config.key_fingerprint}, wrote {config.container}/{name}"
+        f"ok: host {config.host}, LOGS_HASH_KEY fingerprint {config.key_fingerprint}, wrote {config.container}/{name},"
+        f" today's salt in {config.salt_container}"
     )
     return 0
 

@@ -19,7 +19,8 @@ each behind whatever syslog header the writer put before it: rsyslog's RFC 3339 
 traditional one (``Nov 29 18:31:59 edge1 haproxy[18208]: ``), a raw ``<134>`` priority, or none.
 
 Why an allow-list: the path, the User-Agent and the forwarded addresses are client-controlled
-text. Addresses become keyed hashes (``LOGS_HASH_KEY``); a path keeps only the tenant and
+text. Addresses become keyed hashes (``LOGS_HASH_KEY`` and the day's salt); the User-Agent
+becomes its client kind and device (shared/core/user_agents.py); a path keeps only the tenant and
 segments and file names of the shapes streams use (``live``, ``seg1234.ts``, ``chunk-128k-0001.m4s``),
 every other segment becomes ``*``, and the query string and ``;`` parameters are dropped. A line
 in neither format ships no text at all: only its length and, where a header had one, its time.
@@ -35,8 +36,9 @@ import re
 import time as _time
 from typing import Callable
 
+from shared.core.user_agents import classify
 from shared.privacy.identity import IdentityHasher
-from shared.privacy.scrub import scrub_text, strip_port
+from shared.privacy.scrub import strip_port
 
 MAX_LINE = 1024 * 1024  # an access log line is a few hundred bytes; longer is garbage
 _MARK = "fabrik-hls "
@@ -60,8 +62,6 @@ FILE_NAME = re.compile(rf"{_CHUNK}(?:[_-]{_CHUNK}){{0,7}}\.(?:m3u8|m3u|ts|m4s|aa
 TENANT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
 METHOD = re.compile(r"[A-Z]{1,12}")
-# E-mail addresses, also percent-encoded ("alice%40example.com"), which scrub_text's pattern misses.
-ENCODED_EMAIL = re.compile(r"[^\s\"<>(),;:\[\]\\/?&=]{1,64}%40[^\s\"<>(),;:\[\]\\/?&=]{1,255}", re.IGNORECASE)
 MONTHS = {
     m: i for i, m in enumerate(("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1)
 }
@@ -110,18 +110,30 @@ class _Bounded(dict):
 
 class LineParser:
     """One file's parser: caches what a listener repeats on every segment request (the address
-    hash, the path, the User-Agent), bounded so memory stays flat."""
+    hash, the path, the User-Agent's client), bounded so memory stays flat.
 
-    def __init__(self, hasher: IdentityHasher, host: str, *, year_hint: int | None = None):
-        self.hasher = hasher
+    ``hashers`` gives the hasher of a UTC day (days since 1970): each day's hashes use that
+    day's salt (haproxy_agent/salts.py), so they cannot be linked across days."""
+
+    def __init__(self, hashers: Callable[[int], IdentityHasher], host: str, *, year_hint: int | None = None):
+        self.hashers = hashers
         self.host_json = json.dumps(host)
         self.year_hint = year_hint or dt.datetime.now(dt.timezone.utc).year
         # A hit is a dict lookup in C; only a miss runs Python.
-        self.ip = _Bounded(lambda address: client_hash(address, hasher)).__getitem__
+        self._ips: dict[int, Callable[[str], str]] = {}
         self.path = _Bounded(lambda path: json.dumps(clean_path(path), ensure_ascii=False)).__getitem__
-        self.agent = _Bounded(lambda agent: json.dumps(clean_agent(agent, hasher), ensure_ascii=False)).__getitem__
+        self.agent = _Bounded(client_fields).__getitem__
         self._second = ""
         self._second_text = ""
+
+    def ip(self, second: int, address: str) -> str:
+        """The client hash of ``address`` with the salt of the day of ``second``."""
+        day = second // 86400
+        lookup = self._ips.get(day)
+        if lookup is None:
+            hasher = self.hashers(day)
+            lookup = self._ips[day] = _Bounded(lambda a: client_hash(a, hasher)).__getitem__
+        return lookup(address)
 
     def parse(self, text: str) -> tuple[str, int | None, bool]:
         """``(JSON record, epoch seconds or None, parsed)``."""
@@ -171,12 +183,12 @@ class LineParser:
         xff = rest[xff_start + 3 : -1]
         forwarded = ""
         if xff and xff != "-":
-            hashes = ",".join(f'"{self.ip(part)}"' for part in xff.split(",") if part.strip())
+            hashes = ",".join(f'"{self.ip(int(second), part)}"' for part in xff.split(",") if part.strip())
             forwarded = f',"forwarded_for":[{hashes}]' if hashes else ""
         return (
             f'{{"time":"{self._second_text}.{millis}Z","host":{self.host_json},"format":"fabrik",'
-            f'"tenant":{tenant_json},"client":"{self.ip(client)}",{numbers},'
-            f'"path":{self.path(rest[1:path_end])},"user_agent":{self.agent(rest[path_end + 3 : xff_start])}'
+            f'"tenant":{tenant_json},"client":"{self.ip(int(second), client)}",{numbers},'
+            f'"path":{self.path(rest[1:path_end])},{self.agent(rest[path_end + 3 : xff_start])}'
             f"{forwarded}}}",
             int(second),
         )
@@ -195,9 +207,10 @@ class LineParser:
         segments = json.loads(path).split("/")
         tenant = segments[1] if len(segments) > 2 and segments[1] not in ("", "*") else None
         names = [json.dumps(v if NAME.fullmatch(v) else "*") for v in (match["frontend"], match["backend"])]
+        client = self.ip(int(when.timestamp()), strip_port(match["client"]))
         return (
             f'{{"time":"{when.isoformat(timespec="milliseconds")[:23]}Z","host":{self.host_json},'
-            f'"format":"httplog","tenant":{json.dumps(tenant)},"client":"{self.ip(strip_port(match["client"]))}",'
+            f'"format":"httplog","tenant":{json.dumps(tenant)},"client":"{client}",'
             f'{numbers},"path":{path},"method":{json.dumps(method if METHOD.fullmatch(method) else "*")},'
             f'"frontend":{names[0]},"backend":{names[1]}}}',
             int(when.timestamp()),
@@ -234,14 +247,11 @@ def client_hash(address: str, hasher: IdentityHasher) -> str:
     return hasher.hash_ip(strip_port(address))[:16]
 
 
-def clean_agent(agent: str, hasher: IdentityHasher) -> str:
-    """A User-Agent, cut at 512 characters, with addresses and e-mails (also ``%40``-encoded) hashed."""
-    agent = agent[:512]
-    if "%40" in agent:
-        agent = ENCODED_EMAIL.sub(
-            lambda m: f"email:{hasher.hash(m.group(0).lower().replace('%40', '@'), kind='email')}", agent
-        )
-    return scrub_text(agent, hasher)
+def client_fields(agent: str) -> str:
+    """The User-Agent as it is shipped: only what it is, ``"client_kind":…,"device":…`` (JSON
+    fields); the text itself never leaves the edge (it can carry ids, names, addresses)."""
+    client = classify(agent)
+    return f'"client_kind":"{client.kind}","device":"{client.device}"'
 
 
 def _iso(second: int) -> str:

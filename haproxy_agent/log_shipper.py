@@ -27,9 +27,11 @@ from typing import IO, Any, Callable, Mapping
 
 from haproxy_agent.access_log import LineParser
 from haproxy_agent.config import ConfigProblem
+from haproxy_agent.salts import DailySalts, SaltUnavailable
 from haproxy_agent.ship_config import ShipConfig, load_config
 from haproxy_agent.ship_state import Marker, ShipState, now_text, rotation_name
-from haproxy_agent.ship_upload import UploadFailed, open_container, upload_once
+from haproxy_agent.ship_upload import UploadFailed, describe, open_container, upload_once
+from shared.privacy.identity import IdentityHasher
 
 log = logging.getLogger("haproxy_agent.ship_logs")
 READ_BLOCK = 1 << 20
@@ -83,12 +85,26 @@ def expand(patterns: list[str]) -> list[Path]:
 
 
 def ship(
-    patterns: list[str], config: ShipConfig, *, container: Any = None, clock: Callable[[], float] = time.time
+    patterns: list[str],
+    config: ShipConfig,
+    *,
+    container: Any = None,
+    salts: DailySalts | None = None,
+    clock: Callable[[], float] = time.time,
 ) -> list[FileResult]:
     state = ShipState(config.state_dir)
     results: list[FileResult] = []
     failure: str | None = None
-    for path in expand(patterns):
+    paths = expand(patterns)
+    if paths and salts is None:
+        try:
+            salts = open_salts(config, now=clock())
+            salts.prune()
+        except SaltUnavailable as exc:  # no file is shipped without its day's salt
+            results = [FileResult(path=str(path), error="not tried: the daily salt is unavailable") for path in paths]
+            results[0].error = str(exc)
+            return results
+    for path in paths:
         result = FileResult(path=str(path))
         results.append(result)
         if failure is not None:
@@ -102,7 +118,7 @@ def ship(
             settled = clock() - path.stat().st_mtime >= config.settle_seconds
             if container is None:
                 container = open_container(config)
-            ship_file(path, config, container, result, start=marker.offset, to_end=settled)
+            ship_file(path, config, container, result, hashers=salts.hasher, start=marker.offset, to_end=settled)
             state.save(
                 path,
                 Marker(
@@ -115,20 +131,32 @@ def ship(
             result.complete = settled
         except OSError as exc:
             result.error = f"cannot read {path}: {exc.strerror or exc}"
-        except UploadFailed as exc:
+        except (UploadFailed, SaltUnavailable) as exc:
             result.error = failure = str(exc)
     prune(results, config, state, clock())
     return results
 
 
+def open_salts(config: ShipConfig, *, now: float) -> DailySalts:
+    container = open_container(config, salts=True)
+    return DailySalts(container, config.key, now=now, describe=lambda exc, what: describe(exc, container, what))
+
+
 def ship_file(
-    path: Path, config: ShipConfig, container: Any, result: FileResult, *, start: int = 0, to_end: bool = True
+    path: Path,
+    config: ShipConfig,
+    container: Any,
+    result: FileResult,
+    *,
+    hashers: Callable[[int], IdentityHasher],
+    start: int = 0,
+    to_end: bool = True,
 ) -> None:
     """Ship ``path`` from byte ``start``: to its end when ``to_end``, else to its last line end
-    (a writer may be in the middle of a line)."""
+    (a writer may be in the middle of a line). ``hashers``: the hasher of each UTC day."""
     hours: dict[int, _Hour] = {}
     mtime = int(path.stat().st_mtime)
-    parser = LineParser(config.hasher, config.host, year_hint=time.gmtime(mtime).tm_year)
+    parser = LineParser(hashers, config.host, year_hint=time.gmtime(mtime).tm_year)
     current = mtime // 3600
     consumed = 0
     try:

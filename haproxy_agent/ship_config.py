@@ -20,7 +20,6 @@ from typing import Any, Mapping
 from haproxy_agent.config import ConfigProblem
 from shared.clients.azure_auth import blob_target
 from shared.core.errors import ConfigError
-from shared.privacy.identity import IdentityHasher
 
 LABEL = b"fabrik-logs-hash-key-v1"
 DEFAULT_STATE_DIR = "/var/lib/fabrik-ship-logs"
@@ -31,12 +30,14 @@ class ShipConfig:
     connection: Any = field(repr=False)  # shared.clients.azure_auth.BlobTarget: a connection string, SAS or an identity
     container: str
     host: str
-    hasher: IdentityHasher = field(repr=False)
+    key: bytes = field(repr=False)  # LOGS_HASH_KEY: with the day's salt, the key of that day's hashes
     state_dir: Path
     key_fingerprint: str = ""
     settle_seconds: float = 120.0  # a rotated file unchanged this long is complete: its writer has moved on
     keep_hours: float = 24.0  # shipped files older than this are deleted; unshipped ones never
     max_unparsed_percent: float = 5.0
+    salt_container: str = "haproxy-salts"  # the daily salts (haproxy_agent/salts.py); never the logs' readers
+    salt_connection: Any = field(default=None, repr=False)  # LOGS_SALT_CONNECTION; None: the logs' own
 
 
 def derive_logs_key(identity_hash_key: str) -> str:
@@ -52,17 +53,16 @@ def fingerprint(key: str) -> str:
     return hashlib.sha256(b"fabrik-key-fingerprint\x00" + key.encode("utf-8")).hexdigest()[:8]
 
 
-def load_config(env: Mapping[str, str]) -> ShipConfig:
-
-    problems = []
+def _storage(env: Mapping[str, str], problems: list[str]) -> Any:
+    """``LOGS_STORAGE_CONNECTION`` as a BlobTarget, or None with its problem appended."""
     try:
         connection = blob_target(env, "LOGS_STORAGE_CONNECTION")
     except ConfigError as exc:
-        connection = None
         problems += [f"{k}: {v}" for k, v in exc.problems.items()]
+        return None
     text = connection.connection_string if connection is not None else None
     pairs = dict(p.split("=", 1) for p in (text or "").split(";") if "=" in p)
-    if connection is None and not problems:
+    if connection is None:
         problems.append(
             "LOGS_STORAGE_CONNECTION: missing (a connection string, a SAS connection string "
             "'BlobEndpoint=...;SharedAccessSignature=...', or LOGS_STORAGE_CONNECTION__blobServiceUri"
@@ -74,6 +74,12 @@ def load_config(env: Mapping[str, str]) -> ShipConfig:
         and not ({"AccountName", "BlobEndpoint"} & set(pairs))
     ):
         problems.append("LOGS_STORAGE_CONNECTION: not a storage connection string")
+    return connection
+
+
+def load_config(env: Mapping[str, str]) -> ShipConfig:
+    problems: list[str] = []
+    connection = _storage(env, problems)
     key = env.get("LOGS_HASH_KEY", "")
     if len(key.encode("utf-8")) < 16:
         problems.append(
@@ -85,7 +91,15 @@ def load_config(env: Mapping[str, str]) -> ShipConfig:
             "LOGS_HASH_KEY: is the app's IDENTITY_HASH_KEY itself; put the derived key on the edge "
             "(python -m haproxy_agent derive-logs-key) and remove IDENTITY_HASH_KEY from it"
         )
+    try:
+        salt_connection = blob_target(env, "LOGS_SALT_CONNECTION")  # a container SAS reaches one container
+    except ConfigError as exc:
+        salt_connection = None
+        problems += [f"{k}: {v}" for k, v in exc.problems.items()]
     container = env.get("LOGS_CONTAINER") or "haproxy-logs"
+    salt_container = env.get("LOGS_SALT_CONTAINER") or "haproxy-salts"
+    if salt_container == container:
+        problems.append("LOGS_SALT_CONTAINER: must not be LOGS_CONTAINER (the logs' readers must not read the salts)")
     host = env.get("AGENT_HOST") or socket.gethostname().split(".")[0]
     if not host or not all(c.isascii() and (c.isalnum() or c in "._-") for c in host):
         problems.append("AGENT_HOST: a short host name of A-Z a-z 0-9 . _ -")
@@ -106,8 +120,10 @@ def load_config(env: Mapping[str, str]) -> ShipConfig:
     return ShipConfig(
         connection=connection,
         container=container,
+        salt_container=salt_container,
+        salt_connection=salt_connection,
         host=host,
-        hasher=IdentityHasher(key.encode()),
+        key=key.encode(),
         state_dir=Path(env.get("AGENT_STATE_DIR") or DEFAULT_STATE_DIR),
         key_fingerprint=fingerprint(key),
         settle_seconds=numbers["LOGS_SETTLE_SECONDS"],

@@ -23,10 +23,12 @@ class UploadFailed(StorageError):
     """Storage refused or could not be reached; the message names the container and the cause."""
 
 
-def open_container(config: ShipConfig) -> Any:
+def open_container(config: ShipConfig, *, salts: bool = False) -> Any:
+    """The logs container, or with ``salts`` the daily salts' (through ``LOGS_SALT_CONNECTION``
+    when it is set)."""
     from azure.storage.blob import BlobServiceClient, ExponentialRetry
 
-    target = config.connection
+    target = (config.salt_connection or config.connection) if salts else config.connection
     # One retry: an outage should cost a run seconds, not minutes per file (the next run retries).
     options = dict(
         connection_timeout=10,
@@ -41,7 +43,7 @@ def open_container(config: ShipConfig) -> Any:
         service = BlobServiceClient(
             target.account_url, credential=credential(target.credential_kind, target.client_id), **options
         )
-    return service.get_container_client(config.container)
+    return service.get_container_client(config.salt_container if salts else config.container)
 
 
 def describe(exc: Exception, container: Any, what: str) -> str:
@@ -50,7 +52,10 @@ def describe(exc: Exception, container: Any, what: str) -> str:
     code = str(getattr(exc, "error_code", "") or "")
     hint = {
         "ContainerNotFound": " (create the container at deploy: docs/deploy.md)",
-        "AuthorizationPermissionMismatch": " (the SAS or role needs create and write on the container)",
+        "AuthorizationPermissionMismatch": (
+            " (the SAS or role needs create and write on the logs container; read, create, write, delete"
+            " and list on the salts container)"
+        ),
         "AuthenticationFailed": " (wrong key or SAS, or an expired SAS)",
     }.get(code, "")
     name = getattr(container, "container_name", "?")

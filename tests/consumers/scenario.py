@@ -16,8 +16,8 @@ from pathlib import Path
 import store_downloads_fetcher
 from devstack.appstore import apple_tsv
 from haproxy_agent.log_shipper import ship
+from haproxy_agent.salts import DailySalts
 from haproxy_agent.ship_config import ShipConfig, derive_logs_key
-from shared.privacy.identity import IdentityHasher
 from tests.store_downloads_fetcher.conftest import apple_env, put_object
 from tests.store_downloads_fetcher.test_apple import NOW, serve
 from tests.store_downloads_fetcher.test_google import PKG, utf16
@@ -108,7 +108,8 @@ def logs_expected() -> dict[tuple[str, str, int], tuple[int, int, int]]:
 
 
 def write_logs(container, tmp: Path, folder: Path) -> Path:
-    hasher = IdentityHasher(LOGS_KEY.encode())
+    salt_container = container._get_blob_service_client().get_container_client(f"{container.container_name}-salts")
+    salt_container.create_container()
     for host in ("edge-1", "edge-2"):
         log = tmp / host / "haproxy-hls.log-20261129200000"
         log.parent.mkdir(parents=True, exist_ok=True)
@@ -124,11 +125,13 @@ def write_logs(container, tmp: Path, folder: Path) -> Path:
             connection=None,
             container=container.container_name,
             host=host,
-            hasher=hasher,
+            key=LOGS_KEY.encode(),
             state_dir=tmp / host / "state",
             settle_seconds=0,
         )
-        [result] = ship([str(log)], config, container=container)
+        # The edges' run on the day of the requests: both share that day's salt.
+        salts = DailySalts(salt_container, config.key, now=START + 3 * 3600, describe=lambda exc, what: what)
+        [result] = ship([str(log)], config, container=container, salts=salts)
         assert result.error is None and result.unparsed == 1
     return copy_container(container, folder)
 

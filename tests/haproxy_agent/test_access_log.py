@@ -9,9 +9,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from haproxy_agent.access_log import LineParser, clean_path, client_hash
+from shared.core.user_agents import DEVICES, KINDS
 from shared.privacy.identity import IdentityHasher
 
 HASHER = IdentityHasher(b"test-logs-hash-key-0123456789")
+
+
+def ONE_DAY(day):  # the hasher of every day: these tests are about parsing (salts: test_salts.py)
+    return HASHER
+
+
 BODY = (
     'fabrik-hls 1795980035.737 203.0.113.7 200 18800 41 acme-fm "/acme-fm/live/seg12.ts" '
     '"VLC/3.0.18 LibVLC/3.0.18" "198.51.100.4, 2001:db8::4"'
@@ -28,7 +35,7 @@ HEADERS = [
 
 
 def parse(line, host="edge-1"):
-    record, second, parsed = LineParser(HASHER, host, year_hint=2026).parse(line)
+    record, second, parsed = LineParser(ONE_DAY, host, year_hint=2026).parse(line)
     return json.loads(record), second, parsed
 
 
@@ -45,6 +52,10 @@ def test_every_header_rsyslog_writes_parses_to_the_lines_own_time():
         )
         assert record["client"] == client_hash("203.0.113.7", HASHER)
         assert record["forwarded_for"] == [client_hash("198.51.100.4", HASHER), client_hash("2001:db8::4", HASHER)]
+        assert (record["client_kind"], record["device"]) == (
+            "player",
+            "computer",
+        )  # VLC: OPAWG and "user_agent" not in record
 
 
 def test_an_unparsed_line_ships_no_text_but_keeps_its_headers_time():
@@ -127,7 +138,7 @@ def test_no_query_parameter_email_or_token_survives_any_format(case, header, htt
         )
     else:
         line = f'{header}fabrik-hls 1795980035.737 203.0.113.7 200 10 4 acme-fm "{path}" "Agent {secrets[2]}" ""'
-    text, _, _ = LineParser(HASHER, "edge-1").parse(line)
+    text, _, _ = LineParser(ONE_DAY, "edge-1").parse(line)
     for secret in secrets:
         assert secret.lower() not in text.lower(), (line, text)
     assert "203.0.113.7" not in text
@@ -136,7 +147,20 @@ def test_no_query_parameter_email_or_token_survives_any_format(case, header, htt
 @settings(max_examples=300)
 @given(st.text(max_size=300))
 def test_an_unparsed_line_never_ships_its_text(noise):
-    text, _, parsed = LineParser(HASHER, "edge-1").parse("Nov 29 19:20:35 edge1 other: x" + noise)
+    text, _, parsed = LineParser(ONE_DAY, "edge-1").parse("Nov 29 19:20:35 edge1 other: x" + noise)
     record = json.loads(text)
     if not parsed:
         assert set(record) == {"time", "host", "unparsed", "chars"}
+
+
+@settings(max_examples=200)
+@given(st.text(min_size=1, max_size=200).filter(lambda s: '"' not in s and "\n" not in s and "\r" not in s))
+def test_the_user_agent_leaves_the_edge_as_its_client_kind_and_device_only(agent):
+    """Issue 37.6: a User-Agent can carry ids, names and addresses: none of its text is shipped."""
+    line = f'fabrik-hls 1795980035.737 203.0.113.7 200 10 4 acme-fm "/acme-fm/live/seg1.ts" "{agent}" ""'
+    text, _, parsed = LineParser(ONE_DAY, "edge-1").parse(line)
+    record = json.loads(text)
+    assert parsed and "user_agent" not in record
+    assert record["client_kind"] in KINDS and record["device"] in DEVICES
+    if len(agent) > 3 and not any(agent in str(v) for v in ("edge-1", "fabrik", "acme-fm", "player", "browser")):
+        assert agent not in text

@@ -4,6 +4,8 @@ every numbered request is accounted for, once, and nothing identifying leaves th
 
 import datetime as dt
 import gzip
+import hashlib
+import hmac
 import json
 import os
 import re
@@ -56,6 +58,7 @@ def env_for(azurite_server, key_prefix, tmp_path, **more):
     return {
         "LOGS_STORAGE_CONNECTION": connection_string(azurite_server.port),
         "LOGS_CONTAINER": f"l{key_prefix.lower()}",
+        "LOGS_SALT_CONTAINER": f"s{key_prefix.lower()}",
         "AGENT_HOST": "edge-1",
         "LOGS_HASH_KEY": LOGS_KEY,
         "AGENT_STATE_DIR": str(tmp_path / "state"),
@@ -64,15 +67,25 @@ def env_for(azurite_server, key_prefix, tmp_path, **more):
     }
 
 
-def container_for(env, *, create=True):
+def container_for(env, *, create=True, name="LOGS_CONTAINER"):
+    """The logs container (or the salts'); ``create``: both made, as the deploy step makes them."""
     from azure.storage.blob import BlobServiceClient
 
-    container = BlobServiceClient.from_connection_string(
+    service = BlobServiceClient.from_connection_string(
         connection_string(int(re.search(r"127\.0\.0\.1:(\d+)", env["LOGS_STORAGE_CONNECTION"])[1]))
-    ).get_container_client(env["LOGS_CONTAINER"])
-    if create and not container.exists():
-        container.create_container()  # the deploy step: ship-logs never creates it
-    return container
+    )
+    if create:
+        for made in (env["LOGS_CONTAINER"], env["LOGS_SALT_CONTAINER"]):
+            if not service.get_container_client(made).exists():
+                service.get_container_client(made).create_container()  # ship-logs never creates them
+    return service.get_container_client(env[name])
+
+
+def day_hasher(env, second):
+    """The hasher of the UTC day of ``second``, from that day's salt as the edges share it."""
+    day = dt.datetime.fromtimestamp(second, dt.timezone.utc).date().isoformat()
+    salt = bytes.fromhex(container_for(env, name="LOGS_SALT_CONTAINER").download_blob(f"{day}.salt").readall().decode())
+    return IdentityHasher(hmac.new(LOGS_KEY.encode(), b"fabrik-daily-salt-v1\x00" + salt, hashlib.sha256).digest())
 
 
 def records(env):
@@ -195,8 +208,9 @@ def test_every_line_written_by_rsyslog_is_shipped_once_across_rotations(edge, az
         hour = re.search(r"date=(\d{4}-\d\d-\d\d)/hour=(\d\d)/", name)
         assert all(r["time"].startswith(f"{hour[1]}T{hour[2]}:") for r in rows), name
         requests = [r for r in rows if r["path"] != "*"]  # "*": the readiness probe's connect, a <BADREQ>
+        hasher = day_hasher(env, dt.datetime.fromisoformat(rows[0]["time"]).timestamp())
         assert all(
-            r["format"] == "fabrik" and r["client"] in {client_hash(a, HASHER) for a in ADDRESSES} for r in requests
+            r["format"] == "fabrik" and r["client"] in {client_hash(a, hasher) for a in ADDRESSES} for r in requests
         )
     assert not (syslog.other_file.exists() and "fabrik-hls" in syslog.other_file.read_text())  # "& stop"
     status = json.loads((tmp_path / "state" / "status.json").read_text())
@@ -221,31 +235,39 @@ def test_lines_appended_to_a_rotated_file_without_a_reopen_are_shipped_later(
 
 
 def test_a_container_sas_with_create_and_write_only_is_enough(azurite_server, key_prefix, tmp_path):
+    """The logs container: create and write only (the edge cannot read what it shipped); the
+    salts container, through LOGS_SALT_CONNECTION: what sharing and deleting salts needs."""
     from azure.storage.blob import ContainerSasPermissions, generate_container_sas
 
     env = env_for(azurite_server, key_prefix, tmp_path)
+    second = int(time.time())
     log = tmp_path / "haproxy-hls.log-2026112910"
     log.write_text(
         "".join(
-            f'fabrik-hls 1795980035.{i:03d} 203.0.113.{i} 200 10 4 acme-fm "/acme-fm/live/seg{i}.ts" "VLC" ""\n'
+            f'fabrik-hls {second}.{i:03d} 203.0.113.{i} 200 10 4 acme-fm "/acme-fm/live/seg{i}.ts" "VLC" ""\n'
             for i in range(30)
         )
     )
-    sas = generate_container_sas(
-        ACCOUNT,
-        env["LOGS_CONTAINER"],
-        account_key=KEY,
-        permission=ContainerSasPermissions(create=True, write=True),
-        expiry=dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=1),
+
+    def sas_for(container, **rights):
+        sas = generate_container_sas(
+            ACCOUNT,
+            container,
+            account_key=KEY,
+            permission=ContainerSasPermissions(**rights),
+            expiry=dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=1),
+        )
+        return f"BlobEndpoint=http://127.0.0.1:{azurite_server.port}/{ACCOUNT};SharedAccessSignature={sas}"
+
+    env["LOGS_STORAGE_CONNECTION"] = sas_for(env["LOGS_CONTAINER"], create=True, write=True)
+    env["LOGS_SALT_CONNECTION"] = sas_for(
+        env["LOGS_SALT_CONTAINER"], read=True, create=True, write=True, delete=True, list=True
     )
-    env["LOGS_STORAGE_CONNECTION"] = (
-        f"BlobEndpoint=http://127.0.0.1:{azurite_server.port}/{ACCOUNT};SharedAccessSignature={sas}"
-    )
-    missing = ship(env, log)  # the container was never created: the run says what to do
+    missing = ship(env, log)  # the containers were never created: the run says what to do
     assert missing.returncode == 1 and "ContainerNotFound" in missing.stderr and "deploy" in missing.stderr
     container_for(env)
     check = ship(env, "--check")
-    assert check.returncode == 0 and "fingerprint" in check.stdout, check.stderr
+    assert check.returncode == 0 and "fingerprint" in check.stdout and "salt" in check.stdout, check.stderr
     assert ship(env, log).returncode == 0 and shipped_numbers(env) == list(range(30))
 
 
@@ -341,12 +363,14 @@ def test_a_quoted_key_in_the_env_file_hashes_as_the_unquoted_one(azurite_server,
     env = env_for(azurite_server, key_prefix, tmp_path)
     container_for(env)
     log = tmp_path / "haproxy-hls.log-2026112912"
-    log.write_text('fabrik-hls 1795980035.000 203.0.113.5 200 10 4 acme-fm "/acme-fm/live/seg1.ts" "VLC" ""\n')
+    second = int(time.time())  # today: its salt is shared (an older day's is of the run only)
+    log.write_text(f'fabrik-hls {second}.000 203.0.113.5 200 10 4 acme-fm "/acme-fm/live/seg1.ts" "VLC" ""\n')
     key = env.pop("LOGS_HASH_KEY")
     (tmp_path / "ship-logs.env").write_text(f'# written by hand\nLOGS_HASH_KEY = "{key}"\n')
     done = ship(env, "--env-file", tmp_path / "ship-logs.env", log)
     assert done.returncode == 0, done.stderr
-    assert [r["client"] for rs in records(env).values() for r in rs] == [client_hash("203.0.113.5", HASHER)]
+    expected = client_hash("203.0.113.5", day_hasher(env, second))
+    assert [r["client"] for rs in records(env).values() for r in rs] == [expected]
     (tmp_path / "bad.env").write_text('LOGS_HASH_KEY="unterminated\n')
     bad = ship(env, "--env-file", tmp_path / "bad.env", log)
     assert bad.returncode == 2 and "line 1: LOGS_HASH_KEY" in bad.stderr
@@ -373,7 +397,7 @@ def test_haproxys_default_http_format_is_understood(tmp_path):
             time.sleep(0.2)
     finally:
         proxy.stop()
-    text, second, parsed = LineParser(HASHER, "edge-1").parse(lines[0])
+    text, second, parsed = LineParser(lambda day: HASHER, "edge-1").parse(lines[0])
     record = json.loads(text)
     assert parsed and second and record["format"] == "httplog", lines[0]
     assert (record["client"], record["tenant"], record["path"], record["status"]) == (
@@ -404,7 +428,7 @@ def test_rsyslogs_traditional_template_parses_too(tmp_path):
         syslog.stop()
     lines = syslog.log_file.read_text().splitlines()
     assert lines and all(re.match(r"[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d ", line) for line in lines)
-    parser = LineParser(HASHER, "edge-1")
+    parser = LineParser(lambda day: HASHER, "edge-1")
     parsed = [parser.parse(line) for line in lines]
     assert all(ok for _text, _second, ok in parsed)
     numbers = sorted(
