@@ -83,6 +83,7 @@ def _classifier(settings: Any, now_ms: int, log: Any) -> Callable[[Any, Any], An
                 max_bytes=settings.max_event_bytes,
                 max_future_ms=settings.max_future_seconds * 1000,
                 tenants=tenants,
+                extra_fields=settings.extra_fields,
             )
         except Exception as exc:
             log.bind(source=f"partition:{position.partition}").exception("checking seq %s failed", position.sequence)
@@ -109,7 +110,7 @@ def _dead_letter(
                 settings.deadletter_connection, settings.deadletter_container, setting="DEADLETTER_STORAGE_CONNECTION"
             )
         )
-        write_all(container, rejected, hasher=settings.hasher)
+        write_all(container, rejected, extra_fields=settings.extra_fields)
     except FabrikError as exc:
         log.error(
             "%d dead letters not stored, the batch will be redelivered: %s",

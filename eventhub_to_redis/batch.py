@@ -88,4 +88,6 @@ def process_batch(
         else:
             batch.events.append(result)
             counts["events"] += 1
+        if isinstance(result, Event) and result.dropped_fields:
+            counts["fields_dropped"] = counts.get("fields_dropped", 0) + result.dropped_fields
     return batch

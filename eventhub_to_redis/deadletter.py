@@ -1,9 +1,10 @@
 """Dead letters: every message that cannot be valid, kept in Blob Storage with its reason.
 
 One blob per message, named by its Event Hub position, so a redelivered batch rewrites the
-same blobs instead of adding copies. Bodies are kept with the same privacy rules as stored
-events (shared.privacy.scrub): a JSON body has personal fields and address-shaped text hashed at
-any depth; anything else is scanned as text.
+same blobs instead of adding copies. A body keeps the fields the contract declares, with nothing
+keyed in it (eventhub_to_redis/event_body.py: pseudonyms and addresses become ``removed``
+markers, so a dead letter links to no listener however long it is kept); a body that is not a
+JSON object keeps no text at all.
 
 Writing is bounded in time: after the first failed upload no further upload starts, and the
 whole batch gives up after ``DEADLINE_SECONDS``, so an unreachable storage account costs the
@@ -17,13 +18,12 @@ import hashlib
 import json
 import threading
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
-from typing import Any, Sequence
+from typing import Any, Collection, Sequence
 
+from eventhub_to_redis.event_body import dead_letter_body
 from eventhub_to_redis.validate import Rejection
 from shared.clients.blob import upload
 from shared.core.errors import RetriableError
-from shared.privacy.identity import IdentityHasher
-from shared.privacy.scrub import scrub_document, scrub_text
 
 MAX_BODY_CHARS = 1_048_576
 DEADLINE_SECONDS = 30.0
@@ -42,12 +42,13 @@ def blob_name(rejection: Rejection) -> str:
     return f"eventhub_to_redis/{day}/p{safe_partition}-s{pos.sequence:020d}.json"
 
 
-def document(rejection: Rejection, *, hasher: IdentityHasher) -> bytes:
+def document(rejection: Rejection, *, extra_fields: Collection[str] = ()) -> bytes:
     pos = rejection.position
     try:
         text, encoding = rejection.body.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         text, encoding = rejection.body.decode("utf-8", "backslashreplace"), "utf-8-backslashreplace"
+    body, dropped = dead_letter_body(text[:MAX_BODY_CHARS], extra=extra_fields)
     doc = {
         "reason": rejection.reason,
         "partition": pos.partition,
@@ -56,30 +57,24 @@ def document(rejection: Rejection, *, hasher: IdentityHasher) -> bytes:
         "enqueued_time_ms": pos.enqueued_ms,
         "size_bytes": len(rejection.body),
         "body_encoding": encoding,
-        "body": _clean_body(text[:MAX_BODY_CHARS], hasher),
+        "body": body,  # null: not a JSON object, so no text of it is kept
         "body_truncated": len(text) > MAX_BODY_CHARS,
+        "fields_dropped": dropped,
     }
     return json.dumps(doc, ensure_ascii=False, indent=1).encode("utf-8")
 
 
-def _clean_body(text: str, hasher: IdentityHasher) -> str:
-    try:
-        doc = json.loads(text)
-    except (ValueError, RecursionError):
-        return scrub_text(text, hasher)
-    if not isinstance(doc, (dict, list)):
-        return scrub_text(text, hasher)
-    clean = json.dumps(scrub_document(doc, hasher), ensure_ascii=True, separators=(",", ":"))
-    return clean
-
-
 def write_all(
-    container: Any, rejections: Sequence[Rejection], *, hasher: IdentityHasher, deadline_s: float = DEADLINE_SECONDS
+    container: Any,
+    rejections: Sequence[Rejection],
+    *,
+    extra_fields: Collection[str] = (),
+    deadline_s: float = DEADLINE_SECONDS,
 ) -> None:
     """Upload every dead letter; raises RetriableError on the first failure (the batch retries)."""
     if not rejections:
         return
-    jobs = [(blob_name(r), document(r, hasher=hasher)) for r in rejections]
+    jobs = [(blob_name(r), document(r, extra_fields=extra_fields)) for r in rejections]
     failed = threading.Event()
 
     def one(name: str, data: bytes) -> None:

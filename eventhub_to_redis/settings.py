@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Mapping
 
+from eventhub_to_redis.event_body import extra_field_problem
 from shared.clients.azure_auth import BlobTarget
 from shared.core.settings import (
     SettingsReader,
@@ -29,6 +30,7 @@ class EventHubSettings:
     deadletter_container: str = "deadletter"
     max_event_bytes: int = 65536
     max_future_seconds: int = 60
+    extra_fields: frozenset[str] = frozenset()  # EVENT_EXTRA_FIELDS: kept beside the declared ones
 
 
 def _load(env: Mapping[str, str]) -> EventHubSettings:
@@ -40,6 +42,7 @@ def _load(env: Mapping[str, str]) -> EventHubSettings:
     container = reader.get("DEADLETTER_CONTAINER", str, default="deadletter")
     max_bytes = reader.get("EVENT_MAX_BYTES", positive_int, default=65536)
     future = reader.get("EVENT_MAX_FUTURE_SECONDS", _at_most_a_minute, default=60)
+    extra = reader.get("EVENT_EXTRA_FIELDS", _field_names, default=frozenset())
     reader.check()
     return EventHubSettings(
         store=store,
@@ -49,6 +52,7 @@ def _load(env: Mapping[str, str]) -> EventHubSettings:
         deadletter_container=container,
         max_event_bytes=max_bytes,
         max_future_seconds=future,
+        extra_fields=extra,
     )
 
 
@@ -58,6 +62,15 @@ def _at_most_a_minute(raw: str) -> int:
     if value > 60:
         raise ValueError("at most 60 (the live store refuses times further ahead)")
     return value
+
+
+def _field_names(raw: str) -> frozenset[str]:
+    """Comma-separated field names a deployment keeps beside the contract's (never personal ones)."""
+    names = frozenset(n.strip() for n in raw.split(",") if n.strip())
+    problems = [p for p in map(extra_field_problem, sorted(names)) if p]
+    if problems:
+        raise ValueError("; ".join(problems))
+    return names
 
 
 load_settings = cached_loader(_load)

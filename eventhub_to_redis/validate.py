@@ -4,9 +4,8 @@ Hand-written rather than a JSON Schema library: this runs for every event of eve
 and the contract is small. Pure: bytes and a position in, an Event, a Sample or a Rejection
 out; the clock and the hasher are arguments.
 
-Personal data is hashed before the body is kept (shared.privacy.scrub: address-shaped text at any
-depth, and the whole value of personal field names), so the stored body carries no raw
-identifier.
+A platform event keeps only the fields the contract declares (eventhub_to_redis/event_body.py:
+an allow-list, pseudonyms hashed), so the stored body carries no raw identifier.
 """
 
 from __future__ import annotations
@@ -17,10 +16,11 @@ import re
 from dataclasses import dataclass
 from typing import Any, Collection
 
+from eventhub_to_redis.event_body import stored
 from shared.core.tenants import name_problem
 from shared.live.store import Event, Sample
 from shared.privacy.identity import IdentityHasher
-from shared.privacy.scrub import looks_personal, personal_kind, scrub_document
+from shared.privacy.scrub import looks_personal
 
 HLS_TYPE = "hls.listeners"  # 1.0.0: one tenant's count from one edge
 HLS_TICK = "hls.tick"  # 1.1.0: one edge's whole tick, many tenants
@@ -79,6 +79,7 @@ def check(
     max_bytes: int,
     max_future_ms: int,
     tenants: Collection[str] | None = None,
+    extra_fields: Collection[str] = (),
 ) -> Event | Sample | HlsTick | Rejection:
     """Classify one message; a Rejection says, in one line, what is wrong and where.
 
@@ -91,13 +92,19 @@ def check(
         tenant, kind, time_ms = _envelope(doc, tenants=tenants, now_ms=now_ms, max_future_ms=max_future_ms)
         if kind == HLS_TYPE:
             return _hls_sample(doc, tenant, _hls_time(time_ms, position, now_ms))
-        stored = without_personal_data(doc, text, hasher)
-        if stored is None:
+        kept = stored(doc, text, hasher, extra=extra_fields)
+        if kept.text is None:
             raise _Refused("a string holds a lone UTF-16 surrogate (\\ud800-\\udfff escape): not valid Unicode")
     except _Refused as refused:
         return Rejection(position=position, reason=str(refused), body=body)
     return Event(
-        tenant=tenant, type=kind, time_ms=time_ms, partition=position.partition, sequence=position.sequence, body=stored
+        tenant=tenant,
+        type=kind,
+        time_ms=time_ms,
+        partition=position.partition,
+        sequence=position.sequence,
+        body=kept.text,
+        dropped_fields=kept.dropped,
     )
 
 
@@ -273,27 +280,6 @@ def _days_from_civil(year: int, month: int, day: int) -> int:
     doy = (153 * (month + (-3 if month > 2 else 9)) + 2) // 5 + day - 1
     doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
     return era * 146097 + doe - 719468
-
-
-def without_personal_data(doc: dict, text: str, hasher: IdentityHasher) -> str | None:
-    """The body as sent when nothing in it is personal; else re-encoded with it hashed.
-
-    The fast path (no escape sequence, nothing address-shaped in the raw text, no personal
-    field name) is what almost every event takes: a few C-level scans, no walk. None when a
-    string is not valid Unicode (a lone surrogate), which no store or dashboard can carry.
-    """
-    if "\\" not in text and not looks_personal(text) and not any(personal_kind(key) for key in _KEY.findall(text)):
-        return text
-    clean = json.dumps(scrub_document(doc, hasher), ensure_ascii=False, separators=(",", ":"))
-    try:
-        clean.encode("utf-8")
-    except UnicodeEncodeError:
-        return None
-    return clean
-
-
-# Without any backslash in the text, every key is exactly a match of this.
-_KEY = re.compile(r'"([^"]*)"\s*:')
 
 
 def _refuse_constant(name: str) -> Any:

@@ -259,3 +259,22 @@ def test_the_lock_pins_every_requirement_with_hashes(python_version):
         assert wanted.specifier.contains(pinned[key], prereleases=True), (
             f"{wanted.name}=={pinned[key]} in the lock does not satisfy {wanted.specifier}: run make lock"
         )
+
+
+def test_every_container_written_has_a_lifecycle_rule_and_salts_live_a_day_at_most():
+    """Issue 37.6: retention is part of the deploy; a deleted salt is what makes hashes unlinkable."""
+    from eventhub_to_redis.settings import EventHubSettings
+    from haproxy_agent.ship_config import load_config
+
+    policy = json.loads((ROOT / "docs" / "storage-lifecycle.json").read_text())
+    days = {}
+    for rule in policy["rules"]:
+        assert rule["enabled"] and rule["type"] == "Lifecycle"
+        delete = rule["definition"]["actions"]["baseBlob"]["delete"]
+        for prefix in rule["definition"]["filters"]["prefixMatch"]:
+            days[prefix.rstrip("/")] = delete["daysAfterCreationGreaterThan"]
+    edge = load_config({"LOGS_STORAGE_CONNECTION": "UseDevelopmentStorage=true", "LOGS_HASH_KEY": "k" * 24})
+    written = {edge.container, edge.salt_container, EventHubSettings.deadletter_container}  # the defaults
+    assert written <= set(days), written - set(days)
+    assert days[edge.salt_container] <= 1
+    assert "management-policy create" in (ROOT / "docs" / "deploy.md").read_text()

@@ -36,6 +36,7 @@ class Event:
     partition: str
     sequence: int
     body: str
+    dropped_fields: int = 0  # fields the contract does not declare, left out of ``body``
 
 
 @dataclass(frozen=True)

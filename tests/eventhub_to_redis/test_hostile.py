@@ -29,7 +29,7 @@ def env(base_env, azurite_server, key_prefix):
 
 
 def test_1_lone_surrogate_next_to_a_personal_field_costs_only_that_message(env, key_prefix):
-    poison = ('{"tenant":"acme-fm","type":"app.x","time":"%s","ip":"203.0.113.13","note":"\\ud800"}' % iso(5)).encode()
+    poison = ('{"tenant":"acme-fm","type":"app.x","time":"%s","ip":"203.0.113.13","title":"\\ud800"}' % iso(5)).encode()
     good = {"tenant": "acme-fm", "type": "app.play", "time": iso(4)}
     report = eventhub_to_redis.run(batch([poison, good]), env=env)
     assert report.outcomes["partition:0"].counts["deadlettered"] == 1
@@ -41,7 +41,9 @@ def test_1_lone_surrogate_next_to_a_personal_field_costs_only_that_message(env, 
 
 def test_1_lone_surrogate_replayed_from_a_file_is_a_dead_letter_not_a_traceback(env, tmp_path):
     source = tmp_path / "poison.jsonl"
-    source.write_text('{"tenant":"acme-fm","type":"app.x","time":"%s","ip":"203.0.113.13","note":"\\ud800"}\n' % iso(5))
+    source.write_text(
+        '{"tenant":"acme-fm","type":"app.x","time":"%s","ip":"203.0.113.13","title":"\\ud800"}\n' % iso(5)
+    )
     result = run_cli(
         "run", "eventhub_to_redis", "--input", str(source), settings=write_settings(tmp_path / "s.json", env)
     )
@@ -95,7 +97,7 @@ def test_4_non_finite_numbers_are_refused(env, raw):
 def test_5_replay_lines_split_on_newline_only_and_bad_lines_are_dead_letters(env, tmp_path):
     lines = [
         json.dumps(
-            {"tenant": "acme-fm", "type": "app.a", "time": iso(9), "note": "x\u2028y\u0085z"}, ensure_ascii=False
+            {"tenant": "acme-fm", "type": "app.a", "time": iso(9), "title": "x\u2028y\u0085z"}, ensure_ascii=False
         ),
         "[" * 30_000,  # 2: nested too deep
         '{"tenant":"acme-fm","type":"app.b","time":"%s"}' % iso(8),
@@ -114,7 +116,7 @@ def test_5_replay_lines_split_on_newline_only_and_bad_lines_are_dead_letters(env
     store, _ = store_of(env)
     events = store.read_events("acme-fm")
     assert sorted(e.type for e in events) == ["app.a", "app.b", "app.e"]
-    assert json.loads(next(e for e in events if e.type == "app.a").body)["note"] == "x\u2028y\u0085z"
+    assert json.loads(next(e for e in events if e.type == "app.a").body)["title"] == "x\u2028y\u0085z"
     assert {e.sequence for e in events} == {2, 4, 7}  # line numbers: nothing shifted
     reasons = {d["sequence_number"]: d["reason"] for d in deadletters(env).values()}
     assert set(reasons) == {1, 3, 5, 6}

@@ -16,6 +16,7 @@ from jsonschema import Draft202012Validator
 
 import eventhub_to_redis
 from devstack.azurite import connection_string
+from eventhub_to_redis.event_body import DECLARED, ENVELOPE, HLS_FIELDS, PSEUDONYMS, extra_field_problem
 from eventhub_to_redis.validate import Position, Rejection, check
 from shared.live.store import Event
 from shared.privacy.identity import IdentityHasher
@@ -221,8 +222,9 @@ def test_no_address_survives_in_redis_or_dead_letters(env, data, caplog):
     bodies = []
     for i, secret in enumerate(secrets):
         place = data.draw(hiding_places(secret))
-        bodies.append({"tenant": "acme-fm", "type": "app.play", "time": iso(10 + i), "payload": place})
-        bodies.append({"tenant": "acme-fm", "type": "app.play", "payload": place})  # invalid: dead letter
+        # "title" is declared (kept, scanned), "payload" is not (dropped): both must hide the secret
+        bodies.append({"tenant": "acme-fm", "type": "app.play", "time": iso(10 + i), "title": place, "payload": place})
+        bodies.append({"tenant": "acme-fm", "type": "app.play", "title": place})  # invalid: dead letter
     eventhub_to_redis.run(batch(bodies, first_sequence=data.draw(st.integers(0, 10**9))), env=env)
     _, client = store_of(env)
     everything = dump_redis(client, env["REDIS_KEY_PREFIX"]) + json.dumps(deadletters(env)) + caplog.text
@@ -240,7 +242,7 @@ safe_values = st.recursive(
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.dictionaries(safe_words, safe_values, max_size=5), st.booleans())
+@given(st.dictionaries(st.sampled_from(sorted(DECLARED)), safe_values, max_size=5), st.booleans())
 def test_valid_events_without_personal_data_round_trip_unchanged(extra, ascii_only):
     doc = {**extra, "tenant": "acme-fm", "type": "app.play", "time": "2027-01-15T07:00:00.5+01:00"}
     body = json.dumps(doc, ensure_ascii=ascii_only).encode()
@@ -258,3 +260,62 @@ def test_the_fast_address_check_is_the_full_pattern(text):
     from shared.privacy.scrub import ADDRESS, looks_personal
 
     assert looks_personal(text) == (ADDRESS.search(text) is not None)
+
+
+field_names = st.one_of(
+    st.sampled_from(sorted(DECLARED | PSEUDONYMS | {"userId", "sessionId", "lat", "lon", "push_token", "name"})),
+    st.text(max_size=12),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.dictionaries(field_names, safe_values, max_size=8))
+def test_only_declared_fields_are_kept_and_pseudonyms_only_as_hashes(fields):
+    """Issue 37.7: an allow-list. Every undeclared field is dropped (and counted), a declared
+    pseudonym is kept as a keyed hash, a declared field as sent; in dead letters nothing keyed."""
+    from eventhub_to_redis.deadletter import document
+
+    doc = {**fields, "tenant": "acme-fm", "type": "app.play", "time": "2027-01-15T07:00:00Z"}
+    body = json.dumps(doc).encode()
+    event = check(body, Position("0", 1), now_ms=NOW_MS, hasher=HASHER, max_bytes=10**9, max_future_ms=0)
+    assert isinstance(event, Event)
+    stored = json.loads(event.body)
+    undeclared = {k for k in doc if k not in ENVELOPE | DECLARED | PSEUDONYMS}
+    assert set(stored) <= ENVELOPE | DECLARED | PSEUDONYMS and not undeclared & set(stored)
+    pseudonyms = {k for k in doc if k in PSEUDONYMS}
+    unhashable = {k for k in pseudonyms if isinstance(doc[k], (bool, list, dict)) or doc[k] is None}
+    assert event.dropped_fields == len(undeclared) + len(unhashable)
+    for key in pseudonyms - unhashable:
+        assert stored[key] == f"hmac:{HASHER.hash(str(doc[key]), kind=key)}"
+    for key in set(doc) & DECLARED:
+        assert stored[key] == json.loads(json.dumps(doc[key]))  # safe values: kept as sent
+    letter = json.loads(document(Rejection(Position("0", 1), "a reason", body)))
+    kept = json.loads(letter["body"])
+    assert set(kept) <= ENVELOPE | DECLARED | PSEUDONYMS | HLS_FIELDS
+    assert all(kept[k] == "hmac:removed" for k in pseudonyms)
+    assert letter["fields_dropped"] == len(undeclared - HLS_FIELDS)  # an HLS message's fields help on call
+    for key in undeclared - HLS_FIELDS:
+        assert key not in kept
+
+
+def test_a_body_that_is_not_a_json_object_keeps_no_text_in_its_dead_letter():
+    from eventhub_to_redis.deadletter import document
+
+    for body in (b"alice@example.com said 203.0.113.9", b'["Alice Smith"]', b"\xff\xfeA"):
+        letter = json.loads(document(Rejection(Position("0", 1), "not JSON", body)))
+        assert letter["body"] is None and letter["size_bytes"] == len(body)
+
+
+def test_no_declared_field_is_taken_for_personal_data():
+    from shared.privacy.scrub import personal_kind
+
+    assert [name for name in DECLARED if personal_kind(name)] == []
+    assert extra_field_problem("client_ip") and extra_field_problem("Title") and not extra_field_problem("genre")
+
+
+def test_the_schema_declares_exactly_the_fields_the_code_keeps():
+    schema = json.loads((Path(__file__).resolve().parents[2] / "docs" / "eventhub-messages.schema.json").read_text())
+    declared = set(schema["$defs"]["fabrikEvent"]["properties"])
+    assert declared == ENVELOPE | DECLARED | PSEUDONYMS
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "eventhub-messages.md").read_text()
+    assert all(f"`{name}`" in doc for name in DECLARED | PSEUDONYMS)

@@ -33,21 +33,25 @@ def test_hls_message_becomes_a_sample():
     )  # no host: an agent from before the field
 
 
-def test_personal_fields_are_hashed_before_the_body_is_kept():
+def test_only_declared_fields_are_kept_pseudonyms_hashed_and_addresses_inside_them_too():
     event = run(
         {
             "tenant": "acme-fm",
             "type": "app.open",
             "time": "2027-01-15T08:00:00Z",
-            "ip": "203.0.113.7",
-            "device": {"device_id": "ABCD-1234"},
-            "ctx": [{"client_ip": "::ffff:203.0.113.7"}],
+            "ip": "203.0.113.7",  # undeclared: dropped
+            "userId": "alice",  # undeclared (the contract's name is user_id): dropped
+            "user_id": "u-1234",  # a declared pseudonym: a keyed hash
+            "device_type": {"device_id": "ABCD-1234"},  # declared; a personal name inside is hashed
+            "title": "call me at 203.0.113.7",  # declared; an address inside is hashed
         }
     )
-    assert "203.0.113.7" not in event.body and "ABCD-1234" not in event.body
+    assert "203.0.113.7" not in event.body and "ABCD-1234" not in event.body and "alice" not in event.body
     doc = json.loads(event.body)
-    assert doc["ip"] == f"hmac:{HASHER.hash_ip('203.0.113.7')}" == doc["ctx"][0]["client_ip"]
-    assert doc["device"]["device_id"] == f"hmac:{HASHER.hash('ABCD-1234', kind='device')}"
+    assert set(doc) == {"tenant", "type", "time", "user_id", "device_type", "title"} and event.dropped_fields == 2
+    assert doc["user_id"] == f"hmac:{HASHER.hash('u-1234', kind='user_id')}"
+    assert doc["device_type"]["device_id"] == f"hmac:{HASHER.hash('ABCD-1234', kind='device')}"
+    assert doc["title"] == f"call me at ip:{HASHER.hash_ip('203.0.113.7')}"
 
 
 @pytest.mark.parametrize(
