@@ -30,7 +30,8 @@ def run(
     from icecast_poller.fetch import poll_servers
     from icecast_poller.settings import load_settings
     from shared.clients.http import HttpOptions, get_session
-    from shared.runtime.runs import finish_run, start_run
+    from shared.runtime.health import series_interval_seconds
+    from shared.runtime.runs import finish_run, seconds_since_last_success, start_run
 
     started = start_run(FUNCTION, load_settings, env=env, redis=redis, clock=clock)
     settings, report, log = started.settings, started.report, started.log
@@ -54,6 +55,13 @@ def run(
         deadline=time.monotonic() + settings.deadline_seconds,
         countries=settings.geoip.countries if settings.geoip else None,
     )
+    interval_s = seconds_since_last_success(
+        FUNCTION,
+        settings.store,
+        redis=redis,
+        now_ms=report.started_ms,
+        default_s=series_interval_seconds("icecast", started.env),
+    )
     relay_ips = frozenset(settings.hasher.ip_tokens([a for s in settings.servers for a in s.relay_addresses]))
     result = aggregate(
         results,
@@ -61,6 +69,8 @@ def run(
         time_ms=report.started_ms,
         relay_ip_tokens=relay_ips,
         top_countries=settings.geoip.top if settings.geoip else None,
+        interval_s=interval_s,
+        aqh_seconds=settings.aqh_seconds,
     )
     for r in results:
         source = f"server:{r.server.name}"

@@ -18,6 +18,7 @@ from typing import Any, Callable, Iterable
 from icecast_poller.fetch import ServerResult
 from icecast_poller.parse import ListenerRecord, MountStats
 from icecast_poller.tenant import MountOwners
+from shared.core.measurement import AQH_SECONDS, SessionTally
 from shared.core.user_agents import DEVICES, Client, classify
 from shared.live.store import Sample
 from shared.privacy.geoip import country_metrics
@@ -34,6 +35,7 @@ class _Tenant:
     durations: list = field(default_factory=list)
     relays: int = 0
     countries: Counter = field(default_factory=Counter)  # only with GEOIP_DATABASE
+    sessions: SessionTally | None = None  # the industry's rules (shared.core.measurement)
 
 
 @dataclass
@@ -60,6 +62,8 @@ def aggregate(
     time_ms: int,
     relay_ip_tokens: frozenset[bytes] = frozenset(),
     top_countries: int | None = None,
+    interval_s: int = 30,
+    aqh_seconds: int = AQH_SECONDS,
 ) -> Aggregate:
     """One rule for every count: a mount's figure is its listeners less the relays pulling it,
     and a tenant's ``listeners`` is the sum of its mounts' figures (own mounts and fallbacks
@@ -70,7 +74,11 @@ def aggregate(
     if not answered:
         return Aggregate(samples=[], unclaimed={}, servers_failed=failed)
     is_relay = _relay_rule(results, answered, relay_ip_tokens)
-    acc = {name: _Tenant() for name, r in owners.tenants.items() if r.mounts or r.fallback_mounts}
+    acc = {
+        name: _Tenant(sessions=SessionTally(now_s=time_ms / 1000, interval_s=interval_s, aqh_seconds=aqh_seconds))
+        for name, r in owners.tenants.items()
+        if r.mounts or r.fallback_mounts
+    }
     seen = _Mounts()
     kinds: dict[tuple[Any, str], Client] = {}  # (app rule, User-Agent) -> client: a few hundred agents per run
     for result in answered:
@@ -120,10 +128,12 @@ def _count_mount(
     for rec in listeners:
         if is_relay(rec):
             relays += 1
+            tenant.sessions.add("relay", rec.connected_seconds)
             continue
         client = kinds.get((app_pattern, rec.user_agent))  # a dict hit per listener, the lists per agent
         if client is None:
             client = kinds[app_pattern, rec.user_agent] = classify(rec.user_agent, app_pattern)
+        tenant.sessions.add(client.kind, rec.connected_seconds)
         if client.kind == "relay":
             relays += 1
             continue
@@ -157,6 +167,7 @@ def _tenant_metrics(
         "on_fallback": on_fallback,
         "fallback_listeners": on_shared if on_fallback else 0,
     }
+    metrics.update(tenant.sessions.metrics())
     metrics.update({f"client:{kind}": tenant.clients[kind] for kind in CLIENT_KINDS})
     metrics.update({f"device:{d}": tenant.devices[d] for d in DEVICES if tenant.devices[d]})  # like countries
     metrics.update({f"mount:{m}": tenant.mounts[m] for m in counted})

@@ -15,12 +15,41 @@ ICECAST = Series(
         Metric(
             "listeners",
             "connections",
-            "Σ of the tenant's `mount:<mount>` (its own mounts and the fallbacks only it declares)",
+            "raw connections, bots and short sessions included: Σ of the tenant's `mount:<mount>` (its own "
+            "mounts and the fallbacks only it declares)",
         ),
+        Metric(
+            "active_sessions",
+            "sessions",
+            "listening now for 60 s or more, bots and relays out (the industry's active sessions; docs/measurement.md)",
+        ),
+        Metric(
+            "session_starts", "sessions", "sessions that reached 60 s since the previous sample (each counted once)"
+        ),
+        Metric(
+            "listening_seconds",
+            "seconds",
+            "seconds listened since the previous sample by qualifying sessions (a new one: its whole time); "
+            "Σ over a window / 3600 = listening hours (TLH)",
+        ),
+        Metric(
+            "aqh_persons",
+            "sessions",
+            "qualifying sessions with `AQH_MIN_SECONDS` (300) or more inside the current clock quarter hour",
+        ),
+        Metric(
+            "excluded:bot", "connections", "connections of bots (OPAWG and crawler lists), not in the session metrics"
+        ),
+        Metric("excluded:relay", "connections", "Icecast relays pulling the stream, not in the session metrics"),
+        Metric("excluded:short", "connections", "listeners connected for under 60 s (not yet a session)"),
         Metric(
             "unique_listeners", "addresses", "distinct keyed hashes of listener IPs (people behind one NAT count once)"
         ),
-        Metric("median_listening_seconds", "seconds", "median time connected so far, of the tenant's listeners now"),
+        Metric(
+            "median_listening_seconds",
+            "seconds",
+            "median time connected so far, of the tenant's listeners now (not ATSL: that is TLH / sessions)",
+        ),
         Metric(
             "mount:<mount>",
             "connections",

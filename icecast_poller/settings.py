@@ -9,6 +9,7 @@ from typing import Any, Mapping
 
 from icecast_poller.tenant import MountOwners
 from shared.core.errors import ConfigError
+from shared.core.measurement import AQH_SECONDS, QUARTER_SECONDS
 from shared.core.settings import (
     SettingsReader,
     StoreSettings,
@@ -48,6 +49,7 @@ class IcecastSettings:
     max_parallel: int = 64
     deadline_seconds: int = 20
     geoip: GeoIP | None = None  # GEOIP_DATABASE: listeners by country; None: no country metrics
+    aqh_seconds: int = AQH_SECONDS  # AQH_MIN_SECONDS: time in a quarter hour that credits a person
 
     @functools.cached_property
     def owners(self) -> MountOwners:
@@ -132,6 +134,7 @@ def _load(env: Mapping[str, str]) -> IcecastSettings:
     read = reader.get("ICECAST_READ_TIMEOUT_SECONDS", positive_int, default=5)
     parallel = reader.get("ICECAST_MAX_PARALLEL", positive_int, default=64)
     deadline = reader.get("ICECAST_RUN_DEADLINE_SECONDS", positive_int, default=20)
+    aqh = reader.get("AQH_MIN_SECONDS", _quarter_seconds, default=AQH_SECONDS)
     if connect and read and deadline and deadline < connect + read:
         reader.fail("ICECAST_RUN_DEADLINE_SECONDS", "must be at least connect + read timeout")
     geoip = None
@@ -152,7 +155,15 @@ def _load(env: Mapping[str, str]) -> IcecastSettings:
         max_parallel=parallel,
         deadline_seconds=deadline,
         geoip=geoip,
+        aqh_seconds=aqh,
     )
+
+
+def _quarter_seconds(raw: str) -> int:
+    value = positive_int(raw)
+    if value > QUARTER_SECONDS:
+        raise ValueError(f"at most {QUARTER_SECONDS} (a quarter hour)")
+    return value
 
 
 load_settings = cached_loader(_load)

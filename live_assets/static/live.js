@@ -6,9 +6,10 @@
 // answer into a 304 without a body. No inline code: the page's Content-Security-Policy allows
 // scripts from the app only.
 //
-// Honest numbers: a figure whose series is stale is not shown as now; "Listening now" adds the
-// audio stream and HLS only when both are up to date; a sample where a server did not answer is
-// marked partial; a gap longer than the series' gap limit breaks its line (uPlot draws a null as
+// Honest numbers, each labelled with its rule (docs/measurement.md): the lead figure is
+// sessions of a minute or more, bots out; raw connections and HLS addresses stand beside it,
+// never added to it (different units); a figure whose series is stale is not shown as now; a
+// sample where a server did not answer is marked partial; a gap longer than the series' gap limit breaks its line (uPlot draws a null as
 // a gap and skips an undefined). Event types are data (a Map), never object keys.
 (function () {
   "use strict";
@@ -32,7 +33,12 @@
   var WORDS = {icecast: "Listener numbers, audio stream", hls: "Listener numbers, HLS player",
                matomo: "Website visitors"};
   var PLAYERS = [["client:app", "Your app"], ["client:browser", "Web browsers"],
-                 ["client:player", "Media players (VLC, iTunes, radios)"], ["client:other", "Other"]];
+                 ["client:player", "Other apps and players (VLC, Sonos, radio apps)"], ["client:other", "Not known"],
+                 ["client:bot", "Bots and tools (not counted as listeners)"]];
+  var DEVICES = [["device:mobile", "Phones and tablets"], ["device:computer", "Computers"],
+                 ["device:smart_speaker", "Smart speakers"], ["device:smart_tv", "TVs"], ["device:watch", "Watches"],
+                 ["device:auto", "Cars"], ["device:unknown", "Not known"]];
+  var QUARTER_MS = 15 * 60 * 1000, HOUR_MS = 3600 * 1000;
   var regionNames = typeof Intl.DisplayNames === "function" ?
     new Intl.DisplayNames([navigator.language || "en"], {type: "region"}) : null;
   var COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2"];
@@ -182,6 +188,30 @@
     bars("players", items, "No up-to-date numbers from the audio stream.");
   }
 
+  function showDevices(fresh, row) {
+    var items = fresh.state === "fresh" && row ? DEVICES.map(function (d) { return [d[0], d[1], row[d[0]] || 0]; }) : [];
+    items.sort(function (a, b) { return b[2] - a[2]; });
+    bars("devices", items, "No up-to-date numbers from the audio stream.");
+  }
+
+  // Listening hours of the last hour: the qualifying sessions' seconds of the samples in it.
+  function showHours(rows, fresh, end) {
+    var seconds = rows.reduce(function (n, r) {
+      return r.time > end - HOUR_MS && r.listening_seconds ? n + r.listening_seconds : n;
+    }, 0);
+    tile("tile-hours", fresh.state === "fresh" ? (seconds / 3600).toFixed(1) : null, fresh.state,
+         "audio stream; sessions of a minute or more", false);
+  }
+
+  // Persons of the clock quarter hour on air: 5 minutes or more in it (the newest sample, if it is in it).
+  function showQuarter(row, fresh, end) {
+    var start = end - end % QUARTER_MS;
+    document.querySelector("#tile-aqh .window").textContent = "(since " + clock(start) + ")";
+    var inQuarter = row && row.time >= start && row.aqh_persons !== undefined;
+    tile("tile-aqh", inQuarter ? row.aqh_persons : null, inQuarter ? fresh.state : "none",
+         inQuarter ? "5 minutes or more in this quarter hour; audio stream" : "not yet in this quarter hour", false);
+  }
+
   function showFreshness(freshness) {
     var list = document.getElementById("freshness-list");
     list.textContent = "";
@@ -212,17 +242,15 @@
     var fIce = fresh.icecast || none, fHls = fresh.hls || none, fMat = fresh.matomo || none;
     var iceRow = lastRow(ice), hlsRow = lastRow(hls), matRow = lastRow(mat);
     var partial = iceRow !== null && fIce.state === "fresh" && (iceRow.servers_failed || 0) > 0;
+    tile("tile-sessions", iceRow && iceRow.active_sessions, fIce.state,
+         stateNote(fIce, iceRow) + "; audio stream; bots and visits under a minute left out" +
+           (partial ? "; partial: a streaming server did not answer" : ""), partial);
     tile("tile-icecast", iceRow && iceRow.listeners, fIce.state,
          stateNote(fIce, iceRow) + (partial ? "; partial: a streaming server did not answer" : ""), partial);
-    tile("tile-hls", hlsRow && hlsRow.listeners, fHls.state, stateNote(fHls, hlsRow), false);
-    // Together: only up-to-date parts, and only when no part is delayed (never fresh + old).
-    var parts = [[fIce, iceRow], [fHls, hlsRow]].filter(function (p) { return p[0].state !== "none"; });
-    var delayed = parts.some(function (p) { return p[0].state === "stale"; });
-    var together = parts.length && !delayed ? parts.reduce(function (n, p) { return n + p[1].listeners; }, 0) : null;
-    tile("tile-listeners", together, parts.length === 0 ? "none" : delayed ? "stale" : "fresh",
-         parts.length === 0 ? "no numbers in the last two hours" : delayed ?
-           "waiting for up-to-date numbers from every stream" : "audio stream and HLS player together", partial);
-    document.querySelector("#tile-visitors .window").textContent =
+    tile("tile-hls", hlsRow && hlsRow.listeners, fHls.state,
+         stateNote(fHls, hlsRow) + "; devices with a request in the last 30 seconds", false);
+    showHours(ice, fIce, end);
+    showQuarter(iceRow, fIce, end);    document.querySelector("#tile-visitors .window").textContent =
       "(last " + (feed.visitor_window_minutes || 3) + " minutes)";
     tile("tile-visitors", matRow && matRow.visitors, fMat.state, stateNote(fMat, matRow), false);
     tile("tile-actions", matRow && matRow.actions, fMat.state, stateNote(fMat, matRow), false);
@@ -231,10 +259,12 @@
     showFreshness(fresh);
     showWhere([[fIce, iceRow], [fHls, hlsRow]]);
     showPlayers(fIce, iceRow);
+    showDevices(fIce, iceRow);
 
     var gap = function (f) { return (f.gap_after_s || 75) * 1000; };
-    draw("chart-listeners", [{label: "Audio stream", key: "listeners", rows: ice, gapMs: gap(fIce)},
-                             {label: "HLS player", key: "listeners", rows: hls, gapMs: gap(fHls)}]);
+    draw("chart-listeners", [{label: "A minute or more", key: "active_sessions", rows: ice, gapMs: gap(fIce)},
+                             {label: "Audio stream connections", key: "listeners", rows: ice, gapMs: gap(fIce)},
+                             {label: "App and web player devices", key: "listeners", rows: hls, gapMs: gap(fHls)}]);
     var mounts = new Set();
     ice.forEach(function (r) { Object.keys(r).forEach(function (k) { if (k.indexOf("mount:") === 0) { mounts.add(k); } }); });
     draw("chart-mounts", Array.from(mounts).sort().map(function (k) {

@@ -102,6 +102,24 @@ def finish_run(
     return report
 
 
+def seconds_since_last_success(
+    function: str, store_settings: StoreSettings, *, redis: Any = None, now_ms: int, default_s: int
+) -> int:
+    """Seconds since the function's last successful run (what "since the previous sample"
+    means to a metric), ``default_s`` for a first run or when Redis cannot say (the write that
+    follows reports Redis down). Capped at the live window: nothing older is kept anyway."""
+    from redis.exceptions import RedisError
+
+    store = LiveStore(redis if redis is not None else get_redis(store_settings), settings=store_settings)
+    try:
+        raw = store.redis.hget(store.keys.status(function), "_run|last_success")
+    except (RedisError, FabrikError, OSError):  # Redis down: the write that follows says so
+        return default_s
+    if not raw or not str(raw).isdigit() or int(raw) >= now_ms:
+        return default_s
+    return max(1, min((now_ms - int(raw)) // 1000, store_settings.window_seconds))
+
+
 def _iso(ms: int) -> str:
 
     return iso(ms) or "?"

@@ -6,6 +6,7 @@ import pytest
 import redis
 
 from devstack.process import free_port
+from shared.core.measurement import METRICS
 from shared.core.settings import load_store_settings
 from shared.live.store import LiveStore
 from shared.runtime.status import parse_status
@@ -78,7 +79,10 @@ def test_cli_run_writes_each_tenants_sample_and_status(base_env, icecasts, tmp_p
     store = LiveStore(client, settings=settings)
     [acme] = store.read_series("acme-fm", "icecast")
     timed = acme.metrics["median_listening_seconds"]  # depends on when the listeners connected: checked below
-    assert {k: v for k, v in acme.metrics.items() if k != "median_listening_seconds"} == {
+    sessions = {k: acme.metrics[k] for k in METRICS}  # the same (shared.core.measurement: tests/shared/)
+    assert sessions["active_sessions"] + sessions["excluded:short"] == 4  # the 4 listeners, by their age
+    assert (sessions["excluded:relay"], sessions["excluded:bot"]) == (1, 0)
+    assert {k: v for k, v in acme.metrics.items() if k != "median_listening_seconds" and k not in METRICS} == {
         "listeners": 4,  # 3 on ice-a + 2 on ice-b - the relay connection
         "unique_listeners": 3,  # 127.0.0.2 (twice), .3, .6
         "client:app": 1,

@@ -54,7 +54,14 @@ def stack(base_env, httpserver, azurite_server, key_prefix):
                 "acme-fm",
                 "icecast",
                 now - i * 30_000,
-                {"listeners": 40 - i, "mount:/acme.mp3": 30 - i, "mount:/acme.aac": 10},
+                {
+                    "listeners": 40 - i,
+                    "mount:/acme.mp3": 30 - i,
+                    "mount:/acme.aac": 10,
+                    "active_sessions": 31 - i,
+                    "listening_seconds": 900,  # 30 sessions of 30 s: 20 samples in the last hour, 5.0 h
+                    "aqh_persons": 12,
+                },
             )
             for i in range(20)
         ]
@@ -239,10 +246,14 @@ def test_the_page_draws_the_stored_values_in_a_real_browser(stack, tmp_path):
         app = page.get_element_by_id("app")
         assert int(app.get("data-drawn", "0")) >= 1
         value = lambda i: page.get_element_by_id(i).get("data-value")
-        assert (value("tile-icecast"), value("tile-hls"), value("tile-listeners")) == ("40", "7", "47")
+        assert (value("tile-sessions"), value("tile-icecast"), value("tile-hls")) == ("31", "40", "7")
+        assert value("tile-hours") == "5.0"  # never sums connections and addresses (two units)
         assert value("tile-visitors") == "12" and value("tile-events") == "13"
         listeners = page.get_element_by_id("chart-listeners")
-        assert listeners.get("data-points") == "40" and listeners.get("data-last") == "Audio stream=40|HLS player=7"
+        assert listeners.get("data-points") == "40"
+        assert (
+            listeners.get("data-last") == "A minute or more=31|Audio stream connections=40|App and web player devices=7"
+        )
         assert listeners.get("data-gaps") == "0"
         assert page.get_element_by_id("chart-mounts").get("data-last") == "/acme.aac=10|/acme.mp3=30"
         assert len(page.xpath("//div[@id='chart-listeners']//canvas")) == 1  # uPlot drew

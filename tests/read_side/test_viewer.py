@@ -160,7 +160,7 @@ def test_stale_series_partial_samples_and_gaps_are_shown_honestly(stack, tmp_pat
                 "acme-fm",
                 "icecast",
                 now - 10 * 60_000 + i * 30_000,
-                {"listeners": 60, "servers_failed": 1 if i == 19 else 0},
+                {"listeners": 60, "active_sessions": 55, "servers_failed": 1 if i == 19 else 0},
             )
             for i in range(20)
         ]
@@ -178,8 +178,9 @@ def test_stale_series_partial_samples_and_gaps_are_shown_honestly(stack, tmp_pat
     assert "partial" in tile("tile-icecast").text_content()
     assert tile("tile-hls").get("data-state") == "stale" and tile("tile-hls").get("data-value") == ""
     assert "delayed since" in tile("tile-hls").text_content()
-    assert tile("tile-listeners").get("data-state") == "stale" and tile("tile-listeners").get("data-value") == ""
-    assert page.get_element_by_id("chart-listeners").get("data-gaps") == "1"  # the 90 minutes, not a straight line
+    assert tile("tile-sessions").get("data-value") == "55" and tile("tile-sessions").get("data-partial") == "true"
+    # the 90 minutes break both audio-stream lines (sessions and connections), not a straight line
+    assert page.get_element_by_id("chart-listeners").get("data-gaps") == "2"
     assert "constructor=1" in page.get_element_by_id("chart-events").get("data-last")
     listed = {li.get("data-series"): li.get("data-state") for li in page.xpath("//ul[@id='freshness-list']/li")}
     assert listed == {"icecast": "fresh", "hls": "stale", "matomo": "fresh"}
@@ -216,6 +217,9 @@ def test_the_page_shows_where_and_on_what_they_listen_in_words(stack, tmp_path):
                     "client:browser": 3,
                     "client:player": 1,
                     "client:other": 0,
+                    "client:bot": 2,
+                    "device:mobile": 6,
+                    "device:computer": 3,
                     "country:DE": 7,
                     "country:AT": 2,
                     "country:unknown": 1,
@@ -237,7 +241,15 @@ def test_the_page_shows_where_and_on_what_they_listen_in_words(stack, tmp_path):
     players = [
         (li.get("data-key"), li.get("data-value"), li.text_content()) for li in page.xpath("//ol[@id='players']/li")
     ]
-    assert [(k, v) for k, v, _ in players] == [("client:app", "6"), ("client:browser", "3"), ("client:player", "1")]
+    assert [(k, v) for k, v, _ in players] == [
+        ("client:app", "6"),
+        ("client:browser", "3"),
+        ("client:bot", "2"),
+        ("client:player", "1"),
+    ]
+    assert "not counted as listeners" in players[2][2]
+    devices = [(li.get("data-key"), li.get("data-value")) for li in page.xpath("//ol[@id='devices']/li")]
+    assert devices == [("device:mobile", "6"), ("device:computer", "3")]
     assert "Your app" in players[0][2] and "client:" not in page.get_element_by_id("players").text_content()
 
 
