@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from typing import Any, Callable, Protocol, Sequence, TextIO
 
 from haproxy_agent.errors import SendFailed
@@ -30,17 +29,19 @@ class PrintSender:
 
 
 class EventHubSender:
-    """Sends with ``azure.eventhub.EventHubProducerClient``, retrying with back-off."""
+    """Sends with ``azure.eventhub.EventHubProducerClient``; the SDK retries (``RETRY``), and a
+    send it gave up on fails the tick (the next tick sends the edge's state anew)."""
+
+    # The SDK's own retry policy: two retries 0.5 s and 1 s apart, so a failing hub costs a tick
+    # a few seconds, not its 10 s interval (the SDK's default is three, up to 120 s apart).
+    RETRY = {"retry_total": 2, "retry_backoff_factor": 0.5, "retry_backoff_max": 4, "retry_mode": "exponential"}
 
     def __init__(
         self,
         connection: str,
         eventhub_name: str,
         *,
-        attempts: int = 3,
-        backoff: float = 1.0,
         client_factory: Callable[..., Any] | None = None,
-        sleep: Callable[[float], None] = time.sleep,
         namespace: str = "",
         credential_kind: str = "",
         client_id: str = "",
@@ -55,8 +56,7 @@ class EventHubSender:
                 def client_factory(_connection: str, **kwargs: Any) -> Any:
                     return EventHubProducerClient(fully_qualified_namespace=namespace, credential=token, **kwargs)
 
-        self.client = client_factory(connection, eventhub_name=eventhub_name or None)
-        self.attempts, self.backoff, self.sleep = attempts, backoff, sleep
+        self.client = client_factory(connection, eventhub_name=eventhub_name or None, **self.RETRY)
 
     def send(self, messages: Sequence[dict]) -> None:
         by_key: dict[str, list[dict]] = {}
@@ -64,17 +64,12 @@ class EventHubSender:
             by_key.setdefault(message.get("tenant") or message["host"], []).append(message)
         failed = []
         for key, items in by_key.items():
-            for attempt in range(1, self.attempts + 1):
-                try:
-                    self._send_all(key, items)
-                    break
-                except Exception as exc:  # the SDK raises many types; all mean "not sent"
-                    if attempt == self.attempts:
-                        failed.append(f"{key}: {type(exc).__name__}")
-                    else:
-                        self.sleep(self.backoff * 2 ** (attempt - 1))
+            try:
+                self._send_all(key, items)
+            except Exception as exc:  # the SDK raises many types; all mean "not sent"
+                failed.append(f"{key}: {type(exc).__name__}")
         if failed:
-            raise SendFailed(f"not sent after {self.attempts} attempts: {', '.join(failed)}")
+            raise SendFailed(f"not sent after the SDK's {self.RETRY['retry_total']} retries: {', '.join(failed)}")
 
     def _send_all(self, key: str, items: Sequence[dict]) -> None:
         """As few batches as the hub's size limit allows (a re-send after a failure may repeat

@@ -8,6 +8,7 @@ header name (Apple appends columns over the years). Product Type Identifiers, fr
 
 from __future__ import annotations
 
+import csv
 import gzip
 import io
 from collections import defaultdict
@@ -49,26 +50,27 @@ def open_report(raw: IO[bytes]) -> IO[bytes]:
 def parse_sales_summary(raw: IO[bytes], *, app_ids: Iterable[str]) -> AppleCounts:
     wanted = set(app_ids)
     text = io.TextIOWrapper(open_report(raw), encoding="utf-8-sig", errors="replace", newline="")
+    # Tab-separated without quoting (a title may hold a quote): csv's reader, QUOTE_NONE.
+    reader = csv.reader(text, delimiter="\t", quoting=csv.QUOTE_NONE, strict=False)
     try:
-        header_line = text.readline().rstrip("\r\n")
+        header = {name.strip(): i for i, name in enumerate(next(reader, []))}
     except (OSError, EOFError) as exc:
         raise BadInputError(f"apple report: the gzip data is damaged ({exc})") from None
-    header = {name.strip(): i for i, name in enumerate(header_line.split("\t"))}
     missing = [c for c in REQUIRED if c not in header]
     if missing:
         raise BadInputError(f"apple report: missing columns {missing} (got {list(header)[:6]}…)")
     i_type, i_units, i_app = header["Product Type Identifier"], header["Units"], header["Apple Identifier"]
     i_country, i_begin = header["Country Code"], header["Begin Date"]
+    widest = max(i_type, i_units, i_app, i_country, i_begin)
     totals: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
     rows = ignored = 0
     report_date = None
     try:
-        for number, line in enumerate(text, start=2):
-            line = line.rstrip("\r\n")
-            if not line.strip():
+        for cells in reader:
+            number = reader.line_num
+            if not any(cell.strip() for cell in cells):
                 continue
-            cells = line.split("\t")
-            if len(cells) <= max(i_type, i_units, i_app, i_country, i_begin):
+            if len(cells) <= widest:
                 if cells[0].strip().lower().startswith("total"):
                     continue  # a footer some report eras carry
                 raise BadInputError(f"apple report line {number}: {len(cells)} cells, header has {len(header)}")
@@ -83,6 +85,8 @@ def parse_sales_summary(raw: IO[bytes], *, app_ids: Iterable[str]) -> AppleCount
             totals[(app, cells[i_country].strip().upper())][slot] += _units(cells[i_units], number)
     except (OSError, EOFError, gzip.BadGzipFile) as exc:
         raise BadInputError(f"apple report: the gzip data is damaged ({exc})") from None
+    except csv.Error as exc:
+        raise BadInputError(f"apple report line {reader.line_num}: {exc}") from None
     return AppleCounts(
         report_date=report_date, counts={k: UnitCounts(*v) for k, v in totals.items()}, rows=rows, ignored_rows=ignored
     )

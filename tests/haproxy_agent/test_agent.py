@@ -173,13 +173,12 @@ class StandInProducer:
 
 
 def test_eventhub_sender_keys_a_tick_by_its_edge_and_a_1_0_message_by_its_tenant():
-    producer = StandInProducer(fail_times=1)
+    producer = StandInProducer()
     made = []
     sender = EventHubSender(
         CONN,
         "events",
-        client_factory=lambda c, eventhub_name: made.append((c, eventhub_name)) or producer,
-        sleep=lambda s: None,
+        client_factory=lambda c, eventhub_name, **retry: made.append((c, eventhub_name)) or producer,
     )
     sender.send(
         [
@@ -197,7 +196,7 @@ def test_eventhub_sender_sends_a_full_batch_and_goes_on():
     producer.create_batch = lambda *, partition_key=None: EventDataBatch(
         max_size_in_bytes=2_000, partition_key=partition_key
     )
-    sender = EventHubSender(CONN, "events", client_factory=lambda c, eventhub_name: producer, sleep=lambda s: None)
+    sender = EventHubSender(CONN, "events", client_factory=lambda c, eventhub_name, **retry: producer)
     tenants = {f"s-{i}": {"listeners": i} for i in range(40)}
     sender.send([{"type": "hls.tick", "host": "e", "time": "t", "tenants": dict([kv])} for kv in tenants.items()])
     assert len(producer.sent) > 1
@@ -208,9 +207,17 @@ def test_eventhub_sender_sends_a_full_batch_and_goes_on():
     assert got == tenants
 
 
-def test_eventhub_sender_gives_up_after_retries_and_the_agent_goes_on():
+def test_the_sdk_retries_and_a_send_it_gave_up_on_fails_the_tick_not_the_agent():
+    """Issue 39.4: no loop of ours around the SDK's retries (up to 12 tries): the real client
+    carries the retry policy, and what it gives up on is one failed tick."""
+    real = EventHubSender(CONN, "events")
+    try:
+        assert (real.client._config.retry_total, real.client._config.backoff_factor) == (2, 0.5)
+        assert real.client._config.backoff_max == 4
+    finally:
+        real.close()
     producer = StandInProducer(fail_times=10)
-    sender = EventHubSender(CONN, "events", client_factory=lambda c, eventhub_name: producer, sleep=lambda s: None)
+    sender = EventHubSender(CONN, "events", client_factory=lambda c, eventhub_name, **retry: producer)
     with pytest.raises(SendFailed, match="edge-9"):
         sender.send([{"type": "hls.tick", "host": "edge-9", "time": "t", "tenants": {}}])
     agent = Agent(
