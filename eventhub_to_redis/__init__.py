@@ -36,16 +36,22 @@ def run(
     from eventhub_to_redis.batch import process_batch
     from eventhub_to_redis.positions import positions_of
     from eventhub_to_redis.settings import load_settings
-    from shared.runtime.runs import finish_run, start_run
+    from shared.runtime.runs import finish_run, last_counts, start_run
 
     started = start_run(FUNCTION, load_settings, env=env, redis=redis, clock=clock)
     settings, report, log = started.settings, started.report, started.log
     now_ms = report.started_ms
+    positions = positions_of(events)
+    # What each partition counted already (a redelivered batch, a file replayed again): its
+    # messages are stored again, idempotently, but not counted again for health.
+    partitions = {p.partition for p in positions} | {r.position.partition for r in rejected}
+    before = last_counts(FUNCTION, [f"partition:{p}" for p in sorted(partitions)], settings.store, redis=redis)
     batch = process_batch(
-        zip(events, positions_of(events)),
+        zip(events, positions),
         classify=_classifier(settings, now_ms, log),
         cutoff_ms=now_ms - settings.store.window_seconds * 1000,
         rejected=rejected,
+        counted_up_to={p: before.get(f"partition:{p}", {}).get("last_sequence", -1) for p in partitions},
     )
     if batch.rejected:
         _dead_letter(batch.rejected, settings, deadletter=deadletter, started=started, redis=redis, clock=clock)

@@ -9,7 +9,7 @@ and how many valid events were too old for the window (not stored, so not counte
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Mapping
 
 from eventhub_to_redis.validate import HlsTick, Position, Rejection
 from shared.live.store import Event, Sample
@@ -22,10 +22,18 @@ class Batch:
     ticks: list[tuple[str, int]] = field(default_factory=list)  # (HAProxy edge, ms)
     rejected: list[Rejection] = field(default_factory=list)
     counts: dict[str, dict[str, int]] = field(default_factory=dict)  # partition -> counters
+    # partition -> [messages, dead letters] past what the partition counted before (rolling)
+    fresh: dict[str, list[int]] = field(default_factory=dict)
+    counted_up_to: Mapping[str, int] = field(default_factory=dict)
 
-    def seen(self, position: Position) -> dict[str, int]:
-        """The partition's counters, with ``position`` taken into the newest seen."""
+    def seen(self, position: Position, *, dead: bool = False) -> dict[str, int]:
+        """The partition's counters, with ``position`` taken into the newest seen (and into the
+        rolling counters when past what the partition counted before)."""
         counts = self.counts.setdefault(position.partition, {"events": 0, "hls": 0, "deadlettered": 0})
+        fresh = self.fresh.setdefault(position.partition, [0, 0])
+        if position.sequence > self.counted_up_to.get(position.partition, -1):
+            fresh[0] += 1
+            fresh[1] += dead
         counts["last_sequence"] = max(counts.get("last_sequence", -1), position.sequence)
         if position.enqueued_ms is not None:
             counts["last_enqueued_ms"] = max(counts.get("last_enqueued_ms", 0), position.enqueued_ms)
@@ -43,13 +51,12 @@ class Batch:
         return out
 
     def rolling(self) -> dict[str, dict[str, int]]:
-        """Per partition, what the 10-minute counters add up (messages, dead letters)."""
+        """Per partition, what the 10-minute counters add up (messages, dead letters): only
+        messages past what the partition counted before, so a redelivery counts once."""
         return {
-            partition: {
-                "messages": c["events"] + c["hls"] + c["deadlettered"] + c.get("too_old", 0),
-                "deadlettered": c["deadlettered"],
-            }
-            for partition, c in self.counts.items()
+            partition: {"messages": messages, "deadlettered": dead}
+            for partition, (messages, dead) in self.fresh.items()
+            if messages
         }
 
 
@@ -59,17 +66,19 @@ def process_batch(
     classify: Callable[[Any, Position], Event | Sample | HlsTick | Rejection],
     cutoff_ms: int,
     rejected: Iterable[Rejection] = (),
+    counted_up_to: Mapping[str, int] | None = None,
 ) -> Batch:
     """Sort ``messages`` with ``classify``; ``rejected`` are known-bad messages (a replay file's
     unreadable lines), dead-lettered with the batch. Events before ``cutoff_ms`` are counted
-    ``too_old``."""
-    batch = Batch()
+    ``too_old``. ``counted_up_to``: each partition's sequence already counted (rolling counters
+    count only what lies past it)."""
+    batch = Batch(counted_up_to=counted_up_to or {})
     for early in rejected:
         batch.rejected.append(early)
-        batch.seen(early.position)["deadlettered"] += 1
+        batch.seen(early.position, dead=True)["deadlettered"] += 1
     for message, position in messages:
         result = classify(message, position)
-        counts = batch.seen(position)
+        counts = batch.seen(position, dead=isinstance(result, Rejection))
         if isinstance(result, Rejection):
             batch.rejected.append(result)
             counts["deadlettered"] += 1

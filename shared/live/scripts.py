@@ -66,17 +66,43 @@ def add_write(
 
 
 def execute(fill: Callable[[Any], None], client: Any, scripts: Sequence[str]) -> list[Any]:
-    """Fill a pipeline with ``fill`` and run it; when Redis does not know a script, load
-    ``scripts`` and run the same writes again: each is idempotent."""
+    """Fill a pipeline with ``fill`` and run it. When Redis does not know a script, load
+    ``scripts`` and send again only the commands that failed for it: the others ran (a pipeline
+    is not a transaction), and some are not idempotent (HINCRBY of the rolling counters ran
+    twice when the whole pipeline was sent again)."""
     from redis.exceptions import NoScriptError
 
     pipe = client.pipeline(transaction=False)
     fill(pipe)
-    try:
-        return pipe.execute()
-    except NoScriptError:
+    results = pipe.execute(raise_on_error=False)
+    missing = {i for i, result in enumerate(results) if isinstance(result, NoScriptError)}
+    if missing:
         for script in scripts:
             client.script_load(script)
-    again = client.pipeline(transaction=False)
-    fill(again)
-    return again.execute()
+        again = client.pipeline(transaction=False)
+        fill(_Only(again, missing))
+        for index, result in zip(sorted(missing), again.execute(raise_on_error=False)):
+            results[index] = result
+    for result in results:
+        if isinstance(result, Exception):
+            raise result
+    return results
+
+
+class _Only:
+    """A pipeline that queues only the commands at ``keep`` (by order of the calls ``fill`` makes:
+    each call queues one command)."""
+
+    def __init__(self, pipe: Any, keep: set[int]):
+        self._pipe, self._keep, self._index = pipe, keep, 0
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        method = getattr(self._pipe, name)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            index, self._index = self._index, self._index + 1
+            if index in self._keep:
+                method(*args, **kwargs)
+            return self
+
+        return call

@@ -120,6 +120,32 @@ def seconds_since_last_success(
     return max(1, min((now_ms - int(raw)) // 1000, store_settings.window_seconds))
 
 
+def last_counts(
+    function: str, sources: Iterable[str], store_settings: StoreSettings, *, redis: Any = None
+) -> dict[str, dict[str, int]]:
+    """Each source's counts as its last run stored them (empty for a source never seen, or when
+    Redis cannot say: the write that follows reports Redis down). One round trip."""
+    import json
+
+    from redis.exceptions import RedisError
+
+    sources = list(sources)
+    if not sources:
+        return {}
+    store = LiveStore(redis if redis is not None else get_redis(store_settings), settings=store_settings)
+    try:
+        answers = store.redis.hmget(store.keys.status(function), [f"{s}|counts" for s in sources])
+    except (RedisError, FabrikError, OSError):
+        return {}
+    out = {}
+    for source, raw in zip(sources, answers):
+        try:
+            out[source] = json.loads(raw) if raw else {}
+        except ValueError:
+            out[source] = {}
+    return out
+
+
 def _iso(ms: int) -> str:
 
     return iso(ms) or "?"

@@ -9,6 +9,9 @@
   dead-letter ratio over the last 10-20 minutes is above ``HEALTH_MAX_DEADLETTER_RATIO``; the
   Event Hub function is further behind than ``HEALTH_MAX_EVENTHUB_LAG_SECONDS``.
 
+A replayed file's source is judged by its dead letters only, and only while they are recent:
+once its 10-20 minutes are over it leaves the verdicts (it is not a partition that must flow).
+
 Pure: status records, settings, the data-loss note and a time in, verdicts out.
 """
 
@@ -16,7 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Iterable, Mapping
+from typing import Callable, Iterable, Mapping
 
 from shared.runtime.health import max_age_seconds
 from shared.runtime.status import SourceStatus
@@ -24,6 +27,7 @@ from shared.runtime.status import SourceStatus
 DEFAULT_MAX_DEADLETTER_RATIO = 0.05
 MIN_EVENTS_FOR_RATIO = 20  # fewer messages than this in the window: a single bad one is not a ratio
 DEFAULT_MAX_LAG_S = 300
+REPLAY_PREFIX = "partition:replay:"  # a replayed file's source (eventhub_to_redis/cli.py)
 
 
 @dataclass(frozen=True)
@@ -86,8 +90,21 @@ def judge(
             out.append(_never(function, limit, now_ms, loss))
             continue
         for row in rows:
+            if row.source.startswith(REPLAY_PREFIX):
+                if row.counts.get("rolling_messages") or row.current_error:  # its window is not over
+                    out.append(_replay(row, limit, max_ratio))
+                continue
             out.append(_one(row, limit, now_ms, max_ratio, max_lag_s))
     return out
+
+
+def _replay(row: SourceStatus, limit: int, max_ratio: float) -> Verdict:
+    """A replay (``run eventhub_to_redis --input``) is not a partition that must keep flowing:
+    it is judged by its dead letters while they are recent (10-20 minutes), then leaves health."""
+    make = lambda state, reason: Verdict(row.function, row.source, state, reason, limit, row.last_success)  # noqa: E731
+    if not row.ok:
+        return make("fail", row.current_error or "the replay failed")
+    return _dead_letters(row, make, max_ratio) or make("ok", "")
 
 
 def _never(function: str, limit: int, now_ms: int, loss: DataLoss | None) -> Verdict:
@@ -114,18 +131,23 @@ def _one(row: SourceStatus, limit: int, now_ms: int, max_ratio: float, max_lag_s
     lag_ms = row.counts.get("lag_ms")
     if lag_ms is not None and lag_ms > max_lag_s * 1000:
         return make("fail", f"{lag_ms // 1000} s behind the Event Hub (limit {max_lag_s} s)")
-    seen, dead = row.counts.get("rolling_messages", 0), row.counts.get("rolling_deadlettered", 0)
-    if dead:
-        share = dead / seen if seen else 1.0
-        text = f"{dead} of {seen} messages dead-lettered in the last 10-20 minutes ({share:.0%})"
-        if over_ratio(dead, seen, max_ratio):
-            return make(
-                "fail", f"{text}: above HEALTH_MAX_DEADLETTER_RATIO {max_ratio:g}; see the deadletter container"
-            )
-        return make("warn", f"{text}; see the deadletter container")
+    judged = _dead_letters(row, make, max_ratio)
+    if judged is not None:
+        return judged
     if row.counts.get("deadlettered"):
         return make("warn", f"{row.counts['deadlettered']} dead-lettered in the last batch")
     return make("ok", "")
+
+
+def _dead_letters(row: SourceStatus, make: Callable[[str, str], Verdict], max_ratio: float) -> Verdict | None:
+    """``fail`` above the ratio, ``warn`` below it, None without recent dead letters."""
+    seen, dead = row.counts.get("rolling_messages", 0), row.counts.get("rolling_deadlettered", 0)
+    if not dead:
+        return None
+    text = f"{dead} of {seen} messages dead-lettered in the last 10-20 minutes ({dead / seen if seen else 1.0:.0%})"
+    if over_ratio(dead, seen, max_ratio):
+        return make("fail", f"{text}: above HEALTH_MAX_DEADLETTER_RATIO {max_ratio:g}; see the deadletter container")
+    return make("warn", f"{text}; see the deadletter container")
 
 
 def over_ratio(dead: int, seen: int, max_ratio: float) -> bool:
