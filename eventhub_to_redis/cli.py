@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 import eventhub_to_redis
+from eventhub_to_redis.deadletters import add_commands as add_deadletters
 from eventhub_to_redis.replay import read_range
 from eventhub_to_redis.validate import Position, Rejection
 from shared.core.errors import ConfigError
@@ -47,6 +48,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="consumer group to read with (with --from-eventhub; default fabrik-oncall, never the "
         "function's own EVENTHUB_CONSUMER_GROUP)",
     )
+
+
+def add_commands(commands: argparse._SubParsersAction) -> None:
+    """Commands of this function's own beside ``run`` (shared.cli calls each function's)."""
+    add_deadletters(commands)
 
 
 def invoke(args: argparse.Namespace, *, env: Mapping[str, str]) -> RunReport:

@@ -109,6 +109,10 @@ def build_parser(functions: dict[str, FunctionInfo]) -> argparse.ArgumentParser:
     )
 
     add_share(commands)
+    for info in functions.values():  # a function's own commands (eventhub_to_redis: deadletters)
+        module = info.cli_module()
+        if module is not None and hasattr(module, "add_commands"):
+            module.add_commands(commands)
     return parser
 
 
@@ -135,6 +139,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "metrics":
             print(metric_table(all_series().values()))
             return EXIT_OK
+        if hasattr(args, "handler"):  # a function's own command
+            return args.handler(args, env=load_env(args.settings))
         if args.command == "share":
             env = load_env(args.settings)
             share_command(args, env=env, known=_known_tenants(env), store=lambda: _store(args))

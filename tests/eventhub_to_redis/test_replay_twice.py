@@ -70,3 +70,27 @@ def test_a_replays_source_weighs_on_health_only_while_its_dead_letters_are_recen
     assert [v.source for v in judge({"eventhub_to_redis": [live, hour]}, ["eventhub_to_redis"], {}, now_ms=now)] == [
         "partition:0"
     ]
+
+
+def test_deadletters_lists_the_newest_with_their_reasons_and_shows_one(env, tmp_path):
+    """Issue 38.3: a command reads the dead letters, so on call needs no storage browser."""
+    source = tmp_path / "bad.jsonl"
+    source.write_text(
+        json.dumps({"tenant": "acme-fm", "type": "app.play", "time": iso(5)})
+        + "\nnot json\n"
+        + json.dumps({"tenant": "acme-fm", "type": "app.play", "user_id": "u-7"})
+        + "\n"
+    )
+    settings = write_settings(tmp_path / "s.json", env)
+    run_cli("run", "eventhub_to_redis", "--input", str(source), settings=settings)
+    listed = run_cli("deadletters", "--since", "1h", settings=settings)
+    assert listed.returncode == 0, listed.stderr
+    assert "not JSON" in listed.stdout and "field 'time' is missing" in listed.stdout
+    assert "2 shown" in listed.stdout
+    as_json = [json.loads(line) for line in run_cli("deadletters", "--json", settings=settings).stdout.splitlines()]
+    name = next(d["name"] for d in as_json if "time" in d["reason"])
+    shown = json.loads(run_cli("deadletters", "--show", name, settings=settings).stdout)
+    assert json.loads(shown["body"])["user_id"] == "hmac:removed" and "u-7" not in json.dumps(shown)
+    assert run_cli("deadletters", "--since", "yesterday", settings=settings).returncode == 2
+    missing = run_cli("deadletters", "--show", "eventhub_to_redis/none.json", settings=settings)
+    assert missing.returncode == 2 and "no dead letter named" in missing.stderr
