@@ -20,6 +20,24 @@ HLS = Series(
         Metric("listeners", "listeners", "distinct HLS listeners: the definition above, made when read"),
         Metric("hosts", "edges", "how many edges that sum covers"),
         Metric(
+            "active_sessions",
+            "sessions",
+            "1.1.0 edges: clients (address /64 + User-Agent) that fetched 60 s of segments over 60 s or more, "
+            "bots out (docs/measurement.md); summed over edges as `listeners`",
+        ),
+        Metric("session_starts", "sessions", "sessions that qualified since the edge's previous tick"),
+        Metric(
+            "listening_seconds",
+            "seconds",
+            "segments fetched × segment duration by qualifying sessions since the previous tick (a new one: all "
+            "of it); Σ over a window / 3600 = listening hours",
+        ),
+        Metric(
+            "aqh_persons", "sessions", "qualifying sessions with `AQH_MIN_SECONDS` or more in the clock quarter hour"
+        ),
+        Metric("excluded:bot", "clients", "clients whose User-Agent is on the bot lists (the edge's map)"),
+        Metric("excluded:short", "clients", "clients that have not yet qualified (under 60 s, or only playlists)"),
+        Metric(
             "country:<code>",
             "listeners",
             "when the agents send `countries`: listeners per country (ISO code, `other`, `unknown`), summed over "

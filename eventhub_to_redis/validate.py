@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Collection
 
 from eventhub_to_redis.event_body import stored
+from shared.core.measurement import HLS_METRICS
 from shared.core.tenants import name_problem
 from shared.live.store import Event, Sample
 from shared.privacy.identity import IdentityHasher
@@ -27,6 +28,7 @@ HLS_TYPE = "hls.listeners"  # 1.0.0: one tenant's count from one edge
 HLS_TICK = "hls.tick"  # 1.1.0: one edge's whole tick, many tenants
 TYPE_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,99}")
 MAX_LISTENERS = 10_000_000
+SESSION_FIELDS = frozenset(HLS_METRICS)  # an edge's sessions (shared.core.measurement)
 # An edge's count is true when sent: one timed further ahead of the Event Hub's enqueued time
 # (the clock of the hub, not of the edge) than this is a clock running ahead, and is clamped
 # to the enqueued time (docs/eventhub-messages.md).
@@ -212,6 +214,13 @@ def _hls_metrics(doc: dict) -> dict[str, int]:
     if isinstance(listeners, bool) or not isinstance(listeners, int) or not 0 <= listeners <= MAX_LISTENERS:
         raise _Refused("field 'listeners' must be a whole number from 0 to 10000000")
     metrics = {"listeners": listeners}
+    for name in SESSION_FIELDS.intersection(doc):  # 1.1.0: sessions by the industry's rules
+        value = doc[name]
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_LISTENERS:
+            raise _Refused(f"field {name!r} must be a whole number from 0 to 10000000")
+        metrics[name] = value
     if "countries" in doc:
         countries = _countries(doc["countries"])
         if countries is None:

@@ -23,6 +23,7 @@ from haproxy_agent.errors import AgentError
 from haproxy_agent.runtime_api import command
 from haproxy_agent.senders import Sender
 from haproxy_agent.table import parse_show_table
+from shared.core.measurement import HlsSessions
 from shared.privacy.geoip import country_metrics
 
 log = logging.getLogger("haproxy_agent")
@@ -38,6 +39,13 @@ class Agent:
     query: Callable[[str, str], str] = command
     known: set[str] = field(default_factory=set)  # tenants last sent with listeners
     started: bool = False  # a first tick was sent
+    sessions: HlsSessions | None = None  # the session rules' memory (per entry, in memory only)
+
+    def __post_init__(self) -> None:
+        if self.sessions is None:
+            self.sessions = HlsSessions(
+                segment_seconds=self.config.segment_seconds, aqh_seconds=self.config.aqh_seconds
+            )
 
     def tick(self) -> list[dict] | None:
         """Returns the messages sent, or None when nothing could be read or sent."""
@@ -76,14 +84,17 @@ class Agent:
                 )
             counted = {t: n for t, n in counted.items() if t in self.config.tenants}
         dropped = self.known - set(counted) if self.started else set(self.config.tenants) - set(counted)
-        entries = {t: {"listeners": counted.get(t, 0)} for t in sorted(set(counted) | dropped)}
+        now = self.clock()
+        # Sessions by the industry's rules (shared.core.measurement), from the 1.1.0 snippet's entries.
+        sessions = self.sessions.tick(counts.sessions, now) if counts.sessions else {}
+        entries = {t: {"listeners": counted.get(t, 0), **sessions.get(t, {})} for t in sorted(set(counted) | dropped)}
         if self.config.geoip is not None:  # addresses stay here: only counts per country are sent
             for tenant, entry in entries.items():
                 if entry["listeners"]:
                     entry["countries"] = countries_of(self.config.geoip, counts.clients.get(tenant, []))
             if self.config.geoip.problem:
                 log.warning("%s", self.config.geoip.problem)
-        when = dt.datetime.fromtimestamp(self.clock(), dt.timezone.utc).isoformat(timespec="milliseconds")
+        when = dt.datetime.fromtimestamp(now, dt.timezone.utc).isoformat(timespec="milliseconds")
         messages = tick_messages(self.config.host, when.replace("+00:00", "Z"), entries)
         try:
             self.sender.send(messages)

@@ -10,6 +10,8 @@
 | AGENT_ANY_TENANT | any_tenant | false: only known tenants are sent |
 | AGENT_HOST | host | this machine's short host name |
 | AGENT_KEY_SEPARATOR | key_separator | \\| |
+| AGENT_SEGMENT_SECONDS | segment_seconds | 6: the streams' segment duration (what one segment fetched is listened) |
+| AQH_MIN_SECONDS | aqh_seconds | 300: time in a clock quarter hour that credits a session |
 | EVENTHUB_CONNECTION | eventhub_connection | required unless --dry-run |
 | EVENTHUB_NAME | eventhub_name | required unless --dry-run (or EntityPath in the connection) |
 """
@@ -39,6 +41,8 @@ KEYS = {
     "EVENTHUB_NAME": "eventhub_name",
     "GEOIP_DATABASE": "geoip_database",
     "GEOIP_TOP_COUNTRIES": "geoip_top_countries",
+    "AGENT_SEGMENT_SECONDS": "segment_seconds",
+    "AQH_MIN_SECONDS": "aqh_seconds",
 }
 
 
@@ -64,6 +68,8 @@ class AgentConfig:
     eventhub_credential: str = ""
     eventhub_client_id: str = ""
     geoip: Any = None  # shared.privacy.geoip.GeoIP: listeners by country in each message; None: none
+    segment_seconds: float = 6.0  # a segment fetched is this much listened (the streams' target duration)
+    aqh_seconds: int = 300  # AQH_MIN_SECONDS, as the app has it
 
 
 def _tenants(value: Any, app_tenants: str) -> tuple[str, ...]:
@@ -100,6 +106,8 @@ def load(env: Mapping[str, str], path: str | None = None, *, need_eventhub: bool
         problems.append("table (HAPROXY_TABLE): a table (backend) name")
     connection, name, namespace = _eventhub(raw, env, problems, needed=need_eventhub)
     geoip = _geoip(raw, problems)
+    segment = _number(raw, "segment_seconds", "AGENT_SEGMENT_SECONDS", 6.0, 0.5, 60, problems)
+    aqh = int(_number(raw, "aqh_seconds", "AQH_MIN_SECONDS", 300, 1, 900, problems))
     if problems:
         raise ConfigProblem("; ".join(problems))
     return AgentConfig(
@@ -116,6 +124,8 @@ def load(env: Mapping[str, str], path: str | None = None, *, need_eventhub: bool
         eventhub_namespace=namespace,
         eventhub_credential=env.get("EVENTHUB_CONNECTION__credential", ""),
         eventhub_client_id=env.get("EVENTHUB_CONNECTION__clientId", ""),
+        segment_seconds=segment,
+        aqh_seconds=aqh,
     )
 
 
@@ -171,6 +181,19 @@ def _interval(raw: dict[str, Any], problems: list[str]) -> float:
         problems.append("interval_seconds (AGENT_INTERVAL_SECONDS): a number of seconds from 1 to 3600")
         interval = 10.0
     return interval
+
+
+def _number(
+    raw: dict[str, Any], key: str, env_name: str, default: float, low: float, high: float, problems: list[str]
+) -> float:
+    try:
+        value = float(raw.get(key, default))
+        if not low <= value <= high:
+            raise ValueError
+    except (TypeError, ValueError):
+        problems.append(f"{key} ({env_name}): a number from {low:g} to {high:g}")
+        return default
+    return value
 
 
 def _eventhub(

@@ -1,4 +1,5 @@
-"""Parse the runtime API's ``show table <name>`` answer and count listeners per tenant. Pure.
+"""Parse the runtime API's ``show table <name>`` answer: listeners per tenant, and each entry's
+session (first seen, segments, bot) when the table stores them (the 1.1.0 snippet). Pure.
 
 Format (haproxy src/stick_table.c): a header ``# table: <name>, type: <t>, size:<n>, used:<n>``,
 then one line per entry, ``<ptr>: key=<key> use=<n> exp=<ms> [shard=<n>] <store>=<v> ...``
@@ -29,6 +30,19 @@ class TableCounts:
     listeners: Counter = field(default_factory=Counter)
     skipped: int = 0  # entries whose key is not ``<tenant><sep><client>`` with a valid tenant
     clients: dict[str, list[str]] = field(default_factory=dict)  # tenant -> addresses (only when asked)
+    sessions: list["Entry"] = field(default_factory=list)  # entries that carry session data (gpt0)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One client's entry of the 1.1.0 snippet: ``<tenant>|<address /64>|<hash of its User-Agent>``
+    with ``gpt0`` (first request, epoch s), ``gpc0`` (segments fetched) and ``gpc1`` (1: a bot)."""
+
+    tenant: str
+    key: str  # the whole key, in memory only: the address never leaves the edge
+    first_seen_s: int
+    segments: int
+    bot: bool
 
 
 def parse_show_table(text: str, *, separator: str = "|", keep_clients: bool = False) -> TableCounts:
@@ -49,31 +63,41 @@ def parse_show_table(text: str, *, separator: str = "|", keep_clients: bool = Fa
             continue
         if not saw_header:
             raise BadAnswer(f"HAProxy answered: {line.strip()[:120]}")
-        entry = _entry(line)
-        if entry is None:
+        found = _entry(line)
+        if found is None:
             counts.skipped += 1
             continue
-        tenant, sep, client = _unescape(entry).partition(separator)
+        raw, data = found
+        key = _unescape(raw)
+        tenant, sep, client = key.partition(separator)
+        client = client.split(separator, 1)[0]  # 1.1.0: "<address>|<agent hash>"; 1.0.0: "<address>"
         if not sep or not client or not TENANT.fullmatch(tenant):
             counts.skipped += 1
             continue
         counts.listeners[tenant] += 1
         if keep_clients:
             counts.clients.setdefault(tenant, []).append(client)
+        if "gpt0" in data and data["gpt0"] > 0:
+            counts.sessions.append(Entry(tenant, key, data["gpt0"], data.get("gpc0", 0), data.get("gpc1", 0) > 0))
     if not saw_header:
         raise BadAnswer("empty answer (is this a HAProxy stats socket?)")
     return counts
 
 
-def _entry(line: str) -> str | None:
-    """The raw (still escaped) key of one entry line, or None if the line is not an entry."""
+def _entry(line: str) -> tuple[str, dict[str, int]] | None:
+    """The raw (still escaped) key of one entry line and its whole-number data columns
+    (``gpt0=…``, ``gpc0=…``), or None if the line is not an entry."""
     head, sep, rest = line.partition(": ")
     if not sep or not head.startswith("0x"):
         return None
+    key, data = None, {}
     for token in _TOKEN.findall(rest):
-        if token.startswith("key="):
-            return token[4:]
-    return None
+        name, eq, value = token.partition("=")
+        if name == "key" and key is None:
+            key = value
+        elif eq and value.lstrip("-").isdigit():
+            data[name] = int(value)
+    return (key, data) if key is not None else None
 
 
 def _unescape(key: str) -> str:

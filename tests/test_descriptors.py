@@ -69,11 +69,13 @@ def _readme_metrics(path: Path) -> dict[str, str]:
 
 
 def test_each_readme_lists_its_series_metrics_with_the_declared_units():
-    checked = 0
+    """Every function that writes a series documents each of its metrics with its unit (no
+    hand-kept count of collectors: a new one with a series is checked as it appears)."""
     for name, described in descriptors(ROOT).items():
         readme = ROOT / name / "README.md"
-        if not described.series or "| metric | unit |" not in readme.read_text(encoding="utf-8"):
+        if not described.series:
             continue
+        assert "| metric | unit |" in readme.read_text(encoding="utf-8"), f"{name}/README.md has no metric table"
         [series] = described.series
         rows = _readme_metrics(readme)
         for metric, unit in rows.items():
@@ -82,8 +84,6 @@ def test_each_readme_lists_its_series_metrics_with_the_declared_units():
             assert declared.unit == unit, f"{name}: {metric} is in {declared.unit}, the README says {unit}"
         missing = [m.name for m in series.metrics if not any(m.matches(r) or m.name == r for r in rows)]
         assert missing == [], f"{name}/README.md leaves out {missing}"
-        checked += 1
-    assert checked == 2  # icecast_poller and matomo_live_poller
 
 
 def test_every_function_declares_itself_and_timers_have_their_schedule():

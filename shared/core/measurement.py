@@ -75,3 +75,52 @@ class SessionTally:
 
     def metrics(self) -> dict[str, int]:
         return dict(self.counts)
+
+
+HLS_METRICS = tuple(m for m in METRICS if m != "excluded:relay")  # an edge has no relays
+
+
+@dataclass
+class HlsSessions:
+    """HLS sessions on an edge, by the same rules, from the table's entries at each tick.
+
+    An HLS player holds no connection: a session is one client's stick-table entry (its
+    address's /64 and a hash of its User-Agent, IAB's de-duplication), alive while it fetches
+    within the table's expiry. Its listened time is what it fetched, ``segments ×
+    segment_seconds`` (a client fetching only playlists listens to nothing and never qualifies);
+    it qualifies at 60 s listened **and** 60 s since its first request. The edge keeps, per
+    entry, what it listened at the previous tick (in memory only: the key holds the address).
+    """
+
+    segment_seconds: float = 6.0
+    aqh_seconds: int = AQH_SECONDS
+    seen: dict[str, tuple[int, bool]] = field(default_factory=dict)  # entry key -> (listened s, qualified)
+
+    def tick(self, entries: "list", now_s: float) -> dict[str, dict[str, int]]:
+        """Per tenant, the session metrics of this tick (``entries``: haproxy_agent.table.Entry)."""
+        out: dict[str, dict[str, int]] = {}
+        seen: dict[str, tuple[int, bool]] = {}
+        quarter_s = now_s % QUARTER_SECONDS
+        for entry in entries:
+            counts = out.setdefault(entry.tenant, dict.fromkeys(HLS_METRICS, 0))
+            if entry.bot:
+                counts["excluded:bot"] += 1
+                continue
+            age = now_s - entry.first_seen_s
+            listened = int(entry.segments * self.segment_seconds)
+            before, was_qualified = self.seen.get(entry.key, (0, False))
+            qualified = age >= QUALIFY_SECONDS and listened >= QUALIFY_SECONDS
+            seen[entry.key] = (listened, qualified)
+            if not qualified:
+                counts["excluded:short"] += 1
+                continue
+            counts["active_sessions"] += 1
+            if was_qualified:
+                counts["listening_seconds"] += max(0, listened - before)
+            else:
+                counts["session_starts"] += 1
+                counts["listening_seconds"] += listened
+            if min(age, quarter_s) >= self.aqh_seconds:
+                counts["aqh_persons"] += 1
+        self.seen = seen  # an entry gone from the table is a session that ended
+        return out

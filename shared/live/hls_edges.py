@@ -28,6 +28,9 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from shared.live import hls_alive
 
+# Metrics of what happened since an edge's previous tick, not of now: they are summed over the
+# reports in a point's time (each report counted once), never held until the next report.
+ADDITIVE = frozenset({"session_starts", "listening_seconds"})
 BUCKET_MS = 1_800_000  # 180 counts of an edge every 10 s: within the hash compact encoding (512 entries)
 NAMES = ("hosts", "listeners")
 
@@ -124,9 +127,14 @@ def add_read(pipe: Any, *, prefix: str, tenant: str, low_ms: int, high_ms: int, 
 
 
 def encode(metrics: Mapping[str, int]) -> str:
-    """``<listeners>[,<country>:<n>...]``: the count first, so a plain count stays a plain number."""
+    """``<listeners>[,<country>:<n>...][,<metric>=<n>...]``: the count first, so a plain count
+    stays a plain number; countries as ``DE:9``, other metrics (the sessions) as ``name=n``."""
     parts = [str(int(metrics.get("listeners", 0)))]
-    parts += [f"{name[8:]}:{int(n)}" for name, n in sorted(metrics.items()) if name.startswith("country:")]
+    for name, n in sorted(metrics.items()):
+        if name.startswith("country:"):
+            parts.append(f"{name[8:]}:{int(n)}")
+        elif name != "listeners":
+            parts.append(f"{name}={int(n)}")
     return ",".join(parts)
 
 
@@ -136,6 +144,10 @@ def decode_value(text: str) -> dict[str, int]:
     head, *rest = text.split(",")
     metrics = {"listeners": int(head)}
     for part in rest:
+        name, eq, n = part.partition("=")
+        if eq:
+            metrics[name] = int(n)
+            continue
         code, _, n = part.partition(":")
         metrics[f"country:{code}"] = int(n)
     return metrics
@@ -191,15 +203,19 @@ def sums(
     ``step_ms``: keep only the last point of each step, exactly as the full series has it (a
     page needs one point per agent interval, not one per edge report: 20 edges are 14,400
     points in two hours); points are built only for what is kept."""
-    changes, reported, times = _changes(edges, alive or {}, stale_ms=stale_ms, low_ms=low_ms, high_ms=high_ms)
+    changes, reported, times, adds = _changes(edges, alive or {}, stale_ms=stale_ms, low_ms=low_ms, high_ms=high_ms)
     times |= reported or {low_ms}
     out: list[tuple[int, dict[str, int]]] = []
     totals: dict[str, int] = {}
-    hosts = listeners = position = 0
-    end = len(changes)
+    added: dict[str, int] = {}  # additive metrics reported since the last point out
+    hosts = listeners = position = at = 0
+    end, adds_end = len(changes), len(adds)
     step = step_ms or 1
     held: tuple[int, int, int, dict[str, int] | None] | None = None  # the step's latest point, built late
     for when in sorted(times):
+        if held is not None and held[0] // step != when // step:
+            out.append(_point(*held, added))
+            held, added = None, {}
         while position < end and changes[position][0] <= when:
             _, sign, n, extra = changes[position]
             hosts += sign
@@ -208,21 +224,25 @@ def sums(
                 for name, k in extra.items():
                     totals[name] = totals.get(name, 0) + sign * k
             position += 1
+        while at < adds_end and adds[at][0] <= when:
+            for name, k in adds[at][1].items():
+                added[name] = added.get(name, 0) + k
+            at += 1
         if not (hosts or when in reported):
             continue
-        if held is not None and held[0] // step != when // step:
-            out.append(_point(*held))
         held = (when, hosts, listeners, {k: v for k, v in totals.items() if v} if totals else None)
         if not step_ms:
-            out.append(_point(*held))
-            held = None
+            out.append(_point(*held, added))
+            held, added = None, {}
     if held is not None:
-        out.append(_point(*held))
+        out.append(_point(*held, added))
     return out
 
 
-def _point(when: int, hosts: int, listeners: int, extra: dict[str, int] | None) -> tuple[int, dict[str, int]]:
-    return when, {"hosts": hosts, "listeners": listeners, **(extra or {})}
+def _point(
+    when: int, hosts: int, listeners: int, extra: dict[str, int] | None, added: Mapping[str, int] = {}
+) -> tuple[int, dict[str, int]]:
+    return when, {"hosts": hosts, "listeners": listeners, **(extra or {}), **added}
 
 
 Change = tuple[int, int, int, "Mapping[str, int] | None"]  # (time, +1 or -1, listeners, other metrics)
@@ -235,10 +255,12 @@ def _changes(
     stale_ms: int,
     low_ms: int,
     high_ms: int,
-) -> tuple[list[Change], set[int], set[int]]:
-    """Where each count starts and stops standing, sorted; the reported times in range; and
-    each edge's last ticks in range (after its first count)."""
+) -> tuple[list[Change], set[int], set[int], list[tuple[int, dict[str, int]]]]:
+    """Where each count starts and stops standing, sorted; the reported times in range; each
+    edge's last ticks in range (after its first count); and the additive metrics reported in
+    range, by time."""
     changes: list[Change] = []
+    adds: list[tuple[int, dict[str, int]]] = []
     reported: set[int] = set()
     ticks: set[int] = set()
     for edge, counts in edges.items():
@@ -257,7 +279,9 @@ def _changes(
                 listeners, extra = value, None
             else:
                 listeners = value.get("listeners", 0)
-                extra = {k: n for k, n in value.items() if k != "listeners"} or None
+                extra = {k: n for k, n in value.items() if k != "listeners" and k not in ADDITIVE} or None
+                if low_ms <= when <= high_ms and ADDITIVE.intersection(value):
+                    adds.append((when, {k: value[k] for k in ADDITIVE.intersection(value)}))
             changes.append((when, 1, listeners, extra))
             changes.append((until, -1, listeners, extra))
             if low_ms <= when <= high_ms:
@@ -265,7 +289,8 @@ def _changes(
         if counts:
             ticks.update(end for _, end in spans if low_ms <= end <= high_ms and end >= counts[0][0])
     changes.sort(key=itemgetter(0, 1))
-    return changes, reported, ticks
+    adds.sort(key=itemgetter(0))
+    return changes, reported, ticks, adds
 
 
 def _text(value: Any) -> str:
