@@ -12,6 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from devstack.process import Server, find_binary, free_port
+from haproxy_agent.__main__ import clients_map as clients_map_text
 
 SNIPPET = Path(__file__).resolve().parent.parent / "haproxy_agent" / "haproxy-hls.cfg"
 DEFAULTS = """
@@ -55,6 +56,9 @@ class HAProxy:
         if httplog:
             text = re.sub(r'\n    log-format "fabrik-hls[^\n]*', "\n    option httplog", text)
         text = text.replace("server origin 127.0.0.1:8081", f"server origin 127.0.0.1:{self.origin.server_port}")
+        clients_map = workdir / "fabrik-clients.map"  # as the install writes it (haproxy_agent/README.md)
+        clients_map.write_text(clients_map_text())
+        text = text.replace("/etc/haproxy/fabrik-clients.map", str(clients_map))
         text = text.replace("\nbackend hls_listeners", DEFAULTS + "\nbackend hls_listeners", 1)
         text = text.replace("peer fabrik-local 127.0.0.1:10000", f"peer fabrik-local 127.0.0.1:{free_port()}")
         if not peers:

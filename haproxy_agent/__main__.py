@@ -22,6 +22,7 @@ from haproxy_agent.senders import EventHubSender, PrintSender
 from haproxy_agent.ship_config import derive_logs_key as derive
 from haproxy_agent.ship_config import load_config
 from haproxy_agent.ship_upload import UploadFailed, check
+from shared.core.user_agents import ordered_patterns
 
 
 def ship_logs(argv: list[str]) -> int:
@@ -99,6 +100,19 @@ def derive_logs_key(argv: list[str]) -> int:
     return 0
 
 
+def clients_map() -> str:
+    """The HAProxy map of client kinds by User-Agent (haproxy-hls.cfg's ``map_reg``): one regex a
+    line, then its kind (``bot``, ``player``, ``browser``), first match wins. A map key is one
+    word, so spaces and tabs are written ``\\x20``/``\\x09`` and a leading ``#`` is escaped."""
+    lines = [
+        "# Client kinds for fabrik's HLS sessions: python -m haproxy_agent clients-map (OPAWG, crawler-user-agents)"
+    ]
+    for pattern, kind in ordered_patterns():
+        key = pattern.replace(" ", "\\x20").replace("\t", "\\x09")
+        lines.append(("\\" + key if key.startswith("#") else key) + " " + kind)
+    return "\n".join(lines) + "\n"
+
+
 def _quiet_logging(verbose: bool, noisy: tuple[str, ...]) -> None:
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
@@ -115,6 +129,9 @@ def main(argv: list[str] | None = None) -> int:
         return ship_logs(argv[1:])
     if argv[:1] == ["derive-logs-key"]:
         return derive_logs_key(argv[1:])
+    if argv[:1] == ["clients-map"]:
+        sys.stdout.write(clients_map())
+        return 0
     parser = argparse.ArgumentParser(
         prog="python -m haproxy_agent",
         description=__doc__,

@@ -100,3 +100,17 @@ def classify(user_agent: str, app_pattern: re.Pattern[str] | None = None) -> Cli
     """The client behind one User-Agent (an empty one is ``other``); ``app_pattern`` is the
     tenant's own app rule (``APP_USER_AGENT_PATTERN``), which wins over every list."""
     return _classify(user_agent[:1024], app_pattern)  # patterns hash by their text and flags
+
+
+def ordered_patterns() -> list[tuple[str, str]]:
+    """``(pattern, kind)`` in matching order, as ``classify`` applies the lists after the
+    tenant's app rule and the relays: OPAWG's bots, apps, libraries and browsers, then the
+    crawler list's bots. What an HAProxy edge matches (``python -m haproxy_agent clients-map``:
+    HAProxy's ``map_reg`` answers with the first match, in file order, so an app the crawler
+    list also names stays an app there too)."""
+    import crawleruseragents
+
+    lists = opawg_lists()
+    out = [(pattern.pattern, kind) for kind, pattern in lists.entities]
+    out += [(entry["pattern"], "bot") for entry in crawleruseragents.CRAWLER_USER_AGENTS_DATA]
+    return out

@@ -70,7 +70,9 @@ def test_dry_run_counts_distinct_listeners_per_tenant(haproxy):
     )
     assert done.returncode == 0, done.stderr
     [message] = [json.loads(line) for line in done.stdout.splitlines()]  # the whole tick, one message
-    assert message["tenants"] == {"acme-fm": {"listeners": 2}, "metro-kids": {"listeners": 1}}
+    assert {t: e["listeners"] for t, e in message["tenants"].items()} == {"acme-fm": 2, "metro-kids": 1}
+    # urllib3's own User-Agent is a bot by the lists: flagged on the edge, never a session
+    assert message["tenants"]["acme-fm"]["excluded:bot"] == 2 and message["tenants"]["acme-fm"]["active_sessions"] == 0
     assert (message["type"], message["host"], message["time"][-1]) == ("hls.tick", "edge-1", "Z")
     assert "127.0.0" not in done.stdout + done.stderr
 
