@@ -194,22 +194,31 @@
     bars("devices", items, "No up-to-date numbers from the audio stream.");
   }
 
-  // Listening hours of the last hour: the qualifying sessions' seconds of the samples in it.
-  function showHours(rows, fresh, end) {
-    var seconds = rows.reduce(function (n, r) {
-      return r.time > end - HOUR_MS && r.listening_seconds ? n + r.listening_seconds : n;
+  // Listening hours of the last hour: the qualifying sessions' seconds of the samples in it, of
+  // every path that is up to date.
+  function showHours(paths, end) {
+    var fresh = paths.filter(function (p) { return p[1].state === "fresh"; });
+    var seconds = fresh.reduce(function (total, p) {
+      return p[0].reduce(function (n, r) {
+        return r.time > end - HOUR_MS && r.listening_seconds ? n + r.listening_seconds : n;
+      }, total);
     }, 0);
-    tile("tile-hours", fresh.state === "fresh" ? (seconds / 3600).toFixed(1) : null, fresh.state,
-         "audio stream; sessions of a minute or more", false);
+    var stale = paths.some(function (p) { return p[1].state === "stale"; });
+    tile("tile-hours", fresh.length && !stale ? (seconds / 3600).toFixed(1) : null,
+         fresh.length === 0 ? "none" : stale ? "stale" : "fresh", "sessions of a minute or more", false);
   }
 
-  // Persons of the clock quarter hour on air: 5 minutes or more in it (the newest sample, if it is in it).
-  function showQuarter(row, fresh, end) {
+  // Persons of the clock quarter hour on air: 5 minutes or more in it (each path's newest
+  // sample, if it is in this quarter).
+  function showQuarter(paths, end) {
     var start = end - end % QUARTER_MS;
     document.querySelector("#tile-aqh .window").textContent = "(since " + clock(start) + ")";
-    var inQuarter = row && row.time >= start && row.aqh_persons !== undefined;
-    tile("tile-aqh", inQuarter ? row.aqh_persons : null, inQuarter ? fresh.state : "none",
-         inQuarter ? "5 minutes or more in this quarter hour; audio stream" : "not yet in this quarter hour", false);
+    var inQuarter = paths.filter(function (p) {
+      return p[0] && p[1].state === "fresh" && p[0].time >= start && p[0].aqh_persons !== undefined;
+    });
+    var value = inQuarter.reduce(function (n, p) { return n + p[0].aqh_persons; }, 0);
+    tile("tile-aqh", inQuarter.length ? value : null, inQuarter.length ? "fresh" : "none",
+         inQuarter.length ? "5 minutes or more in this quarter hour" : "not yet in this quarter hour", false);
   }
 
   function showFreshness(freshness) {
@@ -242,15 +251,26 @@
     var fIce = fresh.icecast || none, fHls = fresh.hls || none, fMat = fresh.matomo || none;
     var iceRow = lastRow(ice), hlsRow = lastRow(hls), matRow = lastRow(mat);
     var partial = iceRow !== null && fIce.state === "fresh" && (iceRow.servers_failed || 0) > 0;
-    tile("tile-sessions", iceRow && iceRow.active_sessions, fIce.state,
-         stateNote(fIce, iceRow) + "; audio stream; bots and visits under a minute left out" +
+    // Sessions of a minute or more: the same rule on both paths, so they add up (only when
+    // every path that has them is up to date: never fresh + old).
+    var counted = [[fIce, iceRow], [fHls, hlsRow]].filter(function (p) {
+      return p[0].state !== "none" && p[1] && p[1].active_sessions !== undefined;
+    });
+    var late = counted.some(function (p) { return p[0].state === "stale"; });
+    var sessions = counted.length && !late ?
+      counted.reduce(function (n, p) { return n + p[1].active_sessions; }, 0) : null;
+    tile("tile-sessions", sessions, counted.length === 0 ? (fIce.state === "none" ? "none" : fIce.state) :
+           late ? "stale" : "fresh",
+         (late ? "waiting for up-to-date numbers from every stream" :
+           counted.length > 1 ? "audio stream and app/web player" : "audio stream") +
+           "; bots and visits under a minute left out" +
            (partial ? "; partial: a streaming server did not answer" : ""), partial);
     tile("tile-icecast", iceRow && iceRow.listeners, fIce.state,
          stateNote(fIce, iceRow) + (partial ? "; partial: a streaming server did not answer" : ""), partial);
     tile("tile-hls", hlsRow && hlsRow.listeners, fHls.state,
          stateNote(fHls, hlsRow) + "; devices with a request in the last 30 seconds", false);
-    showHours(ice, fIce, end);
-    showQuarter(iceRow, fIce, end);    document.querySelector("#tile-visitors .window").textContent =
+    showHours([[ice, fIce], [hls, fHls]], end);
+    showQuarter([[iceRow, fIce], [hlsRow, fHls]], end);    document.querySelector("#tile-visitors .window").textContent =
       "(last " + (feed.visitor_window_minutes || 3) + " minutes)";
     tile("tile-visitors", matRow && matRow.visitors, fMat.state, stateNote(fMat, matRow), false);
     tile("tile-actions", matRow && matRow.actions, fMat.state, stateNote(fMat, matRow), false);
@@ -262,7 +282,8 @@
     showDevices(fIce, iceRow);
 
     var gap = function (f) { return (f.gap_after_s || 75) * 1000; };
-    draw("chart-listeners", [{label: "A minute or more", key: "active_sessions", rows: ice, gapMs: gap(fIce)},
+    draw("chart-listeners", [{label: "A minute or more (audio stream)", key: "active_sessions", rows: ice, gapMs: gap(fIce)},
+                             {label: "A minute or more (app and web player)", key: "active_sessions", rows: hls, gapMs: gap(fHls)},
                              {label: "Audio stream connections", key: "listeners", rows: ice, gapMs: gap(fIce)},
                              {label: "App and web player devices", key: "listeners", rows: hls, gapMs: gap(fHls)}]);
     var mounts = new Set();

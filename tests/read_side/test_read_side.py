@@ -65,7 +65,10 @@ def stack(base_env, httpserver, azurite_server, key_prefix):
             )
             for i in range(20)
         ]
-        + [Sample("acme-fm", "hls", now - i * 10_000, {"listeners": 7}) for i in range(30)]
+        + [
+            Sample("acme-fm", "hls", now - i * 10_000, {"listeners": 7, "active_sessions": 5, "listening_seconds": 60})
+            for i in range(30)
+        ]
     )
     eventhub_to_redis.run(
         batch(
@@ -246,13 +249,15 @@ def test_the_page_draws_the_stored_values_in_a_real_browser(stack, tmp_path):
         app = page.get_element_by_id("app")
         assert int(app.get("data-drawn", "0")) >= 1
         value = lambda i: page.get_element_by_id(i).get("data-value")
-        assert (value("tile-sessions"), value("tile-icecast"), value("tile-hls")) == ("31", "40", "7")
-        assert value("tile-hours") == "5.0"  # never sums connections and addresses (two units)
+        # sessions by one rule on both paths add up; connections and devices (two units) never do
+        assert (value("tile-sessions"), value("tile-icecast"), value("tile-hls")) == ("36", "40", "7")
+        assert value("tile-hours") == "5.5"  # 20 x 900 s + 30 x 60 s in the last hour
         assert value("tile-visitors") == "12" and value("tile-events") == "13"
         listeners = page.get_element_by_id("chart-listeners")
         assert listeners.get("data-points") == "40"
-        assert (
-            listeners.get("data-last") == "A minute or more=31|Audio stream connections=40|App and web player devices=7"
+        assert listeners.get("data-last") == (
+            "A minute or more (audio stream)=31|A minute or more (app and web player)=5|"
+            "Audio stream connections=40|App and web player devices=7"
         )
         assert listeners.get("data-gaps") == "0"
         assert page.get_element_by_id("chart-mounts").get("data-last") == "/acme.aac=10|/acme.mp3=30"
