@@ -17,7 +17,9 @@ per tenant, in the read's one round trip (docs/decisions.md, measured in ``make 
 Keys (one tenant's hash tag: one slot): ``fabrik:live:{tenant}:hls:hosts`` (hash: edge -> the
 newest write's time, ms) and ``fabrik:live:{tenant}:hls:host:<edge>:<bucket>`` (hash: ms into
 the 30-minute bucket -> the count, followed by the listeners per country when the agent sends
-them: ``12`` or ``12,DE:9,AT:2,unknown:1``). Redis 6.0 commands only.
+them: ``12`` or ``12,DE:9,AT:2,unknown:1``; an edge's sessions, from 1.1.0 edges, under the field
+``<ms>s`` as ``active_sessions=9,listening_seconds=96,…``, which 1.0.0 readers skip). Redis 6.0
+commands only.
 """
 
 from __future__ import annotations
@@ -87,19 +89,24 @@ def bucket_prefix(prefix: str, tenant: str) -> str:
 
 def add_writes(pipe: Any, samples: Iterable[Any], *, prefix: str, now_ms: int, keep_ms: int) -> int:
     """Each edge's counts into its buckets: HSET + PEXPIRE per bucket, and the edges hash."""
-    buckets: dict[str, dict[int, str]] = {}
+    buckets: dict[str, dict[int | str, str]] = {}
     edges: dict[str, dict[str, int]] = {}
     written = 0
     for sample in samples:
         edge = sample.host or "-"
         bucket = sample.time_ms // BUCKET_MS
         key = f"{bucket_prefix(prefix, sample.tenant)}{edge}:{bucket}"
-        buckets.setdefault(key, {})[sample.time_ms - bucket * BUCKET_MS] = encode(sample.metrics)
+        offset = sample.time_ms - bucket * BUCKET_MS
+        fields = buckets.setdefault(key, {})
+        fields[offset] = encode(sample.metrics)
+        sessions = encode_sessions(sample.metrics)
+        if sessions:  # a field of its own, which 1.0.0 readers skip (not a number): they keep the count
+            fields[f"{offset}s"] = sessions
         seen = edges.setdefault(hosts_key(prefix, sample.tenant), {})
         seen[edge] = max(seen.get(edge, 0), sample.time_ms)
         written += 1
     for key, counts in buckets.items():
-        pipe.hset(key, mapping=counts)
+        pipe.hset(key, mapping=counts)  # type: ignore[arg-type]
         end = (int(key.rsplit(":", 1)[1]) + 1) * BUCKET_MS
         pipe.pexpire(key, max(1, end + keep_ms - now_ms))
     for key, seen in edges.items():
@@ -127,15 +134,20 @@ def add_read(pipe: Any, *, prefix: str, tenant: str, low_ms: int, high_ms: int, 
 
 
 def encode(metrics: Mapping[str, int]) -> str:
-    """``<listeners>[,<country>:<n>...][,<metric>=<n>...]``: the count first, so a plain count
-    stays a plain number; countries as ``DE:9``, other metrics (the sessions) as ``name=n``."""
+    """``<listeners>[,<country>:<n>...]``: the count first, so a plain count stays a plain number."""
     parts = [str(int(metrics.get("listeners", 0)))]
-    for name, n in sorted(metrics.items()):
-        if name.startswith("country:"):
-            parts.append(f"{name[8:]}:{int(n)}")
-        elif name != "listeners":
-            parts.append(f"{name}={int(n)}")
+    parts += [f"{name[8:]}:{int(n)}" for name, n in sorted(metrics.items()) if name.startswith("country:")]
     return ",".join(parts)
+
+
+def encode_sessions(metrics: Mapping[str, int]) -> str:
+    """The other metrics (an edge's sessions) as ``name=n,...``, stored under ``<ms>s`` beside the
+    count's field ``<ms>``; empty when there are none."""
+    return ",".join(
+        f"{name}={int(n)}"
+        for name, n in sorted(metrics.items())
+        if name not in ("listeners", "hosts") and not name.startswith("country:")
+    )
 
 
 def decode_value(text: str) -> dict[str, int]:
@@ -144,13 +156,17 @@ def decode_value(text: str) -> dict[str, int]:
     head, *rest = text.split(",")
     metrics = {"listeners": int(head)}
     for part in rest:
-        name, eq, n = part.partition("=")
-        if eq:
-            metrics[name] = int(n)
-            continue
         code, _, n = part.partition(":")
         metrics[f"country:{code}"] = int(n)
     return metrics
+
+
+def decode_sessions(text: str) -> dict[str, int]:
+    out = {}
+    for part in text.split(","):
+        name, _, n = part.rpartition("=")
+        out[name] = int(n)
+    return out
 
 
 Count = int | Mapping[str, int]  # a plain count of listeners, or the metrics with countries
@@ -174,11 +190,20 @@ def decode(answer: Sequence[Any]) -> dict[str, list[tuple[int, Count]]]:
         if values is not None and len(times) == len(values):
             counts.extend(zip(times, values))
             continue
+        sessions: dict[int, dict[str, int]] = {}
         for j in range(0, len(entries) - 1, 2):
             try:
-                counts.append((base + int(entries[j]), decode_value(entries[j + 1])))
+                if entries[j].endswith("s"):
+                    sessions[base + int(entries[j][:-1])] = decode_sessions(entries[j + 1])
+                else:
+                    counts.append((base + int(entries[j]), decode_value(entries[j + 1])))
             except ValueError:
                 continue
+        if sessions:
+            for k, (when, value) in enumerate(counts):
+                if when in sessions:
+                    as_dict = {"listeners": value} if isinstance(value, int) else dict(value)
+                    counts[k] = (when, {**as_dict, **sessions[when]})
     for counts in edges.values():
         counts.sort(key=itemgetter(0))
     return edges

@@ -55,7 +55,7 @@ def set_entry(proxy, address, **data):
 
 
 def test_sessions_on_the_edge_follow_the_rules_and_add_up_in_redis(edge, base_env, azurite_server, key_prefix):
-    now = (int(dt.datetime.now(dt.timezone.utc).timestamp()) // 900) * 900 + 200  # 200 s into a quarter hour
+    now = int(dt.datetime.now(dt.timezone.utc).timestamp()) - 30  # the ticks: 30 s and 20 s ago
     set_entry(edge, "127.0.5.2", gpt0=now - 120, gpc0=15)  # listening 2 minutes, 15 segments of 6 s: 90 s
     set_entry(edge, "127.0.5.3", gpt0=now - 600)  # 10 minutes of playlists only: never a session
     set_entry(edge, "127.0.5.4", gpt0=now - 600, gpc0=100)  # a bot, however long
@@ -72,7 +72,7 @@ def test_sessions_on_the_edge_follow_the_rules_and_add_up_in_redis(edge, base_en
         "active_sessions": 1,
         "session_starts": 1,
         "listening_seconds": 90,  # its whole time, now that it qualifies
-        "aqh_persons": 0,  # 120 s in this quarter hour
+        "aqh_persons": 0,  # at most 120 s in this quarter hour
         "excluded:bot": 1,
         "excluded:short": 2,  # the playlist-only client, and the one that just came
     }
@@ -93,3 +93,29 @@ def test_sessions_on_the_edge_follow_the_rules_and_add_up_in_redis(edge, base_en
     assert sum(s.metrics.get("listening_seconds", 0) for s in series) == 120  # each tick's seconds once
     assert sum(s.metrics.get("session_starts", 0) for s in series) == 1
     assert series[-1].metrics["active_sessions"] == 1 and series[-1].metrics["excluded:bot"] == 1
+
+
+def test_a_1_0_0_reader_keeps_the_counts_of_an_edge_that_sends_sessions(base_env):
+    """During a rolling deploy a 1.0.0 reader meets what 1.1.0 writes: the sessions sit in a field
+    of their own (``<ms>s``), which it skips as a damaged field, and the count stays readable."""
+    import redis
+
+    from shared.live import hls_edges
+    from shared.live.store import Sample
+    from tests.shared import hls_edges_1_0_0 as released
+
+    client = redis.Redis.from_url(base_env["REDIS_URL"])
+    prefix = base_env["REDIS_KEY_PREFIX"]
+    when = 1_800_000 * 1000 + 5_000
+    sample = Sample(
+        "acme-fm", "hls", when, {"listeners": 4, "active_sessions": 1, "listening_seconds": 90, "excluded:bot": 1}, "e1"
+    )
+    pipe = client.pipeline()
+    hls_edges.add_writes(pipe, [sample], prefix=prefix, now_ms=when, keep_ms=7_200_000)
+    pipe.execute()
+    bucket = when // hls_edges.BUCKET_MS
+    raw = client.hgetall(f"{hls_edges.bucket_prefix(prefix, 'acme-fm')}e1:{bucket}")
+    flat = [x for pair in raw.items() for x in pair]
+    assert released.decode(["e1", bucket, flat]) == {"e1": [(when, 4)]}
+    text = "\n".join(x.decode() for x in flat)
+    assert hls_edges.decode(["e1", bucket, text]) == {"e1": [(when, {**sample.metrics})]}
