@@ -38,7 +38,12 @@ def poll_all(audience, gaps):
 @given(sessions, gaps)
 @example([(0, 2000, "player")], [120, 30])  # qualified before the first sample: not a start
 def test_every_metric_equals_the_truth_of_the_sessions(audience, gaps):
-    polls = poll_all(audience, gaps)
+    check_truth(audience, gaps, poll_all(audience, gaps))
+
+
+def check_truth(audience, gaps, polls):
+    """``polls`` ([(time, metrics)] at START + cumulative ``gaps``) against what ``audience``
+    ([(start, duration, kind)]) says, each metric by its definition (docs/measurement.md)."""
     people = [(START + s, START + s + d) for s, d, kind in audience if kind not in ("bot", "relay")]
     times = [t for t, _ in polls]
     max_gap = max(gaps)
