@@ -12,7 +12,7 @@ endif
 
 help:
 	@echo "make run    start local Redis, Azurite, Icecast and API stand-ins; run every collector once; show the data"
-	@echo "make stop   stop a stack kept running with KEEP=1 make run"
+	@echo "make stop   stop the app make run keeps running (or one left behind)"
 	@echo "make test   install what is missing and run the whole test suite"
 	@echo "make test-313  the same suite on Python 3.13 (azure-functions 2.x)"
 	@echo "make test-consumers  the batch side's readers (DuckDB, Spark Structured Streaming) on what the app writes"
@@ -58,7 +58,7 @@ bench-scale: setup
 run: setup
 	$(PY) -m devstack.run
 
-# Stop a stack kept running with KEEP=1 make run (or left behind): every process in .devstack/pids.
+# Stop the app make run keeps running (or a stack left behind): every process in .devstack/pids.
 stop:
 	@python3 -m devstack.stop
 

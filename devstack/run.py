@@ -2,9 +2,11 @@
 
 Starts Redis, Azurite, two Icecast mounts per tenant with a generated stream and listeners,
 and a Matomo stand-in; writes ``.devstack/local.settings.json``; runs every collector through
-the CLI exactly as on-call would; then shows each tenant's live data and the run status.
-``KEEP=1 make run`` leaves everything running until Ctrl-C so you can try the CLI yourself and
+the CLI exactly as on-call would; then shows each tenant's live data and the run status, and
+leaves everything running until Ctrl-C so you can try the CLI yourself and
 open the live page it prints (served on ``PORT``, default 7071, as Core Tools would).
+Then it keeps running as the deployed app runs (devstack/running.py) until Ctrl-C or ``make
+stop``; ``ONCE=1 make run`` stops after the first round.
 """
 
 from __future__ import annotations
@@ -149,7 +151,7 @@ def write_pids(own: int, *servers: Any) -> None:
 
 
 def stop_kept_stack() -> int:
-    """Stop a stack left running (``KEEP=1 make run``, or one whose parent was killed): SIGTERM to
+    """Stop a stack left running (``make run``, or one whose parent was killed): SIGTERM to
     its runner, then to each server's process group. Returns how many processes were signalled."""
     try:
         pids = [int(p) for p in PIDS.read_text().split()]
@@ -276,15 +278,21 @@ def main() -> int:
             f"  live API    {web.url}/api/live/acme-fm?code={web.key}\n"
             f"  health      {web.url}/api/health?code={web.key}   (now: {health[0]})"
         )
-        if os.environ.get("KEEP") != "1":
-            print("These URLs stop working when this command ends. To keep everything running: KEEP=1 make run")
-        if os.environ.get("KEEP") == "1":
-            print(
-                "Everything keeps running; try: ./fabrik show acme-fm --json "
-                f"--settings {_shown(SETTINGS)}   (Ctrl-C or make stop to stop)"
-            )
-            while True:
-                time.sleep(3600)
+        if os.environ.get("ONCE") == "1":
+            print("ONCE=1: one round only; these URLs stop working now. `make run` keeps the app running.")
+            return 0
+        from devstack.running import LocalApp
+
+        app = LocalApp(values, STATE)
+        stops.append(app)
+        write_pids(os.getpid(), redis, blob, ice.server, *app.processes)
+        print(
+            "\nEverything keeps running as the deployed app runs: the timers on their schedules, an HAProxy edge "
+            "with four HLS players and its agent every 10 s, app events every 10 s, the pages above; try: "
+            f"./fabrik show acme-fm --json --settings {_shown(SETTINGS)}   (Ctrl-C or make stop to stop)",
+            flush=True,
+        )
+        app.run_forever()
         return 0
     except KeyboardInterrupt:
         return 0

@@ -1,12 +1,18 @@
 """Issue 28.7: the local stack (`make run`) binds to loopback only, records its processes, and
-stops every one of them on SIGTERM (as `make stop` sends it)."""
+stops every one of them on SIGTERM (as `make stop` sends it). Issue 38.1: it keeps running as the
+deployed app runs: the numbers stay fresh and health stays 200 for minutes, past every timer's
+freshness limit, and the HLS edge's players become sessions of a minute or more."""
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
+import urllib.request
+
+import pytest
 
 from tests.helpers import ROOT
 
@@ -32,9 +38,10 @@ def _listening_ports_of(pids):
     return found
 
 
-def test_the_stack_listens_on_loopback_and_stops_every_child_on_sigterm(tmp_path):
+@pytest.mark.timeout(600)
+def test_the_stack_keeps_running_on_loopback_and_stops_every_child_on_sigterm(tmp_path):
     pids_file = tmp_path / "stack" / "pids"
-    env = {**os.environ, "KEEP": "1", "PORT": "0", "DEVSTACK_DIR": str(tmp_path / "stack")}
+    env = {**os.environ, "PORT": "0", "DEVSTACK_DIR": str(tmp_path / "stack")}
     runner = subprocess.Popen(
         [sys.executable, "-m", "devstack.run"],
         cwd=ROOT,
@@ -65,8 +72,11 @@ def test_the_stack_listens_on_loopback_and_stops_every_child_on_sigterm(tmp_path
         assert pasted.returncode == 0 and json.loads(pasted.stdout), pasted.stderr[-2000:]
         shown = [l[2:].strip() for l in out if l.startswith("$ ./fabrik ")]
         assert shown, "".join(out)[-3000:]  # the commands the stack ran, shown as a user would type them
+        settings = str(tmp_path / "stack" / "local.settings.json")
+        [health_url] = re.findall(r"health +(http://\S+)", "".join(out))
+        _keeps_running(health_url, settings)
         pids = [int(p) for p in pids_file.read_text().split()]
-        assert pids[0] == runner.pid and len(pids) >= 4
+        assert pids[0] == runner.pid and len(pids) >= 5  # Redis, Azurite, Icecast, HAProxy
         children = pids[1:]
         listening = _listening_ports_of(children)
         assert listening and all(
@@ -85,3 +95,31 @@ def test_the_stack_listens_on_loopback_and_stops_every_child_on_sigterm(tmp_path
     finally:
         if runner.poll() is None:
             os.killpg(runner.pid, signal.SIGKILL)
+
+
+def _keeps_running(health_url, settings):
+    """Health answers 200 at every look for 200 s after the first round (past the Icecast and
+    Matomo timers' freshness limits, 120 and 180 s), the timers ran again, and the edge's HLS
+    players became sessions of a minute or more."""
+    started = time.monotonic()
+    sessions = None
+    while time.monotonic() - started < 200 or not sessions:
+        assert time.monotonic() - started < 400, "the HLS players never became sessions"
+        with urllib.request.urlopen(health_url, timeout=30) as answer:
+            assert answer.status == 200
+        shown = subprocess.run(
+            [str(ROOT / "fabrik"), "show", "acme-fm", "hls", "--json", "--settings", settings],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        hls = json.loads(shown.stdout)["hls"]
+        sessions = hls[-1].get("active_sessions") if hls else None
+        time.sleep(10)  # a look every 10 s: the timers' pace, not a race
+    status = subprocess.run(
+        [str(ROOT / "fabrik"), "status", "--json", "--settings", settings], cwd=ROOT, capture_output=True, text=True
+    )
+    runs = {v["function"]: v for v in json.loads(status.stdout)["sources"] if v["source"] == "_run"}
+    for function in ("icecast_poller", "matomo_live_poller", "eventhub_to_redis"):
+        assert runs[function]["state"] == "ok", runs[function]
