@@ -91,7 +91,11 @@
       s.rows.forEach(function (row, i) {
         if (row[s.key] !== undefined) { ys[index.get(row.time)] = row[s.key]; }
         var next = s.rows[i + 1];
-        if (next && next.time - row.time > s.gapMs) { ys[index.get(row.time + 1)] = null; }
+        if (next && next.time - row.time > s.gapMs) {
+          // The whole silence is null, not only its first millisecond: uPlot drops a gap narrower
+          // than a pixel and joins across the other series' times (where this one is undefined).
+          for (var k = index.get(row.time) + 1; k < index.get(next.time); k++) { ys[k] = null; }
+        }
       });
       data.push(ys);
     });
@@ -102,8 +106,8 @@
     var el = document.getElementById(id);
     var data = columns(series);
     el.dataset.points = String(data[0].length);
-    el.dataset.gaps = String(data.slice(1).reduce(function (n, ys) {
-      return n + ys.filter(function (y) { return y === null; }).length;
+    el.dataset.gaps = String(data.slice(1).reduce(function (n, ys) {  // breaks: runs of nulls
+      return n + ys.filter(function (y, i) { return y === null && ys[i - 1] !== null; }).length;
     }, 0));
     el.dataset.series = series.map(function (s) { return s.label; }).join("|");
     el.dataset.last = series.map(function (s, i) {
@@ -115,18 +119,79 @@
     var known = charts.get(id);
     if (known && known.signature === signature) {
       known.plot.setData(data);
+      afterDraw(el, known.plot, data);
       return;
     }
     if (known) { known.plot.destroy(); }
     var opts = {
-      width: Math.max(320, el.clientWidth || 900), height: 220,
+      width: chartWidth(el), height: 220,
       scales: {x: {time: true, range: function (u, min, max) { return span || [min, max]; }}},
       series: [{value: function (u, v) { return v === null ? "–" : clock(v * 1000); }}].concat(series.map(function (s, i) {
         return {label: s.label, stroke: COLORS[i % COLORS.length], width: 2, spanGaps: false};
       })),
-      axes: [{values: function (u, splits) { return splits.map(function (v) { return clock(v * 1000); }); }}, {}]
+      axes: [{values: function (u, splits) { return splits.map(function (v) { return clock(v * 1000); }); }}, {}],
+      // On a touch screen nothing hovers: the legend shows the newest values until a finger
+      // (or the mouse) points at a time, and again when it leaves.
+      hooks: {
+        setCursor: [function (u) { if (u.cursor.idx === null || u.cursor.idx === undefined) { showNewest(u); } }],
+        draw: [function (u) { markBreaks(el, u); }]
+      }
     };
-    charts.set(id, {signature: signature, plot: new uPlot(opts, data, el)});
+    var plot = new uPlot(opts, data, el);
+    charts.set(id, {signature: signature, plot: plot});
+    afterDraw(el, plot, data);
+  }
+
+  // The chart's width is its card's: never wider than the screen (a phone's card is ~310 px).
+  function chartWidth(el) { return Math.max(200, Math.floor(el.clientWidth || 320)); }
+
+  // Each series' newest value (its own last sample: the series need not share the last time).
+  function showNewest(u) {
+    var idxs = u.data.map(function (ys, s) {
+      for (var i = ys.length - 1; i >= 0; i--) { if (s === 0 || (ys[i] !== null && ys[i] !== undefined)) { return i; } }
+      return null;
+    });
+    if (idxs[0] !== null) { u.setLegend({idx: idxs[0], idxs: idxs}); }
+  }
+
+  // After each draw: the newest values in the legend, and the chart's width against its card.
+  function afterDraw(el, plot, data) {
+    showNewest(plot);
+    el.dataset.width = String(plot.width);
+    el.dataset.card = String(el.clientWidth);
+    app.dataset.overflow = String(document.documentElement.scrollWidth > window.innerWidth + 1);
+
+  }
+
+  // Where each line breaks, as drawn: "series:x0-x1@top+height" in CSS pixels of the page (the
+  // samples either side of the break, and the plot area), so a test can look at the drawing.
+  function markBreaks(el, u) {
+    var box = u.over.getBoundingClientRect();
+    var breaks = [];
+    u.data.slice(1).forEach(function (ys, s) {
+      for (var i = 0; i < ys.length; i++) {
+        if (ys[i] !== null || ys[i - 1] === null) { continue; }  // the first null of each run
+        var before = i - 1, after = i + 1;
+        while (before >= 0 && (ys[before] === null || ys[before] === undefined)) { before--; }
+        while (after < ys.length && (ys[after] === null || ys[after] === undefined)) { after++; }
+        if (before >= 0 && after < ys.length) {
+          breaks.push(s + ":" + Math.round(box.left + window.scrollX + u.valToPos(u.data[0][before], "x")) + "-" +
+                      Math.round(box.left + window.scrollX + u.valToPos(u.data[0][after], "x")) + "@" +
+                      Math.round(box.top + window.scrollY) + "+" + Math.round(box.height));
+        }
+      }
+    });
+    el.dataset.breaks = breaks.join(" ");
+  }
+
+  // Redrawn to the card's new width on resize and rotation.
+  if (typeof ResizeObserver === "function") {
+    new ResizeObserver(function () {
+      charts.forEach(function (chart, id) {
+        var width = chartWidth(document.getElementById(id));
+        if (Math.abs(chart.plot.width - width) > 1) { chart.plot.setSize({width: width, height: 220}); }
+      });
+    }).observe(app);
   }
 
   function countryName(code) {

@@ -214,7 +214,7 @@ def chromium() -> str:
     return path
 
 
-def browse(url, tmp_path, *args, budget_ms=15000):
+def browse(url, tmp_path, *args, budget_ms=15000, size="1280,1700"):
     return subprocess.run(
         [
             chromium(),
@@ -227,7 +227,7 @@ def browse(url, tmp_path, *args, budget_ms=15000):
             "--disable-component-update",
             "--disable-sync",
             f"--user-data-dir={tmp_path / 'profile'}",
-            "--window-size=1280,1700",
+            f"--window-size={size}",
             f"--virtual-time-budget={budget_ms}",
             *args,
             url,
@@ -272,9 +272,9 @@ def test_the_page_draws_the_stored_values_in_a_real_browser(stack, tmp_path):
         host.stop()
 
 
-def page_dom(url, tmp_path):
+def page_dom(url, tmp_path, *, size="1280,1700"):
     from lxml import html
 
-    dom = browse(url, tmp_path, "--dump-dom")
+    dom = browse(url, tmp_path, "--dump-dom", size=size)
     assert dom.returncode == 0, dom.stderr[-2000:]
     return html.fromstring(dom.stdout)

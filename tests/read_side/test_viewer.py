@@ -360,3 +360,67 @@ def test_a_broken_signing_key_setting_is_named_by_health_status_and_doctor(stack
     checked = run_cli("doctor", settings=settings)
     assert checked.returncode == 2 and "VIEW_SIGNING_KEYS" in checked.stdout
     assert "not-base64" not in body.decode() + shown.stdout + checked.stdout  # never echoed
+
+
+def shoot(url, tmp_path, width, height):
+    """The page at an exact viewport (tests/read_side/shoot.mjs): what it says of its charts, and
+    a full-page screenshot of the same page."""
+    import subprocess
+
+    from tests.conftest import ROOT
+
+    shot = tmp_path / f"page-{width}x{height}.png"
+    done = subprocess.run(
+        ["node", str(ROOT / "tests" / "read_side" / "shoot.mjs"), url, str(width), str(height), str(shot)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout), shot
+
+
+@pytest.mark.parametrize("width,height", [(390, 844), (1280, 800)])
+def test_the_page_fits_a_phone_reads_by_touch_and_breaks_its_lines_on_the_drawing(stack, tmp_path, width, height):
+    """Issue 38.4: charts as wide as their card (no sideways scroll on a 390 px phone), the
+    legend's newest values without a hover, and a silence longer than the freshness limit
+    breaks the line on the drawing itself (read back from a screenshot), not only in the data,
+    even where another series has samples inside the silence."""
+    from tests.read_side.png import pixels_like, read_png
+
+    env, store, now = stack
+    store.redis.delete(*store.redis.keys(f"{env['REDIS_KEY_PREFIX']}:live:{{acme-fm}}:*"))
+    audio = {"listeners": 30, "active_sessions": 20}
+    samples = [  # the audio stream: an hour ago, then a 40-minute silence, then again
+        Sample("acme-fm", "icecast", now - 60 * 60_000 + i * 30_000, audio) for i in range(20)
+    ] + [Sample("acme-fm", "icecast", now - 10 * 60_000 + i * 30_000, audio) for i in range(20)]
+    hls = [  # HLS: every 10 s all along, right through the audio stream's silence
+        Sample("acme-fm", "hls", now - 60 * 60_000 + i * 10_000, {"listeners": 9}, host="edge-1") for i in range(360)
+    ]
+    store.write(samples=samples + hls)
+    host = HttpHost(env=env).start()
+    try:
+        info, shot = shoot(
+            f"{host.url}/api/view/acme-fm#token={issue(KEYS, 'acme-fm', days=1)}", tmp_path, width, height
+        )
+    finally:
+        host.stop()
+    chart = info["charts"]["chart-listeners"]
+    assert info["innerWidth"] == width and not info["overflow"]  # no sideways scrolling
+    assert int(chart["width"]) <= chart["card"] and chart["canvas"] <= chart["right"] + 1  # inside its card
+    # the newest value of each line with samples (the app player's sessions have none), no hover needed
+    assert (chart["legend"][1], chart["legend"][3], chart["legend"][4]) == ("20", "30", "9")
+    png = read_png(shot.read_bytes())
+    breaks = [b for b in chart["breaks"].split() if b.split(":")[0] in ("0", "2")]  # both audio lines
+    assert len(breaks) == 2, chart["breaks"]
+    for entry in breaks:
+        series, rest = entry.split(":")
+        span, area = rest.split("@")
+        x0, x1 = (int(v) for v in span.split("-"))
+        top, height_px = (int(v) for v in area.split("+"))
+        color = (31, 119, 180) if series == "0" else (44, 160, 44)  # the page's first and third colours
+        assert x1 - x0 > 20, entry
+        drawn = pixels_like(png, color, x0 + 4, x1 - 4, top, top + height_px)
+        assert drawn == 0, f"series {series} is drawn across its silence ({drawn} pixels)"
+        assert pixels_like(png, color, x1 + 1, x1 + 30, top, top + height_px) > 0  # and drawn after it
