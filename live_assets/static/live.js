@@ -30,7 +30,7 @@
   var charts = new Map();
   var span = null;  // [from, to] of the last answer, in seconds: every chart shows the whole window
   var clockFormat = new Intl.DateTimeFormat(undefined, {hour: "2-digit", minute: "2-digit", hourCycle: "h23"});
-  var WORDS = {icecast: "Listener numbers, audio stream", hls: "Listener numbers, HLS player",
+  var WORDS = {icecast: "Listener numbers, audio stream", hls: "Listener numbers, app and web player",
                matomo: "Website visitors"};
   var PLAYERS = [["client:app", "Your app"], ["client:browser", "Web browsers"],
                  ["client:player", "Other apps and players (VLC, Sonos, radio apps)"], ["client:other", "Not known"],
@@ -193,6 +193,10 @@
       });
     }).observe(app);
   }
+
+  // An event type in words: "app.play" is "app play" (types are the platform's data, so only
+  // their punctuation is changed; the label never runs as markup).
+  function eventWords(type) { return type.replace(/[._:-]+/g, " "); }
 
   function countryName(code) {
     if (code === "other") { return "Other countries"; }
@@ -361,7 +365,7 @@
     var perMinute = new Map(Object.entries(events.per_minute || {}));
     draw("chart-events", Array.from(perMinute.keys()).sort().map(function (type) {
       var rows = perMinute.get(type).map(function (pair) { return {time: pair[0], n: pair[1]}; });
-      return {label: type, key: "n", rows: rows, gapMs: Infinity};
+      return {label: eventWords(type), key: "n", rows: rows, gapMs: Infinity};
     }));
   }
 
@@ -371,8 +375,8 @@
       .then(function (r) { return r.json().then(function (body) { return {status: r.status, body: body}; }); })
       .then(function (answer) {
         if (answer.status === 401 || answer.status === 403) {
-          notice("This link no longer opens the page (" + (answer.body.error || "not valid") +
-                 "). Ask your contact at Fabrik for a new link.");
+          notice("This link no longer opens the page: " + (answer.body.error || "it is not valid").split(":")[0] +
+                 ". Ask your contact at Fabrik for a new link.");
         } else if (answer.status !== 200) {
           notice("The live numbers are not available right now; the page tries again in 30 seconds.");
         } else {
