@@ -121,5 +121,12 @@ def _keeps_running(health_url, settings):
         [str(ROOT / "fabrik"), "status", "--json", "--settings", settings], cwd=ROOT, capture_output=True, text=True
     )
     runs = {v["function"]: v for v in json.loads(status.stdout)["sources"] if v["source"] == "_run"}
+    assert status.returncode == 0 or all(v["state"] in ("ok", "warn", "unknown") for v in runs.values())
+    # doctor on the local stack: no Event Hub here (the hub stand-in feeds the function), so its
+    # trigger is not configured, and everything else is reached: exit 0 (issue 38.3)
+    doctor = subprocess.run(
+        [str(ROOT / "fabrik"), "doctor", "--settings", settings], cwd=ROOT, capture_output=True, text=True
+    )
+    assert doctor.returncode == 0, doctor.stdout + doctor.stderr
     for function in ("icecast_poller", "matomo_live_poller", "eventhub_to_redis"):
         assert runs[function]["state"] == "ok", runs[function]
