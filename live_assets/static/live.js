@@ -188,8 +188,10 @@
   if (typeof ResizeObserver === "function") {
     new ResizeObserver(function () {
       charts.forEach(function (chart, id) {
-        var width = chartWidth(document.getElementById(id));
+        var el = document.getElementById(id), width = chartWidth(el);
         if (Math.abs(chart.plot.width - width) > 1) { chart.plot.setSize({width: width, height: 220}); }
+        el.dataset.width = String(chart.plot.width);
+        el.dataset.card = String(el.clientWidth);
       });
     }).observe(app);
   }

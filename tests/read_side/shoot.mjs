@@ -29,6 +29,15 @@ try {
     }])),
   }));
   await page.screenshot({ path: out, fullPage: true });
+  // Turned sideways: every chart redrawn to its card's new width (ResizeObserver), no reload.
+  await page.setViewportSize({ width: Number(height), height: Number(width) });
+  await page.waitForFunction(() => Array.from(document.querySelectorAll(".chart")).every(
+    (el) => Math.abs(Number(el.dataset.width) - el.clientWidth) <= 1), null, { timeout: 60000 });
+  info.rotated = await page.evaluate(() => ({
+    innerWidth: window.innerWidth,
+    overflow: document.documentElement.scrollWidth > window.innerWidth,
+    widths: Array.from(document.querySelectorAll(".chart")).map((el) => [Number(el.dataset.width), el.clientWidth]),
+  }));
   console.log(JSON.stringify(info));
 } finally {
   await browser.close();

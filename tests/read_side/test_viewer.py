@@ -409,6 +409,9 @@ def test_the_page_fits_a_phone_reads_by_touch_and_breaks_its_lines_on_the_drawin
     chart = info["charts"]["chart-listeners"]
     assert info["innerWidth"] == width and not info["overflow"]  # no sideways scrolling
     assert int(chart["width"]) <= chart["card"] and chart["canvas"] <= chart["right"] + 1  # inside its card
+    rotated = info["rotated"]  # turned sideways: redrawn to the new width, still no sideways scrolling
+    assert rotated["innerWidth"] == height and not rotated["overflow"]
+    assert all(abs(drawn - card) <= 1 for drawn, card in rotated["widths"]), rotated
     # the newest value of each line with samples (the app player's sessions have none), no hover needed
     assert (chart["legend"][1], chart["legend"][3], chart["legend"][4]) == ("20", "30", "9")
     png = read_png(shot.read_bytes())
