@@ -45,6 +45,10 @@ class HAProxy:
         self.workdir = workdir
         self.port = free_port()
         self.socket = str(workdir / "fabrik.sock")
+        if len(self.socket) > 90:  # a UNIX socket path is at most 97 bytes for HAProxy (108 for Linux)
+            import tempfile
+
+            self.socket = str(Path(tempfile.mkdtemp(prefix="fabrik-hx-")) / "fabrik.sock")
         self.origin = ThreadingHTTPServer(("127.0.0.1", 0), _Origin)
         text = SNIPPET.read_text()
         text = re.sub(
