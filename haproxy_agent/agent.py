@@ -22,7 +22,7 @@ from haproxy_agent.config import AgentConfig
 from haproxy_agent.errors import AgentError
 from haproxy_agent.runtime_api import command
 from haproxy_agent.senders import Sender
-from haproxy_agent.table import parse_show_table
+from haproxy_agent.table import TableCounts, parse_show_table
 from shared.core.measurement import HlsSessions
 from shared.privacy.geoip import country_metrics
 
@@ -57,43 +57,11 @@ class Agent:
         except AgentError as exc:
             log.error("reading table %s: %s", self.config.table, exc)
             return None
-        if counts.skipped:
-            log.warning(
-                "%d entries of %s have no '<tenant>%s<client>' key; not counted",
-                counts.skipped,
-                self.config.table,
-                self.config.key_separator,
-            )
-        if counts.size and counts.used is not None and counts.used >= FULL_SHARE * counts.size:
-            log.warning(
-                "table %s is %d%% full (%d of %d entries): HAProxy evicts the oldest when it is full, so "
-                "listeners go uncounted; raise its size",
-                self.config.table,
-                100 * counts.used // counts.size,
-                counts.used,
-                counts.size,
-            )
-        counted = {t: n for t, n in counts.listeners.items() if n > 0}
-        if not self.config.any_tenant:
-            unknown = {t: n for t, n in counted.items() if t not in self.config.tenants}
-            if unknown:
-                log.info(
-                    "unknown: %d listeners under %d paths that are not tenants (not sent)",
-                    sum(unknown.values()),
-                    len(unknown),
-                )
-            counted = {t: n for t, n in counted.items() if t in self.config.tenants}
+        self._warn_about(counts)
+        counted = self._tenants_of(counts)
         dropped = self.known - set(counted) if self.started else set(self.config.tenants) - set(counted)
         now = self.clock()
-        # Sessions by the industry's rules (shared.core.measurement), from the 1.1.0 snippet's entries.
-        sessions = self.sessions.tick(counts.sessions, now) if counts.sessions else {}
-        entries = {t: {"listeners": counted.get(t, 0), **sessions.get(t, {})} for t in sorted(set(counted) | dropped)}
-        if self.config.geoip is not None:  # addresses stay here: only counts per country are sent
-            for tenant, entry in entries.items():
-                if entry["listeners"]:
-                    entry["countries"] = countries_of(self.config.geoip, counts.clients.get(tenant, []))
-            if self.config.geoip.problem:
-                log.warning("%s", self.config.geoip.problem)
+        entries = self._entries(counts, counted, dropped, now)
         when = dt.datetime.fromtimestamp(now, dt.timezone.utc).isoformat(timespec="milliseconds")
         messages = tick_messages(self.config.host, when.replace("+00:00", "Z"), entries)
         try:
@@ -110,6 +78,52 @@ class Agent:
             len(messages),
         )
         return messages
+
+    def _warn_about(self, counts: TableCounts) -> None:
+        """Entries that cannot be counted, and a table about to evict listeners."""
+        if counts.skipped:
+            log.warning(
+                "%d entries of %s have no '<tenant>%s<client>' key; not counted",
+                counts.skipped,
+                self.config.table,
+                self.config.key_separator,
+            )
+        if counts.size and counts.used is not None and counts.used >= FULL_SHARE * counts.size:
+            log.warning(
+                "table %s is %d%% full (%d of %d entries): HAProxy evicts the oldest when it is full, so "
+                "listeners go uncounted; raise its size",
+                self.config.table,
+                100 * counts.used // counts.size,
+                counts.used,
+                counts.size,
+            )
+
+    def _tenants_of(self, counts: TableCounts) -> dict[str, int]:
+        """Listeners of the tenants this edge sends (paths that are not tenants only logged)."""
+        counted = {t: n for t, n in counts.listeners.items() if n > 0}
+        if self.config.any_tenant:
+            return counted
+        unknown = {t: n for t, n in counted.items() if t not in self.config.tenants}
+        if unknown:
+            log.info(
+                "unknown: %d listeners under %d paths that are not tenants (not sent)",
+                sum(unknown.values()),
+                len(unknown),
+            )
+        return {t: n for t, n in counted.items() if t in self.config.tenants}
+
+    def _entries(self, counts: TableCounts, counted: dict[str, int], dropped: set[str], now: float) -> dict[str, dict]:
+        """Each tenant's entry: listeners, its sessions (shared.core.measurement, from the 1.1.0
+        snippet's entries) and its countries (only counts leave: the addresses stay here)."""
+        sessions = self.sessions.tick(counts.sessions, now) if counts.sessions else {}
+        entries = {t: {"listeners": counted.get(t, 0), **sessions.get(t, {})} for t in sorted(set(counted) | dropped)}
+        if self.config.geoip is not None:
+            for tenant, entry in entries.items():
+                if entry["listeners"]:
+                    entry["countries"] = countries_of(self.config.geoip, counts.clients.get(tenant, []))
+            if self.config.geoip.problem:
+                log.warning("%s", self.config.geoip.problem)
+        return entries
 
     def check_reload_handover(self) -> bool:
         """Warn when a reload would empty the table, as the dashboard would otherwise show a dip per reload.
