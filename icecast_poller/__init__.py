@@ -12,6 +12,40 @@ from shared.runtime.status import RunReport
 FUNCTION = "icecast_poller"
 
 
+def _report(report: RunReport, results: Any, result: Any, settings: Any, log: Any) -> None:
+    """Each server's outcome (a mount without its breakdown only noted), the unclaimed mounts,
+    and the country database: the run's status for on-call."""
+    for r in results:
+        source = f"server:{r.server.name}"
+        if r.error:
+            report.fail(source, r.error)
+            continue
+        counts = {
+            "mounts": len(r.stats.mounts),
+            "listeners": sum(m.listeners for m in r.stats.mounts),
+            "clients_listed": sum(len(v) for v in r.listeners.values()),
+            "elapsed_ms": r.elapsed_ms,
+            "mounts_without_source": sum(1 for m in r.stats.mounts if not m.has_source),
+        }
+        if r.mount_errors:  # the server answered: a mount without its breakdown is only noted
+            counts["mounts_without_breakdown"] = len(r.mount_errors)
+            log.bind(source=source).info(
+                "no listener breakdown for %s", "; ".join(f"{m}: {e}" for m, e in sorted(r.mount_errors.items()))
+            )
+        report.succeed(source, **counts)
+    if result.unclaimed:
+        log.warning(
+            "mounts no tenant claims: %s",
+            ", ".join(f"{m} ({n} listeners)" for m, n in sorted(result.unclaimed.items())),
+        )
+        report.succeed("unclaimed-mounts", **result.unclaimed)
+    if settings.geoip is not None:  # countries only: the listener numbers above stand either way
+        if settings.geoip.problem:
+            report.fail("geoip", settings.geoip.problem)
+        else:
+            report.succeed("geoip")
+
+
 def main(timer: func.TimerRequest) -> None:
     """Host entry point (timer). Source failures are recorded, not raised; Redis down raises."""
     run(timer)
@@ -72,36 +106,7 @@ def run(
         interval_s=interval_s,
         aqh_seconds=settings.aqh_seconds,
     )
-    for r in results:
-        source = f"server:{r.server.name}"
-        if r.error:
-            report.fail(source, r.error)
-            continue
-        listeners = sum(len(v) for v in r.listeners.values())
-        counts = {
-            "mounts": len(r.stats.mounts),
-            "listeners": sum(m.listeners for m in r.stats.mounts),
-            "clients_listed": listeners,
-            "elapsed_ms": r.elapsed_ms,
-            "mounts_without_source": sum(1 for m in r.stats.mounts if not m.has_source),
-        }
-        if r.mount_errors:  # the server answered: a mount without its breakdown is only noted
-            counts["mounts_without_breakdown"] = len(r.mount_errors)
-            log.bind(source=source).info(
-                "no listener breakdown for %s", "; ".join(f"{m}: {e}" for m, e in sorted(r.mount_errors.items()))
-            )
-        report.succeed(source, **counts)
-    if result.unclaimed:
-        log.warning(
-            "mounts no tenant claims: %s",
-            ", ".join(f"{m} ({n} listeners)" for m, n in sorted(result.unclaimed.items())),
-        )
-        report.succeed("unclaimed-mounts", **result.unclaimed)
-    if settings.geoip is not None:  # countries only: the listener numbers above stand either way
-        if settings.geoip.problem:
-            report.fail("geoip", settings.geoip.problem)
-        else:
-            report.succeed("geoip")
+    _report(report, results, result, settings, log)
     for sample in result.samples:
         report.succeed(f"tenant:{sample.tenant}", listeners=sample.metrics["listeners"])
     return finish_run(
