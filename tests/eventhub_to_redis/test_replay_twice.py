@@ -4,23 +4,11 @@ dead-letter window is over."""
 
 import json
 
-import pytest
-
 from shared.runtime.status import SourceStatus
 from shared.runtime.verdict import judge
 from tests.eventhub_to_redis.test_function import deadletters, iso, store_of
+from tests.eventhub_to_redis.test_hostile import env  # noqa: F401 (the fixture: Redis and Azurite)
 from tests.helpers import run_cli, write_settings
-
-
-@pytest.fixture
-def env(base_env, azurite_server, key_prefix):
-    from devstack.azurite import connection_string
-
-    return {
-        **base_env,
-        "AzureWebJobsStorage": connection_string(azurite_server.port),
-        "DEADLETTER_CONTAINER": f"dl{key_prefix.lower()}",
-    }
 
 
 def test_replaying_a_file_twice_stores_and_counts_it_once(env, tmp_path):
