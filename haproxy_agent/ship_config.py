@@ -78,19 +78,10 @@ def _storage(env: Mapping[str, str], problems: list[str]) -> Any:
 
 
 def load_config(env: Mapping[str, str]) -> ShipConfig:
+    """Every setting checked; ConfigProblem naming every bad one at once."""
     problems: list[str] = []
     connection = _storage(env, problems)
-    key = env.get("LOGS_HASH_KEY", "")
-    if len(key.encode("utf-8")) < 16:
-        problems.append(
-            "LOGS_HASH_KEY: missing or shorter than 16 characters (derive it from the app's key: "
-            "python -m haproxy_agent derive-logs-key)"
-        )
-    elif env.get("IDENTITY_HASH_KEY") and key == env["IDENTITY_HASH_KEY"]:
-        problems.append(
-            "LOGS_HASH_KEY: is the app's IDENTITY_HASH_KEY itself; put the derived key on the edge "
-            "(python -m haproxy_agent derive-logs-key) and remove IDENTITY_HASH_KEY from it"
-        )
+    key = _key(env, problems)
     try:
         salt_connection = blob_target(env, "LOGS_SALT_CONNECTION")  # a container SAS reaches one container
     except ConfigError as exc:
@@ -103,18 +94,7 @@ def load_config(env: Mapping[str, str]) -> ShipConfig:
     host = env.get("AGENT_HOST") or socket.gethostname().split(".")[0]
     if not host or not all(c.isascii() and (c.isalnum() or c in "._-") for c in host):
         problems.append("AGENT_HOST: a short host name of A-Z a-z 0-9 . _ -")
-    numbers = {}
-    for name, default, low, high in (
-        ("LOGS_SETTLE_SECONDS", "120", 1, 86400),
-        ("LOGS_KEEP_HOURS", "24", 0, 8760),
-        ("LOGS_MAX_UNPARSED_PERCENT", "5", 0, 100),
-    ):
-        try:
-            numbers[name] = float(env.get(name) or default)
-            if not low <= numbers[name] <= high:
-                raise ValueError
-        except ValueError:
-            problems.append(f"{name}: a number from {low} to {high}, not {env.get(name)!r}")
+    numbers = _numbers(env, problems)
     if problems:
         raise ConfigProblem("; ".join(problems))
     return ShipConfig(
@@ -130,3 +110,36 @@ def load_config(env: Mapping[str, str]) -> ShipConfig:
         keep_hours=numbers["LOGS_KEEP_HOURS"],
         max_unparsed_percent=numbers["LOGS_MAX_UNPARSED_PERCENT"],
     )
+
+
+def _key(env: Mapping[str, str], problems: list[str]) -> str:
+    """``LOGS_HASH_KEY``: long enough, and never the app's own key."""
+    key = env.get("LOGS_HASH_KEY", "")
+    if len(key.encode("utf-8")) < 16:
+        problems.append(
+            "LOGS_HASH_KEY: missing or shorter than 16 characters (derive it from the app's key: "
+            "python -m haproxy_agent derive-logs-key)"
+        )
+    elif env.get("IDENTITY_HASH_KEY") and key == env["IDENTITY_HASH_KEY"]:
+        problems.append(
+            "LOGS_HASH_KEY: is the app's IDENTITY_HASH_KEY itself; put the derived key on the edge "
+            "(python -m haproxy_agent derive-logs-key) and remove IDENTITY_HASH_KEY from it"
+        )
+    return key
+
+
+def _numbers(env: Mapping[str, str], problems: list[str]) -> dict[str, float]:
+    numbers = {}
+    for name, default, low, high in (
+        ("LOGS_SETTLE_SECONDS", "120", 1, 86400),
+        ("LOGS_KEEP_HOURS", "24", 0, 8760),
+        ("LOGS_MAX_UNPARSED_PERCENT", "5", 0, 100),
+    ):
+        try:
+            numbers[name] = float(env.get(name) or default)
+            if not low <= numbers[name] <= high:
+                raise ValueError
+        except ValueError:
+            numbers[name] = float(default)
+            problems.append(f"{name}: a number from {low} to {high}, not {env.get(name)!r}")
+    return numbers

@@ -14,7 +14,7 @@ import io
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import IO, Iterable, NamedTuple
+from typing import IO, Any, Iterable, NamedTuple
 
 from shared.core.errors import BadInputError
 
@@ -52,13 +52,7 @@ def parse_sales_summary(raw: IO[bytes], *, app_ids: Iterable[str]) -> AppleCount
     text = io.TextIOWrapper(open_report(raw), encoding="utf-8-sig", errors="replace", newline="")
     # Tab-separated without quoting (a title may hold a quote): csv's reader, QUOTE_NONE.
     reader = csv.reader(text, delimiter="\t", quoting=csv.QUOTE_NONE, strict=False)
-    try:
-        header = {name.strip(): i for i, name in enumerate(next(reader, []))}
-    except (OSError, EOFError) as exc:
-        raise BadInputError(f"apple report: the gzip data is damaged ({exc})") from None
-    missing = [c for c in REQUIRED if c not in header]
-    if missing:
-        raise BadInputError(f"apple report: missing columns {missing} (got {list(header)[:6]}…)")
+    header = _header(reader)
     i_type, i_units, i_app = header["Product Type Identifier"], header["Units"], header["Apple Identifier"]
     i_country, i_begin = header["Country Code"], header["Begin Date"]
     widest = max(i_type, i_units, i_app, i_country, i_begin)
@@ -90,6 +84,18 @@ def parse_sales_summary(raw: IO[bytes], *, app_ids: Iterable[str]) -> AppleCount
     return AppleCounts(
         report_date=report_date, counts={k: UnitCounts(*v) for k, v in totals.items()}, rows=rows, ignored_rows=ignored
     )
+
+
+def _header(reader: Any) -> dict[str, int]:
+    """Column name -> index, with every required column present (Apple appends columns)."""
+    try:
+        header = {name.strip(): i for i, name in enumerate(next(reader, []))}
+    except (OSError, EOFError) as exc:
+        raise BadInputError(f"apple report: the gzip data is damaged ({exc})") from None
+    missing = [c for c in REQUIRED if c not in header]
+    if missing:
+        raise BadInputError(f"apple report: missing columns {missing} (got {list(header)[:6]}…)")
+    return header
 
 
 def _units(cell: str, number: int) -> int:

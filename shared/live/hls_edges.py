@@ -161,6 +161,26 @@ def decode_value(text: str) -> dict[str, int]:
     return metrics
 
 
+def _decode_fields(entries: Sequence[str], base: int) -> list[tuple[int, Count]]:
+    """One bucket's fields the slow way: counts with countries, an edge's sessions (``<ms>s``,
+    merged into the count of that time); damaged fields skipped."""
+    counts: list[tuple[int, Count]] = []
+    sessions: dict[int, dict[str, int]] = {}
+    for j in range(0, len(entries) - 1, 2):
+        try:
+            if entries[j].endswith("s"):
+                sessions[base + int(entries[j][:-1])] = decode_sessions(entries[j + 1])
+            else:
+                counts.append((base + int(entries[j]), decode_value(entries[j + 1])))
+        except ValueError:
+            continue
+    for k, (when, value) in enumerate(counts):
+        if when in sessions:
+            as_dict = {"listeners": value} if isinstance(value, int) else dict(value)
+            counts[k] = (when, {**as_dict, **sessions[when]})
+    return counts
+
+
 def decode_sessions(text: str) -> dict[str, int]:
     out = {}
     for part in text.split(","):
@@ -189,21 +209,8 @@ def decode(answer: Sequence[Any]) -> dict[str, list[tuple[int, Count]]]:
             times, values = [], None
         if values is not None and len(times) == len(values):
             counts.extend(zip(times, values))
-            continue
-        sessions: dict[int, dict[str, int]] = {}
-        for j in range(0, len(entries) - 1, 2):
-            try:
-                if entries[j].endswith("s"):
-                    sessions[base + int(entries[j][:-1])] = decode_sessions(entries[j + 1])
-                else:
-                    counts.append((base + int(entries[j]), decode_value(entries[j + 1])))
-            except ValueError:
-                continue
-        if sessions:
-            for k, (when, value) in enumerate(counts):
-                if when in sessions:
-                    as_dict = {"listeners": value} if isinstance(value, int) else dict(value)
-                    counts[k] = (when, {**as_dict, **sessions[when]})
+        else:
+            counts.extend(_decode_fields(entries, base))
     for counts in edges.values():
         counts.sort(key=itemgetter(0))
     return edges
