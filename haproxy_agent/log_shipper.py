@@ -300,17 +300,24 @@ def main(patterns: list[str], env: Mapping[str, str] = os.environ, *, clock: Cal
     return 1 if failed else 0
 
 
-def _status(results: list[FileResult], config: ShipConfig, now: float) -> None:
+def _pending(results: list[FileResult]) -> dict[str, Any]:
+    """The files left for the next run, and the oldest of them (alert when it is hours old)."""
     pending = [r for r in results if not r.complete and Path(r.path).exists()]
     oldest = min(pending, key=lambda r: Path(r.path).stat().st_mtime, default=None)
+    return {
+        "files_pending": len(pending),
+        "oldest_pending": oldest.path if oldest else None,
+        "oldest_pending_since": now_text(Path(oldest.path).stat().st_mtime) if oldest else None,
+    }
+
+
+def _status(results: list[FileResult], config: ShipConfig, now: float) -> None:
     errors = [r.error for r in results if r.error]
     unparsed = [r.path for r in results if r.too_unparsed]
     status = {
         "finished_at": now_text(now),
         "files_seen": len(results),
-        "files_pending": len(pending),
-        "oldest_pending": oldest.path if oldest else None,
-        "oldest_pending_since": now_text(Path(oldest.path).stat().st_mtime) if oldest else None,
+        **_pending(results),
         "lines_shipped": sum(r.lines for r in results),
         "lines_unparsed": sum(r.unparsed for r in results),
         "files_over_unparsed_limit": unparsed,
