@@ -72,24 +72,28 @@ class AgentConfig:
     aqh_seconds: int = 300  # AQH_MIN_SECONDS, as the app has it
 
 
+def _app_tenant_names(text: str) -> list[str]:
+    """The tenant names of the app's ``TENANTS`` (inline JSON or ``@file``)."""
+    if text.startswith("@"):
+        try:
+            text = Path(text[1:]).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigProblem(f"TENANTS: cannot read {text[1:]}: {exc.strerror}") from None
+    try:
+        doc = json.loads(text)
+    except (ValueError, RecursionError):
+        raise ConfigProblem("TENANTS: not a JSON object of tenant name -> sources") from None
+    if not isinstance(doc, dict):
+        raise ConfigProblem("TENANTS: not a JSON object of tenant name -> sources")
+    return list(doc)
+
+
 def _tenants(value: Any, app_tenants: str) -> tuple[str, ...]:
     """AGENT_TENANTS (a list, JSON or comma-separated), else the names of the app's TENANTS."""
     if isinstance(value, str) and value.strip():
         value = json.loads(value) if value.strip().startswith("[") else [t.strip() for t in value.split(",")]
     if not value and app_tenants.strip():
-        text = app_tenants.strip()
-        if text.startswith("@"):
-            try:
-                text = Path(text[1:]).read_text(encoding="utf-8")
-            except OSError as exc:
-                raise ConfigProblem(f"TENANTS: cannot read {text[1:]}: {exc.strerror}") from None
-        try:
-            doc = json.loads(text)
-        except (ValueError, RecursionError):
-            raise ConfigProblem("TENANTS: not a JSON object of tenant name -> sources") from None
-        if not isinstance(doc, dict):
-            raise ConfigProblem("TENANTS: not a JSON object of tenant name -> sources")
-        value = list(doc)
+        value = _app_tenant_names(app_tenants.strip())
     if not isinstance(value, (list, tuple)) or not all(isinstance(t, str) for t in value):
         raise ConfigProblem("tenants: a list of tenant names")
     return tuple(t for t in value if t)

@@ -57,6 +57,11 @@ def backfill_dates(
         return [date]
     if not start and not end:
         return None
+    return _range(start, end)
+
+
+def _range(start: dt.date | None, end: dt.date | None) -> list[dt.date]:
+    """Every day from ``start`` to ``end``, both given, in order, at most a year."""
     if not (start and end):
         raise ConfigError({"--from/--to": "give both"})
     if end < start:
