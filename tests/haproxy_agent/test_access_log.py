@@ -156,11 +156,17 @@ def test_an_unparsed_line_never_ships_its_text(noise):
 @settings(max_examples=200)
 @given(st.text(min_size=1, max_size=200).filter(lambda s: '"' not in s and "\n" not in s and "\r" not in s))
 def test_the_user_agent_leaves_the_edge_as_its_client_kind_and_device_only(agent):
-    """Issue 37.6: a User-Agent can carry ids, names and addresses: none of its text is shipped."""
-    line = f'fabrik-hls 1795980035.737 203.0.113.7 200 10 4 acme-fm "/acme-fm/live/seg1.ts" "{agent}" ""'
-    text, _, parsed = LineParser(ONE_DAY, "edge-1").parse(line)
-    record = json.loads(text)
-    assert parsed and "user_agent" not in record
+    """Issue 37.6: a User-Agent can carry ids, names and addresses: its only trace in a shipped
+    record is its client kind and device (the record is otherwise the same for any agent)."""
+
+    def shipped(user_agent):
+        line = f'fabrik-hls 1795980035.737 203.0.113.7 200 10 4 acme-fm "/acme-fm/live/seg1.ts" "{user_agent}" ""'
+        text, _, parsed = LineParser(ONE_DAY, "edge-1").parse(line)
+        assert parsed
+        return json.loads(text)
+
+    record, other = shipped(agent), shipped("VLC/3.0.20 LibVLC/3.0.20")
+    assert "user_agent" not in record
     assert record["client_kind"] in KINDS and record["device"] in DEVICES
-    if len(agent) > 3 and not any(agent in str(v) for v in ("edge-1", "fabrik", "acme-fm", "player", "browser")):
-        assert agent not in text
+    drop = lambda r: {k: v for k, v in r.items() if k not in ("client_kind", "device")}  # noqa: E731
+    assert drop(record) == drop(other)
