@@ -45,26 +45,14 @@ class LocalHub:
         self.lock = threading.Lock()
 
     def send(self, messages: list[dict]) -> None:
-        import azure.functions as func
-        from azure.functions import meta
-
         import eventhub_to_redis
+        from eventhub_to_redis.cli import hub_event
 
         with self.lock:
             events = []
             for message in messages:
                 self.sequence += 1
-                events.append(
-                    func.EventHubEvent(
-                        body=json.dumps(message).encode(),
-                        trigger_metadata={
-                            "PartitionContext": meta.Datum(json.dumps({"PartitionId": PARTITION}), "json")
-                        },
-                        sequence_number=self.sequence,
-                        enqueued_time=dt.datetime.now(dt.timezone.utc),
-                        partition_key=None,
-                    )
-                )
+                events.append(hub_event(json.dumps(message).encode(), PARTITION, self.sequence))
             eventhub_to_redis.run(events, env=self.env)
 
 

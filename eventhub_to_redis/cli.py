@@ -122,7 +122,7 @@ def read_batches(path: Path, *, batch_size: int = BATCH_SIZE) -> Iterator[Batch]
                     yield events, rejected
                     events, rejected = [], []
                 partition = part
-                events.append(_event(body, part, position["sequence"] if position else number))
+                events.append(hub_event(body, part, position["sequence"] if position else number))
             if len(events) + len(rejected) >= batch_size:
                 yield events, rejected
                 events, rejected = [], []
@@ -195,7 +195,8 @@ def _now_ms() -> int:
     return int(dt.datetime.now(dt.timezone.utc).timestamp() * 1000)
 
 
-def _event(body: bytes, partition: str, sequence: int) -> Any:
+def hub_event(body: bytes, partition: str, sequence: int) -> Any:
+    """One message as the trigger hands it over: the partition in the batch's metadata."""
     import azure.functions as func
     from azure.functions import meta
 

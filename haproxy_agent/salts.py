@@ -71,15 +71,16 @@ class DailySalts:
 
         name = salt_name(day)
         try:
-            try:
-                self.container.upload_blob(name, secrets.token_hex(SALT_BYTES).encode(), overwrite=False)
-                log.info("daily salt %s created", name)
-            except ResourceExistsError:
-                pass  # another edge (or an earlier run) made it: read theirs
-            text = self.container.download_blob(name).readall().decode("ascii").strip()
-        except ResourceNotFoundError as exc:  # deleted between the two calls: only by hand
-            raise SaltUnavailable(self.describe(exc, f"read of the daily salt {name}")) from None
-        except AzureError as exc:
+            try:  # the common case: an edge (or an earlier run) made it; else make it
+                text = self.container.download_blob(name).readall().decode("ascii").strip()
+            except ResourceNotFoundError:
+                try:
+                    self.container.upload_blob(name, secrets.token_hex(SALT_BYTES).encode(), overwrite=False)
+                    log.info("daily salt %s created", name)
+                except ResourceExistsError:
+                    pass  # another edge made it in between: read theirs
+                text = self.container.download_blob(name).readall().decode("ascii").strip()
+        except AzureError as exc:  # the container missing, rights refused, storage down
             raise SaltUnavailable(self.describe(exc, f"daily salt {name}")) from None
         try:
             salt = bytes.fromhex(text)

@@ -102,19 +102,25 @@ def finish_run(
     return report
 
 
-def seconds_since_last_success(
-    function: str, store_settings: StoreSettings, *, redis: Any = None, now_ms: int, default_s: int
-) -> int:
-    """Seconds since the function's last successful run (what "since the previous sample"
-    means to a metric), ``default_s`` for a first run or when Redis cannot say (the write that
-    follows reports Redis down). Capped at the live window: nothing older is kept anyway."""
+def _status_fields(function: str, fields: list[str], store_settings: StoreSettings, redis: Any) -> list[Any] | None:
+    """Fields of the function's status hash in one round trip; None when Redis cannot say (the
+    write that follows reports Redis down)."""
     from redis.exceptions import RedisError
 
     store = LiveStore(redis if redis is not None else get_redis(store_settings), settings=store_settings)
     try:
-        raw = store.redis.hget(store.keys.status(function), "_run|last_success")
-    except (RedisError, FabrikError, OSError):  # Redis down: the write that follows says so
-        return default_s
+        return store.redis.hmget(store.keys.status(function), fields)
+    except (RedisError, FabrikError, OSError):
+        return None
+
+
+def seconds_since_last_success(
+    function: str, store_settings: StoreSettings, *, redis: Any = None, now_ms: int, default_s: int
+) -> int:
+    """Seconds since the function's last successful run (what "since the previous sample"
+    means to a metric), ``default_s`` for a first run or when Redis cannot say. Capped at the
+    live window: nothing older is kept anyway."""
+    [raw] = _status_fields(function, ["_run|last_success"], store_settings, redis) or [None]
     if not raw or not str(raw).isdigit() or int(raw) >= now_ms:
         return default_s
     return max(1, min((now_ms - int(raw)) // 1000, store_settings.window_seconds))
@@ -124,21 +130,13 @@ def last_counts(
     function: str, sources: Iterable[str], store_settings: StoreSettings, *, redis: Any = None
 ) -> dict[str, dict[str, int]]:
     """Each source's counts as its last run stored them (empty for a source never seen, or when
-    Redis cannot say: the write that follows reports Redis down). One round trip."""
+    Redis cannot say)."""
     import json
 
-    from redis.exceptions import RedisError
-
     sources = list(sources)
-    if not sources:
-        return {}
-    store = LiveStore(redis if redis is not None else get_redis(store_settings), settings=store_settings)
-    try:
-        answers = store.redis.hmget(store.keys.status(function), [f"{s}|counts" for s in sources])
-    except (RedisError, FabrikError, OSError):
-        return {}
-    out = {}
-    for source, raw in zip(sources, answers):
+    answers = _status_fields(function, [f"{s}|counts" for s in sources], store_settings, redis) if sources else None
+    out: dict[str, dict[str, int]] = {}
+    for source, raw in zip(sources, answers or [None] * len(sources)):
         try:
             out[source] = json.loads(raw) if raw else {}
         except ValueError:
