@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 PYTEST_ARGS ?= -n auto
 PYTHON_VERSION ?= 3.11
 
-.PHONY: setup lint test test-313 test-consumers bench bench-scale run stop package lock lint-workflows clean help docs
+.PHONY: setup lint test test-e2e test-under-load test-313 test-consumers bench bench-scale run stop package lock lint-workflows clean help docs
 PY313 ?= $(shell ls -d $(HOME)/.pyenv/versions/3.13*/bin/python3.13 2>/dev/null | tail -1 || true)
 ifeq ($(PY313),)
 PY313 := $(shell python3.13 -c 'import sys; print(sys.executable)' 2>/dev/null)
@@ -13,7 +13,9 @@ endif
 help:
 	@echo "make run    start local Redis, Azurite, Icecast and API stand-ins; run every collector once; show the data"
 	@echo "make stop   stop the app make run keeps running (or one left behind)"
-	@echo "make test   install what is missing and run the whole test suite"
+	@echo "make test   install what is missing and run the test suite (all but the end-to-end soak; about 3 minutes)"
+	@echo "make test-e2e  the end-to-end soak: make run's whole stack kept running for minutes"
+	@echo "make test-under-load  .ci/run on a fresh clone of HEAD while two processes keep both cores busy"
 	@echo "make test-313  the same suite on Python 3.13 (azure-functions 2.x)"
 	@echo "make test-consumers  the batch side's readers (DuckDB, Spark Structured Streaming) on what the app writes"
 	@echo "make bench  benchmarks against naive baselines (see docs/benchmarks.md)"
@@ -33,14 +35,23 @@ lint: setup
 docs: setup
 	$(PY) scripts/metric_docs.py
 
+# The end-to-end soak (marked e2e: minutes of wall time by design) runs once, in `make test-e2e`.
 test: setup lint
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest $(PYTEST_ARGS) -m "not e2e"
+
+test-e2e: setup
+	$(PY) -m pytest $(PYTEST_ARGS) -p no:cacheprovider -m e2e
+
+# Before submitting a change: CI's own run on a fresh clone of HEAD (committed work only) with
+# both cores kept busy, as on a shared CI host. No test may depend on the machine's speed.
+test-under-load:
+	scripts/test_under_load.sh
 
 # The same suite on Python 3.13 (azure-functions 2.x), in its own venv; CI runs both.
 test-313: setup
 	@test -n "$(PY313)" || { echo "test-313: no Python 3.13 on this machine"; exit 1; }
 	PYTHON=$(PY313) VENV=.venv313 scripts/setup.sh
-	.venv313/bin/python -m pytest $(PYTEST_ARGS) -p no:cacheprovider
+	.venv313/bin/python -m pytest $(PYTEST_ARGS) -p no:cacheprovider -m "not e2e"
 
 # The blob contracts read by the real readers: DuckDB, and Spark (Java 17, local mode) running
 # batch/reference_job.py. CI runs it; `make test` has the DuckDB part only (Spark starts a JVM).

@@ -38,6 +38,7 @@ def _listening_ports_of(pids):
     return found
 
 
+@pytest.mark.e2e
 @pytest.mark.timeout(600)
 def test_the_stack_keeps_running_on_loopback_and_stops_every_child_on_sigterm(tmp_path):
     pids_file = tmp_path / "stack" / "pids"

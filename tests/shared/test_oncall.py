@@ -262,7 +262,11 @@ HOSTILE = [  # (function to run, setting, a value a person could type that canno
 
 
 @pytest.mark.parametrize("function,key,value", HOSTILE, ids=[f"{k}={v[:12]!r}" for _, k, v in HOSTILE])
-def test_hostile_values_of_every_setting_are_exit_2_naming_the_key(base_env, tmp_path, function, key, value):
+def test_hostile_values_of_every_setting_are_exit_2_naming_the_key(
+    base_env, azurite_server, tmp_path, function, key, value
+):
+    from devstack.azurite import connection_string
+
     env = {
         **base_env,
         "ICECAST_SERVERS": '[{"url": "http://127.0.0.1:1", "password": "pw"}]',
@@ -272,7 +276,9 @@ def test_hostile_values_of_every_setting_are_exit_2_naming_the_key(base_env, tmp
         "APPLE_KEY_ID": "K",
         "APPLE_VENDOR_NUMBER": "1",
         "APPLE_PRIVATE_KEY": _ec_key(),
-        "AzureWebJobsStorage": "UseDevelopmentStorage=true",
+        # A real storage account: the run records the settings failure, which settles the status
+        # epoch there (shared.runtime.epoch); a dead endpoint would only add the SDK's retries.
+        "AzureWebJobsStorage": connection_string(azurite_server.port),
         key: value,
     }
     result = run_cli("run", function, settings=write_settings(tmp_path / "s.json", env))
