@@ -79,19 +79,46 @@ def clean_path(path: str) -> str:
     parts = path.split("/")
     if len(parts) > 12:
         parts = parts[:11] + ["*"]
-    out = []
     last = len(parts) - 1
-    for index, part in enumerate(parts):
-        part = part.split(";", 1)[0]
-        if index == 0 or part == "":
-            out.append("")
-        elif index == 1 and index != last:
-            out.append(part if TENANT.fullmatch(part) and "@" not in part else "*")
-        elif index == last:
-            out.append(part if FILE_NAME.fullmatch(part) or SEGMENT.fullmatch(part) else "*")
-        else:
-            out.append(part if SEGMENT.fullmatch(part) else "*")
-    return "/".join(out) or "/"
+    return "/".join(_clean_part(part.split(";", 1)[0], index, last) for index, part in enumerate(parts)) or "/"
+
+
+def _clean_part(part: str, index: int, last: int) -> str:
+    """One part of a path: kept when it has the shape its place allows, else ``*``."""
+    if index == 0 or part == "":
+        return ""
+    if index == 1 and index != last:
+        keep = TENANT.fullmatch(part) and "@" not in part
+    elif index == last:
+        keep = FILE_NAME.fullmatch(part) or SEGMENT.fullmatch(part)
+    else:
+        keep = SEGMENT.fullmatch(part)
+    return part if keep else "*"
+
+
+def _fabrik_fields(body: str) -> tuple[str, str, str, str, str, str, str, str] | None:
+    """A line of Fabrik's log format (docs/logs.md) split, or None when it is not one: the
+    second, the milliseconds, the client, the numbers as JSON, the tenant, the path, the
+    User-Agent and the forwarded-for list."""
+    parts = body.split(" ", 6)
+    if len(parts) != 7:
+        return None
+    stamp, client, status, sent, duration, tenant, rest = parts
+    if len(rest) < 8 or rest[0] != '"' or rest[-1] != '"':
+        return None
+    path_end = rest.find('" "', 1)
+    xff_start = rest.rfind('" "')
+    if path_end < 0 or xff_start <= path_end:
+        return None
+    second, _, millis = stamp.partition(".")
+    if not (second.isdigit() and len(second) <= 11 and len(millis) == 3 and millis.isdigit()):
+        return None
+    try:
+        numbers = f'"status":{int(status)},"bytes":{int(sent)},"duration_ms":{int(duration)}'
+    except ValueError:
+        return None
+    path, agent, xff = rest[1:path_end], rest[path_end + 3 : xff_start], rest[xff_start + 3 : -1]
+    return second, millis, client, numbers, tenant, path, agent, xff
 
 
 class _Bounded(dict):
@@ -160,27 +187,13 @@ class LineParser:
         return (f'{{"time":{stamp},"host":{self.host_json},"unparsed":true,"chars":{len(text)}}}', when, False)
 
     def _fabrik(self, body: str) -> tuple[str, int] | None:
-        parts = body.split(" ", 6)
-        if len(parts) != 7:
+        fields = _fabrik_fields(body)
+        if fields is None:
             return None
-        stamp, client, status, sent, duration, tenant, rest = parts
-        if len(rest) < 8 or rest[0] != '"' or rest[-1] != '"':
-            return None
-        path_end = rest.find('" "', 1)
-        xff_start = rest.rfind('" "')
-        if path_end < 0 or xff_start <= path_end:
-            return None
-        second, _, millis = stamp.partition(".")
-        if not (second.isdigit() and len(second) <= 11 and len(millis) == 3 and millis.isdigit()):
-            return None
-        try:
-            numbers = f'"status":{int(status)},"bytes":{int(sent)},"duration_ms":{int(duration)}'
-        except ValueError:
-            return None
+        second, millis, client, numbers, tenant, path, agent, xff = fields
         if second != self._second:
             self._second, self._second_text = second, _iso(int(second))
         tenant_json = f'"{tenant}"' if TENANT.fullmatch(tenant) else "null"
-        xff = rest[xff_start + 3 : -1]
         forwarded = ""
         if xff and xff != "-":
             hashes = ",".join(f'"{self.ip(int(second), part)}"' for part in xff.split(",") if part.strip())
@@ -188,7 +201,7 @@ class LineParser:
         return (
             f'{{"time":"{self._second_text}.{millis}Z","host":{self.host_json},"format":"fabrik",'
             f'"tenant":{tenant_json},"client":"{self.ip(int(second), client)}",{numbers},'
-            f'"path":{self.path(rest[1:path_end])},{self.agent(rest[path_end + 3 : xff_start])}'
+            f'"path":{self.path(path)},{self.agent(agent)}'
             f"{forwarded}}}",
             int(second),
         )

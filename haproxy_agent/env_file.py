@@ -51,34 +51,46 @@ def parse_env_file(text: str, *, source: str = "env file") -> dict[str, str]:
 
 def _value(text: str, pos: int, line_no: int, source: str, key: str) -> tuple[str, int, int]:
     """The value from ``pos``; returns it, the position after its line and the next line number."""
-    size, first = len(text), line_no
-    quote = text[pos] if pos < size and text[pos] in "'\"" else ""
+    if pos < len(text) and text[pos] in "'\"":
+        return _quoted(text, pos, line_no, source, key)
+    return _unquoted(text, pos, line_no)
+
+
+def _quoted(text: str, pos: int, line_no: int, source: str, key: str) -> tuple[str, int, int]:
+    """A value in quotes: escapes inside double quotes only, nothing but space after it."""
+    size, first, quote = len(text), line_no, text[pos]
     out: list[str] = []
-    if quote:
-        pos += 1
-        while True:
-            if pos >= size:
-                raise EnvFileError(f"{source}, line {first}: {key}: the {quote} quote is never closed")
-            char = text[pos]
-            if char == quote:
-                pos += 1
-                break
-            if char == "\\" and quote == '"' and pos + 1 < size and text[pos + 1] in DOUBLE_ESCAPES:
-                out.append(DOUBLE_ESCAPES[text[pos + 1]])
-                line_no += text[pos + 1] == "\n"
-                pos += 2
-                continue
-            line_no += char == "\n"
-            out.append(char)
+    pos += 1
+    while True:
+        if pos >= size:
+            raise EnvFileError(f"{source}, line {first}: {key}: the {quote} quote is never closed")
+        char = text[pos]
+        if char == quote:
+            break
+        if char == "\\" and quote == '"' and text[pos + 1 : pos + 2] in DOUBLE_ESCAPES:
+            char = text[pos + 1]
+            out.append(DOUBLE_ESCAPES[char])
             pos += 1
-        end = text.find("\n", pos)
-        end = size if end < 0 else end
-        if text[pos:end].strip(WHITE):
-            raise EnvFileError(
-                f"{source}, line {line_no}: {key}: text after the closing {quote} quote "
-                "(systemd would read this differently; quote the whole value)"
-            )
-        return "".join(out), end + 1, line_no + 1
+        else:
+            out.append(char)
+        line_no += char == "\n"
+        pos += 1
+    pos += 1
+    end = text.find("\n", pos)
+    end = size if end < 0 else end
+    if text[pos:end].strip(WHITE):
+        raise EnvFileError(
+            f"{source}, line {line_no}: {key}: text after the closing {quote} quote "
+            "(systemd would read this differently; quote the whole value)"
+        )
+    return "".join(out), end + 1, line_no + 1
+
+
+def _unquoted(text: str, pos: int, line_no: int) -> tuple[str, int, int]:
+    """A bare value to the end of its line; a backslash escapes the next character, a newline
+    included (the value goes on on the next line)."""
+    size = len(text)
+    out: list[str] = []
     while pos < size and text[pos] != "\n":
         char = text[pos]
         if char == "\\" and pos + 1 < size:

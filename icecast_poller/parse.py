@@ -118,22 +118,7 @@ def parse_listclients(
         ips, agents, connected = fast
         codes = repeat(None) if countries is None else countries(ips)  # every record has all four fields
         return list(map(_new_record, zip(ip_tokens(ips), agents, connected, codes)))
-    rows = []
-    # Any other shape (a listener without one of the fields, mixed case, empty text): per element.
-    for listener in root.iter("listener"):
-        ip = agent = connected = None
-        for child in listener:
-            tag = child.tag
-            if not isinstance(tag, str):
-                continue
-            tag = tag.lower()
-            if tag == "ip":
-                ip = (child.text or "").strip()
-            elif tag == "useragent":
-                agent = (child.text or "").strip()
-            elif tag == "connected":
-                connected = (child.text or "").strip()
-        rows.append((ip, "" if agent in (None, "Unknown") else agent, _count(connected)))
+    rows = [_read_listener(listener) for listener in root.iter("listener")]
     present = [ip for ip, _, _ in rows if ip]
     tokens = iter(ip_tokens(present))
     codes = iter(countries(present)) if countries is not None else None
@@ -146,6 +131,16 @@ def parse_listclients(
         )
         for ip, agent, seconds in rows
     ]
+
+
+def _read_listener(listener: etree._Element) -> tuple[str | None, str, int | None]:
+    """One listener of any other shape (a field missing, mixed case, empty text), per element."""
+    found: dict[str, str] = {}
+    for child in listener:
+        if isinstance(child.tag, str):
+            found[child.tag.lower()] = (child.text or "").strip()
+    agent = found.get("useragent")
+    return found.get("ip"), "" if agent in (None, "Unknown") else agent, _count(found.get("connected"))
 
 
 def _read_columns(root: etree._Element) -> tuple[list[str], list[str], list[int]] | None:

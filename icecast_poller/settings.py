@@ -103,24 +103,31 @@ def _server(item: Any, where: str, problems: list[str]) -> IcecastServer | None:
         problems.append(f"{where}.url: {exc}")
         return None
     authority = url.split("//", 1)[1].split("/", 1)[0]
+    problem = _server_problem(item, authority)
+    if problem:
+        problems.append(f"{where}.{problem}")
+        return None
+    return IcecastServer(
+        name=str(item.get("name") or authority),
+        url=url,
+        username=str(item.get("username") or "admin"),
+        password=item["password"],
+        relay_agents=tuple(item.get("relay_agents", [])),
+        relay_addresses=tuple(item.get("relay_addresses", [])),
+    )
+
+
+def _server_problem(item: dict, authority: str) -> str | None:
+    """The first thing wrong with a server entry whose URL parses (``key: why``), or None."""
     agents, addresses = item.get("relay_agents", []), item.get("relay_addresses", [])
     if "@" in authority:
-        problems.append(f"{where}.url: put credentials in username/password, not in the URL")
-    elif not isinstance(item.get("password"), str) or not item["password"]:
-        problems.append(f"{where}.password: missing (the admin password)")
-    elif not isinstance(agents, list) or not all(isinstance(a, str) and a for a in agents):
-        problems.append(f"{where}.relay_agents: expected a list of User-Agent strings")
-    elif not isinstance(addresses, list) or not all(isinstance(a, str) and _is_ip(a) for a in addresses):
-        problems.append(f"{where}.relay_addresses: expected a list of IP addresses")
-    else:
-        return IcecastServer(
-            name=str(item.get("name") or authority),
-            url=url,
-            username=str(item.get("username") or "admin"),
-            password=item["password"],
-            relay_agents=tuple(agents),
-            relay_addresses=tuple(addresses),
-        )
+        return "url: put credentials in username/password, not in the URL"
+    if not isinstance(item.get("password"), str) or not item["password"]:
+        return "password: missing (the admin password)"
+    if not isinstance(agents, list) or not all(isinstance(a, str) and a for a in agents):
+        return "relay_agents: expected a list of User-Agent strings"
+    if not isinstance(addresses, list) or not all(isinstance(a, str) and _is_ip(a) for a in addresses):
+        return "relay_addresses: expected a list of IP addresses"
     return None
 
 

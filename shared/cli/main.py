@@ -203,22 +203,20 @@ def _show(args: argparse.Namespace) -> int:
     names = [args.series] if args.series else store.series_present(args.tenant)
     data = {name: store.read_series(args.tenant, name, since_ms=since) for name in names}
     if args.json:
-        print(
-            json.dumps(
-                {name: [{"time": s.time_ms, **s.metrics} for s in samples] for name, samples in data.items()},
-                indent=None,
-            )
-        )
-        return EXIT_OK
-    if not data:
+        print(json.dumps({name: [{"time": s.time_ms, **s.metrics} for s in samples] for name, samples in data.items()}))
+    elif not data:
         hint = "" if known is not None else " (TENANTS is not set here, so a misspelt name looks the same)"
         print(f"no live data for tenant {args.tenant!r} in the last {(now_ms - since) // 60000} minutes{hint}")
-        return EXIT_OK
+    else:
+        _print_series(data, since_ms=since, now_ms=now_ms)
+    return EXIT_OK
+
+
+def _print_series(data: dict[str, list[Any]], *, since_ms: int, now_ms: int) -> None:
     # The trend spans what is there (from the oldest sample shown), not the empty window before it.
-    oldest = min((s[0].time_ms for s in data.values() if s), default=since)
+    oldest = min((s[0].time_ms for s in data.values() if s), default=since_ms)
     for name, samples in data.items():
         print(series_table(name, samples, start_ms=oldest, end_ms=max(now_ms, oldest + 1)))
-    return EXIT_OK
 
 
 def _status(functions: dict[str, FunctionInfo], args: argparse.Namespace) -> int:

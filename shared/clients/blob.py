@@ -67,28 +67,33 @@ def describe(exc: BaseException, client: Any, what: str) -> str:
     or the HTTP status with Azure's error code. Never the URL's query (a SAS) or a key."""
     from urllib.parse import urlsplit
 
-    from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
+    from azure.core.exceptions import HttpResponseError
 
     parts = urlsplit(getattr(client, "url", "") or "")
     endpoint = f"{parts.hostname}:{parts.port or (443 if parts.scheme == 'https' else 80)}" if parts.hostname else "?"
     if isinstance(exc, HttpResponseError) and exc.status_code:
         code = getattr(exc, "error_code", None) or ""
         return f"{what} at {endpoint}: HTTP {exc.status_code} {code}".rstrip()
+    return f"{what} at {endpoint}: {_cause(exc, parts.hostname)}"
+
+
+def _cause(exc: BaseException, hostname: str | None) -> str:
+    """What went wrong below HTTP, from the transport's words (the SDK has no finer types)."""
+    from azure.core.exceptions import ServiceRequestError, ServiceResponseError
+
     text = str(exc)
     low = text.lower()
     if "refused" in low:
-        cause = "connection refused"
-    elif "name or service not known" in low or "name resolution" in low or "nodename nor servname" in low:
-        cause = f"DNS: {parts.hostname} not found"
-    elif "certificate" in low or "ssl" in low:
-        cause = "TLS: " + ("certificate not trusted" if "verify" in low else "handshake failed")
-    elif "timed out" in low or "timeout" in low:
-        cause = "no answer in time"
-    elif isinstance(exc, (ServiceRequestError, ServiceResponseError)):
-        cause = f"{type(exc).__name__}: {text.splitlines()[0][:120] if text else 'no detail'}"
-    else:
-        cause = type(exc).__name__
-    return f"{what} at {endpoint}: {cause}"
+        return "connection refused"
+    if any(words in low for words in ("name or service not known", "name resolution", "nodename nor servname")):
+        return f"DNS: {hostname} not found"
+    if "certificate" in low or "ssl" in low:
+        return "TLS: " + ("certificate not trusted" if "verify" in low else "handshake failed")
+    if "timed out" in low or "timeout" in low:
+        return "no answer in time"
+    if isinstance(exc, (ServiceRequestError, ServiceResponseError)):
+        return f"{type(exc).__name__}: {text.splitlines()[0][:120] if text else 'no detail'}"
+    return type(exc).__name__
 
 
 def _ensure_container(client: Any, container: str) -> None:

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import hashlib
 from operator import itemgetter
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 from shared.live import hls_alive
 
@@ -237,38 +237,70 @@ def sums(
     points in two hours); points are built only for what is kept."""
     changes, reported, times, adds = _changes(edges, alive or {}, stale_ms=stale_ms, low_ms=low_ms, high_ms=high_ms)
     times |= reported or {low_ms}
+    standing, added = _Standing(changes), _Added(adds)
     out: list[tuple[int, dict[str, int]]] = []
-    totals: dict[str, int] = {}
-    added: dict[str, int] = {}  # additive metrics reported since the last point out
-    hosts = listeners = position = at = 0
-    end, adds_end = len(changes), len(adds)
     step = step_ms or 1
     held: tuple[int, int, int, dict[str, int] | None] | None = None  # the step's latest point, built late
     for when in sorted(times):
         if held is not None and held[0] // step != when // step:
-            out.append(_point(*held, added))
-            held, added = None, {}
+            out.append(_point(*held, added.take()))
+            held = None
+        standing.advance(when)
+        added.advance(when)
+        if not (standing.hosts or when in reported):
+            continue
+        held = standing.at(when)
+        if not step_ms:
+            out.append(_point(*held, added.take()))
+            held = None
+    if held is not None:
+        out.append(_point(*held, added.take()))
+    return out
+
+
+class _Standing:
+    """The edges' counts standing at a moment, moved forward through the sorted changes."""
+
+    def __init__(self, changes: list[Change]):
+        self.changes, self.position = changes, 0
+        self.hosts = self.listeners = 0
+        self.totals: dict[str, int] = {}
+
+    def advance(self, when: int) -> None:
+        changes, position, end, totals = self.changes, self.position, len(self.changes), self.totals
         while position < end and changes[position][0] <= when:
             _, sign, n, extra = changes[position]
-            hosts += sign
-            listeners += sign * n
+            self.hosts += sign
+            self.listeners += sign * n
             if extra:
                 for name, k in extra.items():
                     totals[name] = totals.get(name, 0) + sign * k
             position += 1
-        while at < adds_end and adds[at][0] <= when:
-            for name, k in adds[at][1].items():
-                added[name] = added.get(name, 0) + k
-            at += 1
-        if not (hosts or when in reported):
-            continue
-        held = (when, hosts, listeners, {k: v for k, v in totals.items() if v} if totals else None)
-        if not step_ms:
-            out.append(_point(*held, added))
-            held, added = None, {}
-    if held is not None:
-        out.append(_point(*held, added))
-    return out
+        self.position = position
+
+    def at(self, when: int) -> tuple[int, int, int, dict[str, int] | None]:
+        totals = self.totals
+        return when, self.hosts, self.listeners, ({k: v for k, v in totals.items() if v} if totals else None)
+
+
+class _Added:
+    """The additive metrics reported since the last point taken."""
+
+    def __init__(self, adds: list[tuple[int, dict[str, int]]]):
+        self.adds, self.position = adds, 0
+        self.sums: dict[str, int] = {}
+
+    def advance(self, when: int) -> None:
+        adds, position, sums = self.adds, self.position, self.sums
+        while position < len(adds) and adds[position][0] <= when:
+            for name, k in adds[position][1].items():
+                sums[name] = sums.get(name, 0) + k
+            position += 1
+        self.position = position
+
+    def take(self) -> dict[str, int]:
+        sums, self.sums = self.sums, {}
+        return sums
 
 
 def _point(
@@ -297,32 +329,44 @@ def _changes(
     ticks: set[int] = set()
     for edge, counts in edges.items():
         spans = alive.get(edge, ())
-        last = len(counts) - 1
-        for i, (when, value) in enumerate(counts):
-            following = counts[i + 1][0] if i < last else None
-            if following == when:
-                continue  # two values at one millisecond: the later entry stands
-            until = when + stale_ms + 1
-            if following is None or following >= until:  # else the next count comes first
-                until = (hls_alive.last_tick(spans, when) or when) + stale_ms + 1
-            if following is not None and following < until:
-                until = following
-            if value.__class__ is int:
-                listeners, extra = value, None
-            else:
-                listeners = value.get("listeners", 0)
-                extra = {k: n for k, n in value.items() if k != "listeners" and k not in ADDITIVE} or None
-                if low_ms <= when <= high_ms and ADDITIVE.intersection(value):
-                    adds.append((when, {k: value[k] for k in ADDITIVE.intersection(value)}))
+        for when, until, value in _standing(counts, spans, stale_ms):
+            listeners, extra, added = _parts(value)
             changes.append((when, 1, listeners, extra))
             changes.append((until, -1, listeners, extra))
             if low_ms <= when <= high_ms:
                 reported.add(when)
+                if added:
+                    adds.append((when, added))
         if counts:
             ticks.update(end for _, end in spans if low_ms <= end <= high_ms and end >= counts[0][0])
     changes.sort(key=itemgetter(0, 1))
     adds.sort(key=itemgetter(0))
     return changes, reported, ticks, adds
+
+
+def _standing(
+    counts: Sequence[tuple[int, Count]], spans: Sequence[tuple[int, int]], stale_ms: int
+) -> Iterator[tuple[int, int, Count]]:
+    """Each count of one edge with the time it stops standing: at the edge's next count, or
+    ``stale_ms`` after the edge's last tick of that run. Of two at one millisecond, the later."""
+    last = len(counts) - 1
+    for i, (when, value) in enumerate(counts):
+        following = counts[i + 1][0] if i < last else None
+        if following == when:
+            continue
+        until = when + stale_ms + 1
+        if following is None or following >= until:  # else the next count comes first
+            until = (hls_alive.last_tick(spans, when) or when) + stale_ms + 1
+        yield when, (following if following is not None and following < until else until), value
+
+
+def _parts(value: Count) -> tuple[int, dict[str, int] | None, dict[str, int] | None]:
+    """A count as (listeners, the other standing metrics, the additive ones)."""
+    if isinstance(value, int):
+        return value, None, None
+    extra = {k: n for k, n in value.items() if k != "listeners" and k not in ADDITIVE}
+    added = {k: value[k] for k in ADDITIVE.intersection(value)}
+    return value.get("listeners", 0), extra or None, added or None
 
 
 def _text(value: Any) -> str:

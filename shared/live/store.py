@@ -18,7 +18,7 @@ and reads end at now: a clock that runs ahead never puts numbers in the future.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping
 
 from shared.clients.redis_client import redis_call
 from shared.core.descriptor import Series
@@ -174,32 +174,13 @@ class LiveStore:
             if series or counts or latest
             else ()
         )
-        out: dict[str, list[Sample]] = {}
-        for name in series:
-            spec = self._spec(name)
-            if spec.per_edge:
-                counted = hls_edges.decode(next(answers))
-                rows = hls_edges.sums(
-                    counted,
-                    alive=hls_alive.decode(next(answers)),
-                    stale_ms=self.host_stale_ms,
-                    low_ms=low,
-                    high_ms=high,
-                    step_ms=hls_step_ms,
-                )
-            else:
-                buckets = codec.buckets_between(low, high, spec.bucket_ms)
-                hashes = [next(answers) or {} for _ in buckets]
-                fields = next(answers) or {}
-                rows = sorted(
-                    (
-                        row
-                        for bucket, mapping in zip(buckets, hashes)
-                        for row in codec.decode_bucket(bucket, spec.bucket_ms, mapping, fields, low=low, high=high)
-                    ),
-                    key=lambda row: row[0],
-                )
-            out[name] = [Sample(tenant=tenant, series=name, time_ms=t, metrics=metrics) for t, metrics in rows]
+        out = {
+            name: [
+                Sample(tenant=tenant, series=name, time_ms=t, metrics=metrics)
+                for t, metrics in self._rows(name, answers, low=low, high=high, hls_step_ms=hls_step_ms)
+            ]
+            for name in series
+        }
         summary = None
         if counts:
             marker = next(answers)
@@ -207,6 +188,33 @@ class LiveStore:
             summary = event_counts.decode([marker, *minutes], low_ms=low, high_ms=high)
         newest = sorted(_events(tenant, next(answers)), key=lambda e: e.time_ms) if latest else []
         return out, summary, newest
+
+    def _rows(
+        self, name: str, answers: Iterator[Any], *, low: int, high: int, hls_step_ms: int | None
+    ) -> list[tuple[int, dict[str, Any]]]:
+        """One series' samples from its answers in the pipeline, in time order."""
+        spec = self._spec(name)
+        if spec.per_edge:
+            counted = hls_edges.decode(next(answers))
+            return hls_edges.sums(
+                counted,
+                alive=hls_alive.decode(next(answers)),
+                stale_ms=self.host_stale_ms,
+                low_ms=low,
+                high_ms=high,
+                step_ms=hls_step_ms,
+            )
+        buckets = codec.buckets_between(low, high, spec.bucket_ms)
+        hashes = [next(answers) or {} for _ in buckets]
+        fields = next(answers) or {}
+        return sorted(
+            (
+                row
+                for bucket, mapping in zip(buckets, hashes)
+                for row in codec.decode_bucket(bucket, spec.bucket_ms, mapping, fields, low=low, high=high)
+            ),
+            key=lambda row: row[0],
+        )
 
     def read_events(self, tenant: str, *, since_ms: int | None = None, until_ms: int | None = None) -> list[Event]:
         now = int(self.clock() * 1000)
@@ -268,20 +276,10 @@ class LiveStore:
             pipe.hgetall(self.keys.status_rolling(function, bucket))
         pipe.hgetall(self.keys.epoch())
         answers = self._execute(pipe)
-        out = {}
-        for i, function in enumerate(functions):
-            answer = answers[3 * i]
-            if function in runs_only:
-                answer = {f"_run|{what}": v for what, v in zip(RUN_FIELDS, answer or ()) if v is not None}
-            fields = dict(answer or {})
-            rolling: dict[str, int] = {}
-            for part in (answers[3 * i + 1] or {}, answers[3 * i + 2] or {}):
-                for name, value in part.items():
-                    source, _, what = name.rpartition("|")
-                    key = f"{source}|rolling_{what}"
-                    rolling[key] = rolling.get(key, 0) + int(value)
-            fields.update({k: str(v) for k, v in rolling.items()})
-            out[function] = fields
+        out = {
+            function: _status_fields(answers[3 * i : 3 * i + 3], whole_run_only=function in runs_only)
+            for i, function in enumerate(functions)
+        }
         return out, dict(answers[-1] or {})
 
     def _low(self, since_ms: int | None) -> int:
@@ -295,3 +293,20 @@ class LiveStore:
     def _call(fn: Callable[..., Any], *args: Any) -> Any:
 
         return redis_call(lambda: fn(*args))
+
+
+def _status_fields(answers: list[Any], *, whole_run_only: bool) -> dict[str, str]:
+    """A function's status fields with ``<source>|rolling_<what>``, the sums of the two newest
+    rolling buckets, from its three answers in ``read_status_and_epoch``'s pipeline."""
+    answer, *parts = answers
+    if whole_run_only:
+        answer = {f"_run|{what}": v for what, v in zip(RUN_FIELDS, answer or ()) if v is not None}
+    fields = dict(answer or {})
+    rolling: dict[str, int] = {}
+    for part in parts:
+        for name, value in (part or {}).items():
+            source, _, what = name.rpartition("|")
+            key = f"{source}|rolling_{what}"
+            rolling[key] = rolling.get(key, 0) + int(value)
+    fields.update({k: str(v) for k, v in rolling.items()})
+    return fields

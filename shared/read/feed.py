@@ -13,7 +13,7 @@ import json
 import time
 from typing import Any, Callable, Mapping
 
-from shared.core.errors import ConfigError, FabrikError, RequestError
+from shared.core.errors import ConfigError, FabrikError, NotFoundError, RequestError
 from shared.read.api import Answer, check_tenant, json_answer, minutes_param, store_for
 from shared.read.view_tokens import TokenRefused, bearer, check_not_ended, parse_keys, verify
 from shared.runtime.health import series_interval_seconds
@@ -50,38 +50,17 @@ def feed(
         keys = parse_keys(env.get("VIEW_SIGNING_KEYS", ""))
     except ValueError:
         return json_answer(500, {"error": "server settings: VIEW_SIGNING_KEYS"})
-    token = bearer(headers)
-    if token is None:
-        return json_answer(401, {"error": "this page needs the token of its link (Authorization: Bearer)"})
     try:
-        claims = verify(keys, token, tenant)
-    except TokenRefused as exc:
-        return json_answer(exc.status, {"error": str(exc)})
-    try:
-        unknown = sorted(set(params) - FEED_PARAMETERS)
-        if unknown:
-            raise RequestError(f"unknown parameter {unknown[0]!r}; the only one is 'minutes'")
-        try:
-            check_tenant(tenant, env)
-        except RequestError:  # a name that cannot be, or is no longer, a tenant: nothing to tell
-            return json_answer(404, {"error": "this page no longer exists"})
-        store = store_for(env, redis, clock)
-        try:
-            check_not_ended(claims, store.ended_links(tenant))
-        except TokenRefused as exc:
-            return json_answer(exc.status, {"error": str(exc)})
-        minutes = minutes_param(params, store.window_ms // 60_000)
-        now_ms = int(clock() * 1000)
-        since = now_ms - minutes * 60_000
-        data, counts, _ = store.read_tenant(tenant, store.series, since_ms=since, counts=True, hls_step_ms=HLS_STEP_MS)
-    except RequestError as exc:
-        return json_answer(exc.status, {"error": str(exc)})
+        claims = _claims(keys, headers, tenant)  # before anything else: a token learns nothing of others
+        window, data, counts = _read(tenant, params, claims, env=env, redis=redis, clock=clock)
+    except RequestError as exc:  # a refused token too
+        return json_answer(exc.status or 400, {"error": str(exc)})
     except ConfigError:
         return json_answer(500, {"error": "the live page is not available right now"})
     except FabrikError:
         return json_answer(503, {"error": "the live numbers are not available right now; the page tries again"})
     fresh = {
-        name: freshness(samples[-1].time_ms if samples else None, series_interval_seconds(name, env), now_ms)
+        name: freshness(samples[-1].time_ms if samples else None, series_interval_seconds(name, env), window["to"])
         for name, samples in data.items()
     }
     doc = {
@@ -95,7 +74,34 @@ def feed(
             "truncated": bool(counts and counts.truncated),
         },
     }
-    return cached_answer(doc, {"from": since, "to": now_ms}, headers, max_age=max_age(fresh, now_ms))
+    return cached_answer(doc, window, headers, max_age=max_age(fresh, window["to"]))
+
+
+def _claims(keys: Any, headers: Mapping[str, str], tenant: str) -> Mapping[str, Any]:
+    token = bearer(headers)
+    if token is None:
+        raise TokenRefused(401, "this page needs the token of its link (Authorization: Bearer)")
+    return verify(keys, token, tenant)
+
+
+def _read(
+    tenant: str, params: Mapping[str, str], claims: Mapping[str, Any], *, env: Mapping[str, str], redis: Any, clock: Any
+) -> tuple[dict[str, int], dict[str, list[Any]], Any]:
+    """The page's window, its series and its event counts, for a token already verified."""
+    unknown = sorted(set(params) - FEED_PARAMETERS)
+    if unknown:
+        raise RequestError(f"unknown parameter {unknown[0]!r}; the only one is 'minutes'")
+    try:
+        check_tenant(tenant, env)
+    except RequestError:  # a name that cannot be, or is no longer, a tenant: nothing to tell
+        raise NotFoundError("this page no longer exists") from None
+    store = store_for(env, redis, clock)
+    check_not_ended(claims, store.ended_links(tenant))
+    minutes = minutes_param(params, store.window_ms // 60_000)
+    now_ms = int(clock() * 1000)
+    since = now_ms - minutes * 60_000
+    data, counts, _ = store.read_tenant(tenant, store.series, since_ms=since, counts=True, hls_step_ms=HLS_STEP_MS)
+    return {"from": since, "to": now_ms}, data, counts
 
 
 def cached_answer(doc: dict[str, Any], window: dict[str, int], headers: Mapping[str, str], *, max_age: int) -> Answer:
