@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Collection
 
 from eventhub_to_redis.event_body import stored
+from shared.core.errors import BadInputError
 from shared.core.measurement import HLS_METRICS
 from shared.core.tenants import name_problem
 from shared.live.store import Event, Sample
@@ -70,8 +71,8 @@ class Rejection:
     body: bytes
 
 
-class _Refused(Exception):
-    """Why a message cannot be used (internal: ``check`` turns it into a Rejection)."""
+class MessageRefused(BadInputError):
+    """Why a message cannot be used; ``check`` turns it into a Rejection (a dead letter)."""
 
 
 def check(
@@ -98,8 +99,8 @@ def check(
             return _hls_sample(doc, tenant, _hls_time(time_ms, position, now_ms))
         kept = stored(doc, text, hasher, extra=extra_fields)
         if kept.text is None:
-            raise _Refused("a string holds a lone UTF-16 surrogate (\\ud800-\\udfff escape): not valid Unicode")
-    except _Refused as refused:
+            raise MessageRefused("a string holds a lone UTF-16 surrogate (\\ud800-\\udfff escape): not valid Unicode")
+    except MessageRefused as refused:
         return Rejection(position=position, reason=str(refused), body=body)
     return Event(
         tenant=tenant,
@@ -115,17 +116,17 @@ def check(
 def _document(body: bytes, max_bytes: int) -> tuple[dict, str]:
     """The message as a JSON object, and its text."""
     if len(body) > max_bytes:
-        raise _Refused(f"message is {len(body)} bytes, more than the {max_bytes} allowed")
+        raise MessageRefused(f"message is {len(body)} bytes, more than the {max_bytes} allowed")
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise _Refused(f"not UTF-8 text: {exc.reason} at byte {exc.start}") from None
+        raise MessageRefused(f"not UTF-8 text: {exc.reason} at byte {exc.start}") from None
     try:
         doc = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
     except (ValueError, RecursionError) as exc:  # bad JSON, NaN, huge numbers, deep nesting
-        raise _Refused(f"not JSON: {str(exc)[:100] or type(exc).__name__}") from None
+        raise MessageRefused(f"not JSON: {str(exc)[:100] or type(exc).__name__}") from None
     if not isinstance(doc, dict):
-        raise _Refused(f"expected a JSON object, got {type(doc).__name__}")
+        raise MessageRefused(f"expected a JSON object, got {type(doc).__name__}")
     return doc, text
 
 
@@ -133,17 +134,17 @@ def _envelope(doc: dict, *, tenants: Collection[str] | None, now_ms: int, max_fu
     """The fields every message has (docs/eventhub-messages.md): ``(tenant, type, time ms)``."""
     tenant = doc.get("tenant")
     if not isinstance(tenant, str) or not tenant:
-        raise _Refused("field 'tenant' is missing or not a string")
+        raise MessageRefused("field 'tenant' is missing or not a string")
     problem = name_problem(tenant)
     if problem:
-        raise _Refused(f"field 'tenant' {problem}")
+        raise MessageRefused(f"field 'tenant' {problem}")
     if tenants is not None and tenant not in tenants:
-        raise _Refused(f"tenant {tenant!r} is not in TENANTS")
+        raise MessageRefused(f"tenant {tenant!r} is not in TENANTS")
     kind = doc.get("type")
     if not isinstance(kind, str) or not TYPE_PATTERN.fullmatch(kind):
-        raise _Refused("field 'type' is missing or not a name of 1-100 letters, digits and . _ : -")
+        raise MessageRefused("field 'type' is missing or not a name of 1-100 letters, digits and . _ : -")
     if looks_personal(kind):
-        raise _Refused("field 'type' looks like an IP address")
+        raise MessageRefused("field 'type' looks like an IP address")
     return tenant, kind, _time(doc, now_ms=now_ms, max_future_ms=max_future_ms)
 
 
@@ -151,9 +152,9 @@ def _time(doc: dict, *, now_ms: int, max_future_ms: int) -> int:
     """The message's ``time`` (ms): an RFC 3339 date-time, at most ``max_future_ms`` ahead."""
     time_ms = parse_time(doc.get("time"))
     if time_ms is None:
-        raise _Refused("field 'time' is missing or not an RFC 3339 date-time with a time zone")
+        raise MessageRefused("field 'time' is missing or not an RFC 3339 date-time with a time zone")
     if time_ms > now_ms + max_future_ms:
-        raise _Refused(f"field 'time' is {(time_ms - now_ms) // 1000} s in the future")
+        raise MessageRefused(f"field 'time' is {(time_ms - now_ms) // 1000} s in the future")
     return time_ms
 
 
@@ -181,19 +182,19 @@ def _hls_tick(
     time_ms = _hls_time(_time(doc, now_ms=now_ms, max_future_ms=max_future_ms), position, now_ms)
     entries = doc.get("tenants", {})
     if not isinstance(entries, dict):
-        raise _Refused("field 'tenants' must be an object of tenant names to counts")
+        raise MessageRefused("field 'tenants' must be an object of tenant names to counts")
     samples, skipped = [], 0
     for index, (tenant, counts) in enumerate(entries.items(), 1):
         where = f"entry {index} of 'tenants'"  # by position: a refused name may be personal
         problem = name_problem(tenant)
         if problem:
-            raise _Refused(f"{where}: the tenant name {problem}")
+            raise MessageRefused(f"{where}: the tenant name {problem}")
         if not isinstance(counts, dict):
-            raise _Refused(f"{where}: expected an object with 'listeners'")
+            raise MessageRefused(f"{where}: expected an object with 'listeners'")
         try:
             metrics = _hls_metrics(counts)
-        except _Refused as refused:
-            raise _Refused(f"{where}: {refused}") from None
+        except MessageRefused as refused:
+            raise MessageRefused(f"{where}: {refused}") from None
         if tenants is not None and tenant not in tenants:
             skipped += 1
             continue
@@ -203,7 +204,9 @@ def _hls_tick(
 
 def _check_host(host: Any) -> None:
     if not isinstance(host, str) or name_problem(host):
-        raise _Refused("field 'host' must be a short host name of 1-64 letters, digits and . _ - (not an address)")
+        raise MessageRefused(
+            "field 'host' must be a short host name of 1-64 letters, digits and . _ - (not an address)"
+        )
 
 
 def _hls_metrics(doc: dict) -> dict[str, int]:
@@ -212,19 +215,19 @@ def _hls_metrics(doc: dict) -> dict[str, int]:
     if isinstance(listeners, float) and listeners.is_integer():
         listeners = int(listeners)  # JSON Schema's "integer" includes 5.0
     if isinstance(listeners, bool) or not isinstance(listeners, int) or not 0 <= listeners <= MAX_LISTENERS:
-        raise _Refused("field 'listeners' must be a whole number from 0 to 10000000")
+        raise MessageRefused("field 'listeners' must be a whole number from 0 to 10000000")
     metrics = {"listeners": listeners}
     for name in SESSION_FIELDS.intersection(doc):  # 1.1.0: sessions by the industry's rules
         value = doc[name]
         if isinstance(value, float) and value.is_integer():
             value = int(value)
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_LISTENERS:
-            raise _Refused(f"field {name!r} must be a whole number from 0 to 10000000")
+            raise MessageRefused(f"field {name!r} must be a whole number from 0 to 10000000")
         metrics[name] = value
     if "countries" in doc:
         countries = _countries(doc["countries"])
         if countries is None:
-            raise _Refused(
+            raise MessageRefused(
                 "field 'countries' must be an object of at most 52 country codes (two capital "
                 "letters, 'other', 'unknown') to whole numbers from 0 to 10000000"
             )

@@ -13,15 +13,15 @@ import sys
 import time
 
 from haproxy_agent.agent import Agent
-from haproxy_agent.config import ConfigProblem, load
+from haproxy_agent.config import load
 from haproxy_agent.env_file import EnvFileError, read_env_file
 from haproxy_agent.log_shipper import main as ship
 from haproxy_agent.log_shipper import open_salts
-from haproxy_agent.salts import SaltUnavailable
 from haproxy_agent.senders import EventHubSender, PrintSender
 from haproxy_agent.ship_config import derive_logs_key as derive
 from haproxy_agent.ship_config import load_config
-from haproxy_agent.ship_upload import UploadFailed, check
+from haproxy_agent.ship_upload import check
+from shared.core.errors import FabrikError, exit_code
 from shared.core.user_agents import ordered_patterns
 
 
@@ -66,17 +66,13 @@ def check_shipping(env: dict[str, str]) -> int:
 
     try:
         config = load_config(env)
-    except ConfigProblem as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    try:
         name = check(config)
         salts = open_salts(config, now=time.time())
         salts.hasher(salts.today)  # today's salt read or made, and old ones deleted: every right a run uses
         salts.prune()
-    except (UploadFailed, SaltUnavailable) as exc:
+    except FabrikError as exc:  # 2 for a setting, 3 for storage that refuses or cannot be reached
         print(f"error: {exc}", file=sys.stderr)
-        return 3
+        return exit_code(exc)
     print(
         f"ok: host {config.host}, LOGS_HASH_KEY fingerprint {config.key_fingerprint}, wrote {config.container}/{name},"
         f" today's salt in {config.salt_container}"
@@ -145,9 +141,9 @@ def main(argv: list[str] | None = None) -> int:
     _quiet_logging(args.verbose, ("azure.core", "azure.eventhub", "azure.identity", "uamqp"))
     try:
         config = load(os.environ, args.config, need_eventhub=not args.dry_run)
-    except ConfigProblem as exc:
+    except FabrikError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return exit_code(exc)
     sender = (
         PrintSender()
         if args.dry_run

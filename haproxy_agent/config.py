@@ -23,10 +23,11 @@ import re
 import socket
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from haproxy_agent.table import TENANT
-from shared.core.errors import ConfigError, FabrikError
+from shared.core.errors import ConfigError
+from shared.core.settings import SettingsReader, parse_bool
 from shared.privacy.geoip import read_geoip
 
 KEYS = {
@@ -44,10 +45,6 @@ KEYS = {
     "AGENT_SEGMENT_SECONDS": "segment_seconds",
     "AQH_MIN_SECONDS": "aqh_seconds",
 }
-
-
-class ConfigProblem(FabrikError):
-    """The agent's or ship-logs' settings are wrong; the message names every bad one."""
 
 
 @dataclass(frozen=True)
@@ -78,155 +75,136 @@ def _app_tenant_names(text: str) -> list[str]:
         try:
             text = Path(text[1:]).read_text(encoding="utf-8")
         except OSError as exc:
-            raise ConfigProblem(f"TENANTS: cannot read {text[1:]}: {exc.strerror}") from None
+            raise ValueError(f"cannot read {text[1:]}: {exc.strerror}") from None
     try:
         doc = json.loads(text)
     except (ValueError, RecursionError):
-        raise ConfigProblem("TENANTS: not a JSON object of tenant name -> sources") from None
+        doc = None
     if not isinstance(doc, dict):
-        raise ConfigProblem("TENANTS: not a JSON object of tenant name -> sources")
+        raise ValueError("not a JSON object of tenant name -> sources")
     return list(doc)
 
 
-def _tenants(value: Any, app_tenants: str) -> tuple[str, ...]:
-    """AGENT_TENANTS (a list, JSON or comma-separated), else the names of the app's TENANTS."""
-    if isinstance(value, str) and value.strip():
-        value = json.loads(value) if value.strip().startswith("[") else [t.strip() for t in value.split(",")]
-    if not value and app_tenants.strip():
-        value = _app_tenant_names(app_tenants.strip())
-    if not isinstance(value, (list, tuple)) or not all(isinstance(t, str) for t in value):
-        raise ConfigProblem("tenants: a list of tenant names")
+def _tenant_list(text: str) -> tuple[str, ...]:
+    """AGENT_TENANTS: a JSON list or comma-separated names."""
+    value = json.loads(text) if text.startswith("[") else [t.strip() for t in text.split(",")]
+    if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
+        raise ValueError("a list of tenant names")
+    bad = [t for t in value if t and not TENANT.fullmatch(t)]
+    if bad:
+        raise ValueError(f"invalid names {bad}")
     return tuple(t for t in value if t)
 
 
+def _table_name(text: str) -> str:
+    if not re.match(r"^[A-Za-z0-9._-]+$", text):
+        raise ValueError("a table (backend) name")
+    return text
+
+
+def _host_name(text: str) -> str:
+    if not TENANT.fullmatch(text) or re.search(r"[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+", text):
+        raise ValueError("a short host name of A-Z a-z 0-9 . _ - (not an address)")
+    return text
+
+
+def number_between(low: float, high: float) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = float("nan")
+        if not low <= value <= high:
+            raise ValueError(f"a number from {low:g} to {high:g}")
+        return value
+
+    return parse
+
+
 def load(env: Mapping[str, str], path: str | None = None, *, need_eventhub: bool = True) -> AgentConfig:
-    """The file's keys with the environment on top; every problem is reported at once."""
-    raw = _raw(env, path)
-    problems: list[str] = []
-    tenants, any_tenant = _tenant_choice(raw, env, problems)
-    host, interval = _host(raw, problems), _interval(raw, problems)
-    table = str(raw.get("table", "hls_listeners"))
-    if not re.match(r"^[A-Za-z0-9._-]+$", table):
-        problems.append("table (HAPROXY_TABLE): a table (backend) name")
-    connection, name, namespace = _eventhub(raw, env, problems, needed=need_eventhub)
-    geoip = _geoip(raw, problems)
-    segment = _number(raw, "segment_seconds", "AGENT_SEGMENT_SECONDS", 6.0, 0.5, 60, problems)
-    aqh = int(_number(raw, "aqh_seconds", "AQH_MIN_SECONDS", 300, 1, 900, problems))
-    if problems:
-        raise ConfigProblem("; ".join(problems))
-    return AgentConfig(
-        geoip=geoip,
-        socket=str(raw.get("socket", AgentConfig.socket)),
-        table=table,
-        interval_seconds=interval,
+    """The file's keys with the environment on top, read as the app reads its settings
+    (shared.core.settings): one ConfigError naming every bad setting by its variable."""
+    values = _values(env, path)
+    reader = SettingsReader(values)
+    tenants = reader.get("AGENT_TENANTS", _tenant_list, default=())
+    any_tenant = reader.get("AGENT_ANY_TENANT", parse_bool, default=False)
+    if not tenants and values.get("TENANTS"):
+        tenants = tuple(reader.get("TENANTS", _app_tenant_names, default=()) or ())
+    if not tenants and not any_tenant and not reader.problems:
+        reader.fail(
+            "AGENT_TENANTS",
+            "which tenants to count (or TENANTS as the app has it); every other path is counted as unknown "
+            "and not sent (AGENT_ANY_TENANT=true sends whatever appears)",
+        )
+    host = reader.get("AGENT_HOST", _host_name, default=None)
+    if host is None and "AGENT_HOST" not in reader.problems:
+        host = socket.gethostname().split(".")[0]
+        try:
+            _host_name(host)
+        except ValueError as exc:
+            reader.fail("AGENT_HOST", f"this machine's name {host!r} is not {exc}; set one")
+    connection, name, namespace = _eventhub(reader, values, needed=need_eventhub)
+    config = AgentConfig(
+        socket=reader.get("HAPROXY_SOCKET", default=AgentConfig.socket),
+        table=reader.get("HAPROXY_TABLE", _table_name, default=AgentConfig.table),
+        interval_seconds=reader.get("AGENT_INTERVAL_SECONDS", number_between(1, 3600), default=10.0),
         tenants=tenants,
         any_tenant=any_tenant,
-        host=host,
-        key_separator=str(raw.get("key_separator", "|")) or "|",
+        host=host or "",
+        key_separator=reader.get("AGENT_KEY_SEPARATOR", default="|"),
         eventhub_connection=connection,
         eventhub_name=name,
         eventhub_namespace=namespace,
         eventhub_credential=env.get("EVENTHUB_CONNECTION__credential", ""),
         eventhub_client_id=env.get("EVENTHUB_CONNECTION__clientId", ""),
-        segment_seconds=segment,
-        aqh_seconds=aqh,
+        geoip=_geoip(reader, values),
+        segment_seconds=reader.get("AGENT_SEGMENT_SECONDS", number_between(0.5, 60), default=6.0),
+        aqh_seconds=int(reader.get("AQH_MIN_SECONDS", number_between(1, 900), default=300) or 300),
     )
+    reader.check()
+    return config
 
 
-def _raw(env: Mapping[str, str], path: str | None) -> dict[str, Any]:
-    """The config file's keys (unknown ones refused), each overridden by its environment variable."""
-    raw: dict[str, Any] = {}
+def _values(env: Mapping[str, str], path: str | None) -> dict[str, str]:
+    """The settings by variable name: the config file's keys (unknown ones refused), each
+    overridden by its environment variable; TENANTS and the identity's variables from the environment."""
+    values: dict[str, str] = {}
     if path:
         try:
             raw = json.loads(Path(path).read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
-            raise ConfigProblem(f"cannot read config file {path}: {exc}") from None
+            raise ConfigError({"--config": f"cannot read {path}: {exc}"}) from None
+        if not isinstance(raw, dict):
+            raise ConfigError({"--config": f"{path}: not a JSON object of settings"})
         unknown = set(raw) - set(KEYS.values())
         if unknown:
-            raise ConfigProblem(f"{path}: unknown keys {sorted(unknown)} (known: {sorted(KEYS.values())})")
-    for env_name, key in KEYS.items():
-        if env.get(env_name):
-            raw[key] = env[env_name]
-    return raw
+            raise ConfigError({"--config": f"{path}: unknown keys {sorted(unknown)} (known: {sorted(KEYS.values())})"})
+        by_key = {key: env_name for env_name, key in KEYS.items()}
+        for key, value in raw.items():
+            values[by_key[key]] = value if isinstance(value, str) else json.dumps(value)
+    values.update({k: v for k, v in env.items() if (k in KEYS or k.startswith("EVENTHUB_") or k == "TENANTS") and v})
+    return values
 
 
-def _tenant_choice(raw: dict[str, Any], env: Mapping[str, str], problems: list[str]) -> tuple[tuple[str, ...], bool]:
-    """``(tenants, any_tenant)``: which tenants' counts are sent."""
-    try:
-        tenants = _tenants(raw.get("tenants", ()), env.get("TENANTS", ""))
-    except ConfigProblem as exc:
-        problems.append(str(exc))
-        tenants = ()
-    bad = [t for t in tenants if not TENANT.fullmatch(t)]
-    if bad:
-        problems.append(f"tenants: invalid names {bad}")
-    any_tenant = str(raw.get("any_tenant", "false")).lower() in ("1", "true", "yes", "on")
-    if not tenants and not any_tenant:
-        problems.append(
-            "tenants (AGENT_TENANTS, or TENANTS as the app has it): which tenants to count; every other "
-            "path is counted as unknown and not sent (AGENT_ANY_TENANT=true sends whatever appears)"
-        )
-    return tenants, any_tenant
-
-
-def _host(raw: dict[str, Any], problems: list[str]) -> str:
-    host = str(raw.get("host") or socket.gethostname().split(".")[0])
-    if not TENANT.fullmatch(host) or re.search(r"[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+", host):
-        problems.append("host (AGENT_HOST): a short host name of A-Z a-z 0-9 . _ - (not an address)")
-    return host
-
-
-def _interval(raw: dict[str, Any], problems: list[str]) -> float:
-    try:
-        interval = float(raw.get("interval_seconds", 10))
-        if not 1 <= interval <= 3600:
-            raise ValueError
-    except (TypeError, ValueError):
-        problems.append("interval_seconds (AGENT_INTERVAL_SECONDS): a number of seconds from 1 to 3600")
-        interval = 10.0
-    return interval
-
-
-def _number(
-    raw: dict[str, Any], key: str, env_name: str, default: float, low: float, high: float, problems: list[str]
-) -> float:
-    try:
-        value = float(raw.get(key, default))
-        if not low <= value <= high:
-            raise ValueError
-    except (TypeError, ValueError):
-        problems.append(f"{key} ({env_name}): a number from {low:g} to {high:g}")
-        return default
-    return value
-
-
-def _eventhub(
-    raw: dict[str, Any], env: Mapping[str, str], problems: list[str], *, needed: bool
-) -> tuple[str, str, str]:
+def _eventhub(reader: SettingsReader, values: Mapping[str, str], *, needed: bool) -> tuple[str, str, str]:
     """``(connection string, hub name, namespace)``: a connection string, or the namespace of an identity."""
-    connection = str(raw.get("eventhub_connection", ""))
-    name = str(raw.get("eventhub_name", ""))
-    namespace = env.get("EVENTHUB_CONNECTION__fullyQualifiedNamespace", "")
+    connection = values.get("EVENTHUB_CONNECTION", "")
+    name = values.get("EVENTHUB_NAME", "")
+    namespace = values.get("EVENTHUB_CONNECTION__fullyQualifiedNamespace", "")
     if needed:
         if "Endpoint=" not in connection and not namespace:
-            problems.append("eventhub_connection (EVENTHUB_CONNECTION): missing or not an Event Hubs connection string")
-        if not name and "EntityPath=" not in connection and not (namespace and name):
-            problems.append("eventhub_name (EVENTHUB_NAME): missing")
+            reader.fail("EVENTHUB_CONNECTION", "missing or not an Event Hubs connection string")
+        if not name and "EntityPath=" not in connection:
+            reader.fail("EVENTHUB_NAME", "missing")
     return connection, name, namespace
 
 
-def _geoip(raw: dict[str, Any], problems: list[str]) -> Any:
+def _geoip(reader: SettingsReader, values: Mapping[str, str]) -> Any:
     """The country database (GEOIP_DATABASE), or None: then messages carry no countries."""
-    if not raw.get("geoip_database"):
+    if not values.get("GEOIP_DATABASE"):
         return None
-
     try:
-        return read_geoip(
-            {
-                "GEOIP_DATABASE": str(raw["geoip_database"]),
-                "GEOIP_TOP_COUNTRIES": str(raw.get("geoip_top_countries", "")),
-            }
-        )
+        return read_geoip(values)
     except ConfigError as exc:
-        problems += [f"{k}: {v}" for k, v in exc.problems.items()]
+        reader.problems.update(exc.problems)
         return None

@@ -15,15 +15,19 @@ from __future__ import annotations
 
 import re
 
-from shared.core.errors import FabrikError
+from shared.core.errors import ConfigError
 
 KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 WHITE = " \t\r"
 DOUBLE_ESCAPES = {'"': '"', "\\": "\\", "`": "`", "$": "$", "\n": ""}
 
 
-class EnvFileError(FabrikError):
+class EnvFileError(ConfigError):
     """The file cannot be read as systemd would read it; the message names line and key."""
+
+    def __init__(self, message: str):
+        where, _, why = message.partition(": ")
+        super().__init__({where: why})
 
 
 def parse_env_file(text: str, *, source: str = "env file") -> dict[str, str]:

@@ -26,11 +26,11 @@ from pathlib import Path
 from typing import IO, Any, Callable, Mapping
 
 from haproxy_agent.access_log import LineParser
-from haproxy_agent.config import ConfigProblem
 from haproxy_agent.salts import DailySalts, SaltUnavailable
 from haproxy_agent.ship_config import ShipConfig, load_config
 from haproxy_agent.ship_state import Marker, ShipState, now_text, rotation_name
 from haproxy_agent.ship_upload import UploadFailed, describe, open_container, upload_once
+from shared.core.errors import ConfigError
 from shared.privacy.identity import IdentityHasher
 
 log = logging.getLogger("haproxy_agent.ship_logs")
@@ -257,7 +257,7 @@ def main(patterns: list[str], env: Mapping[str, str] = os.environ, *, clock: Cal
     too many lines it could not parse, 2 for settings."""
     try:
         config = load_config(env)
-    except ConfigProblem as exc:
+    except ConfigError as exc:
         log.error("%s", exc)
         return 2
     log.info(

@@ -17,9 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from haproxy_agent.config import ConfigProblem
-from shared.clients.azure_auth import blob_target
-from shared.core.errors import ConfigError
+from haproxy_agent.config import number_between
+from shared.core.settings import SettingsReader, read_storage
 
 LABEL = b"fabrik-logs-hash-key-v1"
 DEFAULT_STATE_DIR = "/var/lib/fabrik-ship-logs"
@@ -53,93 +52,76 @@ def fingerprint(key: str) -> str:
     return hashlib.sha256(b"fabrik-key-fingerprint\x00" + key.encode("utf-8")).hexdigest()[:8]
 
 
-def _storage(env: Mapping[str, str], problems: list[str]) -> Any:
-    """``LOGS_STORAGE_CONNECTION`` as a BlobTarget, or None with its problem appended."""
-    try:
-        connection = blob_target(env, "LOGS_STORAGE_CONNECTION")
-    except ConfigError as exc:
-        problems += [f"{k}: {v}" for k, v in exc.problems.items()]
-        return None
+def _storage_connection(reader: SettingsReader) -> Any:
+    """``LOGS_STORAGE_CONNECTION`` as a BlobTarget (a connection string, a SAS or an identity)."""
+    connection = read_storage(reader, "LOGS_STORAGE_CONNECTION", fallback=None, required=False)
     text = connection.connection_string if connection is not None else None
     pairs = dict(p.split("=", 1) for p in (text or "").split(";") if "=" in p)
-    if connection is None:
-        problems.append(
-            "LOGS_STORAGE_CONNECTION: missing (a connection string, a SAS connection string "
-            "'BlobEndpoint=...;SharedAccessSignature=...', or LOGS_STORAGE_CONNECTION__blobServiceUri"
-            " / __accountName for a managed identity or the AZURE_* service principal variables)"
+    if connection is None and "LOGS_STORAGE_CONNECTION" not in reader.problems:
+        reader.fail(
+            "LOGS_STORAGE_CONNECTION",
+            "missing (a connection string, a SAS connection string 'BlobEndpoint=...;SharedAccessSignature=...', "
+            "or LOGS_STORAGE_CONNECTION__blobServiceUri / __accountName for a managed identity or the AZURE_* "
+            "service principal variables)",
         )
     elif (
         text is not None
         and text.strip().lower() != "usedevelopmentstorage=true"
         and not ({"AccountName", "BlobEndpoint"} & set(pairs))
     ):
-        problems.append("LOGS_STORAGE_CONNECTION: not a storage connection string")
+        reader.fail("LOGS_STORAGE_CONNECTION", "not a storage connection string")
     return connection
 
 
 def load_config(env: Mapping[str, str]) -> ShipConfig:
-    """Every setting checked; ConfigProblem naming every bad one at once."""
-    problems: list[str] = []
-    connection = _storage(env, problems)
-    key = _key(env, problems)
-    try:
-        salt_connection = blob_target(env, "LOGS_SALT_CONNECTION")  # a container SAS reaches one container
-    except ConfigError as exc:
-        salt_connection = None
-        problems += [f"{k}: {v}" for k, v in exc.problems.items()]
-    container = env.get("LOGS_CONTAINER") or "haproxy-logs"
-    salt_container = env.get("LOGS_SALT_CONTAINER") or "haproxy-salts"
+    """Every setting checked as the app checks its own (shared.core.settings): one ConfigError
+    naming every bad one at once."""
+    reader = SettingsReader(env)
+    connection = _storage_connection(reader)
+    key = reader.get("LOGS_HASH_KEY", _logs_key, default="", secret=True)
+    if not key and "LOGS_HASH_KEY" not in reader.problems:
+        reader.fail("LOGS_HASH_KEY", f"missing ({DERIVE_HINT})")
+    if key and key == env.get("IDENTITY_HASH_KEY"):
+        reader.fail(
+            "LOGS_HASH_KEY",
+            "is the app's IDENTITY_HASH_KEY itself; put the derived key on the edge "
+            "(python -m haproxy_agent derive-logs-key) and remove IDENTITY_HASH_KEY from it",
+        )
+    salt_connection = read_storage(
+        reader, "LOGS_SALT_CONNECTION", fallback=None, required=False
+    )  # a container SAS: one container
+    container = reader.get("LOGS_CONTAINER", default="haproxy-logs")
+    salt_container = reader.get("LOGS_SALT_CONTAINER", default="haproxy-salts")
     if salt_container == container:
-        problems.append("LOGS_SALT_CONTAINER: must not be LOGS_CONTAINER (the logs' readers must not read the salts)")
-    host = env.get("AGENT_HOST") or socket.gethostname().split(".")[0]
-    if not host or not all(c.isascii() and (c.isalnum() or c in "._-") for c in host):
-        problems.append("AGENT_HOST: a short host name of A-Z a-z 0-9 . _ -")
-    numbers = _numbers(env, problems)
-    if problems:
-        raise ConfigProblem("; ".join(problems))
-    return ShipConfig(
+        reader.fail("LOGS_SALT_CONTAINER", "must not be LOGS_CONTAINER (the logs' readers must not read the salts)")
+    host = reader.get("AGENT_HOST", _host_name, default=None) or socket.gethostname().split(".")[0]
+    config = ShipConfig(
         connection=connection,
         container=container,
         salt_container=salt_container,
         salt_connection=salt_connection,
         host=host,
-        key=key.encode(),
-        state_dir=Path(env.get("AGENT_STATE_DIR") or DEFAULT_STATE_DIR),
-        key_fingerprint=fingerprint(key),
-        settle_seconds=numbers["LOGS_SETTLE_SECONDS"],
-        keep_hours=numbers["LOGS_KEEP_HOURS"],
-        max_unparsed_percent=numbers["LOGS_MAX_UNPARSED_PERCENT"],
+        key=(key or "").encode(),
+        state_dir=Path(reader.get("AGENT_STATE_DIR", default=DEFAULT_STATE_DIR)),
+        key_fingerprint=fingerprint(key or ""),
+        settle_seconds=reader.get("LOGS_SETTLE_SECONDS", number_between(1, 86400), default=120.0),
+        keep_hours=reader.get("LOGS_KEEP_HOURS", number_between(0, 8760), default=24.0),
+        max_unparsed_percent=reader.get("LOGS_MAX_UNPARSED_PERCENT", number_between(0, 100), default=5.0),
     )
+    reader.check()
+    return config
 
 
-def _key(env: Mapping[str, str], problems: list[str]) -> str:
-    """``LOGS_HASH_KEY``: long enough, and never the app's own key."""
-    key = env.get("LOGS_HASH_KEY", "")
-    if len(key.encode("utf-8")) < 16:
-        problems.append(
-            "LOGS_HASH_KEY: missing or shorter than 16 characters (derive it from the app's key: "
-            "python -m haproxy_agent derive-logs-key)"
-        )
-    elif env.get("IDENTITY_HASH_KEY") and key == env["IDENTITY_HASH_KEY"]:
-        problems.append(
-            "LOGS_HASH_KEY: is the app's IDENTITY_HASH_KEY itself; put the derived key on the edge "
-            "(python -m haproxy_agent derive-logs-key) and remove IDENTITY_HASH_KEY from it"
-        )
-    return key
+DERIVE_HINT = "derive it from the app's key: python -m haproxy_agent derive-logs-key"
 
 
-def _numbers(env: Mapping[str, str], problems: list[str]) -> dict[str, float]:
-    numbers = {}
-    for name, default, low, high in (
-        ("LOGS_SETTLE_SECONDS", "120", 1, 86400),
-        ("LOGS_KEEP_HOURS", "24", 0, 8760),
-        ("LOGS_MAX_UNPARSED_PERCENT", "5", 0, 100),
-    ):
-        try:
-            numbers[name] = float(env.get(name) or default)
-            if not low <= numbers[name] <= high:
-                raise ValueError
-        except ValueError:
-            numbers[name] = float(default)
-            problems.append(f"{name}: a number from {low} to {high}, not {env.get(name)!r}")
-    return numbers
+def _logs_key(text: str) -> str:
+    if len(text.encode("utf-8")) < 16:
+        raise ValueError(f"shorter than 16 characters ({DERIVE_HINT})")
+    return text
+
+
+def _host_name(text: str) -> str:
+    if not all(c.isascii() and (c.isalnum() or c in "._-") for c in text):
+        raise ValueError("a short host name of A-Z a-z 0-9 . _ -")
+    return text

@@ -175,3 +175,28 @@ def test_no_production_function_is_more_complex_than_15():
         if block.complexity > MAX_COMPLEXITY
     ]
     assert not over, "\n".join(over)
+
+
+def test_every_exception_the_app_and_the_edge_define_is_in_the_one_tree():
+    """Issue 39: error classes outside shared.core.errors (the edge's ConfigProblem, the
+    validator's _Refused) could not be told retriable or named a setting. Every exception class
+    a production module defines is a FabrikError, so its fields decide (exit codes, redelivery)."""
+    import importlib
+
+    from shared.core.errors import FabrikError
+
+    defined = []
+    for path in _production_modules():
+        tree = ast.parse(path.read_text())
+        names = [node.name for node in tree.body if isinstance(node, ast.ClassDef)]
+        if not names:
+            continue
+        module = importlib.import_module(".".join(path.relative_to(ROOT).with_suffix("").parts))
+        defined += [
+            (path.name, cls)
+            for cls in (getattr(module, name) for name in names)
+            if isinstance(cls, type) and issubclass(cls, BaseException)
+        ]
+    assert len(defined) >= 10, defined
+    outside = [f"{where}: {cls.__name__}" for where, cls in defined if not issubclass(cls, FabrikError)]
+    assert not outside, outside

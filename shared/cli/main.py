@@ -20,7 +20,7 @@ from shared.cli.render import metric_table, report_text, series_table, status_ta
 from shared.cli.share import add_parser as add_share
 from shared.cli.share import command as share_command
 from shared.clients.redis_client import get_redis
-from shared.core.errors import ConfigError, FabrikError, RetriableError
+from shared.core.errors import EXIT_FAILED, EXIT_SETTINGS, FabrikError, exit_code
 from shared.core.functions import FunctionInfo, all_series, discover
 from shared.core.settings import SettingsReader, load_store_settings, read_tenants
 from shared.core.version import VERSION
@@ -32,7 +32,7 @@ from shared.runtime.logs import install, known_secrets
 from shared.runtime.status import parse_status
 from shared.runtime.verdict import iso
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNAVAILABLE = 0, 1, 2, 3
+EXIT_OK, EXIT_USAGE = 0, EXIT_SETTINGS  # with EXIT_FAILED (1) and EXIT_UNAVAILABLE (3): docs/cli.md
 
 
 def build_parser(functions: dict[str, FunctionInfo]) -> argparse.ArgumentParser:
@@ -146,12 +146,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             share_command(args, env=env, known=_known_tenants(env), store=lambda: _store(args))
             return EXIT_OK
         return _status(functions, args)
-    except ConfigError as exc:
-        return _fail(EXIT_USAGE, str(exc) + _settings_hint(args))
-    except RetriableError as exc:
-        return _fail(EXIT_UNAVAILABLE, str(exc))
-    except FabrikError as exc:
-        return _fail(EXIT_FAILED, str(exc))
+    except FabrikError as exc:  # the error's fields decide, not its class: a setting to fix, or try again later
+        return _fail(exit_code(exc), str(exc) + (_settings_hint(args) if exc.setting else ""))
 
 
 def _run(info: FunctionInfo, args: argparse.Namespace) -> int:

@@ -21,6 +21,16 @@ built from redacted URLs and setting *names*.
 
 from __future__ import annotations
 
+EXIT_FAILED, EXIT_SETTINGS, EXIT_UNAVAILABLE = 1, 2, 3  # the commands' exit codes (docs/cli.md)
+
+
+def exit_code(exc: "FabrikError") -> int:
+    """A command's exit code for an error, from its fields: a setting to fix (2), a failure
+    that may pass if tried again later (3), anything else (1). The CLI and the edge agree."""
+    if exc.setting is not None:
+        return EXIT_SETTINGS
+    return EXIT_UNAVAILABLE if exc.retriable else EXIT_FAILED
+
 
 class FabrikError(Exception):
     """Base of every error this app raises on purpose."""

@@ -254,19 +254,24 @@ def cached_loader(loader: Callable[[Mapping[str, str]], T]) -> Callable[[Mapping
     return load
 
 
-def read_storage(reader: SettingsReader, name: str) -> Any:
+def read_storage(
+    reader: SettingsReader, name: str, *, fallback: str | None = "AzureWebJobsStorage", required: bool = True
+) -> Any:
     """The Blob Storage connection ``name``, falling back to ``AzureWebJobsStorage`` as the host
-    does: a connection string, or the identity-based ``name__blobServiceUri``/``__serviceUri``/
-    ``__accountName`` (+ ``__credential``, ``__clientId``). A ``shared.clients.azure_auth.BlobTarget``."""
+    does (an edge has no such fallback): a connection string, or the identity-based
+    ``name__blobServiceUri``/``__serviceUri``/``__accountName`` (+ ``__credential``,
+    ``__clientId``). A ``shared.clients.azure_auth.BlobTarget``, or None when not ``required``."""
 
     env = reader.env
     try:
-        target = blob_target(env, name) or blob_target(env, "AzureWebJobsStorage")
+        target = blob_target(env, name) or (blob_target(env, fallback) if fallback else None)
     except ConfigError as exc:
         for key, why in exc.problems.items():
             reader.fail(key, why)
         return None
     if target is None:
+        if not required:
+            return None
         reader.fail(
             name,
             "missing (and AzureWebJobsStorage is not set either, in neither form: a connection "

@@ -10,9 +10,10 @@ import urllib3
 from azure.eventhub import EventDataBatch
 
 from haproxy_agent.agent import Agent
-from haproxy_agent.config import AgentConfig, ConfigProblem, load
+from haproxy_agent.config import AgentConfig, load
 from haproxy_agent.errors import SendFailed
 from haproxy_agent.senders import EventHubSender
+from shared.core.errors import ConfigError
 from tests.conftest import ROOT, _start
 from tests.faulty import FaultyServer
 
@@ -241,8 +242,36 @@ def test_config_file_and_environment(tmp_path):
         5.0,
     )
     assert "SharedAccessKey" not in repr(config)
-    with pytest.raises(ConfigProblem, match="EVENTHUB_CONNECTION"):
+    with pytest.raises(ConfigError, match="EVENTHUB_CONNECTION"):
         load({}, None)
     path.write_text(json.dumps({"sokket": "x"}))
-    with pytest.raises(ConfigProblem, match="unknown keys"):
+    with pytest.raises(ConfigError, match="unknown keys"):
         load({}, str(path), need_eventhub=False)
+
+
+@pytest.mark.parametrize(
+    "variable,key,value",
+    [
+        ("AGENT_INTERVAL_SECONDS", "interval_seconds", "0.1"),
+        ("AGENT_SEGMENT_SECONDS", "segment_seconds", "soon"),
+        ("AQH_MIN_SECONDS", "aqh_seconds", "901"),
+        ("HAPROXY_TABLE", "table", "a table"),
+        ("AGENT_HOST", "host", "10.0.0.1"),
+        ("AGENT_TENANTS", "tenants", "a b"),
+        ("AGENT_ANY_TENANT", "any_tenant", "maybe"),
+    ],
+)
+def test_a_bad_setting_is_named_by_its_variable_from_the_file_or_the_environment(tmp_path, variable, key, value):
+    """Issue 39: the edge reads its settings with the app's reader: one ConfigError whose
+    ``setting`` is the variable to fix, whether the value came from --config or the environment;
+    the command exits 2 for it, as the app's CLI does."""
+    from haproxy_agent.__main__ import main
+
+    base = {"AGENT_TENANTS": "acme-fm", "EVENTHUB_CONNECTION": CONN, "EVENTHUB_NAME": "events", "AGENT_HOST": "e1"}
+    path = tmp_path / "agent.json"
+    path.write_text(json.dumps({key: value}))
+    for env, file in (({**base, variable: value}, None), ({k: v for k, v in base.items() if k != variable}, path)):
+        with pytest.raises(ConfigError) as caught:
+            load(env, str(file) if file else None)
+        assert caught.value.setting == variable and list(caught.value.problems) == [variable]
+    assert main(["--config", str(path), "--once"]) == 2
