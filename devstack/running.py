@@ -79,7 +79,7 @@ class LocalApp:
         from devstack.haproxy import HAProxy
         from haproxy_agent.agent import Agent
         from haproxy_agent.config import AgentConfig
-        from shared.core.functions import descriptors
+        from shared.core.functions import descriptors, discover
         from shared.runtime.health import schedule_interval_seconds
 
         self.env, self.say = env, say
@@ -94,14 +94,9 @@ class LocalApp:
             threading.Thread(target=play, args=(self.edge.url, *p, self.stopping), daemon=True) for p in PLAYERS
         ]
         every = lambda name: schedule_interval_seconds(descriptors()[name].schedule_in(env) or "")  # noqa: E731
+        timers = [name for name, info in discover().items() if info.trigger_type == "timerTrigger"]
         self.jobs: list[tuple[str, float, Callable[[], Any]]] = [
-            ("icecast_poller", every("icecast_poller"), lambda: self._timer("icecast_poller")),
-            ("matomo_live_poller", every("matomo_live_poller"), lambda: self._timer("matomo_live_poller")),
-            (
-                "store_downloads_fetcher",
-                every("store_downloads_fetcher"),
-                lambda: self._timer("store_downloads_fetcher"),
-            ),
+            *((name, every(name), lambda name=name: self._timer(name)) for name in timers),
             ("haproxy agent", 10.0, self.agent.tick),
             ("platform events", 10.0, self._events),
         ]

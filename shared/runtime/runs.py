@@ -13,9 +13,11 @@ from typing import Any, Callable, Generic, Iterable, Mapping, TypeVar
 
 from shared.clients.redis_client import get_redis
 from shared.core.errors import ConfigError, FabrikError
+from shared.core.functions import all_series
 from shared.core.settings import StoreSettings, load_store_settings
 from shared.live.store import Event, LiveStore, Sample
 from shared.runtime import epoch
+from shared.runtime.declared import keep_declared
 from shared.runtime.logs import ContextLogger, get_logger
 from shared.runtime.status import RunReport
 from shared.runtime.verdict import iso
@@ -68,7 +70,11 @@ def finish_run(
     """Store samples, events and the run status in one round trip; raise RetriableError if Redis is down.
     When that write finds no status epoch, tell a new install from a Redis that lost its data
     (``shared.runtime.epoch``)."""
-    samples, events = list(samples), list(events)
+    samples, left_out = keep_declared(samples, all_series())
+    events = list(events)
+    if left_out:  # logged and not written; the run fails its `metrics` source until the code is fixed
+        log.error("metrics left out (not declared, or not whole numbers): %s", "; ".join(left_out))
+        report.fail("metrics", "; ".join(left_out)[:500])
     store = LiveStore(redis if redis is not None else get_redis(store_settings), settings=store_settings, clock=clock)
     try:
         written = store.write(samples=samples, events=events, ticks=ticks, report=report.finish(int(clock() * 1000)))
