@@ -20,7 +20,7 @@ help:
 	@echo "make test-consumers  the batch side's readers (DuckDB, Spark Structured Streaming) on what the app writes"
 	@echo "make bench  benchmarks against naive baselines (see docs/benchmarks.md)"
 	@echo "make bench-scale  the app as a platform of 5 to 1,000 stations: time, memory, Redis, € a month"
-	@echo "make docs   regenerate the metric table of docs/redis-schema.md from the functions' descriptors"
+	@echo "make docs   write the metric table, docs/settings.md's tables and local.settings.sample.json from the declarations"
 	@echo "make package  dist/functionapp.zip for zip deploy (PYTHON_VERSION=$(PYTHON_VERSION))"
 
 setup:
@@ -31,9 +31,11 @@ lint: setup
 	$(PY) -m ruff format --check .
 	$(PY) -m ruff check .
 
-# The metric table in docs/redis-schema.md is the descriptors' (tests/test_descriptors.py checks it).
+# Written from the declarations (tests check both): the metric table of docs/redis-schema.md, and
+# local.settings.sample.json with docs/settings.md's tables.
 docs: setup
 	$(PY) scripts/metric_docs.py
+	$(PY) scripts/settings_docs.py
 
 # The end-to-end soak (marked e2e: minutes of wall time by design) runs once, in `make test-e2e`.
 test: setup lint

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Mapping
 
-from shared.core.descriptor import Descriptor, Metric, Probe, Series, lazy
+from shared.core.descriptor import Descriptor, Metric, Probe, Series, Setting, lazy
 
 HLS = Series(
     name="hls",
@@ -72,6 +72,72 @@ def _partitions(env: Mapping[str, str]) -> str:
     return f"{len(partition_ids(env, timeout=10))} partitions"
 
 
+SETTINGS = (
+    Setting(
+        "EVENTHUB_CONNECTION",
+        (
+            "the trigger's connection (namespace connection string, or "
+            "`EVENTHUB_CONNECTION__fullyQualifiedNamespace` for a managed identity); also used by "
+            "`--from-eventhub`"
+        ),
+        default="required by the host",
+        secret=True,
+        example=(
+            " Endpoint=sb://example.servicebus.windows.net/;SharedAccessKeyName=listen;SharedAccessKey=example-not-real"
+        ),
+    ),
+    Setting(
+        "EVENTHUB_NAME",
+        "the hub",
+        default="required by the host",
+        example="fabrik-events",
+    ),
+    Setting(
+        "EVENTHUB_CONSUMER_GROUP",
+        "this app's own consumer group (do not share `$Default`)",
+        default="required by the host",
+        example="live-collectors",
+    ),
+    Setting(
+        "DEADLETTER_STORAGE_CONNECTION",
+        "storage account for dead letters",
+        default="`AzureWebJobsStorage`'s account",
+        secret=True,
+    ),
+    Setting(
+        "DEADLETTER_CONTAINER",
+        "container for dead letters",
+        default="`deadletter`",
+        example="deadletter",
+    ),
+    Setting(
+        "EVENT_MAX_BYTES",
+        "larger messages are dead-lettered",
+        default="`65536`",
+        example="65536",
+    ),
+    Setting(
+        "EVENT_MAX_FUTURE_SECONDS",
+        (
+            "messages timed further in the future are dead-lettered (clock skew allowance); at most 60, as "
+            "the live store refuses samples more than 60 s ahead. `hls.listeners` counts are clamped to their "
+            "enqueued time instead (docs/eventhub-messages.md)"
+        ),
+        default="`60`",
+        example="60",
+    ),
+    Setting(
+        "EVENT_EXTRA_FIELDS",
+        (
+            "comma-separated field names of platform events this deployment keeps beside the declared ones "
+            "(docs/eventhub-messages.md); names of `a-z 0-9 _`, none that says personal data (`client_ip`, "
+            "`email`, …). Every other undeclared field is dropped and counted (`fields_dropped`)"
+        ),
+        default="(none)",
+    ),
+)
+
+
 DESCRIPTOR = Descriptor(
     name="eventhub_to_redis",
     in_use=("EVENTHUB_CONNECTION", "EVENTHUB_CONNECTION__fullyQualifiedNamespace", "EVENTHUB_NAME"),
@@ -80,4 +146,5 @@ DESCRIPTOR = Descriptor(
     series=(HLS,),
     probes=_probes,
     trigger_missing=_trigger_missing,
+    settings=SETTINGS,
 )

@@ -6,7 +6,7 @@ import time
 from typing import Any, Iterable, Mapping
 
 from icecast_poller.tenant import SECTION
-from shared.core.descriptor import Descriptor, Metric, Probe, Series, lazy
+from shared.core.descriptor import Descriptor, Metric, Probe, Series, Setting, lazy
 
 ICECAST = Series(
     name="icecast",
@@ -110,6 +110,61 @@ def _reach(server: Any) -> str:
     return f"{len(stats.mounts)} mounts"
 
 
+SETTINGS = (
+    Setting(
+        "ICECAST_SERVERS",
+        (
+            'JSON list: `[{"name": "ice1", "url": "http://host:8000", "username": "admin", "password": '
+            '"..."}]`; `name` defaults to host:port, `username` to `admin`; no credentials in the URL. '
+            "Optional per server: `relay_agents` (User-Agents, i.e. `<server-id>`s, of relays pulling from it "
+            "that are not polled) and `relay_addresses` (their IP addresses)"
+        ),
+        default="required",
+        secret=True,
+        example=(
+            '[{"name": "ice1", "url": "http://127.0.0.1:8000", "username": "admin", "password": '
+            '"example-admin-password"}]'
+        ),
+    ),
+    Setting(
+        "ICECAST_CONNECT_TIMEOUT_SECONDS",
+        "per request",
+        default="`3`",
+        example="3",
+    ),
+    Setting(
+        "ICECAST_READ_TIMEOUT_SECONDS",
+        "per socket read",
+        default="`5`",
+        example="5",
+    ),
+    Setting(
+        "ICECAST_MAX_PARALLEL",
+        (
+            "requests in flight at once, over all servers and mounts (threads waiting on I/O; raise it above "
+            "the number of servers)"
+        ),
+        default="`64`",
+        example="64",
+    ),
+    Setting(
+        "ICECAST_RUN_DEADLINE_SECONDS",
+        ("the whole run ends by then (keep it below the schedule); unanswered requests are reported as timed out"),
+        default="`20`",
+        example="20",
+    ),
+    Setting(
+        "AQH_MIN_SECONDS",
+        (
+            "time inside the current clock quarter hour that credits a session to `aqh_persons` (Nielsen: 5 "
+            "minutes); 1-900 (docs/measurement.md)"
+        ),
+        default="`300`",
+        example="300",
+    ),
+)
+
+
 DESCRIPTOR = Descriptor(
     name="icecast_poller",
     in_use=("ICECAST_SERVERS",),
@@ -118,4 +173,7 @@ DESCRIPTOR = Descriptor(
     series=(ICECAST,),
     tenant_sections=(SECTION,),
     probes=_probes,
+    settings=SETTINGS,
+    settings_note="Fallback mounts: `icecast.fallback_mounts` (see icecast_poller/README.md).",
+    schedule_help="every 30 s",
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Mapping
 
-from shared.core.descriptor import Descriptor, Metric, Probe, Series, TenantSection, lazy
+from shared.core.descriptor import Descriptor, Metric, Probe, Series, Setting, TenantSection, lazy
 
 MATOMO = Series(
     name="matomo",
@@ -49,6 +49,44 @@ def _reach(settings: Any) -> str:
     return "API answered"
 
 
+SETTINGS = (
+    Setting(
+        "MATOMO_URL",
+        "Matomo's root URL (`https://matomo.example.com`) or its `index.php`",
+        default="required",
+        example="https://matomo.example.com",
+    ),
+    Setting(
+        "MATOMO_TOKEN",
+        "API token with view access to the tenants' sites; sent in the POST body only",
+        default="required",
+        secret=True,
+        example="example-token-not-real",
+    ),
+    Setting(
+        "MATOMO_WINDOW_MINUTES",
+        "the window for `visitors` and `visits` (1–2880; Matomo's real-time widget uses 3)",
+        default="`3`",
+        example="3",
+    ),
+    Setting(
+        "MATOMO_TIMEOUT_SECONDS",
+        "read timeout of each request",
+        default="`10`",
+        example="10",
+    ),
+    Setting(
+        "MATOMO_SITES_PER_REQUEST",
+        (
+            "sites per bulk request (1–400); requests go out in parallel, 8 at a time. PHP drops form fields "
+            "past `max_input_vars` (1,000 by default): a request carries 4 + 2 × sites"
+        ),
+        default="`100`",
+        example="100",
+    ),
+)
+
+
 DESCRIPTOR = Descriptor(
     name="matomo_live_poller",
     in_use=("MATOMO_URL", "MATOMO_TOKEN"),
@@ -57,4 +95,6 @@ DESCRIPTOR = Descriptor(
     series=(MATOMO,),
     tenant_sections=(TenantSection(name="matomo", keys=frozenset({"site_id"}), parse=_site_id),),
     probes=_probes,
+    settings=SETTINGS,
+    schedule_help="every minute",
 )

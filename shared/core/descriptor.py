@@ -64,6 +64,32 @@ class TenantSection:
 
 
 @dataclass(frozen=True)
+class Setting:
+    """One app setting, declared once. ``make docs`` writes local.settings.sample.json and the
+    tables of docs/settings.md from the declarations; tests hold the code to them (every name it
+    reads is declared, and a default in backticks is the one it uses when the setting is unset).
+
+    ``default`` is what the docs show: `` `7200` `` (the value), "required", "none", or words;
+    ``example`` is the sample's value (None: not in the sample, e.g. a family of names);
+    ``label`` replaces the name in the docs' first column (a family written out)."""
+
+    name: str
+    help: str
+    default: str = "none"
+    example: str | None = ""
+    secret: bool = False
+    label: str = ""
+
+    @property
+    def default_value(self) -> str | None:
+        """The value the code uses when the setting is unset, when the docs give one."""
+        shown = self.default
+        if len(shown) > 2 and shown[0] == shown[-1] == "`" and shown.count("`") == 2:
+            return shown[1:-1]
+        return None
+
+
+@dataclass(frozen=True)
 class Probe:
     """One thing ``doctor`` reaches (a server, a container, a token endpoint): ``run`` returns
     what it found, or raises a ``FabrikError`` (or an SDK's own error) saying what failed."""
@@ -81,7 +107,10 @@ class Descriptor:
     * ``schedule``: the default NCRONTAB of a timer (``<NAME>_SCHEDULE`` overrides it), or
       ``max_age_s`` for a function without a timer: how fresh its runs must be;
     * ``probes(settings, env)``: what ``doctor`` reaches; ``trigger_missing(env)``: the
-      host's own settings for its trigger, which ``load_settings`` does not read.
+      host's own settings for its trigger, which ``load_settings`` does not read;
+    * ``settings``: every setting it reads beyond the app's (``shared.core.app_settings``);
+    * ``collect(settings, context)``: a collector's one step, samples out; ``shared.runtime.collect``
+      owns the rest of the run (settings, status, the write, the failure rules).
     """
 
     name: str
@@ -93,6 +122,10 @@ class Descriptor:
     tenant_sections: tuple[TenantSection, ...] = ()
     probes: Callable[[Any, Env], Iterable[Probe]] | None = None
     trigger_missing: Callable[[Env], dict[str, str]] | None = None
+    settings: tuple[Setting, ...] = ()
+    settings_note: str = ""  # docs/settings.md: a paragraph after the function's table
+    schedule_help: str = "NCRONTAB, six fields (seconds first), UTC"
+    collect: Callable[[Any, Any], Iterable[Any]] | None = None
 
     def enabled(self, env: Env) -> bool:
         return any(env.get(key) for key in self.in_use)
