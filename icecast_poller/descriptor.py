@@ -174,6 +174,7 @@ DESCRIPTOR = Descriptor(
     tenant_sections=(SECTION,),
     probes=_probes,
     settings=SETTINGS,
+    collect=lazy("icecast_poller.collect", "collect"),
     settings_note="Fallback mounts: `icecast.fallback_mounts` (see icecast_poller/README.md).",
     schedule_help="every 30 s",
 )

@@ -96,5 +96,6 @@ DESCRIPTOR = Descriptor(
     tenant_sections=(TenantSection(name="matomo", keys=frozenset({"site_id"}), parse=_site_id),),
     probes=_probes,
     settings=SETTINGS,
+    collect=lazy("matomo_live_poller.collect", "collect"),
     schedule_help="every minute",
 )
