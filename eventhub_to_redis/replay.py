@@ -81,7 +81,9 @@ def read_range(
     register_secrets([connection, *connection_string_secrets(connection)])
     if client_factory is None:
         client_factory = _consumer_factory(connection, identity)
-    client = client_factory(connection, consumer_group=group, eventhub_name=name or None)
+    # One retry, not the SDK's three with back-off: on-call is waiting at the prompt, and a
+    # refused or unknown endpoint does not answer a fourth time either.
+    client = client_factory(connection, consumer_group=group, eventhub_name=name or None, retry_total=1)
     _check_range(client, partition=str(partition), group=group, sequence=sequence, count=count)
     collected: list[Any] = []
     done = threading.Event()

@@ -39,8 +39,9 @@ def _connect(target: "BlobTarget", container: str) -> Any:
     from azure.storage.blob import ExponentialRetry
 
     # The SDK's default retry waits 15 s, then 45 s: longer than a caller should be blocked.
-    # Two quick retries here; the Functions retry policy or the next run does the rest.
-    retry = ExponentialRetry(initial_backoff=1, increment_base=2, retry_total=2)
+    # Two quick retries here, after about 2 s and 2.75 s (the storage SDK waits initial + base^n,
+    # n from 1, ± the jitter); the Functions retry policy or the next run does the rest.
+    retry = ExponentialRetry(initial_backoff=0.5, increment_base=1.5, retry_total=2, random_jitter_range=0.5)
     client = container_client(target, container, connection_timeout=5, read_timeout=20, retry_policy=retry)
     _ensure_container(client, container)
     return client

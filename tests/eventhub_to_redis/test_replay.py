@@ -49,7 +49,7 @@ def test_reads_exactly_the_range_as_host_shaped_events():
     stored = [event(n, f'{{"n": {n}}}'.encode()) for n in range(40, 60)]
     calls, made = [], []
 
-    def factory(conn, *, consumer_group, eventhub_name):
+    def factory(conn, *, consumer_group, eventhub_name, **retry):
         made.append((conn, consumer_group, eventhub_name))
         return StandInClient(stored, calls)
 
