@@ -97,7 +97,7 @@ def test_the_table_survives_reloads(edge):
         edge.reload()  # systemctl reload: a new worker; the old one teaches it the table through the local peer
         deadline = time.monotonic() + 90
         while worker() in (before, None):
-            assert time.monotonic() < deadline, "haproxy did not reload"
+            assert time.monotonic() < deadline, "haproxy did not reload: " + edge.server.log.read_text()[-3000:]
             time.sleep(0.1)
         wanted = {f"key=acme-fm|127.0.4.{i + 2}" for i in range(3)}
         deadline = time.monotonic() + 90
