@@ -13,8 +13,8 @@ endif
 help:
 	@echo "make run    start local Redis, Azurite, Icecast and API stand-ins; run every collector once; show the data"
 	@echo "make stop   stop the app make run keeps running (or one left behind)"
-	@echo "make test   install what is missing and run the test suite (all but the end-to-end soak; about 3 minutes)"
-	@echo "make test-e2e  the end-to-end soak: make run's whole stack kept running for minutes"
+	@echo "make test   install what is missing and run the test suite (all but the e2e runs; about 3 minutes)"
+	@echo "make test-e2e  the slow end-to-end runs: the local stack's soak, the deploy package, load at scale"
 	@echo "make test-under-load  .ci/run on a fresh clone of HEAD while two processes keep both cores busy"
 	@echo "make test-313  the same suite on Python 3.13 (azure-functions 2.x)"
 	@echo "make test-consumers  the batch side's readers (DuckDB, Spark Structured Streaming) on what the app writes"
@@ -37,7 +37,7 @@ docs: setup
 	$(PY) scripts/metric_docs.py
 	$(PY) scripts/settings_docs.py
 
-# The end-to-end soak (marked e2e: minutes of wall time by design) runs once, in `make test-e2e`.
+# The slow end-to-end runs (marked e2e: the stack's soak, the package, load) run once, in `make test-e2e`.
 test: setup lint
 	$(PY) -m pytest $(PYTEST_ARGS) -m "not e2e"
 

@@ -62,6 +62,7 @@ def package(tmp_path_factory):
     return out
 
 
+@pytest.mark.e2e  # builds the deploy package and installs it: run once (make test-e2e)
 def test_package_holds_the_app_and_nothing_funcignore_excludes(package):
     names = zipfile.ZipFile(package).namelist()
     assert "host.json" in names and "requirements.txt" in names
@@ -93,6 +94,7 @@ def test_package_holds_the_app_and_nothing_funcignore_excludes(package):
     assert not any("__pycache__" in n or n.endswith(".pyc") for n in names)
 
 
+@pytest.mark.e2e  # builds the deploy package and installs it: run once (make test-e2e)
 def test_unpacked_package_imports_every_function_in_a_bare_interpreter(package, tmp_path):
     app = tmp_path / "wwwroot"
     zipfile.ZipFile(package).extractall(app)
@@ -130,6 +132,7 @@ def interpreter(version: str) -> str:
     pytest.fail(f"Python {version} is missing: the package must be checked for it", pytrace=False)
 
 
+@pytest.mark.e2e  # builds the deploy package and installs it: run once (make test-e2e)
 def test_the_package_for_python_3_12_imports_in_a_bare_3_12(tmp_path):
     """3.11 and 3.13 are checked by the suite's two runs (make test, make test-313); 3.12 here."""
     python312 = interpreter("3.12")
@@ -178,6 +181,7 @@ def test_workflow_actions_are_pinned_by_commit_with_their_version_named():
         assert re.fullmatch(r"[\w.-]+/[\w./-]+@[0-9a-f]{40} # v\d+(\.\d+){2}", ref), ref
 
 
+@pytest.mark.e2e  # builds the deploy package and installs it: run once (make test-e2e)
 @pytest.mark.parametrize("python_version,line", [("3.11", "1."), ("3.13", "2.")])
 def test_each_target_python_gets_its_azure_functions_line_and_its_wheels(package, tmp_path, python_version, line):
     """Issue 29.1: the 3.13 package carried azure-functions 1.x (pip checked Requires-Python
@@ -211,6 +215,7 @@ def test_each_target_python_gets_its_azure_functions_line_and_its_wheels(package
     assert binaries and all(tag in n for n in binaries), binaries[:3]
 
 
+@pytest.mark.e2e  # builds the deploy package and installs it: run once (make test-e2e)
 def test_only_tracked_files_are_packaged_whatever_lies_in_the_checkout(tmp_path):
     """Issue 37.5: an untracked `.env`, key file and settings copy went into the zip."""
     sys.path.insert(0, str(ROOT / "scripts"))

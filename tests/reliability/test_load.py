@@ -4,6 +4,8 @@ icecast_poller over a real Icecast with 200 mounts. Throughput and memory: make 
 import json
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
+
 import eventhub_to_redis
 import icecast_poller
 from devstack.azurite import connection_string
@@ -16,6 +18,9 @@ from tests.eventhub_to_redis.test_function import batch, iso
 EVENTS = 200_000
 BATCH = 1000
 TENANTS = 40
+
+
+pytestmark = pytest.mark.e2e  # load at scale on real servers: run once (make test-e2e)
 
 
 def test_200k_events_exactly_once(base_env, azurite_server):
