@@ -85,17 +85,27 @@ def test_the_stack_keeps_running_on_loopback_and_stops_every_child_on_sigterm(tm
         ), listening  # 127.0.0.1 or ::1 only
         runner.send_signal(signal.SIGTERM)
         runner.wait(timeout=60)
-        time.sleep(0.5)
-        alive = [
-            p
-            for p in children
-            if os.path.exists(f"/proc/{p}") and "zombie" not in open(f"/proc/{p}/status").read().lower()
-        ]
+        deadline = time.monotonic() + 60
+        while (alive := _alive(children)) and time.monotonic() < deadline:
+            time.sleep(0.1)
         assert not alive, alive
         assert not pids_file.exists()
     finally:
         if runner.poll() is None:
             os.killpg(runner.pid, signal.SIGKILL)
+
+
+def _alive(pids):
+    """The processes among ``pids`` still running (a zombie has ended)."""
+    alive = []
+    for pid in pids:
+        try:
+            status = open(f"/proc/{pid}/status").read().lower()
+        except OSError:
+            continue
+        if "zombie" not in status:
+            alive.append(pid)
+    return alive
 
 
 def _keeps_running(health_url, settings):

@@ -112,7 +112,11 @@ def ship(env, *args):
 
 
 def logrotate(tmp_path, log, pidfile, *, reopen=True):
-    time.sleep(1.05)  # rotated names carry the second: two rotations in one second would collide
+    # Rotated names carry the second: two rotations in one second would collide. Wait for the
+    # next whole second (a condition on the clock, however slow the machine).
+    next_second = int(time.time()) + 1
+    while time.time() < next_second:
+        time.sleep(0.01)
     conf = (ROOT / "haproxy_agent" / "logrotate-fabrik-hls.conf").read_text()
     conf = conf.replace("/var/log/fabrik-hls/haproxy-hls.log", str(log)).replace("/run/rsyslogd.pid", str(pidfile))
     conf = conf.replace(

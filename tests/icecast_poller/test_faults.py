@@ -45,7 +45,8 @@ def test_every_failure_is_named_and_the_good_server_is_written(base_env, faulty)
     start = time.monotonic()
     report = icecast_poller.run(env=env)
     elapsed = time.monotonic() - start
-    assert elapsed < 15  # bounded by the run deadline, not by the trickling server
+    # Bounded by the run deadline (4 s), not by the trickling server (hours): generous for a busy machine.
+    assert elapsed < 60
 
     errors = {o.source: o.error for o in report.failures}
     assert "no answer within 2 s" in errors["server:hangs"] or "deadline" in errors["server:hangs"]

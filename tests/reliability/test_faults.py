@@ -142,7 +142,7 @@ def test_matomo_that_hangs_ends_within_its_timeout_and_says_so(base_env):
         env = {**base_env, "MATOMO_URL": hang.url, "MATOMO_TOKEN": "tok-123456", "MATOMO_TIMEOUT_SECONDS": "1"}
         start = time.monotonic()
         report = matomo_live_poller.run(env=env)
-        assert time.monotonic() - start < 10
+        assert time.monotonic() - start < 60  # the 1 s timeout ends it; without one it never ends
         assert all("no answer within 1 s" in o.error for o in report.failures) and report.failures
         assert len(hang._conns) == 1  # issue 16.4: a hanging server is asked once, not again after the timeout
     finally:

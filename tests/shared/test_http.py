@@ -32,7 +32,7 @@ def test_retry_after_is_capped(httpserver):
     request(
         make_session(HttpOptions(retries=1, backoff=0, max_retry_after=0.5)), "GET", httpserver.url_for("/x"), what="t"
     )
-    assert time.monotonic() - start < 5
+    assert time.monotonic() - start < 60  # capped at 0.5 s, not the hour asked (generous: a busy machine)
 
 
 def test_persistent_5xx_is_retriable_and_post_is_not_retried_by_default(httpserver):
@@ -56,15 +56,24 @@ def test_401_names_the_setting_and_404_is_bad_input(httpserver):
 
 
 def test_read_timeout_is_explicit(httpserver):
+    import threading
+
+    asked, release = [], threading.Event()
+
     def slow(_request):
-        time.sleep(2)
+        asked.append(1)
+        release.wait(30)  # answers only after the client gave up
         return Response("late")
 
     httpserver.expect_request("/slow").respond_with_handler(slow)
-    start = time.monotonic()
-    with pytest.raises(RetriableError, match="connected, but no answer within 0.3 s"):
-        request(make_session(HttpOptions(read_timeout=0.3, retries=2)), "GET", httpserver.url_for("/slow"), what="t")
-    assert time.monotonic() - start < 1.5  # not retried: a hanging server would double the wait
+    try:
+        with pytest.raises(RetriableError, match="connected, but no answer within 0.3 s"):
+            request(
+                make_session(HttpOptions(read_timeout=0.3, retries=2)), "GET", httpserver.url_for("/slow"), what="t"
+            )
+        assert len(asked) == 1  # not retried: a hanging server would double the wait
+    finally:
+        release.set()
 
 
 def test_body_size_is_bounded(httpserver):
